@@ -1,0 +1,81 @@
+//! Boot: `serve` runs the server on a bound listener until `shutdown` resolves, so tests
+//! can bind port 0 and stop the server deterministically. `main` only parses flags.
+
+use anyhow::Context as _;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::events::{EventBus, LocalHub};
+use crate::http::{self, AppState};
+use crate::store;
+
+/// Builds the shared state: opens (and migrates) the database, sets up live events.
+pub async fn state(config: Config) -> anyhow::Result<AppState> {
+    let store = store::connect(&config.database.database_url, config.database.db_pool_size).await?;
+    let events: Arc<dyn EventBus> = Arc::new(LocalHub::new(config.limits.ws_buffer_frames));
+    Ok(AppState {
+        store,
+        events,
+        config: Arc::new(config),
+        metrics: Arc::default(),
+    })
+}
+
+/// Serves until `shutdown` resolves; then stops accepting, closes WebSockets with a close
+/// frame and lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let state = state(config).await?;
+    let events = state.events.clone();
+    let address = listener.local_addr().context("listener has no address")?;
+    tracing::info!(
+        %address,
+        database = state.store.engine(),
+        events = events.health().0,
+        "confab listening"
+    );
+    let app = http::router(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        tracing::info!("shutting down: closing live connections, finishing requests");
+        events.close_all();
+    })
+    .await
+    .context("server error")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,202 @@
+//! The command line (SPEC §5): `serve`, `migrate`, `user create`, `tenant create`,
+//! `key create`, `key revoke`. Machine-readable results go to stdout as one JSON line;
+//! logs go to stderr.
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use serde_json::json;
+use std::io::Read as _;
+use uuid::Uuid;
+
+use crate::auth::{api_key, password};
+use crate::config::{Config, DatabaseArgs};
+use crate::domain::{Email, Password, Timestamp};
+use crate::store::{self, NewApiKey, Store, StoreError};
+
+#[derive(Parser)]
+#[command(
+    name = "confab",
+    version,
+    about = "A fast, self-hostable chat-history server for AI assistants"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the HTTP/WebSocket server.
+    Serve(Config),
+    /// Create or upgrade the database schema, then exit (serve also does this at start).
+    Migrate(DatabaseArgs),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create a user; reads the password from stdin (first line).
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Tenant to create the user in (default: the default tenant).
+        #[arg(long)]
+        tenant: Option<Uuid>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant and its first API key; prints {"tenant_id","api_key"} once.
+    Create {
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum KeyCommand {
+    /// Create an API key for a tenant; prints {"key_id","api_key"} once.
+    Create {
+        #[arg(long)]
+        tenant: Uuid,
+        /// A label for the key.
+        #[arg(long, default_value = "default")]
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Revoke an API key; its next request gets 401.
+    Revoke {
+        key_id: Uuid,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+async fn open(database: &DatabaseArgs) -> anyhow::Result<std::sync::Arc<dyn Store>> {
+    store::connect(&database.database_url, 1).await
+}
+
+/// Creates an API key for a tenant; returns (key id, the secret key).
+pub async fn issue_key(
+    store: &dyn Store,
+    tenant_id: Uuid,
+    name: &str,
+) -> anyhow::Result<(Uuid, String)> {
+    let generated = api_key::generate();
+    let record = store
+        .create_api_key(NewApiKey {
+            tenant_id,
+            name: name.to_owned(),
+            prefix: generated.prefix.clone(),
+            secret_hash: generated.hash.clone(),
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => anyhow::anyhow!("no tenant {tenant_id}"),
+            other => anyhow::anyhow!(other),
+        })?;
+    Ok((record.id, generated.key))
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(config) => {
+            let listener = tokio::net::TcpListener::bind(&config.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", config.listen))?;
+            crate::app::serve(listener, config, crate::app::shutdown_signal()).await
+        }
+        Command::Migrate(database) => {
+            let store = open(&database).await?;
+            tracing::info!(engine = store.engine(), "schema is up to date");
+            println!("{}", json!({"migrated": true, "engine": store.engine()}));
+            Ok(())
+        }
+        Command::User(UserCommand::Create {
+            email,
+            tenant,
+            database,
+        }) => {
+            let email = Email::parse(&email).map_err(|e| anyhow::anyhow!(e.0))?;
+            let mut input = String::new();
+            std::io::stdin()
+                .read_to_string(&mut input)
+                .context("cannot read the password from stdin")?;
+            let line = input.lines().next().unwrap_or_default();
+            let password = Password::parse_new(line).map_err(|e| anyhow::anyhow!(e.0))?;
+            let store = open(&database).await?;
+            let tenant_id = match tenant {
+                Some(id) => {
+                    store
+                        .get_tenant(id)
+                        .await
+                        .map_err(|_| anyhow::anyhow!("no tenant {id}"))?
+                        .id
+                }
+                None => store.default_tenant().await?.id,
+            };
+            let hash = password::hash(password).await?;
+            let user = store
+                .create_user(tenant_id, &email, &hash)
+                .await
+                .map_err(|e| match e {
+                    StoreError::Conflict(_) => {
+                        anyhow::anyhow!("email {} is already registered", email.as_str())
+                    }
+                    other => anyhow::anyhow!(other),
+                })?;
+            println!(
+                "{}",
+                json!({"user_id": user.id, "email": user.email, "tenant_id": tenant_id})
+            );
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::Create { name, database }) => {
+            let name = name.trim();
+            anyhow::ensure!(!name.is_empty(), "tenant name must not be empty");
+            let store = open(&database).await?;
+            let tenant = store.create_tenant(name).await?;
+            let (_, key) = issue_key(store.as_ref(), tenant.id, "default").await?;
+            println!("{}", json!({"tenant_id": tenant.id, "api_key": key}));
+            Ok(())
+        }
+        Command::Key(KeyCommand::Create {
+            tenant,
+            name,
+            database,
+        }) => {
+            let store = open(&database).await?;
+            let (key_id, key) = issue_key(store.as_ref(), tenant, &name).await?;
+            println!("{}", json!({"key_id": key_id, "api_key": key}));
+            Ok(())
+        }
+        Command::Key(KeyCommand::Revoke { key_id, database }) => {
+            let store = open(&database).await?;
+            let record = store
+                .revoke_api_key(key_id, Timestamp::now())
+                .await
+                .map_err(|e| match e {
+                    StoreError::NotFound => anyhow::anyhow!("no API key {key_id}"),
+                    other => anyhow::anyhow!(other),
+                })?;
+            println!(
+                "{}",
+                json!({"key_id": record.id, "revoked_at": record.revoked_at})
+            );
+            Ok(())
+        }
+    }
+}

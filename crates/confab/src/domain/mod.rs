@@ -1,0 +1,11 @@
+//! Domain types: parsed once from input, valid by construction, free of I/O.
+
+pub mod code_blocks;
+pub mod delete_last;
+pub mod order_by;
+pub mod timestamp;
+pub mod values;
+
+pub use order_by::{OrderBy, OrderColumn};
+pub use timestamp::Timestamp;
+pub use values::{Actor, ChatName, Email, MessageText, ModelName, Password, ValueError};

@@ -1,0 +1,222 @@
+//! The one error type of both APIs, and the one place it becomes a response body.
+//!
+//! Handlers and extractors return [`ApiError`] without knowing which API they serve; the
+//! [`render_errors`] layer writes it in the shape of the API the request was for:
+//!
+//! * user API: `{"statusCode": N, "statusMessage": "...", "data": {"message": "..."}}`
+//! * tenant API (`/api/v1`): `{"success": false, "error": {"code": "...", "message": "..."}}`
+
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use std::borrow::Cow;
+
+use crate::store::StoreError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    /// Stable snake_case code (the tenant API shows it).
+    pub code: &'static str,
+    pub message: Cow<'static, str>,
+    /// Set for the one body seed 000 fixes: `data` is a string and `statusMessage` ends
+    /// with a full stop.
+    seed_000_body: bool,
+    /// Seconds, for 429 answers.
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            seed_000_body: false,
+            retry_after: None,
+        }
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn validation(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::bad_request("validation_error", message)
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Authentication required",
+        )
+    }
+
+    pub fn invalid_credentials() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "Invalid email or password",
+        )
+    }
+
+    pub fn chat_not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "chat_not_found", "Chat not found")
+    }
+
+    pub fn user_not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "user_not_found", "User not found")
+    }
+
+    pub fn route_not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "No such route")
+    }
+
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "Method not allowed for this route",
+        )
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+
+    pub fn too_many_requests(retry_after_seconds: u64) -> Self {
+        ApiError {
+            retry_after: Some(retry_after_seconds.max(1)),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Too many requests, slow down",
+            )
+        }
+    }
+
+    /// Delete-last on an empty chat (seed 000).
+    pub fn no_messages() -> Self {
+        ApiError {
+            seed_000_body: true,
+            ..Self::bad_request("no_messages", "No messages found, for chat.")
+        }
+    }
+
+    /// An internal failure: logged here with its cause, answered as an opaque 500.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Internal server error",
+        )
+    }
+
+    fn user_body(&self) -> serde_json::Value {
+        let reason = self.status.canonical_reason().unwrap_or("Error");
+        if self.seed_000_body {
+            json!({"statusCode": self.status.as_u16(), "statusMessage": format!("{reason}."), "data": self.message})
+        } else {
+            json!({"statusCode": self.status.as_u16(), "statusMessage": reason, "data": {"message": self.message}})
+        }
+    }
+
+    fn tenant_body(&self) -> serde_json::Value {
+        json!({"success": false, "error": {"code": self.code, "message": self.message}})
+    }
+
+    fn render(&self, tenant_api: bool) -> Response {
+        let body = if tenant_api {
+            self.tenant_body()
+        } else {
+            self.user_body()
+        };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => ApiError::chat_not_found(),
+            StoreError::Conflict(what) => ApiError::conflict("conflict", what),
+            StoreError::Other(cause) => ApiError::internal(&format!("{cause:#}")),
+        }
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(cause: anyhow::Error) -> Self {
+        ApiError::internal(&format!("{cause:#}"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    /// The body is written by [`render_errors`], which knows the request's API.
+    fn into_response(self) -> Response {
+        let mut response = self.status.into_response();
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+pub fn is_tenant_api(uri: &Uri) -> bool {
+    let path = uri.path();
+    path == "/api/v1" || path.starts_with("/api/v1/")
+}
+
+/// Layer: renders any [`ApiError`] in the response in the shape of the request's API.
+pub async fn render_errors(uri: Uri, mut response: Response) -> Response {
+    match response.extensions_mut().remove::<ApiError>() {
+        Some(error) => error.render(is_tenant_api(&uri)),
+        None => response,
+    }
+}
+
+/// Fallback for unknown routes.
+pub async fn route_not_found() -> ApiError {
+    ApiError::route_not_found()
+}
+
+/// Fallback for known routes called with a method they do not have.
+pub async fn method_not_allowed(_request: Request) -> ApiError {
+    ApiError::method_not_allowed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_shape_and_the_seed_000_exception() {
+        assert_eq!(
+            ApiError::chat_not_found().user_body(),
+            json!({"statusCode":404,"statusMessage":"Not Found","data":{"message":"Chat not found"}})
+        );
+        assert_eq!(
+            ApiError::no_messages().user_body(),
+            json!({"statusCode":400,"statusMessage":"Bad Request.","data":"No messages found, for chat."})
+        );
+    }
+
+    #[test]
+    fn tenant_shape() {
+        assert_eq!(
+            ApiError::chat_not_found().tenant_body(),
+            json!({"success":false,"error":{"code":"chat_not_found","message":"Chat not found"}})
+        );
+    }
+}

@@ -1,0 +1,41 @@
+//! HTTP: the router, shared state, extractors, the error type, and both APIs.
+
+pub mod error;
+pub mod extract;
+pub mod message_input;
+pub mod openapi;
+pub mod ops;
+pub mod user_api;
+pub mod views;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use axum::{middleware, Router};
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::events::EventBus;
+use crate::store::Store;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub events: Arc<dyn EventBus>,
+    pub config: Arc<Config>,
+    pub metrics: Arc<ops::Metrics>,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(user_api::routes())
+        .route("/healthz", get(ops::healthz))
+        .route("/metrics", get(ops::metrics))
+        .route("/api/openapi.json", get(openapi::document))
+        .fallback(error::route_not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.config.limits.body_limit_bytes))
+        .layer(middleware::map_response(error::render_errors))
+        .layer(middleware::from_fn_with_state(state.clone(), ops::track))
+        .with_state(state)
+}

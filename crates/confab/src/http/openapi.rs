@@ -1,0 +1,81 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use super::user_api;
+
+/// Error body of the user API.
+#[derive(Serialize, ToSchema)]
+#[allow(non_snake_case)]
+pub struct UserError {
+    statusCode: u16,
+    statusMessage: String,
+    data: UserErrorData,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserErrorData {
+    message: String,
+}
+
+/// Delete-last's errors: seed 000's body for an empty chat (`data` is a string), the
+/// usual shape otherwise.
+#[derive(Serialize, ToSchema)]
+#[allow(non_snake_case)]
+pub struct DeleteLastError {
+    statusCode: u16,
+    statusMessage: String,
+    #[schema(value_type = Object)]
+    data: serde_json::Value,
+}
+
+/// Error body of the tenant API.
+#[derive(Serialize, ToSchema)]
+pub struct TenantError {
+    success: bool,
+    error: TenantErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TenantErrorDetail {
+    /// Stable snake_case code, e.g. `chat_not_found`.
+    code: String,
+    message: String,
+}
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("neptun-session"))),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "confab", description = "Chat-history server for AI assistants: the user API (cookie sessions) and the tenant API (X-API-Key)."),
+    paths(
+        user_api::sign_up, user_api::login, user_api::logout, user_api::check,
+        user_api::list_chats, user_api::create_chat, user_api::rename_chat,
+        user_api::delete_chat, user_api::delete_chats,
+        user_api::list_messages, user_api::post_messages, user_api::delete_last, user_api::list_files,
+    ),
+    components(schemas(UserError, TenantError)),
+    modifiers(&Security),
+)]
+pub struct ApiDoc;
+
+pub async fn document() -> Response {
+    axum::Json(ApiDoc::openapi()).into_response()
+}

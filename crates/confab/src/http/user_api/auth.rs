@@ -1,0 +1,167 @@
+//! Sign-up, login, logout and the session check.
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::{header, request::Parts, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::auth::{password, session};
+use crate::domain::{Email, Password, Timestamp};
+use crate::http::error::ApiError;
+use crate::http::extract::{session_token_hash, SessionUser, ValidJson};
+use crate::http::views::UserView;
+use crate::http::AppState;
+use crate::store::{NewSession, StoreError, UserRecord};
+
+#[derive(Deserialize, ToSchema)]
+pub struct Credentials {
+    email: String,
+    password: String,
+}
+
+/// `{"user": {...}}`
+#[derive(serde::Serialize, ToSchema)]
+pub struct UserEnvelope<'a> {
+    user: UserView<'a>,
+}
+
+/// Whether the session cookie must carry `Secure`: configured, or the request came
+/// through a TLS-terminating proxy.
+fn cookie_secure(state: &AppState, headers: &HeaderMap) -> bool {
+    state.config.cookie_secure
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|proto| proto.eq_ignore_ascii_case("https"))
+}
+
+async fn start_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &UserRecord,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    let (token, token_hash) = session::new_token();
+    let ttl = state.config.session_ttl_seconds();
+    state
+        .store
+        .create_session(NewSession {
+            token_hash,
+            user_id: user.id,
+            expires_at: Timestamp::now().plus_seconds(ttl),
+        })
+        .await?;
+    let cookie = session::set_cookie(&token, ttl, cookie_secure(state, headers));
+    Ok((
+        status,
+        [(header::SET_COOKIE, cookie)],
+        Json(UserEnvelope {
+            user: UserView::from(user),
+        }),
+    )
+        .into_response())
+}
+
+/// Create an account and sign in.
+#[utoipa::path(post, path = "/api/auth/sign-up", tag = "user auth",
+    request_body = Credentials,
+    responses(
+        (status = 201, description = "Account created; the session cookie is set", body = UserEnvelope),
+        (status = 400, description = "Invalid email or weak password", body = crate::http::openapi::UserError),
+        (status = 409, description = "Email already registered", body = crate::http::openapi::UserError),
+    ))]
+pub async fn sign_up(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ValidJson(body): ValidJson<Credentials>,
+) -> Result<Response, ApiError> {
+    let email = Email::parse(&body.email).map_err(|e| ApiError::validation(e.0))?;
+    let password = Password::parse_new(&body.password).map_err(|e| ApiError::validation(e.0))?;
+    let tenant = state.store.default_tenant().await?;
+    let hash = password::hash(password).await?;
+    let user = match state.store.create_user(tenant.id, &email, &hash).await {
+        Ok(user) => user,
+        Err(StoreError::Conflict(_)) => {
+            return Err(ApiError::conflict(
+                "email_taken",
+                "Email is already registered",
+            ))
+        }
+        Err(other) => return Err(other.into()),
+    };
+    tracing::info!(user_id = user.id, "user signed up");
+    start_session(&state, &headers, &user, StatusCode::CREATED).await
+}
+
+/// Sign in with email and password.
+#[utoipa::path(post, path = "/api/auth/login", tag = "user auth",
+    request_body = Credentials,
+    responses(
+        (status = 200, description = "Signed in; the session cookie is set", body = UserEnvelope),
+        (status = 400, description = "Malformed body", body = crate::http::openapi::UserError),
+        (status = 401, description = "Wrong email or password (the same answer for both)", body = crate::http::openapi::UserError),
+    ))]
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ValidJson(body): ValidJson<Credentials>,
+) -> Result<Response, ApiError> {
+    let password =
+        Password::parse_existing(&body.password).map_err(|e| ApiError::validation(e.0))?;
+    // An address that cannot exist is checked like an unknown one: same work, same answer.
+    let credentials = match Email::parse(&body.email) {
+        Ok(email) => {
+            let tenant = state.store.default_tenant().await?;
+            state.store.user_credentials(tenant.id, &email).await?
+        }
+        Err(_) => None,
+    };
+    let (user, stored_hash) = match credentials {
+        Some(found) => (Some(found.user), Some(found.password_hash)),
+        None => (None, None),
+    };
+    let verified = password::verify(password, stored_hash).await?;
+    match user {
+        Some(user) if verified => start_session(&state, &headers, &user, StatusCode::OK).await,
+        _ => Err(ApiError::invalid_credentials()),
+    }
+}
+
+/// Sign out: revokes the session server-side and clears the cookie. Always answers `true`.
+#[utoipa::path(post, path = "/api/auth/logout", tag = "user auth",
+    responses((status = 200, description = "Signed out", body = bool)))]
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    parts: SessionCookie,
+) -> Result<Response, ApiError> {
+    if let Some(token_hash) = parts.0 {
+        state
+            .store
+            .revoke_session(&token_hash, Timestamp::now())
+            .await?;
+    }
+    let cookie = session::clear_cookie(cookie_secure(&state, &headers));
+    Ok(([(header::SET_COOKIE, cookie)], Json(json!(true))).into_response())
+}
+
+/// The hash of the session cookie's token, if the request has one (valid or not).
+pub struct SessionCookie(Option<Vec<u8>>);
+
+impl<S: Send + Sync> FromRequestParts<S> for SessionCookie {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(SessionCookie(session_token_hash(parts)))
+    }
+}
+
+/// 200 with a valid session, 401 without.
+#[utoipa::path(head, path = "/api/auth/check", tag = "user auth",
+    responses((status = 200, description = "The session is valid"), (status = 401, description = "No valid session")))]
+pub async fn check(_session: SessionUser) -> StatusCode {
+    StatusCode::OK
+}

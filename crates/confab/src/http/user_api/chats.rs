@@ -1,0 +1,185 @@
+//! A user's chats: list, create, rename, delete one, delete many.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::domain::{ChatName, ModelName, OrderBy};
+use crate::events::ChatEvent;
+use crate::http::error::ApiError;
+use crate::http::extract::{OwnChat, OwnUser, ValidJson, ValidQuery};
+use crate::http::openapi::UserError;
+use crate::http::views::ChatView;
+use crate::http::AppState;
+use crate::store::NewChat;
+
+/// The most chat ids one bulk delete may name.
+const MAX_BULK_DELETE: usize = 1000;
+
+#[derive(Deserialize, IntoParams)]
+pub struct ListChatsQuery {
+    /// `column:dir[,column:dir]` over id, created_at, updated_at, name, model
+    /// (default `updated_at:desc`).
+    order_by: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ChatsEnvelope<'a> {
+    chats: Vec<ChatView<'a>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ChatEnvelope<'a> {
+    chat: ChatView<'a>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateChatBody {
+    /// 1 to 255 characters after trimming.
+    name: String,
+    /// The model the chat talks to (may be omitted).
+    #[serde(default)]
+    model: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RenameChatBody {
+    name: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct DeleteChatsBody {
+    /// Ids of the caller's chats to delete; ids of other users' chats are ignored.
+    chat_ids: Vec<i64>,
+}
+
+/// List the user's chats.
+#[utoipa::path(get, path = "/api/users/{user_id}/chats", tag = "user chats",
+    params(("user_id" = i64, Path), ListChatsQuery),
+    responses(
+        (status = 200, body = ChatsEnvelope),
+        (status = 400, body = UserError), (status = 401, body = UserError), (status = 404, body = UserError),
+    ))]
+pub async fn list_chats(
+    State(state): State<AppState>,
+    OwnUser(user): OwnUser,
+    ValidQuery(query): ValidQuery<ListChatsQuery>,
+) -> Result<Response, ApiError> {
+    let order = match query.order_by.as_deref() {
+        Some(text) => OrderBy::parse(text).map_err(|e| ApiError::validation(e.0))?,
+        None => OrderBy::default(),
+    };
+    let chats = state.store.list_user_chats(user.id, &order).await?;
+    Ok(Json(ChatsEnvelope {
+        chats: chats.iter().map(ChatView::from).collect(),
+    })
+    .into_response())
+}
+
+/// Create a chat.
+#[utoipa::path(post, path = "/api/users/{user_id}/chats", tag = "user chats",
+    params(("user_id" = i64, Path)),
+    request_body = CreateChatBody,
+    responses(
+        (status = 200, body = ChatEnvelope),
+        (status = 400, body = UserError), (status = 401, body = UserError), (status = 404, body = UserError),
+        (status = 413, body = UserError), (status = 415, body = UserError),
+    ))]
+pub async fn create_chat(
+    State(state): State<AppState>,
+    OwnUser(user): OwnUser,
+    ValidJson(body): ValidJson<CreateChatBody>,
+) -> Result<Response, ApiError> {
+    let name = ChatName::parse(&body.name).map_err(|e| ApiError::validation(e.0))?;
+    let model = ModelName::parse(body.model.as_deref().unwrap_or_default())
+        .map_err(|e| ApiError::validation(e.0))?;
+    let chat = state
+        .store
+        .create_chat(NewChat {
+            tenant_id: user.tenant_id,
+            user_id: Some(user.id),
+            name,
+            model,
+            metadata: None,
+        })
+        .await?;
+    Ok(Json(ChatEnvelope {
+        chat: ChatView::from(&chat),
+    })
+    .into_response())
+}
+
+/// Rename a chat.
+#[utoipa::path(patch, path = "/api/users/{user_id}/chats/{chat_id}", tag = "user chats",
+    params(("user_id" = i64, Path), ("chat_id" = i64, Path)),
+    request_body = RenameChatBody,
+    responses(
+        (status = 200, body = ChatEnvelope),
+        (status = 400, body = UserError), (status = 401, body = UserError), (status = 404, body = UserError),
+        (status = 413, body = UserError), (status = 415, body = UserError),
+    ))]
+pub async fn rename_chat(
+    State(state): State<AppState>,
+    OwnChat { chat, .. }: OwnChat,
+    ValidJson(body): ValidJson<RenameChatBody>,
+) -> Result<Response, ApiError> {
+    let name = ChatName::parse(&body.name).map_err(|e| ApiError::validation(e.0))?;
+    let chat = state.store.rename_chat(&chat, &name).await?;
+    state.events.publish(ChatEvent::updated(&chat)).await;
+    Ok(Json(ChatEnvelope {
+        chat: ChatView::from(&chat),
+    })
+    .into_response())
+}
+
+/// Delete a chat with its messages and files (seed 001). Live subscribers get
+/// `chat.deleted` and are closed.
+#[utoipa::path(delete, path = "/api/users/{user_id}/chats/{chat_id}", tag = "user chats",
+    params(("user_id" = i64, Path), ("chat_id" = i64, Path)),
+    responses(
+        (status = 200, body = bool, example = json!(true)),
+        (status = 400, body = UserError), (status = 401, body = UserError),
+        (status = 404, body = UserError, example = json!({"statusCode":404,"statusMessage":"Not Found","data":{"message":"Chat not found"}})),
+    ))]
+pub async fn delete_chat(
+    State(state): State<AppState>,
+    OwnChat { chat, .. }: OwnChat,
+) -> Result<Json<bool>, ApiError> {
+    let deleted = state.store.delete_chat(&chat).await?;
+    state.events.publish(ChatEvent::deleted(&deleted)).await;
+    Ok(Json(true))
+}
+
+/// Delete several of the user's chats at once.
+#[utoipa::path(delete, path = "/api/users/{user_id}/chats", tag = "user chats",
+    params(("user_id" = i64, Path)),
+    request_body = DeleteChatsBody,
+    responses(
+        (status = 200, body = bool),
+        (status = 400, body = UserError), (status = 401, body = UserError), (status = 404, body = UserError),
+        (status = 413, body = UserError), (status = 415, body = UserError),
+    ))]
+pub async fn delete_chats(
+    State(state): State<AppState>,
+    OwnUser(user): OwnUser,
+    ValidJson(body): ValidJson<DeleteChatsBody>,
+) -> Result<Json<bool>, ApiError> {
+    if body.chat_ids.len() > MAX_BULK_DELETE {
+        return Err(ApiError::validation(format!(
+            "chat_ids holds at most {MAX_BULK_DELETE} ids"
+        )));
+    }
+    if body.chat_ids.iter().any(|id| *id <= 0) {
+        return Err(ApiError::validation("chat_ids must be positive integers"));
+    }
+    let mut ids = body.chat_ids;
+    ids.sort_unstable();
+    ids.dedup();
+    let deleted = state.store.delete_user_chats(user.id, &ids).await?;
+    for chat in &deleted {
+        state.events.publish(ChatEvent::deleted(chat)).await;
+    }
+    Ok(Json(true))
+}

@@ -1,0 +1,188 @@
+//! A chat's messages and files: list (seed 003), post, delete last (seed 000), files.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::events::ChatEvent;
+use crate::http::error::ApiError;
+use crate::http::extract::{OwnChat, ValidJson};
+use crate::http::message_input::PostMessagesBody;
+use crate::http::openapi::{DeleteLastError, UserError};
+use crate::http::views::{FileView, MessageView, MessagesView};
+use crate::http::AppState;
+use crate::store::DeleteLastOutcome;
+
+/// `{"chatMessages": [...]}`
+#[derive(Serialize, ToSchema)]
+pub struct MessagesEnvelope<'a> {
+    #[serde(rename = "chatMessages")]
+    #[schema(value_type = Vec<MessageView>)]
+    chat_messages: MessagesView<'a>,
+}
+
+/// `{"chatMessage": {...}}`
+#[derive(Serialize, ToSchema)]
+pub struct MessageEnvelope<'a> {
+    #[serde(rename = "chatMessage")]
+    chat_message: MessageView<'a>,
+}
+
+/// `{"chatFiles": [...]}`
+#[derive(Serialize, ToSchema)]
+pub struct FilesEnvelope<'a> {
+    #[serde(rename = "chatFiles")]
+    chat_files: Vec<FileView<'a>>,
+}
+
+/// The delete-last answer; which fields are present depends on what was deleted.
+#[derive(Serialize, ToSchema)]
+pub struct DeleteLastResponse<'a> {
+    #[serde(
+        rename = "maybeAssistantMessageToDelete",
+        skip_serializing_if = "Option::is_none"
+    )]
+    maybe_assistant: Option<MessageView<'a>>,
+    #[serde(
+        rename = "maybeUserMessageToDelete",
+        skip_serializing_if = "Option::is_none"
+    )]
+    maybe_user: Option<MessageView<'a>>,
+    #[serde(
+        rename = "deletedSuccessfully",
+        skip_serializing_if = "Option::is_none"
+    )]
+    deleted_successfully: Option<Vec<i64>>,
+    #[serde(rename = "failedToDelete", skip_serializing_if = "Option::is_none")]
+    failed_to_delete: Option<Vec<i64>>,
+}
+
+/// The chat's messages in chronological order, each with its files (seed 003).
+#[utoipa::path(get, path = "/api/users/{user_id}/chats/{chat_id}/messages", tag = "user messages",
+    params(("user_id" = i64, Path), ("chat_id" = i64, Path)),
+    responses(
+        (status = 200, body = MessagesEnvelope),
+        (status = 400, body = UserError), (status = 401, body = UserError), (status = 404, body = UserError),
+    ))]
+pub async fn list_messages(
+    State(state): State<AppState>,
+    OwnChat { chat, .. }: OwnChat,
+) -> Result<Response, ApiError> {
+    let messages = state.store.list_messages(&chat).await?;
+    Ok(Json(MessagesEnvelope {
+        chat_messages: MessagesView(&messages),
+    })
+    .into_response())
+}
+
+/// Post one message or a batch; code blocks of assistant messages become files.
+#[utoipa::path(post, path = "/api/users/{user_id}/chats/{chat_id}/messages", tag = "user messages",
+    params(("user_id" = i64, Path), ("chat_id" = i64, Path)),
+    request_body = PostMessagesBody,
+    responses(
+        (status = 200, description = "`{\"chatMessage\"}` for one message, `{\"chatMessages\"}` for a batch", body = MessageEnvelope),
+        (status = 400, body = UserError), (status = 401, body = UserError), (status = 404, body = UserError),
+        (status = 413, body = UserError), (status = 415, body = UserError),
+    ))]
+pub async fn post_messages(
+    State(state): State<AppState>,
+    OwnChat { chat, .. }: OwnChat,
+    ValidJson(body): ValidJson<PostMessagesBody>,
+) -> Result<Response, ApiError> {
+    let parsed = body.parse(&state.config.limits)?;
+    let appended = state.store.append_messages(&chat, parsed.messages).await?;
+    state
+        .events
+        .publish(ChatEvent::messages_created(
+            &appended.chat,
+            &appended.messages,
+        ))
+        .await;
+    Ok(if parsed.batch {
+        Json(MessagesEnvelope {
+            chat_messages: MessagesView(&appended.messages),
+        })
+        .into_response()
+    } else {
+        let message = appended
+            .messages
+            .first()
+            .ok_or_else(|| ApiError::internal(&"append returned no message for a single post"))?;
+        Json(MessageEnvelope {
+            chat_message: MessageView::with_files(message),
+        })
+        .into_response()
+    })
+}
+
+/// Delete the last exchange and any trailing user messages (seed 000, SPEC §2).
+#[utoipa::path(delete, path = "/api/users/{user_id}/chats/{chat_id}/messages/last", tag = "user messages",
+    params(("user_id" = i64, Path), ("chat_id" = i64, Path)),
+    responses(
+        (status = 200, body = DeleteLastResponse),
+        (status = 400, description = "No messages in the chat (seed 000 body), or a bad id", body = DeleteLastError,
+            example = json!({"statusCode":400,"statusMessage":"Bad Request.","data":"No messages found, for chat."})),
+        (status = 401, body = UserError), (status = 404, body = UserError),
+    ))]
+pub async fn delete_last(
+    State(state): State<AppState>,
+    OwnChat { chat, .. }: OwnChat,
+) -> Result<Response, ApiError> {
+    let outcome = state.store.delete_last(&chat).await?;
+    let DeleteLastOutcome::Deleted {
+        chat,
+        trailing,
+        exchange,
+    } = &outcome
+    else {
+        return Err(ApiError::no_messages());
+    };
+    state
+        .events
+        .publish(ChatEvent::messages_deleted(chat, outcome.deleted_ids()))
+        .await;
+    Ok(Json(delete_last_body(trailing, exchange.as_ref())).into_response())
+}
+
+/// SPEC §2 step 3/4: the pair when one was deleted; the trailing ids when there were
+/// some, or when nothing else was deleted.
+pub fn delete_last_body<'a>(
+    trailing: &'a [crate::store::MessageRecord],
+    exchange: Option<&'a (crate::store::MessageRecord, crate::store::MessageRecord)>,
+) -> DeleteLastResponse<'a> {
+    let trailing_ids = || Some(trailing.iter().map(|m| m.id).collect());
+    match exchange {
+        Some((user, assistant)) => DeleteLastResponse {
+            maybe_assistant: Some(MessageView::without_files(assistant)),
+            maybe_user: Some(MessageView::without_files(user)),
+            deleted_successfully: (!trailing.is_empty()).then(trailing_ids).flatten(),
+            failed_to_delete: (!trailing.is_empty()).then(Vec::new),
+        },
+        None => DeleteLastResponse {
+            maybe_assistant: None,
+            maybe_user: None,
+            deleted_successfully: trailing_ids(),
+            failed_to_delete: Some(Vec::new()),
+        },
+    }
+}
+
+/// The chat's code files.
+#[utoipa::path(get, path = "/api/users/{user_id}/chats/{chat_id}/files", tag = "user messages",
+    params(("user_id" = i64, Path), ("chat_id" = i64, Path)),
+    responses(
+        (status = 200, body = FilesEnvelope),
+        (status = 400, body = UserError), (status = 401, body = UserError), (status = 404, body = UserError),
+    ))]
+pub async fn list_files(
+    State(state): State<AppState>,
+    OwnChat { chat, .. }: OwnChat,
+) -> Result<Response, ApiError> {
+    let files = state.store.list_files(&chat).await?;
+    Ok(Json(FilesEnvelope {
+        chat_files: files.iter().map(FileView::from).collect(),
+    })
+    .into_response())
+}

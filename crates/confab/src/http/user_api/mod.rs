@@ -1,0 +1,44 @@
+//! The user API (SPEC §2): cookie sessions, integer ids, the seeds' response shapes.
+
+mod auth;
+mod chats;
+mod messages;
+
+use axum::routing::{delete, get, head, patch, post};
+use axum::Router;
+
+use super::AppState;
+
+pub use auth::*;
+pub use chats::*;
+pub use messages::*;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/sign-up", post(auth::sign_up))
+        .route("/api/auth/login", post(auth::login))
+        .route("/api/auth/logout", post(auth::logout))
+        .route("/api/auth/check", head(auth::check))
+        .route(
+            "/api/users/{user_id}/chats",
+            get(chats::list_chats)
+                .post(chats::create_chat)
+                .delete(chats::delete_chats),
+        )
+        .route(
+            "/api/users/{user_id}/chats/{chat_id}",
+            patch(chats::rename_chat).delete(chats::delete_chat),
+        )
+        .route(
+            "/api/users/{user_id}/chats/{chat_id}/messages",
+            get(messages::list_messages).post(messages::post_messages),
+        )
+        .route(
+            "/api/users/{user_id}/chats/{chat_id}/messages/last",
+            delete(messages::delete_last),
+        )
+        .route(
+            "/api/users/{user_id}/chats/{chat_id}/files",
+            get(messages::list_files),
+        )
+}

@@ -1,0 +1,187 @@
+//! JSON shapes of the API, borrowed from store records so a response is serialised
+//! straight from what the store returned, without copying message text.
+
+use serde::ser::{SerializeSeq, Serializer};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::domain::{Actor, Timestamp};
+use crate::store::{ChatRecord, FileRecord, MessageRecord, UserRecord};
+
+#[derive(Serialize, ToSchema)]
+pub struct UserView<'a> {
+    pub id: i64,
+    pub email: &'a str,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl<'a> From<&'a UserRecord> for UserView<'a> {
+    fn from(user: &'a UserRecord) -> Self {
+        UserView {
+            id: user.id,
+            email: &user.email,
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+        }
+    }
+}
+
+/// A chat as the user API shows it (integer `id`; `uuid` names it in `/api/v1`).
+#[derive(Serialize, ToSchema)]
+pub struct ChatView<'a> {
+    pub id: i64,
+    pub uuid: Uuid,
+    pub name: &'a str,
+    pub model: &'a str,
+    pub neptun_user_id: Option<i64>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl<'a> From<&'a ChatRecord> for ChatView<'a> {
+    fn from(chat: &'a ChatRecord) -> Self {
+        ChatView {
+            id: chat.id,
+            uuid: chat.uuid,
+            name: &chat.name,
+            model: &chat.model,
+            neptun_user_id: chat.user_id,
+            created_at: chat.created_at,
+            updated_at: chat.updated_at,
+        }
+    }
+}
+
+/// A code file extracted from an assistant message.
+#[derive(Serialize, ToSchema)]
+pub struct FileView<'a> {
+    pub id: i64,
+    pub title: &'a str,
+    pub text: &'a str,
+    pub language: &'a str,
+    pub extension: &'a str,
+    /// The owner of the chat; null for tenant chats without an owner.
+    pub neptun_user_id: Option<i64>,
+    pub chat_conversation_id: i64,
+    pub chat_conversation_message_id: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl<'a> From<&'a FileRecord> for FileView<'a> {
+    fn from(file: &'a FileRecord) -> Self {
+        FileView {
+            id: file.id,
+            title: &file.title,
+            text: &file.text,
+            language: &file.language,
+            extension: &file.extension,
+            neptun_user_id: file.user_id,
+            chat_conversation_id: file.chat_id,
+            chat_conversation_message_id: file.message_id,
+            created_at: file.created_at,
+            updated_at: file.updated_at,
+        }
+    }
+}
+
+/// A message; `files` is present wherever messages are listed or created.
+#[derive(Serialize, ToSchema)]
+pub struct MessageView<'a> {
+    pub id: i64,
+    pub chat_conversation_id: i64,
+    pub actor: Actor,
+    pub message: &'a str,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "files_as_views"
+    )]
+    #[schema(value_type = Option<Vec<FileView>>)]
+    pub files: Option<&'a [FileRecord]>,
+}
+
+fn files_as_views<S: Serializer>(
+    files: &Option<&[FileRecord]>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let files = files.unwrap_or_default();
+    let mut seq = serializer.serialize_seq(Some(files.len()))?;
+    for file in files {
+        seq.serialize_element(&FileView::from(file))?;
+    }
+    seq.end()
+}
+
+impl<'a> MessageView<'a> {
+    pub fn with_files(message: &'a MessageRecord) -> Self {
+        MessageView {
+            files: Some(&message.files),
+            ..Self::without_files(message)
+        }
+    }
+
+    pub fn without_files(message: &'a MessageRecord) -> Self {
+        MessageView {
+            id: message.id,
+            chat_conversation_id: message.chat_id,
+            actor: message.actor,
+            message: &message.message,
+            created_at: message.created_at,
+            updated_at: message.updated_at,
+            files: None,
+        }
+    }
+}
+
+/// Serialises a slice of messages (with files) without building an intermediate Vec.
+pub struct MessagesView<'a>(pub &'a [MessageRecord]);
+
+impl Serialize for MessagesView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for message in self.0 {
+            seq.serialize_element(&MessageView::with_files(message))?;
+        }
+        seq.end()
+    }
+}
+
+/// A chat as the tenant API shows it (`id` is the uuid).
+#[derive(Serialize, ToSchema)]
+pub struct TenantChatView<'a> {
+    pub id: Uuid,
+    pub name: &'a str,
+    pub model: &'a str,
+    /// The owning user, if the chat has one.
+    pub user_id: Option<i64>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<&'a serde_json::Value>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Present on `GET /api/v1/chats/{chat_id}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_count: Option<i64>,
+    /// Present on `GET /api/v1/chats/{chat_id}`: live WebSocket connections.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active_connections: Option<u64>,
+}
+
+impl<'a> From<&'a ChatRecord> for TenantChatView<'a> {
+    fn from(chat: &'a ChatRecord) -> Self {
+        TenantChatView {
+            id: chat.uuid,
+            name: &chat.name,
+            model: &chat.model,
+            user_id: chat.user_id,
+            metadata: chat.metadata.as_ref(),
+            created_at: chat.created_at,
+            updated_at: chat.updated_at,
+            message_count: None,
+            active_connections: None,
+        }
+    }
+}

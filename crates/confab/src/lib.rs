@@ -1,0 +1,15 @@
+//! confab: a fast, self-hostable chat-history server for AI assistants.
+//!
+//! Layout: `domain` (pure types and rules), `store` (the storage trait and its engines),
+//! `auth` (secrets), `events` (live fan-out and presence), `http` (both APIs), `app`
+//! (boot), `cli` (the command line).
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod events;
+pub mod http;
+pub mod store;

@@ -1,0 +1,174 @@
+//! What the store reads and writes, independent of the engine.
+
+use uuid::Uuid;
+
+use crate::domain::code_blocks::CodeFile;
+use crate::domain::{Actor, ChatName, MessageText, ModelName, Timestamp};
+
+#[derive(Debug, Clone)]
+pub struct TenantRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+/// An API key as stored: its secret only as a hash.
+#[derive(Debug, Clone)]
+pub struct ApiKeyRecord {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub name: String,
+    pub prefix: String,
+    pub secret_hash: Vec<u8>,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub tenant_id: Uuid,
+    pub name: String,
+    pub prefix: String,
+    pub secret_hash: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: i64,
+    pub tenant_id: Uuid,
+    pub email: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A user with the password hash, only for login.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub user: UserRecord,
+    pub password_hash: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub token_hash: Vec<u8>,
+    pub user_id: i64,
+    pub expires_at: Timestamp,
+}
+
+/// Which chat a request means, as the caller named it. The store resolves it inside the
+/// same transaction as the work, so a chat that is not the caller's is simply not found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatRef {
+    /// User API: a chat id owned by this user.
+    User { user_id: i64, chat_id: i64 },
+    /// Tenant API: a chat uuid within this tenant.
+    Tenant { tenant_id: Uuid, chat_uuid: Uuid },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatRecord {
+    pub id: i64,
+    pub uuid: Uuid,
+    pub tenant_id: Uuid,
+    pub user_id: Option<i64>,
+    pub name: String,
+    pub model: String,
+    pub metadata: Option<serde_json::Value>,
+    /// Bumped by every change to the chat; orders its live events.
+    pub version: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewChat {
+    pub tenant_id: Uuid,
+    pub user_id: Option<i64>,
+    pub name: ChatName,
+    pub model: ModelName,
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// Position after which a tenant chat listing continues (newest first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChatCursor {
+    pub created_at: Timestamp,
+    pub id: i64,
+}
+
+/// Position after which a message page continues (oldest first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageCursor {
+    pub created_at: Timestamp,
+    pub id: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageRecord {
+    pub id: i64,
+    pub chat_id: i64,
+    pub actor: Actor,
+    pub message: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub files: Vec<FileRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRecord {
+    pub id: i64,
+    pub title: String,
+    pub text: String,
+    pub language: String,
+    pub extension: String,
+    pub user_id: Option<i64>,
+    pub chat_id: i64,
+    pub message_id: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A message to append, with the code files already extracted from it.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub actor: Actor,
+    pub text: MessageText,
+    pub files: Vec<CodeFile>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Appended {
+    pub chat: ChatRecord,
+    pub messages: Vec<MessageRecord>,
+}
+
+/// The result of delete-last. Messages are listed without their files.
+#[derive(Debug, Clone)]
+pub enum DeleteLastOutcome {
+    /// The chat has no messages; nothing changed.
+    NoMessages,
+    Deleted {
+        chat: ChatRecord,
+        /// The trailing `user` messages, oldest first.
+        trailing: Vec<MessageRecord>,
+        /// The last two messages before them: (`L[-2]`, `L[-1]`).
+        exchange: Option<(MessageRecord, MessageRecord)>,
+    },
+}
+
+impl DeleteLastOutcome {
+    /// Ids of every deleted message.
+    pub fn deleted_ids(&self) -> Vec<i64> {
+        match self {
+            DeleteLastOutcome::NoMessages => Vec::new(),
+            DeleteLastOutcome::Deleted {
+                trailing, exchange, ..
+            } => exchange
+                .iter()
+                .flat_map(|(a, b)| [a.id, b.id])
+                .chain(trailing.iter().map(|m| m.id))
+                .collect(),
+        }
+    }
+}

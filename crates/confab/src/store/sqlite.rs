@@ -1,0 +1,102 @@
+//! The embedded default: SQLite in WAL mode.
+//!
+//! One writer connection (SQLite has one writer anyway; queuing in the pool is cheaper
+//! than spinning on the busy handler) whose transactions start with `BEGIN IMMEDIATE`,
+//! so a read-then-write transaction never fails to upgrade its lock; and a small pool of
+//! readers that WAL lets run beside the writer. `synchronous = FULL`: a commit is on disk
+//! before the API answers 2xx.
+
+use anyhow::Context as _;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Pool, Sqlite, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+use uuid::Uuid;
+
+use super::sql::*;
+use super::{StoreError, StoreResult};
+use crate::domain::delete_last::{DeleteLastPlan, Planner};
+use crate::domain::{ChatName, Email, OrderBy, Timestamp};
+use crate::store::records::*;
+
+pub struct SqliteStore {
+    writer: Pool<Sqlite>,
+    reader: Pool<Sqlite>,
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+impl SqliteStore {
+    /// Opens (creating if missing) and migrates the database at `url`.
+    pub async fn connect(url: &str, readers: u32) -> anyhow::Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .with_context(|| format!("invalid SQLite URL {url:?}"))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", "-16000");
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await
+            .with_context(|| format!("cannot open SQLite database {url:?}"))?;
+        MIGRATOR
+            .run(&writer)
+            .await
+            .context("cannot apply SQLite migrations")?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(readers.max(1))
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await
+            .with_context(|| format!("cannot open SQLite database {url:?}"))?;
+        let store = SqliteStore { writer, reader };
+        store.ensure_default_tenant().await?;
+        Ok(store)
+    }
+
+    async fn ensure_default_tenant(&self) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO tenants (id, name, is_default, created_at) VALUES ($1, 'default', 1, $2) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(Uuid::new_v4().hyphenated().to_string())
+        .bind(Timestamp::now().micros())
+        .execute(&self.writer)
+        .await
+        .context("cannot create the default tenant")?;
+        Ok(())
+    }
+
+    fn writer(&self) -> &Pool<Sqlite> {
+        &self.writer
+    }
+
+    fn reader(&self) -> &Pool<Sqlite> {
+        &self.reader
+    }
+
+    async fn begin_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    async fn begin_read(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        Ok(self.reader.begin().await?)
+    }
+
+    /// Runs `PRAGMA integrity_check`; "ok" when the file is sound.
+    pub async fn integrity_check(&self) -> anyhow::Result<String> {
+        Ok(
+            sqlx::query_scalar::<Sqlite, String>("PRAGMA integrity_check")
+                .fetch_one(&self.writer)
+                .await?,
+        )
+    }
+}
+
+impl_sql_store!(SqliteStore, Sqlite, "sqlite");
