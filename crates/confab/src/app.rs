@@ -31,7 +31,15 @@ pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let state = state(config).await?;
+    serve_state(listener, state(config).await?, shutdown).await
+}
+
+/// [`serve`] with state built by the caller (tests keep a handle on the store).
+pub async fn serve_state(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let events = state.events.clone();
     let address = listener.local_addr().context("listener has no address")?;
     tracing::info!(

@@ -252,7 +252,10 @@ mod tests {
     #[test]
     fn an_unterminated_fence_runs_to_the_end() {
         let file = only("text\n```python\nprint(1)\nprint(2)");
-        assert_eq!(file.text, "print(1)\nprint(2)\n");
+        assert_eq!(
+            file.text, "print(1)\nprint(2)",
+            "content runs to the end of the input"
+        );
     }
 
     #[test]

@@ -142,6 +142,20 @@ pub fn parse_positive_id(text: &str) -> Option<i64> {
     text.parse::<i64>().ok().filter(|id| *id > 0)
 }
 
+/// Query parameters, with a bad value answered as a 400 in the API's shape.
+pub struct ValidQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ValidQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| ValidQuery(value))
+            .map_err(|rejection| ApiError::bad_request("invalid_query", rejection.body_text()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_positive_id;
@@ -161,19 +175,5 @@ mod tests {
         ] {
             assert_eq!(parse_positive_id(bad), None, "{bad:?}");
         }
-    }
-}
-
-/// Query parameters, with a bad value answered as a 400 in the API's shape.
-pub struct ValidQuery<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ValidQuery<T> {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Query(value)| ValidQuery(value))
-            .map_err(|rejection| ApiError::bad_request("invalid_query", rejection.body_text()))
     }
 }

@@ -153,7 +153,7 @@ pub enum DeleteLastOutcome {
         /// The trailing `user` messages, oldest first.
         trailing: Vec<MessageRecord>,
         /// The last two messages before them: (`L[-2]`, `L[-1]`).
-        exchange: Option<(MessageRecord, MessageRecord)>,
+        exchange: Option<Box<(MessageRecord, MessageRecord)>>,
     },
 }
 
@@ -166,7 +166,7 @@ impl DeleteLastOutcome {
                 trailing, exchange, ..
             } => exchange
                 .iter()
-                .flat_map(|(a, b)| [a.id, b.id])
+                .flat_map(|pair| [pair.0.id, pair.1.id])
                 .chain(trailing.iter().map(|m| m.id))
                 .collect(),
         }

@@ -821,7 +821,7 @@ macro_rules! impl_sql_store {
                 let exchange = if matches!(plan, DeleteLastPlan::Exchange { .. }) {
                     let before_last = records.pop();
                     let last = records.pop();
-                    before_last.zip(last)
+                    before_last.zip(last).map(Box::new)
                 } else {
                     None
                 };

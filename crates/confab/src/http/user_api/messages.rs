@@ -143,7 +143,7 @@ pub async fn delete_last(
         .events
         .publish(ChatEvent::messages_deleted(chat, outcome.deleted_ids()))
         .await;
-    Ok(Json(delete_last_body(trailing, exchange.as_ref())).into_response())
+    Ok(Json(delete_last_body(trailing, exchange.as_deref())).into_response())
 }
 
 /// SPEC §2 step 3/4: the pair when one was deleted; the trailing ids when there were

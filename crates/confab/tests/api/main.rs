@@ -1,0 +1,5 @@
+//! Integration tests: a real server over real HTTP against real databases.
+
+mod support;
+
+mod user_api;
