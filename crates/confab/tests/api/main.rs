@@ -2,4 +2,10 @@
 
 mod support;
 
+mod bad_input;
+mod cli;
+mod delete_last;
+mod durability;
+mod isolation;
+mod openapi;
 mod user_api;

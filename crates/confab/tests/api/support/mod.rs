@@ -13,6 +13,8 @@ use confab::config::Config;
 use confab::http::AppState;
 use confab::store::Store;
 
+pub mod process;
+
 /// Which database a test runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

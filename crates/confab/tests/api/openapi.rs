@@ -1,0 +1,45 @@
+//! The OpenAPI document is generated from the code; a snapshot makes every change to it
+//! visible in review. Refresh with `CONFAB_UPDATE_SNAPSHOTS=1 cargo nextest run openapi`.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::support::{Auth, Backend, TestApp};
+
+#[tokio::test]
+async fn openapi_document_is_3_1_covers_every_route_and_matches_the_snapshot() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (status, document) = app.get("/api/openapi.json", &Auth::None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(document["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "{}", document["openapi"]);
+    let paths = document["paths"].as_object().expect("paths");
+    for (path, method) in [
+        ("/api/auth/sign-up", "post"),
+        ("/api/auth/login", "post"),
+        ("/api/auth/logout", "post"),
+        ("/api/auth/check", "head"),
+        ("/api/users/{user_id}/chats", "get"),
+        ("/api/users/{user_id}/chats", "post"),
+        ("/api/users/{user_id}/chats", "delete"),
+        ("/api/users/{user_id}/chats/{chat_id}", "patch"),
+        ("/api/users/{user_id}/chats/{chat_id}", "delete"),
+        ("/api/users/{user_id}/chats/{chat_id}/messages", "get"),
+        ("/api/users/{user_id}/chats/{chat_id}/messages", "post"),
+        ("/api/users/{user_id}/chats/{chat_id}/messages/last", "delete"),
+        ("/api/users/{user_id}/chats/{chat_id}/files", "get"),
+    ] {
+        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is documented");
+    }
+
+    let snapshot_path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/snapshots/openapi.json");
+    let rendered = serde_json::to_string_pretty(&document).expect("json") + "\n";
+    if std::env::var_os("CONFAB_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(snapshot_path, &rendered).expect("write snapshot");
+    }
+    let stored = std::fs::read_to_string(snapshot_path).unwrap_or_default();
+    let stored: Value = serde_json::from_str(&stored).unwrap_or(Value::Null);
+    assert!(
+        stored == document,
+        "the OpenAPI document changed; review it and refresh the snapshot with CONFAB_UPDATE_SNAPSHOTS=1"
+    );
+}
