@@ -25,7 +25,14 @@ fn every_command_has_help() {
         assert!(stdout.contains("Usage:"), "{args:?}: {stdout}");
     }
     let (_, stdout, _) = run_cli(&["serve", "--help"], None);
-    for flag in ["--listen", "--database-url", "--redis-url", "CONFAB_LISTEN", "CONFAB_DATABASE_URL", "--body-limit-bytes"] {
+    for flag in [
+        "--listen",
+        "--database-url",
+        "--redis-url",
+        "CONFAB_LISTEN",
+        "CONFAB_DATABASE_URL",
+        "--body-limit-bytes",
+    ] {
         assert!(stdout.contains(flag), "serve --help mentions {flag}");
     }
 }
@@ -41,14 +48,44 @@ async fn migrate_user_tenant_and_key_commands() {
     let (ok, _, stderr) = run_cli(&["migrate", "--database-url", &url], None);
     assert!(ok, "migrate is idempotent: {stderr}");
 
-    let (ok, stdout, stderr) = run_cli(&["user", "create", "--email", "ops@example.com", "--database-url", &url], Some("s3cret-password\n"));
+    let (ok, stdout, stderr) = run_cli(
+        &[
+            "user",
+            "create",
+            "--email",
+            "ops@example.com",
+            "--database-url",
+            &url,
+        ],
+        Some("s3cret-password\n"),
+    );
     assert!(ok, "{stderr}");
     let created = json_line(&stdout);
     assert_eq!(created["email"], "ops@example.com");
     assert!(created["user_id"].as_i64().is_some());
-    let (ok, _, stderr) = run_cli(&["user", "create", "--email", "OPS@example.com", "--database-url", &url], Some("s3cret-password\n"));
+    let (ok, _, stderr) = run_cli(
+        &[
+            "user",
+            "create",
+            "--email",
+            "OPS@example.com",
+            "--database-url",
+            &url,
+        ],
+        Some("s3cret-password\n"),
+    );
     assert!(!ok && stderr.contains("already registered"), "{stderr}");
-    let (ok, _, stderr) = run_cli(&["user", "create", "--email", "weak@example.com", "--database-url", &url], Some("short\n"));
+    let (ok, _, stderr) = run_cli(
+        &[
+            "user",
+            "create",
+            "--email",
+            "weak@example.com",
+            "--database-url",
+            &url,
+        ],
+        Some("short\n"),
+    );
     assert!(!ok && stderr.contains("password"), "{stderr}");
 
     // The user made on the command line can log in to a server on that database.
@@ -68,9 +105,23 @@ async fn migrate_user_tenant_and_key_commands() {
     let tenant_id = tenant["tenant_id"].as_str().expect("tenant_id").to_owned();
     let first_key = tenant["api_key"].as_str().expect("api_key").to_owned();
     assert!(first_key.starts_with("cfb_"), "{first_key}");
-    assert_eq!(tenant.as_object().map(|o| o.len()), Some(2), "exactly tenant_id and api_key: {tenant}");
+    assert_eq!(
+        tenant.as_object().map(|o| o.len()),
+        Some(2),
+        "exactly tenant_id and api_key: {tenant}"
+    );
 
-    let (ok, stdout, stderr) = run_cli(&["key", "create", "--tenant", &tenant_id, "--database-url", &url], None);
+    let (ok, stdout, stderr) = run_cli(
+        &[
+            "key",
+            "create",
+            "--tenant",
+            &tenant_id,
+            "--database-url",
+            &url,
+        ],
+        None,
+    );
     assert!(ok, "{stderr}");
     let key = json_line(&stdout);
     let key_id = key["key_id"].as_str().expect("key_id").to_owned();
@@ -80,9 +131,28 @@ async fn migrate_user_tenant_and_key_commands() {
     assert!(ok, "{stderr}");
     assert!(json_line(&stdout)["revoked_at"].is_string());
 
-    let (ok, _, stderr) = run_cli(&["key", "create", "--tenant", "00000000-0000-4000-8000-000000000000", "--database-url", &url], None);
+    let (ok, _, stderr) = run_cli(
+        &[
+            "key",
+            "create",
+            "--tenant",
+            "00000000-0000-4000-8000-000000000000",
+            "--database-url",
+            &url,
+        ],
+        None,
+    );
     assert!(!ok && stderr.contains("no tenant"), "{stderr}");
-    let (ok, _, stderr) = run_cli(&["key", "revoke", "00000000-0000-4000-8000-000000000000", "--database-url", &url], None);
+    let (ok, _, stderr) = run_cli(
+        &[
+            "key",
+            "revoke",
+            "00000000-0000-4000-8000-000000000000",
+            "--database-url",
+            &url,
+        ],
+        None,
+    );
     assert!(!ok && stderr.contains("no API key"), "{stderr}");
 
     // Secrets at rest: the database holds neither key in clear text.

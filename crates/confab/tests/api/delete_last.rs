@@ -22,14 +22,20 @@ async fn setup(app: &TestApp, actors: &[&str]) -> (TestUser, i64, Vec<i64>) {
     let chat = app.create_chat(&user, "chat").await;
     let mut ids = Vec::new();
     for (i, actor) in actors.iter().enumerate() {
-        ids.push(app.post_message(&user, chat, actor, &format!("{actor} #{i}")).await);
+        ids.push(
+            app.post_message(&user, chat, actor, &format!("{actor} #{i}"))
+                .await,
+        );
     }
     (user, chat, ids)
 }
 
 async fn delete_last(app: &TestApp, user: &TestUser, chat: i64) -> (StatusCode, Value) {
-    app.delete(&format!("/api/users/{}/chats/{chat}/messages/last", user.id), &user.auth)
-        .await
+    app.delete(
+        &format!("/api/users/{}/chats/{chat}/messages/last", user.id),
+        &user.auth,
+    )
+    .await
 }
 
 async fn empty_chat_answers_the_seed_400_body(backend: Backend) {
@@ -51,7 +57,10 @@ async fn a_normal_pair_is_deleted(backend: Backend) {
     let object = body.as_object().expect("object");
     let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
     keys.sort_unstable();
-    assert_eq!(keys, ["maybeAssistantMessageToDelete", "maybeUserMessageToDelete"]);
+    assert_eq!(
+        keys,
+        ["maybeAssistantMessageToDelete", "maybeUserMessageToDelete"]
+    );
     let assistant = &body["maybeAssistantMessageToDelete"];
     assert_eq!(assistant["id"], ids[3]);
     assert_eq!(assistant["actor"], "assistant");
@@ -68,7 +77,10 @@ async fn only_trailing_user_messages_are_cleaned_up(backend: Backend) {
     let (user, chat, ids) = setup(&app, &["user", "user", "user"]).await;
     let (status, body) = delete_last(&app, &user, chat).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body, json!({"deletedSuccessfully": ids, "failedToDelete": []}));
+    assert_eq!(
+        body,
+        json!({"deletedSuccessfully": ids, "failedToDelete": []})
+    );
     assert!(app.message_ids(&user, chat).await.is_empty());
     // Also when a single non-user message stands before them: fewer than two remain.
     let (user2, chat2, ids2) = {
@@ -81,14 +93,16 @@ async fn only_trailing_user_messages_are_cleaned_up(backend: Backend) {
     };
     let (status, body) = delete_last(&app, &user2, chat2).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body, json!({"deletedSuccessfully": [ids2[1], ids2[2]], "failedToDelete": []}));
+    assert_eq!(
+        body,
+        json!({"deletedSuccessfully": [ids2[1], ids2[2]], "failedToDelete": []})
+    );
     assert_eq!(app.message_ids(&user2, chat2).await, [ids2[0]]);
 }
 
 async fn trailing_user_messages_after_a_pair_go_with_the_pair(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let (user, chat, ids) =
-        setup(&app, &["system", "user", "assistant", "user", "user"]).await;
+    let (user, chat, ids) = setup(&app, &["system", "user", "assistant", "user", "user"]).await;
     let (status, body) = delete_last(&app, &user, chat).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["maybeAssistantMessageToDelete"]["id"], ids[2]);
@@ -102,7 +116,13 @@ async fn a_lone_message(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (user, chat, ids) = setup(&app, &["user"]).await;
     let (status, body) = delete_last(&app, &user, chat).await;
-    assert_eq!((status, body), (StatusCode::OK, json!({"deletedSuccessfully": ids, "failedToDelete": []})));
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::OK,
+            json!({"deletedSuccessfully": ids, "failedToDelete": []})
+        )
+    );
     assert!(app.message_ids(&user, chat).await.is_empty());
 
     // A lone assistant message: no trailing user run and fewer than two messages, so
@@ -111,7 +131,13 @@ async fn a_lone_message(backend: Backend) {
     let chat = app.create_chat(&other, "c").await;
     let id = app.post_message(&other, chat, "assistant", "hello").await;
     let (status, body) = delete_last(&app, &other, chat).await;
-    assert_eq!((status, body), (StatusCode::OK, json!({"deletedSuccessfully": [], "failedToDelete": []})));
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::OK,
+            json!({"deletedSuccessfully": [], "failedToDelete": []})
+        )
+    );
     assert_eq!(app.message_ids(&other, chat).await, [id]);
 }
 
@@ -120,13 +146,25 @@ async fn deleted_messages_take_their_files(backend: Backend) {
     let user = app.sign_up("files@example.com").await;
     let chat = app.create_chat(&user, "c").await;
     app.post_message(&user, chat, "user", "first").await;
-    app.post_message(&user, chat, "assistant", "```go\nkept\n```").await;
+    app.post_message(&user, chat, "assistant", "```go\nkept\n```")
+        .await;
     app.post_message(&user, chat, "user", "second").await;
-    app.post_message(&user, chat, "assistant", "```go\ngone\n```").await;
+    app.post_message(&user, chat, "assistant", "```go\ngone\n```")
+        .await;
     let (status, _) = delete_last(&app, &user, chat).await;
     assert_eq!(status, StatusCode::OK);
-    let (_, body) = app.get(&format!("/api/users/{}/chats/{chat}/files", user.id), &user.auth).await;
-    let texts: Vec<&str> = body["chatFiles"].as_array().expect("files").iter().map(|f| f["text"].as_str().expect("text")).collect();
+    let (_, body) = app
+        .get(
+            &format!("/api/users/{}/chats/{chat}/files", user.id),
+            &user.auth,
+        )
+        .await;
+    let texts: Vec<&str> = body["chatFiles"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| f["text"].as_str().expect("text"))
+        .collect();
     assert_eq!(texts, ["kept\n"]);
 }
 
@@ -186,7 +224,10 @@ fn explain_serially(initial: &[(i64, bool)], observed: &[Observed], final_ids: &
         }
         *budget -= 1;
         if next_post == posts.len() && used.iter().all(|u| *u) {
-            return state.iter().map(|(id, _)| *id).eq(final_ids.iter().copied());
+            return state
+                .iter()
+                .map(|(id, _)| *id)
+                .eq(final_ids.iter().copied());
         }
         let plan = spec_delete_last(state);
         let mut tried: HashSet<Option<Vec<i64>>> = HashSet::new();
@@ -207,7 +248,15 @@ fn explain_serially(initial: &[(i64, bool)], observed: &[Observed], final_ids: &
         }
         if next_post < posts.len() {
             state.push(posts[next_post]);
-            if search(state, posts, next_post + 1, deletes, used, final_ids, budget) {
+            if search(
+                state,
+                posts,
+                next_post + 1,
+                deletes,
+                used,
+                final_ids,
+                budget,
+            ) {
                 return true;
             }
             state.pop();
@@ -216,14 +265,37 @@ fn explain_serially(initial: &[(i64, bool)], observed: &[Observed], final_ids: &
     }
     let mut state = initial.to_vec();
     let mut used = vec![false; deletes.len()];
-    search(&mut state, &posts, 0, &deletes, &mut used, final_ids, &mut budget)
+    search(
+        &mut state,
+        &posts,
+        0,
+        &deletes,
+        &mut used,
+        final_ids,
+        &mut budget,
+    )
 }
 
 async fn concurrent_deletes_and_posts_behave_like_some_serial_order(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let pattern = ["user", "assistant", "user", "assistant", "user", "user", "assistant", "user", "assistant", "user"];
+    let pattern = [
+        "user",
+        "assistant",
+        "user",
+        "assistant",
+        "user",
+        "user",
+        "assistant",
+        "user",
+        "assistant",
+        "user",
+    ];
     let (user, chat, ids) = setup(&app, &pattern).await;
-    let initial: Vec<(i64, bool)> = ids.iter().zip(pattern).map(|(id, a)| (*id, a == "user")).collect();
+    let initial: Vec<(i64, bool)> = ids
+        .iter()
+        .zip(pattern)
+        .map(|(id, a)| (*id, a == "user"))
+        .collect();
     let user = std::sync::Arc::new(user);
     let app = std::sync::Arc::new(app);
 
@@ -235,12 +307,23 @@ async fn concurrent_deletes_and_posts_behave_like_some_serial_order(backend: Bac
                 let (status, body) = delete_last(&app, &user, chat).await;
                 match status {
                     StatusCode::OK => {
-                        let mut deleted: Vec<i64> = ["maybeUserMessageToDelete", "maybeAssistantMessageToDelete"]
-                            .iter()
-                            .filter_map(|k| body[k]["id"].as_i64())
-                            .collect();
-                        deleted.extend(body["deletedSuccessfully"].as_array().into_iter().flatten().filter_map(Value::as_i64));
-                        assert_eq!(body["failedToDelete"].as_array().map_or(0, Vec::len), 0, "{body}");
+                        let mut deleted: Vec<i64> =
+                            ["maybeUserMessageToDelete", "maybeAssistantMessageToDelete"]
+                                .iter()
+                                .filter_map(|k| body[k]["id"].as_i64())
+                                .collect();
+                        deleted.extend(
+                            body["deletedSuccessfully"]
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .filter_map(Value::as_i64),
+                        );
+                        assert_eq!(
+                            body["failedToDelete"].as_array().map_or(0, Vec::len),
+                            0,
+                            "{body}"
+                        );
                         deleted.sort_unstable();
                         Observed::Deleted(deleted)
                     }
@@ -249,8 +332,13 @@ async fn concurrent_deletes_and_posts_behave_like_some_serial_order(backend: Bac
                 }
             } else {
                 let actor = if i % 3 == 0 { "assistant" } else { "user" };
-                let id = app.post_message(&user, chat, actor, &format!("concurrent {i}")).await;
-                Observed::Posted { id, user: actor == "user" }
+                let id = app
+                    .post_message(&user, chat, actor, &format!("concurrent {i}"))
+                    .await;
+                Observed::Posted {
+                    id,
+                    user: actor == "user",
+                }
             }
         });
     }
@@ -264,7 +352,10 @@ async fn concurrent_deletes_and_posts_behave_like_some_serial_order(backend: Bac
     for o in &observed {
         if let Observed::Deleted(ids) = o {
             for id in ids {
-                assert!(reported.insert(*id), "message {id} reported deleted twice: {observed:?}");
+                assert!(
+                    reported.insert(*id),
+                    "message {id} reported deleted twice: {observed:?}"
+                );
             }
         }
     }
@@ -289,9 +380,17 @@ async fn concurrent_deletes_and_posts_behave_like_some_serial_order(backend: Bac
 fn the_serial_checker_rejects_impossible_histories() {
     let initial = [(1, true), (2, false)];
     // A delete that reports only the assistant message of a pair cannot happen.
-    assert!(!explain_serially(&initial, &[Observed::Deleted(vec![2])], &[1]));
+    assert!(!explain_serially(
+        &initial,
+        &[Observed::Deleted(vec![2])],
+        &[1]
+    ));
     // The real answer is accepted.
-    assert!(explain_serially(&initial, &[Observed::Deleted(vec![1, 2])], &[]));
+    assert!(explain_serially(
+        &initial,
+        &[Observed::Deleted(vec![1, 2])],
+        &[]
+    ));
     // Two deletes of the same state cannot both report it.
     assert!(!explain_serially(
         &initial,
@@ -301,12 +400,18 @@ fn the_serial_checker_rejects_impossible_histories() {
     // A post then a delete of the trailing user message.
     assert!(explain_serially(
         &initial,
-        &[Observed::Posted { id: 3, user: true }, Observed::Deleted(vec![1, 2, 3])],
+        &[
+            Observed::Posted { id: 3, user: true },
+            Observed::Deleted(vec![1, 2, 3])
+        ],
         &[]
     ));
     // The delete ran before the post: only that order explains it, and the final state
     // must be the one it leaves.
-    let history = [Observed::Posted { id: 3, user: false }, Observed::Deleted(vec![1, 2])];
+    let history = [
+        Observed::Posted { id: 3, user: false },
+        Observed::Deleted(vec![1, 2]),
+    ];
     assert!(explain_serially(&initial, &history, &[3]));
     assert!(!explain_serially(&initial, &history, &[]));
 }

@@ -20,7 +20,10 @@ async fn acknowledged_writes_survive_kill_9_on_sqlite() {
         .send()
         .await
         .expect("sign-up");
-    let cookie = format!("neptun-session={}", session_cookie(&response).expect("cookie"));
+    let cookie = format!(
+        "neptun-session={}",
+        session_cookie(&response).expect("cookie")
+    );
     let user: Value = response.json().await.expect("json");
     let user_id = user["user"]["id"].as_i64().expect("id");
     let chat: Value = client
@@ -53,7 +56,9 @@ async fn acknowledged_writes_survive_kill_9_on_sqlite() {
                 if response.status() != StatusCode::OK {
                     break;
                 }
-                let Ok(body) = response.json::<Value>().await else { break };
+                let Ok(body) = response.json::<Value>().await else {
+                    break;
+                };
                 if let Some(id) = body["chatMessage"]["id"].as_i64() {
                     acknowledged.lock().expect("lock").insert(id);
                 }
@@ -86,5 +91,9 @@ async fn acknowledged_writes_survive_kill_9_on_sqlite() {
         .filter_map(|m| m["id"].as_i64())
         .collect();
     let lost: Vec<&i64> = acknowledged.difference(&stored).collect();
-    assert!(lost.is_empty(), "{} acknowledged messages lost after kill -9: {lost:?}", lost.len());
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged messages lost after kill -9: {lost:?}",
+        lost.len()
+    );
 }

@@ -11,7 +11,13 @@ async fn openapi_document_is_3_1_covers_every_route_and_matches_the_snapshot() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let (status, document) = app.get("/api/openapi.json", &Auth::None).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(document["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "{}", document["openapi"]);
+    assert!(
+        document["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")),
+        "{}",
+        document["openapi"]
+    );
     let paths = document["paths"].as_object().expect("paths");
     for (path, method) in [
         ("/api/auth/sign-up", "post"),
@@ -25,13 +31,22 @@ async fn openapi_document_is_3_1_covers_every_route_and_matches_the_snapshot() {
         ("/api/users/{user_id}/chats/{chat_id}", "delete"),
         ("/api/users/{user_id}/chats/{chat_id}/messages", "get"),
         ("/api/users/{user_id}/chats/{chat_id}/messages", "post"),
-        ("/api/users/{user_id}/chats/{chat_id}/messages/last", "delete"),
+        (
+            "/api/users/{user_id}/chats/{chat_id}/messages/last",
+            "delete",
+        ),
         ("/api/users/{user_id}/chats/{chat_id}/files", "get"),
     ] {
-        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is documented");
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} is documented"
+        );
     }
 
-    let snapshot_path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/snapshots/openapi.json");
+    let snapshot_path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/api/snapshots/openapi.json"
+    );
     let rendered = serde_json::to_string_pretty(&document).expect("json") + "\n";
     if std::env::var_os("CONFAB_UPDATE_SNAPSHOTS").is_some() {
         std::fs::write(snapshot_path, &rendered).expect("write snapshot");

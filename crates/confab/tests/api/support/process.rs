@@ -20,7 +20,13 @@ impl ServerProcess {
         let port = free_port();
         let address: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
         let child = Command::new(binary())
-            .args(["serve", "--listen", &address.to_string(), "--database-url", database_url])
+            .args([
+                "serve",
+                "--listen",
+                &address.to_string(),
+                "--database-url",
+                database_url,
+            ])
             .args(extra)
             .env("CONFAB_LOG", "warn")
             .stdin(Stdio::null())
@@ -49,7 +55,10 @@ impl ServerProcess {
                     return;
                 }
             }
-            assert!(Instant::now() < deadline, "confab serve did not become healthy");
+            assert!(
+                Instant::now() < deadline,
+                "confab serve did not become healthy"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
