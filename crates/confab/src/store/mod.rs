@@ -4,6 +4,7 @@
 //! runs in one transaction and returns the chat as it is after the change (its `version`
 //! orders live events).
 
+mod group_commit;
 mod records;
 mod sql;
 pub mod sqlite;

@@ -266,6 +266,85 @@ pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
 /// `writer()`/`reader()` pools and `begin_write()`/`begin_read()` transactions.
 macro_rules! impl_sql_store {
     ($store:ty, $db:ty, $engine:literal) => {
+        impl $store {
+            /// Appends messages and their files on `conn`, which the caller has inside a
+            /// transaction (or savepoint) and commits.
+            pub(crate) async fn append_in(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                chat: ChatRef,
+                messages: Vec<NewMessage>,
+            ) -> StoreResult<Appended> {
+                let now = Timestamp::now();
+                let chat = &chat;
+                let chat = bump_chat!($db, &mut *conn, chat, now);
+                // Chronological order is (created_at, id): never stamp a message earlier
+                // than the chat's newest one, even if the clock stepped back.
+                let newest: Option<i64> = sqlx::query_scalar::<$db, i64>(
+                    "SELECT created_at FROM messages WHERE chat_id = $1 \
+                     ORDER BY created_at DESC, id DESC LIMIT 1",
+                )
+                .bind(chat.id)
+                .fetch_optional(&mut *conn)
+                .await?;
+                let stamp = now.micros().max(newest.unwrap_or(i64::MIN));
+                let mut stored = Vec::with_capacity(messages.len());
+                for message in messages {
+                    let id: i64 = sqlx::query_scalar::<$db, i64>(
+                        "INSERT INTO messages (chat_id, actor, message, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $4) RETURNING id",
+                    )
+                    .bind(chat.id)
+                    .bind(message.actor.as_str())
+                    .bind(message.text.as_str())
+                    .bind(stamp)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                    let mut files = Vec::with_capacity(message.files.len());
+                    for file in message.files {
+                        let file_id: i64 = sqlx::query_scalar::<$db, i64>(
+                            "INSERT INTO files (message_id, chat_id, user_id, title, text, language, extension, created_at, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+                        )
+                        .bind(id)
+                        .bind(chat.id)
+                        .bind(chat.user_id)
+                        .bind(&file.title)
+                        .bind(&file.text)
+                        .bind(&file.language)
+                        .bind(&file.extension)
+                        .bind(stamp)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                        files.push(FileRecord {
+                            id: file_id,
+                            title: file.title,
+                            text: file.text,
+                            language: file.language,
+                            extension: file.extension,
+                            user_id: chat.user_id,
+                            chat_id: chat.id,
+                            message_id: id,
+                            created_at: Timestamp(stamp),
+                            updated_at: Timestamp(stamp),
+                        });
+                    }
+                    stored.push(MessageRecord {
+                        id,
+                        chat_id: chat.id,
+                        actor: message.actor,
+                        message: message.text.into_string(),
+                        created_at: Timestamp(stamp),
+                        updated_at: Timestamp(stamp),
+                        files,
+                    });
+                }
+                Ok(Appended {
+                    chat,
+                    messages: stored,
+                })
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::store::Store for $store {
             fn engine(&self) -> &'static str {
@@ -614,75 +693,7 @@ macro_rules! impl_sql_store {
                 chat: &ChatRef,
                 messages: Vec<NewMessage>,
             ) -> StoreResult<Appended> {
-                let now = Timestamp::now();
-                let mut tx = self.begin_write().await?;
-                let chat = bump_chat!($db, &mut *tx, chat, now);
-                // Chronological order is (created_at, id): never stamp a message earlier
-                // than the chat's newest one, even if the clock stepped back.
-                let newest: Option<i64> = sqlx::query_scalar::<$db, i64>(
-                    "SELECT created_at FROM messages WHERE chat_id = $1 \
-                     ORDER BY created_at DESC, id DESC LIMIT 1",
-                )
-                .bind(chat.id)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let stamp = now.micros().max(newest.unwrap_or(i64::MIN));
-                let mut stored = Vec::with_capacity(messages.len());
-                for message in messages {
-                    let id: i64 = sqlx::query_scalar::<$db, i64>(
-                        "INSERT INTO messages (chat_id, actor, message, created_at, updated_at) \
-                         VALUES ($1, $2, $3, $4, $4) RETURNING id",
-                    )
-                    .bind(chat.id)
-                    .bind(message.actor.as_str())
-                    .bind(message.text.as_str())
-                    .bind(stamp)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    let mut files = Vec::with_capacity(message.files.len());
-                    for file in message.files {
-                        let file_id: i64 = sqlx::query_scalar::<$db, i64>(
-                            "INSERT INTO files (message_id, chat_id, user_id, title, text, language, extension, created_at, updated_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
-                        )
-                        .bind(id)
-                        .bind(chat.id)
-                        .bind(chat.user_id)
-                        .bind(&file.title)
-                        .bind(&file.text)
-                        .bind(&file.language)
-                        .bind(&file.extension)
-                        .bind(stamp)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                        files.push(FileRecord {
-                            id: file_id,
-                            title: file.title,
-                            text: file.text,
-                            language: file.language,
-                            extension: file.extension,
-                            user_id: chat.user_id,
-                            chat_id: chat.id,
-                            message_id: id,
-                            created_at: Timestamp(stamp),
-                            updated_at: Timestamp(stamp),
-                        });
-                    }
-                    stored.push(MessageRecord {
-                        id,
-                        chat_id: chat.id,
-                        actor: message.actor,
-                        message: message.text.into_string(),
-                        created_at: Timestamp(stamp),
-                        updated_at: Timestamp(stamp),
-                        files,
-                    });
-                }
-                tx.commit().await?;
-                Ok(Appended {
-                    chat,
-                    messages: stored,
-                })
+                self.append_atomically(*chat, messages).await
             }
 
             async fn list_messages(&self, chat: &ChatRef) -> StoreResult<Vec<MessageRecord>> {

@@ -13,6 +13,7 @@ use std::str::FromStr;
 use std::time::Duration;
 use uuid::Uuid;
 
+use super::group_commit::GroupCommitter;
 use super::sql::*;
 use super::{StoreError, StoreResult};
 use crate::domain::delete_last::{DeleteLastPlan, Planner};
@@ -22,6 +23,8 @@ use crate::store::records::*;
 pub struct SqliteStore {
     writer: Pool<Sqlite>,
     reader: Pool<Sqlite>,
+    /// Appends go through group commit (the hot write path).
+    group: GroupCommitter,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -55,7 +58,12 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open SQLite database {url:?}"))?;
-        let store = SqliteStore { writer, reader };
+        let group = GroupCommitter::start(writer.clone());
+        let store = SqliteStore {
+            writer,
+            reader,
+            group,
+        };
         store.ensure_default_tenant().await?;
         Ok(store)
     }
@@ -87,6 +95,17 @@ impl SqliteStore {
 
     async fn begin_read(&self) -> StoreResult<Transaction<'static, Sqlite>> {
         Ok(self.reader.begin().await?)
+    }
+
+    /// Appends atomically, sharing the commit with concurrent appends.
+    async fn append_atomically(
+        &self,
+        chat: ChatRef,
+        messages: Vec<NewMessage>,
+    ) -> StoreResult<Appended> {
+        self.group
+            .run(move |conn| Box::pin(Self::append_in(conn, chat, messages)))
+            .await
     }
 
     /// Runs `PRAGMA integrity_check`; "ok" when the file is sound.

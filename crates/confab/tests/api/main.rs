@@ -8,4 +8,5 @@ mod delete_last;
 mod durability;
 mod isolation;
 mod openapi;
+mod store;
 mod user_api;
