@@ -1,0 +1,164 @@
+//! A closed-loop load generator: each connection sends its next request as soon as the
+//! previous answer has been read, over its own HTTP/1.1 keep-alive connection.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper::{Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+
+/// One HTTP/1.1 connection.
+pub struct Connection {
+    sender: SendRequest<Full<Bytes>>,
+}
+
+impl Connection {
+    pub async fn open(address: SocketAddr) -> anyhow::Result<Self> {
+        let stream = TcpStream::connect(address).await?;
+        stream.set_nodelay(true)?;
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(Connection { sender })
+    }
+
+    /// Sends a request and reads the whole answer.
+    pub async fn send(&mut self, request: Request<Full<Bytes>>) -> anyhow::Result<(StatusCode, Bytes)> {
+        let (status, _, body) = self.send_full(request).await?;
+        Ok((status, body))
+    }
+
+    /// Like [`Connection::send`], with the response headers.
+    pub async fn send_full(
+        &mut self,
+        request: Request<Full<Bytes>>,
+    ) -> anyhow::Result<(StatusCode, hyper::HeaderMap, Bytes)> {
+        self.sender.ready().await?;
+        let response = self.sender.send_request(request).await?;
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await?.to_bytes();
+        Ok((parts.status, parts.headers, body))
+    }
+}
+
+/// What a run measured.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// Latency of every successful request, in microseconds.
+    pub latencies: Vec<u64>,
+    pub errors: u64,
+    pub elapsed: Duration,
+}
+
+impl Stats {
+    pub fn ok(&self) -> u64 {
+        self.latencies.len() as u64
+    }
+
+    pub fn per_second(&self) -> f64 {
+        self.ok() as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// (p50, p99, max) in milliseconds.
+    pub fn percentiles(&mut self) -> (f64, f64, f64) {
+        if self.latencies.is_empty() {
+            return (0.0, 0.0, 0.0);
+        }
+        self.latencies.sort_unstable();
+        let at = |q: f64| {
+            let index = ((self.latencies.len() as f64 - 1.0) * q).round() as usize;
+            self.latencies[index] as f64 / 1000.0
+        };
+        (at(0.50), at(0.99), at(1.0))
+    }
+
+    pub fn merge(&mut self, other: Stats) {
+        self.latencies.extend(other.latencies);
+        self.errors += other.errors;
+        self.elapsed = self.elapsed.max(other.elapsed);
+    }
+}
+
+/// Makes the `n`-th request of connection `connection`.
+pub type MakeRequest = Arc<dyn Fn(usize, u64) -> Request<Full<Bytes>> + Send + Sync>;
+/// Whether an answer counts as a success.
+pub type Accept = Arc<dyn Fn(StatusCode, &Bytes) -> bool + Send + Sync>;
+
+/// Runs `connections` closed loops for `duration`; stops by itself.
+pub async fn closed_loop(
+    address: SocketAddr,
+    connections: usize,
+    duration: Duration,
+    make: MakeRequest,
+    accept: Accept,
+) -> anyhow::Result<Stats> {
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = tokio::task::JoinSet::new();
+    for index in 0..connections {
+        let (make, accept) = (make.clone(), accept.clone());
+        let mut connection = Connection::open(address).await?;
+        tasks.spawn(async move {
+            let mut stats = Stats::default();
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                let request = make(index, n);
+                n += 1;
+                let sent = Instant::now();
+                match connection.send(request).await {
+                    Ok((status, body)) if accept(status, &body) => {
+                        stats.latencies.push(sent.elapsed().as_micros() as u64)
+                    }
+                    Ok(_) => stats.errors += 1,
+                    Err(_) => {
+                        stats.errors += 1;
+                        // A broken connection is replaced so one error does not end the loop.
+                        match Connection::open(address).await {
+                            Ok(fresh) => connection = fresh,
+                            Err(_) => break,
+                        }
+                    }
+                }
+            }
+            stats
+        });
+    }
+    let mut total = Stats::default();
+    while let Some(joined) = tasks.join_next().await {
+        total.merge(joined?);
+    }
+    total.elapsed = started.elapsed();
+    Ok(total)
+}
+
+/// A request with an optional JSON body and cookie.
+pub fn request(method: &str, path: &str, cookie: Option<&str>, body: Option<&serde_json::Value>) -> Request<Full<Bytes>> {
+    request_as(method, path, cookie.map(|c| ("cookie", c)), body)
+}
+
+/// A request with an optional JSON body and one credential header (`cookie` or `x-api-key`).
+pub fn request_as(
+    method: &str,
+    path: &str,
+    credential: Option<(&str, &str)>,
+    body: Option<&serde_json::Value>,
+) -> Request<Full<Bytes>> {
+    let mut builder = Request::builder().method(method).uri(path).header("host", "127.0.0.1");
+    if let Some((name, value)) = credential {
+        builder = builder.header(name, value);
+    }
+    let body = match body {
+        Some(json) => {
+            builder = builder.header("content-type", "application/json");
+            Full::new(Bytes::from(json.to_string()))
+        }
+        None => Full::new(Bytes::new()),
+    };
+    // The builder only fails on invalid parts, which these fixed inputs never are.
+    builder.body(body).unwrap_or_else(|_| Request::new(Full::new(Bytes::new())))
+}
