@@ -2,4 +2,5 @@
 
 mod support;
 
+mod store;
 mod user_api;
