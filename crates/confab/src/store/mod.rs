@@ -4,6 +4,7 @@
 //! runs in one transaction and returns the chat as it is after the change (its `version`
 //! orders live events).
 
+pub mod copy;
 pub mod postgres;
 mod records;
 mod sql;

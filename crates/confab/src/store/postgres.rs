@@ -84,7 +84,7 @@ impl PostgresStore {
         &self.pool
     }
 
-    async fn begin_write(&self) -> StoreResult<Transaction<'static, Postgres>> {
+    pub(super) async fn begin_write(&self) -> StoreResult<Transaction<'static, Postgres>> {
         Ok(self.pool.begin().await?)
     }
 

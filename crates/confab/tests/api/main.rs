@@ -2,5 +2,6 @@
 
 mod support;
 
+mod copy;
 mod store;
 mod user_api;

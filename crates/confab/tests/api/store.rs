@@ -10,11 +10,11 @@ use crate::support::{Backend, TestDatabase};
 
 crate::per_backend!(concurrent_delete_last_and_appends_serialise_per_chat);
 
-/// A store on a fresh database, with one user who owns one chat.
+/// A store on a fresh database, with one chat owned by a user.
 pub struct Fixture {
-    pub database: TestDatabase,
+    /// Kept so the database outlives the test.
+    _database: TestDatabase,
     pub store: Arc<dyn Store>,
-    pub user_id: i64,
     pub chat: ChatRef,
 }
 
@@ -39,9 +39,8 @@ impl Fixture {
             .await
             .expect("chat");
         Fixture {
-            database,
+            _database: database,
             store,
-            user_id: user.id,
             chat: ChatRef::User {
                 user_id: user.id,
                 chat_id: chat.id,
