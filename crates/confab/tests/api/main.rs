@@ -3,5 +3,6 @@
 mod support;
 
 mod copy;
+mod redis_bus;
 mod store;
 mod user_api;
