@@ -3,6 +3,7 @@
 mod support;
 
 mod copy;
+mod multi_node;
 mod redis_bus;
 mod store;
 mod user_api;
