@@ -22,7 +22,17 @@ fn unique_prefix() -> String {
     format!("confab-test-{}", uuid::Uuid::new_v4().simple())
 }
 
+/// A node on `url`; its Redis must be up (use [`RedisBus::connect`] directly otherwise).
 async fn node(url: &str, prefix: &str, ttl: Duration) -> RedisBus {
+    let bus = unchecked_node(url, prefix, ttl).await;
+    assert!(
+        bus.health().1,
+        "Redis at {url} is unreachable (is {REDIS_URL_VAR} right and Redis running?)"
+    );
+    bus
+}
+
+async fn unchecked_node(url: &str, prefix: &str, ttl: Duration) -> RedisBus {
     RedisBus::connect(options(url, prefix, ttl), Arc::new(LocalHub::new(64)))
         .await
         .expect("bus connects")
@@ -187,7 +197,7 @@ async fn without_redis_a_node_keeps_working_locally_and_reports_it() {
 
     let started = Instant::now();
     let down = format!("redis://127.0.0.1:{}", free_port());
-    let bus = node(&down, &unique_prefix(), Duration::from_secs(3)).await;
+    let bus = unchecked_node(&down, &unique_prefix(), Duration::from_secs(3)).await;
     assert!(
         started.elapsed() < Duration::from_secs(15),
         "start-up is not held up"
