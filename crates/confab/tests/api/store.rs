@@ -3,12 +3,21 @@
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
-use confab::domain::{code_blocks, Actor, ChatName, Email, MessageText, ModelName};
-use confab::store::{self, ChatRef, DeleteLastOutcome, NewChat, NewMessage, Store};
+use confab::domain::{
+    code_blocks, Actor, ChatName, Email, MessageText, ModelName, OrderBy, Timestamp,
+};
+use confab::store::{
+    self, ChatCursor, ChatRef, DeleteLastOutcome, MessageCursor, NewApiKey, NewChat, NewMessage,
+    NewSession, Store, StoreError,
+};
 
 use crate::support::{Backend, TestDatabase};
 
-crate::per_backend!(concurrent_delete_last_and_appends_serialise_per_chat);
+crate::per_backend!(
+    concurrent_delete_last_and_appends_serialise_per_chat,
+    tenants_keys_users_and_sessions_behave_alike,
+    tenant_chats_and_message_pages_behave_alike,
+);
 
 /// A store on a fresh database, with one chat owned by a user.
 pub struct Fixture {
@@ -148,6 +157,13 @@ async fn concurrent_delete_last_and_appends_serialise_per_chat(backend: Backend)
         );
         assert_eq!(pair[1].files.len(), 1, "answers keep their code file");
     }
+    let ChatRef::User { chat_id, .. } = chat else {
+        unreachable!("the fixture's chat is a user chat")
+    };
+    assert_eq!(
+        store.message_count(chat_id).await.expect("count"),
+        remaining.len() as i64
+    );
     let files = store.list_files(&chat).await.expect("files");
     assert!(
         files.iter().all(|f| remaining_ids.contains(&f.message_id)),
@@ -157,4 +173,291 @@ async fn concurrent_delete_last_and_appends_serialise_per_chat(backend: Backend)
     // Every delete-last and append bumped the version once, on top of the 12 seeds.
     let final_chat = store.get_chat(&chat).await.expect("chat");
     assert_eq!(final_chat.version, 12 + 24);
+}
+
+/// Everything the tenant API and the CLI use from the store besides chats: the same
+/// answers (and the same errors) on every engine.
+async fn tenants_keys_users_and_sessions_behave_alike(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    let store = store::connect(&database.url, 4).await.expect("store");
+    let default = store.default_tenant().await.expect("default tenant");
+    assert_eq!(default.name, "default");
+    let acme = store.create_tenant("acme").await.expect("tenant");
+    assert_eq!(store.get_tenant(acme.id).await.expect("get").name, "acme");
+    assert!(matches!(
+        store.get_tenant(uuid::Uuid::new_v4()).await,
+        Err(StoreError::NotFound)
+    ));
+
+    let key = |tenant_id, prefix: &str| NewApiKey {
+        tenant_id,
+        name: "ci".into(),
+        prefix: prefix.into(),
+        secret_hash: vec![7; 32],
+    };
+    let created = store
+        .create_api_key(key(acme.id, "abc123"))
+        .await
+        .expect("key");
+    assert!(matches!(
+        store.create_api_key(key(acme.id, "abc123")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store
+            .create_api_key(key(uuid::Uuid::new_v4(), "def456"))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    let found = store
+        .find_api_key("abc123")
+        .await
+        .expect("find")
+        .expect("some");
+    assert_eq!(
+        (found.id, found.secret_hash.clone()),
+        (created.id, vec![7; 32])
+    );
+    assert!(store.find_api_key("nope").await.expect("find").is_none());
+    store
+        .touch_api_key(created.id, Timestamp(1_700_000_000_000_001))
+        .await
+        .expect("touch");
+    let revoked = store
+        .revoke_api_key(created.id, Timestamp(1_700_000_000_000_002))
+        .await
+        .expect("revoke");
+    assert_eq!(revoked.last_used_at, Some(Timestamp(1_700_000_000_000_001)));
+    assert_eq!(revoked.revoked_at, Some(Timestamp(1_700_000_000_000_002)));
+    let again = store
+        .revoke_api_key(created.id, Timestamp(1_800_000_000_000_000))
+        .await
+        .expect("revoke twice");
+    assert_eq!(
+        again.revoked_at, revoked.revoked_at,
+        "the first revocation stands"
+    );
+    assert!(matches!(
+        store
+            .revoke_api_key(uuid::Uuid::new_v4(), Timestamp::now())
+            .await,
+        Err(StoreError::NotFound)
+    ));
+
+    let email = Email::parse("Ann@Example.com").expect("email");
+    let ann = store
+        .create_user(default.id, &email, "hash-1")
+        .await
+        .expect("user");
+    assert_eq!(ann.email, "Ann@Example.com");
+    let same = Email::parse("ann@example.COM").expect("email");
+    assert!(matches!(
+        store.create_user(default.id, &same, "hash-2").await,
+        Err(StoreError::Conflict(_))
+    ));
+    let other_tenant = store
+        .create_user(acme.id, &same, "hash-3")
+        .await
+        .expect("user");
+    assert!(other_tenant.id > ann.id, "ids grow");
+    let credentials = store
+        .user_credentials(default.id, &same)
+        .await
+        .expect("credentials")
+        .expect("found case-insensitively");
+    assert_eq!(
+        (credentials.user.clone(), credentials.password_hash.as_str()),
+        (ann.clone(), "hash-1")
+    );
+    assert_eq!(store.get_user(default.id, ann.id).await.expect("user"), ann);
+    assert!(matches!(
+        store.get_user(acme.id, ann.id).await,
+        Err(StoreError::NotFound)
+    ));
+
+    let now = Timestamp::now();
+    for (token, expires) in [(1u8, now.plus_seconds(60)), (2, now.plus_seconds(-1))] {
+        store
+            .create_session(NewSession {
+                token_hash: vec![token; 32],
+                user_id: ann.id,
+                expires_at: expires,
+            })
+            .await
+            .expect("session");
+    }
+    assert_eq!(
+        store.session_user(&[1; 32], now).await.expect("s"),
+        Some(ann.clone())
+    );
+    assert_eq!(
+        store.session_user(&[2; 32], now).await.expect("s"),
+        None,
+        "expired"
+    );
+    assert_eq!(
+        store.session_user(&[3; 32], now).await.expect("s"),
+        None,
+        "unknown"
+    );
+    store.revoke_session(&[1; 32], now).await.expect("revoke");
+    assert_eq!(
+        store.session_user(&[1; 32], now).await.expect("s"),
+        None,
+        "revoked"
+    );
+}
+
+/// Tenant chats (uuid references, keyset pages newest first), message pages oldest
+/// first, counts, renames and deletions: the same on every engine.
+async fn tenant_chats_and_message_pages_behave_alike(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    let store = store::connect(&database.url, 4).await.expect("store");
+    let acme = store.create_tenant("acme").await.expect("tenant");
+    let other = store.create_tenant("other").await.expect("tenant");
+    let mut chats = Vec::new();
+    for n in 0..5 {
+        chats.push(
+            store
+                .create_chat(NewChat {
+                    tenant_id: acme.id,
+                    user_id: None,
+                    name: ChatName::parse(&format!("chat {n}")).expect("name"),
+                    model: ModelName::parse("").expect("model"),
+                    metadata: Some(serde_json::json!({"n": n, "nested": {"ok": true}})),
+                })
+                .await
+                .expect("chat"),
+        );
+    }
+    assert_eq!(
+        chats[2].metadata,
+        Some(serde_json::json!({"n": 2, "nested": {"ok": true}}))
+    );
+    // Newest first, two at a time, continued by cursor.
+    let mut listed = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .list_tenant_chats(acme.id, after, 2)
+            .await
+            .expect("page");
+        let Some(last) = page.last() else { break };
+        after = Some(ChatCursor {
+            created_at: last.created_at,
+            id: last.id,
+        });
+        listed.extend(page.iter().map(|c| c.id));
+    }
+    let mut expected: Vec<i64> = chats.iter().map(|c| c.id).collect();
+    expected.reverse();
+    assert_eq!(listed, expected);
+    assert!(store
+        .list_tenant_chats(other.id, None, 10)
+        .await
+        .expect("list")
+        .is_empty());
+
+    let chat = ChatRef::Tenant {
+        tenant_id: acme.id,
+        chat_uuid: chats[0].uuid,
+    };
+    let foreign = ChatRef::Tenant {
+        tenant_id: other.id,
+        chat_uuid: chats[0].uuid,
+    };
+    assert_eq!(store.get_chat(&chat).await.expect("get").id, chats[0].id);
+    assert!(matches!(
+        store.get_chat(&foreign).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.append_messages(&foreign, exchange(0)).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete_last(&chat).await,
+        Ok(DeleteLastOutcome::NoMessages)
+    ));
+
+    let mut ids = Vec::new();
+    for n in 0..4 {
+        let appended = store
+            .append_messages(&chat, exchange(n))
+            .await
+            .expect("append");
+        ids.extend(appended.messages.iter().map(|m| m.id));
+    }
+    assert_eq!(store.message_count(chats[0].id).await.expect("count"), 8);
+    assert_eq!(store.message_count(chats[1].id).await.expect("count"), 0);
+    let mut paged = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.page_messages(&chat, after, 3).await.expect("page");
+        let Some(last) = page.last() else { break };
+        after = Some(MessageCursor {
+            created_at: last.created_at,
+            id: last.id,
+        });
+        for message in &page {
+            let files = if message.actor == Actor::Assistant {
+                1
+            } else {
+                0
+            };
+            assert_eq!(message.files.len(), files, "files ride along on every page");
+        }
+        paged.extend(page.iter().map(|m| m.id));
+    }
+    assert_eq!(paged, ids, "oldest first, nothing skipped or repeated");
+    assert_eq!(store.list_files(&chat).await.expect("files").len(), 4);
+
+    let renamed = store
+        .rename_chat(&chat, &ChatName::parse("renamed").expect("name"))
+        .await
+        .expect("rename");
+    assert_eq!(
+        renamed.version,
+        chats[0].version + 5,
+        "4 appends and a rename"
+    );
+    let deleted = store.delete_chat(&chat).await.expect("delete");
+    assert_eq!(deleted.name, "renamed");
+    assert!(matches!(
+        store.delete_chat(&chat).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        store.message_count(chats[0].id).await.expect("count"),
+        0,
+        "cascade"
+    );
+
+    // Bulk deletion by owner touches only that owner's chats, in one statement.
+    let email = Email::parse("bulk@example.com").expect("email");
+    let owner = store.create_user(acme.id, &email, "h").await.expect("user");
+    let mine = store
+        .create_chat(NewChat {
+            tenant_id: acme.id,
+            user_id: Some(owner.id),
+            name: ChatName::parse("b").expect("name"),
+            model: ModelName::parse("a").expect("model"),
+            metadata: None,
+        })
+        .await
+        .expect("chat");
+    let removed = store
+        .delete_user_chats(owner.id, &[mine.id, chats[1].id, 999_999])
+        .await
+        .expect("bulk");
+    assert_eq!(
+        removed.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![mine.id]
+    );
+    let order = OrderBy::parse("name:asc").expect("order");
+    assert!(store
+        .list_user_chats(owner.id, &order)
+        .await
+        .expect("list")
+        .is_empty());
 }
