@@ -20,7 +20,8 @@ impl Connection {
     pub async fn open(address: SocketAddr) -> anyhow::Result<Self> {
         let stream = TcpStream::connect(address).await?;
         stream.set_nodelay(true)?;
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        let (sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
         tokio::spawn(async move {
             let _ = connection.await;
         });
@@ -28,7 +29,10 @@ impl Connection {
     }
 
     /// Sends a request and reads the whole answer.
-    pub async fn send(&mut self, request: Request<Full<Bytes>>) -> anyhow::Result<(StatusCode, Bytes)> {
+    pub async fn send(
+        &mut self,
+        request: Request<Full<Bytes>>,
+    ) -> anyhow::Result<(StatusCode, Bytes)> {
         let (status, _, body) = self.send_full(request).await?;
         Ok((status, body))
     }
@@ -137,7 +141,12 @@ pub async fn closed_loop(
 }
 
 /// A request with an optional JSON body and cookie.
-pub fn request(method: &str, path: &str, cookie: Option<&str>, body: Option<&serde_json::Value>) -> Request<Full<Bytes>> {
+pub fn request(
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    body: Option<&serde_json::Value>,
+) -> Request<Full<Bytes>> {
     request_as(method, path, cookie.map(|c| ("cookie", c)), body)
 }
 
@@ -148,7 +157,10 @@ pub fn request_as(
     credential: Option<(&str, &str)>,
     body: Option<&serde_json::Value>,
 ) -> Request<Full<Bytes>> {
-    let mut builder = Request::builder().method(method).uri(path).header("host", "127.0.0.1");
+    let mut builder = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "127.0.0.1");
     if let Some((name, value)) = credential {
         builder = builder.header(name, value);
     }
@@ -160,5 +172,7 @@ pub fn request_as(
         None => Full::new(Bytes::new()),
     };
     // The builder only fails on invalid parts, which these fixed inputs never are.
-    builder.body(body).unwrap_or_else(|_| Request::new(Full::new(Bytes::new())))
+    builder
+        .body(body)
+        .unwrap_or_else(|_| Request::new(Full::new(Bytes::new())))
 }

@@ -83,12 +83,19 @@ fn parse_options() -> anyhow::Result<Options> {
         match arg.as_str() {
             "--database" => options.database = args.next().unwrap_or_else(|| usage()),
             "--duration" => {
-                let seconds: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or_else(|| usage());
+                let seconds: u64 = args
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or_else(|| usage());
                 options.duration = Duration::from_secs(seconds.max(1));
             }
             "--only" => {
                 let list = args.next().unwrap_or_else(|| usage());
-                options.only = Some(list.split(',').filter_map(|s| s.trim().parse().ok()).collect());
+                options.only = Some(
+                    list.split(',')
+                        .filter_map(|s| s.trim().parse().ok())
+                        .collect(),
+                );
             }
             "--help" | "-h" => usage(),
             _ => usage(),
@@ -122,10 +129,21 @@ fn print_table(options: &Options, rows: &[Row]) {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!(
-        "| {:<44} | {:>10} | {:>8} | {:>8} | {:>8} | {:>6} | {:>9} | {:>7} | {:>7} | {}",
-        "scenario", "per second", "p50 ms", "p99 ms", "max ms", "errors", "peak RSS", "srv CPU", "gen CPU", "note"
+        "| {:<44} | {:>10} | {:>8} | {:>8} | {:>8} | {:>6} | {:>9} | {:>7} | {:>7} | note",
+        "scenario",
+        "per second",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "errors",
+        "peak RSS",
+        "srv CPU",
+        "gen CPU",
     );
-    println!("|{:-<46}|{:-<12}|{:-<10}|{:-<10}|{:-<10}|{:-<8}|{:-<11}|{:-<9}|{:-<9}|{:-<6}", "", "", "", "", "", "", "", "", "", "");
+    println!(
+        "|{:-<46}|{:-<12}|{:-<10}|{:-<10}|{:-<10}|{:-<8}|{:-<11}|{:-<9}|{:-<9}|{:-<6}",
+        "", "", "", "", "", "", "", "", "", ""
+    );
     for row in rows {
         println!(
             "| {:<44} | {:>10.0} | {:>8.2} | {:>8.2} | {:>8.2} | {:>6} | {:>6.1} MiB | {:>6.1}s | {:>6.1}s | {}",
@@ -149,7 +167,11 @@ fn write_results(options: &Options, rows: &[Row]) -> anyhow::Result<()> {
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let engine = if options.database.starts_with("postgres") { "postgres" } else { "sqlite" };
+    let engine = if options.database.starts_with("postgres") {
+        "postgres"
+    } else {
+        "sqlite"
+    };
     let path = directory.join(format!("{stamp}-{engine}.json"));
     let document = serde_json::json!({
         "database": engine,

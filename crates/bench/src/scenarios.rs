@@ -41,7 +41,10 @@ impl Drop for TempDir {
 }
 
 fn wanted(options: &Options, scenario: u32) -> bool {
-    options.only.as_ref().is_none_or(|only| only.contains(&scenario))
+    options
+        .only
+        .as_ref()
+        .is_none_or(|only| only.contains(&scenario))
 }
 
 fn generator_cpu() -> f64 {
@@ -56,11 +59,18 @@ fn fresh_database(options: &Options, dir: &Path) -> anyhow::Result<String> {
     }
     let name = format!("confab_bench_{}", uuid::Uuid::new_v4().simple());
     let status = std::process::Command::new("psql")
-        .args([options.database.as_str(), "-qc", &format!("CREATE DATABASE {name}")])
+        .args([
+            options.database.as_str(),
+            "-qc",
+            &format!("CREATE DATABASE {name}"),
+        ])
         .status()
         .context("cannot run psql to create the bench database")?;
     anyhow::ensure!(status.success(), "CREATE DATABASE failed");
-    let base = options.database.rsplit_once('/').map_or(options.database.as_str(), |(base, _)| base);
+    let base = options
+        .database
+        .rsplit_once('/')
+        .map_or(options.database.as_str(), |(base, _)| base);
     Ok(format!("{base}/{name}"))
 }
 
@@ -78,7 +88,14 @@ async fn start(binary: &Path, database_url: &str, extra: &[&str]) -> anyhow::Res
 }
 
 /// Builds a table row from a load run.
-fn row(scenario: &str, mut stats: Stats, server: &Process, server_cpu_before: f64, generator_cpu_before: f64, note: String) -> Row {
+fn row(
+    scenario: &str,
+    mut stats: Stats,
+    server: &Process,
+    server_cpu_before: f64,
+    generator_cpu_before: f64,
+    note: String,
+) -> Row {
     let (p50, p99, max) = stats.percentiles();
     Row {
         scenario: scenario.to_owned(),
@@ -122,14 +139,22 @@ pub async fn run_all(options: &Options) -> anyhow::Result<Vec<Row>> {
     let server = start(&binary, &database_url, &[]).await?;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let idle_rss = server.rss_kib();
-    let setup = Setup { binary, database_url, server, _dir: dir };
+    let setup = Setup {
+        binary,
+        database_url,
+        server,
+        _dir: dir,
+    };
     let mut rows = Vec::new();
     if wanted(options, 1) || wanted(options, 2) {
         // The ceiling serves scenario 1's exact response bytes, so 1 runs whenever 2 does.
         let (mut messages, body) = get_messages(options, &setup).await?;
         if wanted(options, 2) {
             let ceiling = ceiling(options, &body).await?;
-            messages.note = format!("{:.0}% of the ceiling", 100.0 * messages.per_second / ceiling.per_second.max(1e-9));
+            messages.note = format!(
+                "{:.0}% of the ceiling",
+                100.0 * messages.per_second / ceiling.per_second.max(1e-9)
+            );
             rows.push(messages);
             rows.push(ceiling);
         } else {
@@ -158,7 +183,10 @@ async fn get_messages(options: &Options, setup: &Setup) -> anyhow::Result<(Row, 
     let chat = client.create_chat("fifty messages").await?;
     client.post_batch(chat, &conversation(50, 300, 10)).await?;
     let path = format!("/api/users/{}/chats/{chat}/messages", client.user_id);
-    let (status, body) = client.connection.send(request("GET", &path, Some(&client.cookie), None)).await?;
+    let (status, body) = client
+        .connection
+        .send(request("GET", &path, Some(&client.cookie), None))
+        .await?;
     anyhow::ensure!(status == StatusCode::OK, "GET messages answered {status}");
     let parsed: Value = serde_json::from_slice(&body)?;
     let count = parsed["chatMessages"].as_array().map_or(0, Vec::len);
@@ -171,7 +199,9 @@ async fn get_messages(options: &Options, setup: &Setup) -> anyhow::Result<(Row, 
         32,
         options.duration,
         Arc::new(move |_, _| request("GET", &path, Some(&cookie), None)),
-        Arc::new(move |status, body: &Bytes| status == StatusCode::OK && body.len() == expected_len),
+        Arc::new(move |status, body: &Bytes| {
+            status == StatusCode::OK && body.len() == expected_len
+        }),
         |_| String::new(),
     )
     .await?;
@@ -186,7 +216,11 @@ async fn ceiling(options: &Options, body: &Bytes) -> anyhow::Result<Row> {
     std::fs::write(&file, body)?;
     let address = free_address()?;
     let me = std::env::current_exe()?;
-    let args = vec!["--ceiling-server".to_owned(), address.to_string(), file.display().to_string()];
+    let args = vec![
+        "--ceiling-server".to_owned(),
+        address.to_string(),
+        file.display().to_string(),
+    ];
     let server = Process::spawn(&me, &args, address).await?;
     let expected_len = body.len();
     measured(
@@ -195,7 +229,9 @@ async fn ceiling(options: &Options, body: &Bytes) -> anyhow::Result<Row> {
         32,
         options.duration,
         Arc::new(|_, _| request("GET", "/", None, None)),
-        Arc::new(move |status, body: &Bytes| status == StatusCode::OK && body.len() == expected_len),
+        Arc::new(move |status, body: &Bytes| {
+            status == StatusCode::OK && body.len() == expected_len
+        }),
         |_| "same axum/hyper/tokio stack".to_owned(),
     )
     .await
@@ -220,7 +256,10 @@ async fn post_messages(options: &Options, setup: &Setup) -> anyhow::Result<Vec<R
     }
     let user = client.user_id;
     let mut rows = Vec::new();
-    for (label, spread) in [("3a POST message, own chat each (32 conns)", true), ("3b POST message, all one chat (32 conns)", false)] {
+    for (label, spread) in [
+        ("3a POST message, own chat each (32 conns)", true),
+        ("3b POST message, all one chat (32 conns)", false),
+    ] {
         let (cookie, chats) = (client.cookie.clone(), chats.clone());
         rows.push(
             measured(
@@ -230,7 +269,12 @@ async fn post_messages(options: &Options, setup: &Setup) -> anyhow::Result<Vec<R
                 options.duration,
                 Arc::new(move |connection, n| {
                     let chat = if spread { chats[connection] } else { chats[0] };
-                    request("POST", &format!("/api/users/{user}/chats/{chat}/messages"), Some(&cookie), Some(&message_body(n)))
+                    request(
+                        "POST",
+                        &format!("/api/users/{user}/chats/{chat}/messages"),
+                        Some(&cookie),
+                        Some(&message_body(n)),
+                    )
                 }),
                 ok_200(),
                 |_| "messages acknowledged durably".to_owned(),
@@ -285,7 +329,15 @@ async fn delete_last_and_delete_chat(options: &Options, setup: &Setup) -> anyhow
             16,
             options.duration,
             Arc::new(move |connection, _| {
-                request("DELETE", &format!("/api/users/{user}/chats/{}/messages/last", measured_chats[connection]), Some(&cookie), None)
+                request(
+                    "DELETE",
+                    &format!(
+                        "/api/users/{user}/chats/{}/messages/last",
+                        measured_chats[connection]
+                    ),
+                    Some(&cookie),
+                    None,
+                )
             }),
             Arc::new(move |status, _| {
                 if status == StatusCode::BAD_REQUEST {
@@ -308,13 +360,23 @@ async fn delete_last_and_delete_chat(options: &Options, setup: &Setup) -> anyhow
     let mut stats = Stats::default();
     for round in 0..3 {
         let chat = client.create_chat(&format!("big {round}")).await?;
-        client.post_batch(chat, &conversation(10_000, 200, 20)).await?;
-        let (status, files) = client.call("GET", &format!("/api/users/{user}/chats/{chat}/files"), None).await?;
+        client
+            .post_batch(chat, &conversation(10_000, 200, 20))
+            .await?;
+        let (status, files) = client
+            .call(
+                "GET",
+                &format!("/api/users/{user}/chats/{chat}/files"),
+                None,
+            )
+            .await?;
         anyhow::ensure!(status == 200, "files answered {status}");
         let file_count = files["chatFiles"].as_array().map_or(0, Vec::len);
         anyhow::ensure!(file_count == 500, "expected 500 files, got {file_count}");
         let started = Instant::now();
-        let (status, _) = client.call("DELETE", &format!("/api/users/{user}/chats/{chat}"), None).await?;
+        let (status, _) = client
+            .call("DELETE", &format!("/api/users/{user}/chats/{chat}"), None)
+            .await?;
         let elapsed = started.elapsed();
         if status == 200 {
             stats.latencies.push(elapsed.as_micros() as u64);
@@ -338,19 +400,36 @@ async fn delete_last_and_delete_chat(options: &Options, setup: &Setup) -> anyhow
 /// Creates a tenant with the CLI; returns (tenant id, API key).
 fn tenant(setup: &Setup, name: &str) -> anyhow::Result<(String, String)> {
     let output = std::process::Command::new(&setup.binary)
-        .args(["tenant", "create", name, "--database-url", &setup.database_url])
+        .args([
+            "tenant",
+            "create",
+            name,
+            "--database-url",
+            &setup.database_url,
+        ])
         .env("CONFAB_LOG", "warn")
         .output()?;
-    anyhow::ensure!(output.status.success(), "tenant create failed: {}", String::from_utf8_lossy(&output.stderr));
+    anyhow::ensure!(
+        output.status.success(),
+        "tenant create failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let created: Value = serde_json::from_slice(&output.stdout)?;
     Ok((
-        created["tenant_id"].as_str().context("tenant_id")?.to_owned(),
+        created["tenant_id"]
+            .as_str()
+            .context("tenant_id")?
+            .to_owned(),
         created["api_key"].as_str().context("api_key")?.to_owned(),
     ))
 }
 
 /// Inserts `count` chats for a tenant in one transaction (the API would pay one fsync each).
-async fn seed_tenant_chats(database_url: &str, tenant_id: &str, count: usize) -> anyhow::Result<()> {
+async fn seed_tenant_chats(
+    database_url: &str,
+    tenant_id: &str,
+    count: usize,
+) -> anyhow::Result<()> {
     use sqlx::Connection as _;
     const PER_STATEMENT: usize = 500;
     let base = 1_700_000_000_000_000i64;
@@ -358,7 +437,14 @@ async fn seed_tenant_chats(database_url: &str, tenant_id: &str, count: usize) ->
         let values: Vec<String> = (0..rows)
             .map(|r| {
                 let p = r * 4;
-                format!("(${}, ${}, ${}, 'bench', NULL, 0, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 4)
+                format!(
+                    "(${}, ${}, ${}, 'bench', NULL, 0, ${}, ${})",
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 4
+                )
             })
             .collect();
         format!(
@@ -409,7 +495,9 @@ async fn tenant_pages(options: &Options, setup: &Setup) -> anyhow::Result<Vec<Ro
             Some(c) => format!("/api/v1/chats?limit=100&cursor={c}"),
             None => "/api/v1/chats?limit=100".to_owned(),
         };
-        let (status, body) = connection.send(request_as("GET", &path, Some(("x-api-key", &key)), None)).await?;
+        let (status, body) = connection
+            .send(request_as("GET", &path, Some(("x-api-key", &key)), None))
+            .await?;
         anyhow::ensure!(status == StatusCode::OK, "listing answered {status}");
         let page: Value = serde_json::from_slice(&body)?;
         walked += page["data"].as_array().map_or(0, Vec::len);
@@ -419,13 +507,27 @@ async fn tenant_pages(options: &Options, setup: &Setup) -> anyhow::Result<Vec<Ro
     let deep = cursor.context("deep cursor")?;
     let mut rows = Vec::new();
     for (label, path) in [
-        ("5a GET /api/v1/chats first page (32 conns)", "/api/v1/chats?limit=20".to_owned()),
-        ("5b GET /api/v1/chats after 99,000 (32 conns)", format!("/api/v1/chats?limit=20&cursor={deep}")),
+        (
+            "5a GET /api/v1/chats first page (32 conns)",
+            "/api/v1/chats?limit=20".to_owned(),
+        ),
+        (
+            "5b GET /api/v1/chats after 99,000 (32 conns)",
+            format!("/api/v1/chats?limit=20&cursor={deep}"),
+        ),
     ] {
         let key = key.clone();
         rows.push(
-            measured(label, &setup.server, 32, options.duration, Arc::new(move |_, _| request_as("GET", &path, Some(("x-api-key", &key)), None)), ok_200(), |_| String::new())
-                .await?,
+            measured(
+                label,
+                &setup.server,
+                32,
+                options.duration,
+                Arc::new(move |_, _| request_as("GET", &path, Some(("x-api-key", &key)), None)),
+                ok_200(),
+                |_| String::new(),
+            )
+            .await?,
         );
     }
     let ratio = rows[1].per_second / rows[0].per_second.max(1e-9);
@@ -433,7 +535,8 @@ async fn tenant_pages(options: &Options, setup: &Setup) -> anyhow::Result<Vec<Ro
     Ok(rows)
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn open_socket(address: SocketAddr, chat: &str, key: &str) -> anyhow::Result<Socket> {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
@@ -444,14 +547,28 @@ async fn open_socket(address: SocketAddr, chat: &str, key: &str) -> anyhow::Resu
 }
 
 /// Scenario 6: one message fanned out to 1,000 sockets; 10,000 idle sockets' memory.
-async fn websockets(options: &Options, setup: &Setup, idle_rss_kib: u64) -> anyhow::Result<Vec<Row>> {
+async fn websockets(
+    options: &Options,
+    setup: &Setup,
+    idle_rss_kib: u64,
+) -> anyhow::Result<Vec<Row>> {
     eprintln!("scenario 6: WebSocket fan-out and idle sockets");
     let _ = options;
     let (_, key) = tenant(setup, "sockets")?;
     let mut connection = Connection::open(setup.server.address).await?;
     let credential = Some(("x-api-key", key.as_str()));
-    let (status, body) = connection.send(request_as("POST", "/api/v1/chats", credential, Some(&json!({"name": "fan-out"})))).await?;
-    anyhow::ensure!(status == StatusCode::CREATED, "create chat answered {status}");
+    let (status, body) = connection
+        .send(request_as(
+            "POST",
+            "/api/v1/chats",
+            credential,
+            Some(&json!({"name": "fan-out"})),
+        ))
+        .await?;
+    anyhow::ensure!(
+        status == StatusCode::CREATED,
+        "create chat answered {status}"
+    );
     let chat: Value = serde_json::from_slice(&body)?;
     let chat_id = chat["id"].as_str().context("chat uuid")?.to_owned();
 
@@ -488,14 +605,23 @@ async fn websockets(options: &Options, setup: &Setup, idle_rss_kib: u64) -> anyh
     for round in 0..rounds {
         let sent = Instant::now();
         let body = json!({"message": format!("fan-out round {round}"), "actor": "assistant"});
-        let (status, _) = connection.send(request_as("POST", &format!("/api/v1/chats/{chat_id}/messages"), credential, Some(&body))).await?;
+        let (status, _) = connection
+            .send(request_as(
+                "POST",
+                &format!("/api/v1/chats/{chat_id}/messages"),
+                credential,
+                Some(&body),
+            ))
+            .await?;
         anyhow::ensure!(status == StatusCode::CREATED, "post answered {status}");
         // Wait for this round to reach every socket before sending the next.
         let mut received = 0;
         while received < 1000 {
             match tokio::time::timeout(Duration::from_secs(30), arrivals.recv()).await {
                 Ok(Some((r, at))) if r == round => {
-                    fanout.latencies.push(at.duration_since(sent).as_micros() as u64);
+                    fanout
+                        .latencies
+                        .push(at.duration_since(sent).as_micros() as u64);
                     received += 1;
                 }
                 Ok(Some(other)) => pending.push(other),
@@ -524,9 +650,18 @@ async fn websockets(options: &Options, setup: &Setup, idle_rss_kib: u64) -> anyh
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (status, body) = {
         let mut c = Connection::open(idle.address).await?;
-        c.send(request_as("POST", "/api/v1/chats", credential, Some(&json!({"name": "idle"})))).await?
+        c.send(request_as(
+            "POST",
+            "/api/v1/chats",
+            credential,
+            Some(&json!({"name": "idle"})),
+        ))
+        .await?
     };
-    anyhow::ensure!(status == StatusCode::CREATED, "create chat answered {status}");
+    anyhow::ensure!(
+        status == StatusCode::CREATED,
+        "create chat answered {status}"
+    );
     let idle_chat: Value = serde_json::from_slice(&body)?;
     let idle_chat = idle_chat["id"].as_str().context("chat uuid")?.to_owned();
     let before = idle.rss_kib();
@@ -542,7 +677,9 @@ async fn websockets(options: &Options, setup: &Setup, idle_rss_kib: u64) -> anyh
     let after = idle.rss_kib();
     let per_socket_kib = (after.saturating_sub(before)) as f64 / held.len().max(1) as f64;
     for socket in &mut held {
-        let _ = socket.send(tokio_tungstenite::tungstenite::Message::Close(None)).await;
+        let _ = socket
+            .send(tokio_tungstenite::tungstenite::Message::Close(None))
+            .await;
     }
     rows.push(Row {
         scenario: "6b 10,000 idle sockets held".to_owned(),

@@ -29,31 +29,59 @@ impl Client {
             .to_owned();
         let user: Value = serde_json::from_slice(&bytes)?;
         let user_id = user["user"]["id"].as_i64().context("no user id")?;
-        Ok(Client { connection, cookie, user_id })
+        Ok(Client {
+            connection,
+            cookie,
+            user_id,
+        })
     }
 
-    pub async fn call(&mut self, method: &str, path: &str, body: Option<&Value>) -> anyhow::Result<(u16, Value)> {
+    pub async fn call(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<(u16, Value)> {
         let (status, bytes) = self
             .connection
             .send(request(method, path, Some(&self.cookie), body))
             .await?;
-        let value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes)? };
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)?
+        };
         Ok((status.as_u16(), value))
     }
 
     pub async fn create_chat(&mut self, name: &str) -> anyhow::Result<i64> {
         let path = format!("/api/users/{}/chats", self.user_id);
-        let (status, body) = self.call("POST", &path, Some(&json!({"name": name, "model": "bench"}))).await?;
+        let (status, body) = self
+            .call(
+                "POST",
+                &path,
+                Some(&json!({"name": name, "model": "bench"})),
+            )
+            .await?;
         anyhow::ensure!(status == 200, "create chat answered {status}: {body}");
         body["chat"]["id"].as_i64().context("no chat id")
     }
 
     /// Posts `messages` as batches of at most 100.
-    pub async fn post_batch(&mut self, chat: i64, messages: &[(String, &str)]) -> anyhow::Result<()> {
+    pub async fn post_batch(
+        &mut self,
+        chat: i64,
+        messages: &[(String, &str)],
+    ) -> anyhow::Result<()> {
         let path = format!("/api/users/{}/chats/{chat}/messages", self.user_id);
         for chunk in messages.chunks(100) {
-            let items: Vec<Value> = chunk.iter().map(|(text, role)| json!({"content": text, "role": role})).collect();
-            let (status, body) = self.call("POST", &path, Some(&json!({"messages": items}))).await?;
+            let items: Vec<Value> = chunk
+                .iter()
+                .map(|(text, role)| json!({"content": text, "role": role}))
+                .collect();
+            let (status, body) = self
+                .call("POST", &path, Some(&json!({"messages": items})))
+                .await?;
             anyhow::ensure!(status == 200, "post answered {status}: {body}");
         }
         Ok(())

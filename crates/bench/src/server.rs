@@ -32,7 +32,11 @@ pub struct Process {
 }
 
 impl Process {
-    pub async fn spawn(program: &Path, args: &[String], address: SocketAddr) -> anyhow::Result<Self> {
+    pub async fn spawn(
+        program: &Path,
+        args: &[String],
+        address: SocketAddr,
+    ) -> anyhow::Result<Self> {
         let child = Command::new(program)
             .args(args)
             .env("CONFAB_LOG", "warn")
@@ -113,7 +117,12 @@ pub async fn run_ceiling_server(address: SocketAddr, body_file: &Path) -> anyhow
     let body = bytes::Bytes::from(std::fs::read(body_file)?);
     let app = axum::Router::new().fallback(move || {
         let body = body.clone();
-        async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], body) }
+        async move {
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+        }
     });
     let listener = tokio::net::TcpListener::bind(address).await?;
     axum::serve(listener, app).await?;

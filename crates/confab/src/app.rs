@@ -5,17 +5,33 @@ use anyhow::Context as _;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
-use crate::events::{EventBus, LocalHub};
+use crate::events::{EventBus, LocalHub, RedisBus, RedisOptions};
 use crate::http::{self, AppState};
 use crate::store;
 
-/// Builds the shared state: opens (and migrates) the database, sets up live events.
+/// Builds the shared state: opens (and migrates) the database, sets up live events
+/// (in-process, or through Redis when `redis_url` is set).
 pub async fn state(config: Config) -> anyhow::Result<AppState> {
     let store = store::connect(&config.database.database_url, config.database.db_pool_size).await?;
-    let events: Arc<dyn EventBus> = Arc::new(LocalHub::new(config.limits.ws_buffer_frames));
+    let hub = Arc::new(LocalHub::new(config.limits.ws_buffer_frames));
+    let events: Arc<dyn EventBus> = match &config.redis_url {
+        Some(url) => Arc::new(
+            RedisBus::connect(
+                RedisOptions {
+                    url: url.clone(),
+                    prefix: config.redis_prefix.clone(),
+                    presence_ttl: Duration::from_secs(config.presence_ttl_seconds),
+                },
+                hub,
+            )
+            .await?,
+        ),
+        None => hub,
+    };
     Ok(AppState {
         store,
         events,

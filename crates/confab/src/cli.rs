@@ -1,5 +1,5 @@
 //! The command line (SPEC §5): `serve`, `migrate`, `user create`, `tenant create`,
-//! `key create`, `key revoke`. Machine-readable results go to stdout as one JSON line;
+//! `key create`, `key revoke`, `copy`. Machine-readable results go to stdout as one JSON line;
 //! logs go to stderr.
 
 use anyhow::Context as _;
@@ -39,6 +39,16 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Copy a whole installation into a new, empty database (e.g. SQLite to
+    /// PostgreSQL), keeping every id, uuid and timestamp. Stop the servers first.
+    Copy {
+        /// The database to copy from (read only; must be migrated by this version).
+        #[arg(long)]
+        from: String,
+        /// The database to copy into: created/migrated if needed, must hold no data.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -181,6 +191,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = open(&database).await?;
             let (key_id, key) = issue_key(store.as_ref(), tenant, &name).await?;
             println!("{}", json!({"key_id": key_id, "api_key": key}));
+            Ok(())
+        }
+        Command::Copy { from, to } => {
+            let report = store::copy::copy(&from, &to).await?;
+            let rows: serde_json::Map<String, serde_json::Value> = report
+                .rows
+                .iter()
+                .map(|(table, rows)| ((*table).to_owned(), json!(rows)))
+                .collect();
+            println!("{}", json!({"copied": rows}));
             Ok(())
         }
         Command::Key(KeyCommand::Revoke { key_id, database }) => {

@@ -8,10 +8,12 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://confab.db";
 /// Where the data lives; shared by every subcommand.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
-    /// Database URL: `sqlite://PATH` (created if missing).
+    /// Database URL: `sqlite://PATH` (created if missing) or
+    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (the database must exist).
     #[arg(long, env = "CONFAB_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
-    /// Database connections (SQLite: reader connections beside the one writer).
+    /// Database connections (SQLite: reader connections beside the one writer;
+    /// PostgreSQL: the pool size).
     #[arg(long, env = "CONFAB_DB_POOL_SIZE", default_value_t = 4)]
     pub db_pool_size: u32,
 }
@@ -43,6 +45,15 @@ pub struct Config {
     /// Redis URL for several server nodes (`redis://HOST:PORT`); unset: single node.
     #[arg(long, env = "CONFAB_REDIS_URL")]
     pub redis_url: Option<String>,
+    /// Prefix of every Redis key and channel, so installations can share one Redis.
+    #[arg(long, env = "CONFAB_REDIS_PREFIX", default_value = "confab")]
+    pub redis_prefix: String,
+    /// Seconds a node's connection counts outlive its last heartbeat in Redis (at most
+    /// 60): a node that dies stops counting within this time. Heartbeats run every
+    /// third of it.
+    #[arg(long, env = "CONFAB_PRESENCE_TTL_SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub presence_ttl_seconds: u64,
     /// Mark the session cookie `Secure` (set it when clients reach confab over HTTPS).
     #[arg(long, env = "CONFAB_COOKIE_SECURE")]
     pub cookie_secure: bool,
@@ -70,6 +81,8 @@ impl Config {
                 db_pool_size: 4,
             },
             redis_url: None,
+            redis_prefix: "confab".to_owned(),
+            presence_ttl_seconds: 30,
             cookie_secure: false,
             session_ttl_hours: 24 * 30,
             log_format: "text".to_owned(),

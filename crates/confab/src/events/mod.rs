@@ -6,6 +6,7 @@
 //! them publish out of order (or on other nodes).
 
 mod local;
+mod redis;
 
 use async_trait::async_trait;
 use axum::extract::ws::Utf8Bytes;
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
+pub use self::redis::{RedisBus, RedisOptions};
 pub use local::LocalHub;
 
 use crate::http::views::{ChatView, MessageView, TenantChatView};

@@ -4,7 +4,9 @@
 //! runs in one transaction and returns the chat as it is after the change (its `version`
 //! orders live events).
 
+pub mod copy;
 mod group_commit;
+pub mod postgres;
 mod records;
 mod sql;
 pub mod sqlite;
@@ -121,30 +123,124 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_last(&self, chat: &ChatRef) -> StoreResult<DeleteLastOutcome>;
 }
 
-/// Opens the store a database URL names, creating and migrating it as needed.
-pub async fn connect(url: &str, pool_size: u32) -> anyhow::Result<Arc<dyn Store>> {
-    if url.starts_with("sqlite:") {
-        Ok(Arc::new(
-            sqlite::SqliteStore::connect(url, pool_size).await?,
-        ))
-    } else {
-        anyhow::bail!(
-            "unsupported database URL {:?}: use sqlite://PATH",
-            redact_url(url)
-        )
+/// The database engines, told apart by the URL's scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    /// The engine a database URL names: `sqlite:`, `postgres://` or `postgresql://`.
+    pub fn of_url(url: &str) -> anyhow::Result<Engine> {
+        if url.starts_with("sqlite:") {
+            Ok(Engine::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Engine::Postgres)
+        } else {
+            anyhow::bail!(
+                "unsupported database URL {:?}: use sqlite://PATH or postgres://USER@HOST/DB",
+                redact_url(url)
+            )
+        }
     }
 }
 
-/// A URL with any password replaced, for logs and errors.
+/// Opens the store a database URL names, creating and migrating it as needed.
+pub async fn connect(url: &str, pool_size: u32) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match Engine::of_url(url)? {
+        Engine::Sqlite => Arc::new(sqlite::SqliteStore::connect(url, pool_size).await?),
+        Engine::Postgres => Arc::new(postgres::PostgresStore::connect(url, pool_size).await?),
+    })
+}
+
+/// A URL with any password replaced, for logs and errors: the one in the user info
+/// (`postgres://user:***@host/db`) and a `password=` query parameter.
 pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let userinfo = &url[scheme_end + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
-                None => url.to_owned(),
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let mut redacted = match base.find("://") {
+        Some(scheme_end) => {
+            let rest = &base[scheme_end + 3..];
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            let authority = &rest[..authority_end];
+            match authority.rfind('@') {
+                Some(at) => match authority[..at].split_once(':') {
+                    Some((user, _)) => {
+                        format!("{}{user}:***{}", &base[..scheme_end + 3], &rest[at..])
+                    }
+                    None => base.to_owned(),
+                },
+                None => base.to_owned(),
             }
         }
-        _ => url.to_owned(),
+        None => base.to_owned(),
+    };
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        redacted.push('?');
+        redacted.push_str(&pairs.join("&"));
+    }
+    redacted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engines_are_told_apart_by_scheme() {
+        assert_eq!(
+            Engine::of_url("sqlite://confab.db").ok(),
+            Some(Engine::Sqlite)
+        );
+        assert_eq!(Engine::of_url("sqlite::memory:").ok(), Some(Engine::Sqlite));
+        assert_eq!(
+            Engine::of_url("postgres://u@h/db").ok(),
+            Some(Engine::Postgres)
+        );
+        assert_eq!(
+            Engine::of_url("postgresql://u@h/db").ok(),
+            Some(Engine::Postgres)
+        );
+        let error = Engine::of_url("mysql://root:hunter2@h/db")
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            error.as_deref().is_some_and(|e| !e.contains("hunter2")),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db.example:5432/confab"),
+            "postgres://app:***@db.example:5432/confab"
+        );
+        assert_eq!(
+            redact_url("postgres://app@db/confab?sslmode=require&password=s3cret"),
+            "postgres://app@db/confab?sslmode=require&password=***"
+        );
+        assert_eq!(
+            redact_url("redis://:p%40ss@cache:6379/0"),
+            "redis://:***@cache:6379/0"
+        );
+        assert_eq!(
+            redact_url("sqlite://data/confab.db"),
+            "sqlite://data/confab.db"
+        );
+        assert_eq!(
+            redact_url("postgres://app@db/confab?application_name=a@b"),
+            "postgres://app@db/confab?application_name=a@b"
+        );
     }
 }

@@ -89,7 +89,7 @@ async fn migrate_user_tenant_and_key_commands() {
     assert!(!ok && stderr.contains("password"), "{stderr}");
 
     // The user made on the command line can log in to a server on that database.
-    let server = crate::support::process::ServerProcess::start(&url, &[]).await;
+    let server = crate::support::process::start_node("crash", &url).await;
     let response = reqwest::Client::new()
         .post(server.url("/api/auth/login"))
         .json(&serde_json::json!({"email": "ops@example.com", "password": "s3cret-password"}))

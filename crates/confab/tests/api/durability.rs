@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
-use crate::support::process::ServerProcess;
+use crate::support::process::start_node;
 use crate::support::session_cookie;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -13,7 +13,7 @@ async fn acknowledged_writes_survive_kill_9_on_sqlite() {
     let url = format!("sqlite://{}", dir.path().join("crash.db").display());
     let client = reqwest::Client::new();
 
-    let mut server = ServerProcess::start(&url, &[]).await;
+    let mut server = start_node("crash", &url).await;
     let response = client
         .post(server.url("/api/auth/sign-up"))
         .json(&json!({"email": "k@example.com", "password": "kill nine times"}))
@@ -74,7 +74,7 @@ async fn acknowledged_writes_survive_kill_9_on_sqlite() {
     let acknowledged = acknowledged.lock().expect("lock").clone();
     assert!(acknowledged.len() >= 200);
 
-    let server = ServerProcess::start(&url, &[]).await;
+    let server = start_node("crash", &url).await;
     let listed: Value = client
         .get(server.url(&format!("/api/users/{user_id}/chats/{chat_id}/messages")))
         .header("cookie", &cookie)

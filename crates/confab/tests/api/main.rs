@@ -4,9 +4,12 @@ mod support;
 
 mod bad_input;
 mod cli;
+mod copy;
 mod delete_last;
 mod durability;
 mod isolation;
+mod multi_node;
 mod openapi;
+mod redis_bus;
 mod store;
 mod user_api;

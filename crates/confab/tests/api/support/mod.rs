@@ -3,6 +3,9 @@
 
 #![allow(dead_code)] // each test module uses a different part of the harness
 
+pub mod database;
+pub mod process;
+
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use std::net::SocketAddr;
@@ -12,13 +15,14 @@ use tokio::sync::oneshot;
 use confab::config::Config;
 use confab::http::AppState;
 use confab::store::Store;
-
-pub mod process;
+pub use database::TestDatabase;
 
 /// Which database a test runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
+    /// Needs `CONFAB_TEST_POSTGRES_URL` (see [`database`]).
+    Postgres,
 }
 
 /// A running server with its own fresh database; stopped and removed on drop.
@@ -29,7 +33,8 @@ pub struct TestApp {
     pub database_url: String,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    _dir: tempfile::TempDir,
+    /// Declared last: dropped after the server state that connects to it.
+    database: TestDatabase,
 }
 
 impl TestApp {
@@ -39,10 +44,8 @@ impl TestApp {
 
     /// Spawns with a config adjusted by `tweak` (limits, cookie flags...).
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let database_url = match backend {
-            Backend::Sqlite => format!("sqlite://{}", dir.path().join("confab.db").display()),
-        };
+        let database = TestDatabase::create(backend).await;
+        let database_url = database.url.clone();
         let mut config = Config::with_database(database_url.clone());
         tweak(&mut config);
         let state = confab::app::state(config).await.expect("server state");
@@ -64,7 +67,7 @@ impl TestApp {
             database_url,
             shutdown: Some(shutdown),
             server: Some(server),
-            _dir: dir,
+            database,
         }
     }
 
@@ -242,7 +245,9 @@ pub fn user_error(status: u16, message: &str) -> Value {
     serde_json::json!({"statusCode": status, "statusMessage": reason, "data": {"message": message}})
 }
 
-/// Runs each listed test function once per database backend.
+/// Runs each listed test function once per database backend: `sqlite::NAME` always,
+/// `postgres::NAME` when `CONFAB_TEST_POSTGRES_URL` is set (otherwise it prints
+/// `postgres half NOT RUN: ...` and passes, or fails under `CI=true`).
 #[macro_export]
 macro_rules! per_backend {
     ($($name:ident),* $(,)?) => {
@@ -251,6 +256,17 @@ macro_rules! per_backend {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     super::$name($crate::support::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if $crate::support::database::postgres_url(stringify!($name)).is_none() {
+                        return;
+                    }
+                    super::$name($crate::support::Backend::Postgres).await
                 }
             )*
         }

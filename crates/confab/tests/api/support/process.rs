@@ -1,92 +1,211 @@
-//! The real `confab` binary as a child process: for crash, CLI and multi-node tests.
+//! Real processes for multi-node tests: `confab serve` nodes and a private Redis.
+//!
+//! A [`Node`] is the release-like binary (`CARGO_BIN_EXE_confab`) on its own port; it
+//! is killed with SIGKILL (`kill9`, or on drop), which is how a crashed node looks to
+//! the others. Logs go to the test's stderr.
 
-use std::net::SocketAddr;
+use serde_json::Value;
+use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub fn binary() -> &'static str {
-    env!("CARGO_BIN_EXE_confab")
+/// A port nobody listens on right now (the OS picks it; it is free again at return).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port")
 }
 
-/// A `confab serve` process; killed on drop.
-pub struct ServerProcess {
-    pub child: Child,
+/// How a node is started.
+#[derive(Debug, Clone, Default)]
+pub struct NodeOptions {
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    pub redis_prefix: Option<String>,
+    pub presence_ttl_seconds: Option<u64>,
+    /// Further `--flag value` pairs.
+    pub extra_args: Vec<String>,
+}
+
+/// A `confab serve` process.
+pub struct Node {
+    pub name: String,
     pub address: SocketAddr,
+    pub client: reqwest::Client,
+    child: Option<Child>,
 }
 
-impl ServerProcess {
-    /// Starts `confab serve` on a free loopback port and waits until `/healthz` answers.
-    pub async fn start(database_url: &str, extra: &[&str]) -> ServerProcess {
+impl Node {
+    /// Starts the process (it does not wait: see [`Node::wait_healthy`]).
+    pub fn spawn(name: &str, options: &NodeOptions) -> Node {
         let port = free_port();
-        let address: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
-        let child = Command::new(binary())
-            .args([
-                "serve",
-                "--listen",
-                &address.to_string(),
-                "--database-url",
-                database_url,
-            ])
-            .args(extra)
-            .env("CONFAB_LOG", "warn")
+        let address = SocketAddr::from(([127, 0, 0, 1], port));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_confab"));
+        command
+            .arg("serve")
+            .arg("--listen")
+            .arg(address.to_string())
+            .arg("--database-url")
+            .arg(&options.database_url);
+        if let Some(url) = &options.redis_url {
+            command.arg("--redis-url").arg(url);
+        }
+        if let Some(prefix) = &options.redis_prefix {
+            command.arg("--redis-prefix").arg(prefix);
+        }
+        if let Some(ttl) = options.presence_ttl_seconds {
+            command.arg("--presence-ttl-seconds").arg(ttl.to_string());
+        }
+        command
+            .args(&options.extra_args)
+            .env("CONFAB_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::inherit());
+        let child = command
             .spawn()
-            .expect("spawn confab serve");
-        let mut server = ServerProcess { child, address };
-        server.wait_healthy().await;
-        server
+            .unwrap_or_else(|e| panic!("cannot start node {name}: {e}"));
+        Node {
+            name: name.to_owned(),
+            address,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(10))
+                .build()
+                .expect("client"),
+            child: Some(child),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.address, path)
     }
 
-    async fn wait_healthy(&mut self) {
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
+    /// `GET /healthz` as JSON, or `None` while the node does not answer.
+    pub async fn health(&self) -> Option<Value> {
+        let response = self.client.get(self.url("/healthz")).send().await.ok()?;
+        response.json().await.ok()
+    }
+
+    /// Waits until `/healthz` satisfies `ready` (panics after `timeout`, or at once if
+    /// the process exits); returns that health document.
+    pub async fn wait_until(&mut self, timeout: Duration, ready: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + timeout;
+        let mut last = None;
         loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("confab serve exited early with {status}");
-            }
-            if let Ok(response) = client.get(self.url("/healthz")).send().await {
-                if response.status().is_success() {
-                    return;
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!("node {} exited during start-up: {status}", self.name);
                 }
+            }
+            if let Some(health) = self.health().await {
+                if ready(&health) {
+                    return health;
+                }
+                last = Some(health);
             }
             assert!(
                 Instant::now() < deadline,
-                "confab serve did not become healthy"
+                "node {} not ready within {timeout:?}; last /healthz: {last:?}",
+                self.name
             );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
-    /// SIGKILL: no shutdown, no flush, nothing.
+    /// Waits until the node answers `/healthz` with its database and events healthy.
+    pub async fn wait_healthy(&mut self) -> Value {
+        self.wait_until(Duration::from_secs(60), |health| {
+            health["database"]["ok"] == true && health["events"]["ok"] == true
+        })
+        .await
+    }
+
+    /// Kills the process with SIGKILL, as a crash would, and reaps it.
     pub fn kill9(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
-impl Drop for ServerProcess {
+impl Drop for Node {
     fn drop(&mut self) {
         self.kill9();
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+/// A private `redis-server` on its own port, for tests that stop and restart Redis.
+pub struct RedisServer {
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    /// Starts `redis-server` (from `PATH`) without persistence and waits until it
+    /// accepts connections.
+    pub async fn start(port: u16) -> RedisServer {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start redis-server (is it installed?): {e}"));
+        let server = RedisServer {
+            port,
+            child: Some(child),
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server with SIGKILL and reaps it.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Starts a node on `database_url` (no Redis) and waits until it is healthy.
+pub async fn start_node(name: &str, database_url: &str) -> Node {
+    let mut node = Node::spawn(
+        name,
+        &NodeOptions {
+            database_url: database_url.to_owned(),
+            ..NodeOptions::default()
+        },
+    );
+    node.wait_healthy().await;
+    node
 }
 
 /// Runs a `confab` subcommand; returns (success, stdout, stderr).
 pub fn run_cli(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
     use std::io::Write as _;
-    let mut child = Command::new(binary())
+    let mut child = Command::new(env!("CARGO_BIN_EXE_confab"))
         .args(args)
         .env("CONFAB_LOG", "warn")
         .stdin(Stdio::piped())
