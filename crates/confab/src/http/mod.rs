@@ -8,6 +8,7 @@ pub mod ops;
 pub mod tenant_api;
 pub mod user_api;
 pub mod views;
+pub mod ws;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
@@ -33,6 +34,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(user_api::routes())
         .merge(tenant_api::routes())
+        .merge(ws::routes())
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .route("/api/openapi.json", get(openapi::document))
