@@ -41,6 +41,9 @@ pub const MAX_INCOMING_BYTES: usize = 64 * 1024;
 /// How long the server waits for a blocked write or the peer's close reply when ending a
 /// connection.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
+/// The same for a consumer cut off as too slow: its socket is already full, so the close
+/// frame rarely gets through; do not keep the connection around for it.
+const TOO_SLOW_GRACE: Duration = Duration::from_secs(1);
 /// A peer silent for this many ping intervals is considered gone.
 const SILENT_INTERVALS: u32 = 3;
 
@@ -149,7 +152,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Upgrade {
     }
 }
 
-fn accept(state: AppState, upgrade: WebSocketUpgrade, chat: ResolvedChat, flavor: Flavor) -> Response {
+fn accept(
+    state: AppState,
+    upgrade: WebSocketUpgrade,
+    chat: ResolvedChat,
+    flavor: Flavor,
+) -> Response {
     upgrade
         .max_message_size(MAX_INCOMING_BYTES)
         .max_frame_size(MAX_INCOMING_BYTES)
@@ -178,7 +186,9 @@ struct Gauge(Arc<Metrics>);
 
 impl Gauge {
     fn open(metrics: &Arc<Metrics>) -> Self {
-        metrics.websocket_connections.fetch_add(1, Ordering::Relaxed);
+        metrics
+            .websocket_connections
+            .fetch_add(1, Ordering::Relaxed);
         Gauge(metrics.clone())
     }
 }
@@ -189,7 +199,12 @@ impl Drop for Gauge {
     }
 }
 
-async fn connection(state: AppState, mut socket: WebSocket, chat: ResolvedChat, flavor: Flavor) -> End {
+async fn connection(
+    state: AppState,
+    mut socket: WebSocket,
+    chat: ResolvedChat,
+    flavor: Flavor,
+) -> End {
     let _gauge = Gauge::open(&state.metrics);
     let Subscription {
         mut frames,
@@ -211,7 +226,10 @@ async fn connection(state: AppState, mut socket: WebSocket, chat: ResolvedChat, 
                 Flavor::Tenant => event.tenant_frames,
             };
             for frame in frames {
-                if write(&mut socket, Message::Text(frame.into())).await.is_err() {
+                if write(&mut socket, Message::Text(frame.into()))
+                    .await
+                    .is_err()
+                {
                     return End::PeerGone;
                 }
             }
@@ -291,7 +309,11 @@ async fn connection(state: AppState, mut socket: WebSocket, chat: ResolvedChat, 
 
 /// Writes a message within [`CLOSE_GRACE`].
 async fn write(socket: &mut WebSocket, message: Message) -> Result<(), ()> {
-    match tokio::time::timeout(CLOSE_GRACE, socket.send(message)).await {
+    write_within(socket, message, CLOSE_GRACE).await
+}
+
+async fn write_within(socket: &mut WebSocket, message: Message, limit: Duration) -> Result<(), ()> {
+    match tokio::time::timeout(limit, socket.send(message)).await {
         Ok(Ok(())) => Ok(()),
         _ => Err(()),
     }
@@ -321,7 +343,12 @@ async fn close(socket: &mut WebSocket, reason: CloseReason) {
         code,
         reason: Utf8Bytes::from_static(text),
     }));
-    if write(socket, frame).await.is_ok() {
+    let limit = if reason == CloseReason::TooSlow {
+        TOO_SLOW_GRACE
+    } else {
+        CLOSE_GRACE
+    };
+    if write_within(socket, frame, limit).await.is_ok() {
         let _ = tokio::time::timeout(CLOSE_GRACE, drain(socket)).await;
     }
 }
@@ -350,7 +377,13 @@ mod tests {
     fn recognises_application_pings() {
         assert!(is_ping(r#"{"type":"ping"}"#));
         assert!(is_ping(r#"{"type": "ping", "id": 3}"#));
-        for other in [r#"{"type":"pong"}"#, "ping", "", r#"{"kind":"ping"}"#, "[1]"] {
+        for other in [
+            r#"{"type":"pong"}"#,
+            "ping",
+            "",
+            r#"{"kind":"ping"}"#,
+            "[1]",
+        ] {
             assert!(!is_ping(other), "{other}");
         }
     }

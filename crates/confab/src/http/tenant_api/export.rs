@@ -85,7 +85,11 @@ pub async fn export_chat(
 
 /// A chat as a Markdown document: a title and facts, then a heading per message with its
 /// text as written and its code files fenced anew.
-pub fn to_markdown(chat: &ChatRecord, messages: &[MessageRecord], exported_at: Timestamp) -> String {
+pub fn to_markdown(
+    chat: &ChatRecord,
+    messages: &[MessageRecord],
+    exported_at: Timestamp,
+) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# {}\n", one_line(&chat.name));
     let _ = writeln!(out, "- Chat: `{}`", chat.uuid);
@@ -188,11 +192,14 @@ fn unclosed_fence(markdown: &str) -> Option<String> {
     let opening = lines.next()?.trim_start_matches(' ');
     let marker = opening.chars().next()?;
     let width = opening.chars().take_while(|c| *c == marker).count();
-    let closed = lines.rev().find(|line| !line.trim().is_empty()).is_some_and(|line| {
-        let indent = line.len() - line.trim_start_matches(' ').len();
-        let body = line.trim();
-        indent <= 3 && body.chars().all(|c| c == marker) && body.chars().count() >= width
-    });
+    let closed = lines
+        .rev()
+        .find(|line| !line.trim().is_empty())
+        .is_some_and(|line| {
+            let indent = line.len() - line.trim_start_matches(' ').len();
+            let body = line.trim();
+            indent <= 3 && body.chars().all(|c| c == marker) && body.chars().count() >= width
+        });
     (!closed).then(|| marker.to_string().repeat(width))
 }
 
@@ -260,7 +267,11 @@ mod tests {
         assert_eq!(unclosed_fence("```py\nx"), Some("```".to_owned()));
         assert_eq!(unclosed_fence("~~~~\nx\n~~~"), Some("~~~~".to_owned()));
         assert_eq!(unclosed_fence("````\nx\n```"), Some("````".to_owned()));
-        assert_eq!(unclosed_fence("> ```\n> x"), None, "quoted blocks end with the quote");
+        assert_eq!(
+            unclosed_fence("> ```\n> x"),
+            None,
+            "quoted blocks end with the quote"
+        );
     }
 
     #[test]
@@ -300,10 +311,9 @@ mod tests {
         let blocks = code_blocks::extract(&text);
         for file in messages.iter().flat_map(|m| &m.files) {
             assert!(
-                blocks
-                    .iter()
-                    .any(|b| b.text.trim_end_matches('\n') == file.text.trim_end_matches('\n')
-                        && b.language == file.language),
+                blocks.iter().any(|b| b.text.trim_end_matches('\n')
+                    == file.text.trim_end_matches('\n')
+                    && b.language == file.language),
                 "{file:?} in {text}"
             );
         }
