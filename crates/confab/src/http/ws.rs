@@ -83,16 +83,10 @@ pub async fn tenant_ws(
     ))]
 pub async fn user_ws(
     State(state): State<AppState>,
-    OwnChat { chat, .. }: OwnChat,
+    UserWsChat(chat): UserWsChat,
     Upgrade(upgrade): Upgrade,
-) -> Result<Response, ApiError> {
-    let record = state.store.get_chat(&chat).await?;
-    Ok(accept(
-        state,
-        upgrade,
-        ResolvedChat { chat, record },
-        Flavor::User,
-    ))
+) -> Response {
+    accept(state, upgrade, chat, Flavor::User)
 }
 
 /// A chat the caller may watch, as named and as read before the upgrade.
@@ -126,6 +120,20 @@ impl FromRequestParts<AppState> for TenantWsChat {
             return Err(ApiError::chat_not_found());
         }
         Ok(TenantWsChat(ResolvedChat { chat, record }))
+    }
+}
+
+/// The chat of `/api/users/{user_id}/chats/{chat_id}/ws`: one of the session user's
+/// chats. 401, 400, 404 as for any user-API route.
+pub struct UserWsChat(ResolvedChat);
+
+impl FromRequestParts<AppState> for UserWsChat {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let OwnChat { chat, .. } = OwnChat::from_request_parts(parts, state).await?;
+        let record = state.store.get_chat(&chat).await?;
+        Ok(UserWsChat(ResolvedChat { chat, record }))
     }
 }
 

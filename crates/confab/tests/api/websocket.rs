@@ -17,6 +17,7 @@ crate::per_backend!(
     silent_peers_are_dropped_and_answering_ones_kept,
     upgrades_are_refused_as_http_errors,
     server_shutdown_closes_sockets_with_1001,
+    oversized_client_messages_end_the_connection,
 );
 
 async fn metric(app: &TestApp, name: &str) -> u64 {
@@ -383,6 +384,17 @@ async fn upgrades_are_refused_as_http_errors(backend: Backend) {
             assert_eq!(refused.1["statusCode"], status, "{}", refused.1);
         }
     }
+    // Without an upgrade, each route still answers who may see what first.
+    let (status, body) = app
+        .get(
+            &format!("/api/users/{}/chats/999999/ws", owner.id),
+            &owner.auth,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, body) = app.get(&user_route, &owner.auth).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["statusCode"], 400);
     // The right credentials on each route are upgraded.
     close_ws(ws(&app, &tenant_route, &key).await).await;
     close_ws(ws(&app, &tenant_route, &owner.auth).await).await;
@@ -399,4 +411,22 @@ async fn server_shutdown_closes_sockets_with_1001(backend: Backend) {
         next_seen(&mut socket).await,
         Seen::Close(1001, "server shutting down".to_owned())
     );
+}
+
+async fn oversized_client_messages_end_the_connection(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (_, key) = new_tenant(&app, "acme").await;
+    let chat = chat_uuid(&create_v1_chat(&app, &key, json!({})).await);
+    let mut socket = ws(&app, &format!("/api/v1/chats/{chat}/ws"), &key).await;
+    assert_eq!(active_connections(&app, &key, &chat).await, 1);
+
+    let too_big = "x".repeat(confab::http::ws::MAX_INCOMING_BYTES + 1);
+    // The send itself may already fail if the server hangs up mid-frame.
+    let _ = socket.send(Message::text(too_big)).await;
+    let end = next_seen(&mut socket).await;
+    assert!(matches!(end, Seen::Gone | Seen::Close(..)), "{end:?}");
+    eventually("the connection no longer counts", || async {
+        active_connections(&app, &key, &chat).await == 0
+    })
+    .await;
 }
