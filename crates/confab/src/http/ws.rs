@@ -327,20 +327,32 @@ async fn write_within(socket: &mut WebSocket, message: Message, limit: Duration)
     }
 }
 
-/// Writes a message, giving up when the peer has not taken it within `limit` or when the
-/// hub closes the connection meanwhile (a consumer stuck on a full socket is cut off).
+/// Writes a message, giving up when the peer has not taken it within `limit`. If the hub
+/// closes the connection meanwhile, a consumer cut off as too slow is abandoned at once
+/// (it is stuck on a full socket); otherwise the message in hand, which precedes the
+/// close, is finished first.
 async fn write_or_close(
     socket: &mut WebSocket,
     message: Message,
     closed: &mut oneshot::Receiver<CloseReason>,
     limit: Duration,
 ) -> Result<(), End> {
+    let written = |result: Result<Result<(), axum::Error>, _>| match result {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) | Err(_) => Err(End::PeerGone),
+    };
+    let send = tokio::time::timeout(limit, socket.send(message));
+    tokio::pin!(send);
     tokio::select! {
-        written = tokio::time::timeout(limit, socket.send(message)) => match written {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) | Err(_) => Err(End::PeerGone),
-        },
-        reason = closed => Err(End::Closed(reason.unwrap_or(CloseReason::ServerShutdown))),
+        biased;
+        result = &mut send => written(result),
+        reason = closed => {
+            let reason = reason.unwrap_or(CloseReason::ServerShutdown);
+            if reason != CloseReason::TooSlow {
+                written(send.await)?;
+            }
+            Err(End::Closed(reason))
+        }
     }
 }
 

@@ -401,7 +401,10 @@ async fn messages_post_page_and_delete_last(backend: Backend) {
         );
     }
 
-    // Pages of 2, oldest first, files included, `after` continues.
+    // Pages of 2, oldest first, files included, `after` continues. A batch shares one
+    // `created_at`, so the second page starts inside the batch: the cursor breaks the tie
+    // by id.
+    assert_eq!(batch[0]["created_at"], batch[1]["created_at"]);
     let mut seen: Vec<Value> = Vec::new();
     let mut after: Option<String> = None;
     loop {
