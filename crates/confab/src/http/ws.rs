@@ -23,7 +23,7 @@ use serde::Deserialize;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::error::ApiError;
@@ -225,69 +225,32 @@ async fn connection(
 
     // A deletion between the check before the upgrade and the subscription was announced
     // to nobody here: tell this peer now, unless the hub already has.
-    if let Err(StoreError::NotFound) = state.store.get_chat(&chat.chat).await {
-        if closed.try_recv().is_err() {
-            drop(guard);
-            let event = ChatEvent::deleted(&chat.record);
-            let frames = match flavor {
-                Flavor::User => event.user_frames,
-                Flavor::Tenant => event.tenant_frames,
-            };
-            for frame in frames {
-                if write(&mut socket, Message::Text(frame.into()))
-                    .await
-                    .is_err()
-                {
-                    return End::PeerGone;
-                }
-            }
-            close(&mut socket, CloseReason::ChatDeleted).await;
-            return End::Closed(CloseReason::ChatDeleted);
-        }
-    }
-
-    let ping_every = state.config.limits.ws_ping_interval();
-    let silent_after = ping_every * SILENT_INTERVALS;
-    let mut pings = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
-    pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let silence = tokio::time::sleep(silent_after);
-    tokio::pin!(silence);
-
-    let end = loop {
-        tokio::select! {
-            reason = &mut closed => break End::Closed(reason.unwrap_or(CloseReason::ServerShutdown)),
-            frame = frames.recv() => match frame {
-                Some(text) => {
-                    if let Err(end) = write_or_close(&mut socket, Message::Text(text), &mut closed, silent_after).await {
-                        break end;
+    let end = match state.store.get_chat(&chat.chat).await {
+        Err(StoreError::NotFound) => match closed.try_recv() {
+            // The hub got there first: its frames are queued, handled below.
+            Ok(reason) => End::Closed(reason),
+            Err(_) => {
+                drop(guard);
+                let event = ChatEvent::deleted(&chat.record);
+                let frames = match flavor {
+                    Flavor::User => event.user_frames,
+                    Flavor::Tenant => event.tenant_frames,
+                };
+                for frame in frames {
+                    if write(&mut socket, Message::Text(frame.into()))
+                        .await
+                        .is_err()
+                    {
+                        return End::PeerGone;
                     }
                 }
-                // The hub let go of this connection; its close signal says why.
-                None => break End::Closed((&mut closed).await.unwrap_or(CloseReason::ServerShutdown)),
-            },
-            incoming = socket.next() => match incoming {
-                Some(Ok(message)) => {
-                    silence.as_mut().reset(Instant::now() + silent_after);
-                    match message {
-                        Message::Close(_) => break End::PeerClosed,
-                        Message::Text(text) if is_ping(text.as_str()) => {
-                            let pong = Message::Text(Utf8Bytes::from_static(r#"{"type":"pong"}"#));
-                            if let Err(end) = write_or_close(&mut socket, pong, &mut closed, silent_after).await {
-                                break end;
-                            }
-                        }
-                        // Other client messages carry nothing the server acts on.
-                        _ => {}
-                    }
-                }
-                Some(Err(_)) | None => break End::PeerGone,
-            },
-            _ = pings.tick() => {
-                if let Err(end) = write_or_close(&mut socket, Message::Ping(Default::default()), &mut closed, silent_after).await {
-                    break end;
-                }
+                close(&mut socket, CloseReason::ChatDeleted).await;
+                return End::Closed(CloseReason::ChatDeleted);
             }
-            () = &mut silence => break End::Silent,
+        },
+        _ => {
+            let ping_every = state.config.limits.ws_ping_interval();
+            serve(&mut socket, &mut frames, &mut closed, ping_every).await
         }
     };
 
@@ -313,6 +276,58 @@ async fn connection(
         End::PeerGone | End::Silent => {}
     }
     end
+}
+
+/// Forwards frames, answers application pings and pings the peer until the connection
+/// ends. Returns without polling `closed` again once it has completed.
+async fn serve(
+    socket: &mut WebSocket,
+    frames: &mut mpsc::Receiver<Utf8Bytes>,
+    closed: &mut oneshot::Receiver<CloseReason>,
+    ping_every: Duration,
+) -> End {
+    let silent_after = ping_every * SILENT_INTERVALS;
+    let mut pings = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
+    pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let silence = tokio::time::sleep(silent_after);
+    tokio::pin!(silence);
+    loop {
+        tokio::select! {
+            reason = &mut *closed => return End::Closed(reason.unwrap_or(CloseReason::ServerShutdown)),
+            frame = frames.recv() => match frame {
+                Some(text) => {
+                    if let Err(end) = write_or_close(socket, Message::Text(text), closed, silent_after).await {
+                        return end;
+                    }
+                }
+                // The hub let go of this connection; its close signal says why.
+                None => return End::Closed(closed.await.unwrap_or(CloseReason::ServerShutdown)),
+            },
+            incoming = socket.next() => match incoming {
+                Some(Ok(message)) => {
+                    silence.as_mut().reset(Instant::now() + silent_after);
+                    match message {
+                        Message::Close(_) => return End::PeerClosed,
+                        Message::Text(text) if is_ping(text.as_str()) => {
+                            let pong = Message::Text(Utf8Bytes::from_static(r#"{"type":"pong"}"#));
+                            if let Err(end) = write_or_close(socket, pong, closed, silent_after).await {
+                                return end;
+                            }
+                        }
+                        // Other client messages carry nothing the server acts on.
+                        _ => {}
+                    }
+                }
+                Some(Err(_)) | None => return End::PeerGone,
+            },
+            _ = pings.tick() => {
+                if let Err(end) = write_or_close(socket, Message::Ping(Default::default()), closed, silent_after).await {
+                    return end;
+                }
+            }
+            () = &mut silence => return End::Silent,
+        }
+    }
 }
 
 /// Writes a message within [`CLOSE_GRACE`].
