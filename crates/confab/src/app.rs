@@ -37,6 +37,7 @@ pub async fn state(config: Config) -> anyhow::Result<AppState> {
         events,
         config: Arc::new(config),
         metrics: Arc::default(),
+        key_touches: Arc::default(),
     })
 }
 

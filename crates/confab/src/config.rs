@@ -33,6 +33,17 @@ pub struct Limits {
     /// Frames a WebSocket connection may have unsent before it is closed as too slow.
     #[arg(long, env = "CONFAB_WS_BUFFER_FRAMES", default_value_t = 1024)]
     pub ws_buffer_frames: usize,
+    /// Seconds between WebSocket pings; a peer silent for three intervals is dropped.
+    #[arg(long, env = "CONFAB_WS_PING_INTERVAL_SECONDS", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub ws_ping_interval_seconds: u64,
+}
+
+impl Limits {
+    /// How often a WebSocket connection is pinged.
+    pub fn ws_ping_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.ws_ping_interval_seconds.max(1))
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -91,6 +102,7 @@ impl Config {
                 max_message_bytes: 512 * 1024,
                 max_batch_messages: 100,
                 ws_buffer_frames: 1024,
+                ws_ping_interval_seconds: 20,
             },
         }
     }

@@ -1,6 +1,7 @@
 //! Domain types: parsed once from input, valid by construction, free of I/O.
 
 pub mod code_blocks;
+pub mod cursor;
 pub mod delete_last;
 pub mod order_by;
 pub mod timestamp;

@@ -5,8 +5,10 @@ pub mod extract;
 pub mod message_input;
 pub mod openapi;
 pub mod ops;
+pub mod tenant_api;
 pub mod user_api;
 pub mod views;
+pub mod ws;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
@@ -24,11 +26,15 @@ pub struct AppState {
     pub events: Arc<dyn EventBus>,
     pub config: Arc<Config>,
     pub metrics: Arc<ops::Metrics>,
+    /// When each API key's `last_used_at` was last written (throttles those writes).
+    pub key_touches: Arc<tenant_api::KeyTouches>,
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(user_api::routes())
+        .merge(tenant_api::routes())
+        .merge(ws::routes())
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .route("/api/openapi.json", get(openapi::document))

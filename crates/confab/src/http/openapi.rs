@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::user_api;
+use super::{tenant_api, user_api, ws};
 
 /// Error body of the user API.
 #[derive(Serialize, ToSchema)]
@@ -70,6 +70,10 @@ impl Modify for Security {
         user_api::list_chats, user_api::create_chat, user_api::rename_chat,
         user_api::delete_chat, user_api::delete_chats,
         user_api::list_messages, user_api::post_messages, user_api::delete_last, user_api::list_files,
+        tenant_api::create_chat, tenant_api::list_chats, tenant_api::get_chat, tenant_api::delete_chat,
+        tenant_api::list_messages, tenant_api::post_messages, tenant_api::delete_last,
+        tenant_api::export_chat,
+        ws::tenant_ws, ws::user_ws,
     ),
     components(schemas(UserError, TenantError)),
     modifiers(&Security),

@@ -1,6 +1,7 @@
 //! Integration tests: a real server over real HTTP against real databases.
 
 mod support;
+mod tenant_support;
 
 mod bad_input;
 mod cli;
@@ -12,4 +13,6 @@ mod multi_node;
 mod openapi;
 mod redis_bus;
 mod store;
+mod tenant_api;
 mod user_api;
+mod websocket;

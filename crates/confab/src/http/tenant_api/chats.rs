@@ -1,0 +1,263 @@
+//! A tenant's chats: create, list (keyset pages, newest first), get, delete (seed 002).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::key::{TenantChat, TenantKey};
+use super::paging;
+use crate::domain::cursor::{CursorKind, Position};
+use crate::domain::{ChatName, ModelName, Timestamp};
+use crate::events::ChatEvent;
+use crate::http::error::ApiError;
+use crate::http::extract::{ValidJson, ValidQuery};
+use crate::http::openapi::TenantError;
+use crate::http::views::TenantChatView;
+use crate::http::AppState;
+use crate::store::{ChatCursor, NewChat, StoreError};
+
+/// The name of a chat created without one.
+pub const DEFAULT_CHAT_NAME: &str = "New chat";
+/// The largest `metadata` object, serialised, in bytes.
+pub const MAX_METADATA_BYTES: usize = 16 * 1024;
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateTenantChatBody {
+    /// 1 to 255 characters after trimming; default `"New chat"`.
+    name: Option<String>,
+    /// The model the chat talks to; default empty.
+    model: Option<String>,
+    /// A user of the same tenant who owns the chat (it then shows in their user-API list).
+    user_id: Option<i64>,
+    /// Any JSON object, at most 16 KiB serialised; returned as given.
+    #[schema(value_type = Option<Object>)]
+    metadata: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ListTenantChatsQuery {
+    /// Chats per page, 1 to 100 (default 20).
+    limit: Option<String>,
+    /// `next_cursor` of the previous page; omit for the first page.
+    cursor: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct DeleteTenantChatQuery {
+    /// Delete even while WebSocket connections are open; they receive `chat.deleted`
+    /// and are closed.
+    force: Option<bool>,
+}
+
+/// One page of chats, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct TenantChatPage<'a> {
+    data: Vec<TenantChatView<'a>>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    next_cursor: Option<String>,
+}
+
+/// Seed 002's answer.
+#[derive(Serialize, ToSchema)]
+pub struct ChatDeletedResponse {
+    success: bool,
+    message: &'static str,
+    deleted_at: Timestamp,
+}
+
+fn metadata(value: Option<serde_json::Value>) -> Result<Option<serde_json::Value>, ApiError> {
+    let invalid = |message: String| ApiError::bad_request("invalid_metadata", message);
+    match value {
+        None => Ok(None),
+        Some(value @ serde_json::Value::Object(_)) => {
+            let size = serde_json::to_vec(&value)
+                .map_err(|e| invalid(e.to_string()))?
+                .len();
+            if size > MAX_METADATA_BYTES {
+                return Err(invalid(format!(
+                    "metadata must be at most {MAX_METADATA_BYTES} bytes of JSON"
+                )));
+            }
+            Ok(Some(value))
+        }
+        Some(_) => Err(invalid("metadata must be a JSON object".to_owned())),
+    }
+}
+
+/// Create a chat in the key's tenant, optionally owned by one of its users.
+#[utoipa::path(post, path = "/api/v1/chats", tag = "tenant chats",
+    request_body = CreateTenantChatBody,
+    security(("api_key" = [])),
+    responses(
+        (status = 201, description = "The new chat", body = TenantChatView),
+        (status = 400, description = "Invalid name, model, user_id or metadata", body = TenantError),
+        (status = 401, description = "Missing, invalid or revoked API key", body = TenantError),
+        (status = 404, description = "`user_id` names no user of this tenant (`user_not_found`)", body = TenantError),
+        (status = 413, body = TenantError), (status = 415, body = TenantError),
+    ))]
+pub async fn create_chat(
+    State(state): State<AppState>,
+    key: TenantKey,
+    ValidJson(body): ValidJson<CreateTenantChatBody>,
+) -> Result<Response, ApiError> {
+    let name = ChatName::parse(body.name.as_deref().unwrap_or(DEFAULT_CHAT_NAME))
+        .map_err(|e| ApiError::validation(e.0))?;
+    let model = ModelName::parse(body.model.as_deref().unwrap_or_default())
+        .map_err(|e| ApiError::validation(e.0))?;
+    let metadata = metadata(body.metadata)?;
+    let user_id = match body.user_id {
+        None => None,
+        Some(id) if id <= 0 => {
+            return Err(ApiError::bad_request(
+                "invalid_user_id",
+                "user_id must be a positive integer",
+            ))
+        }
+        Some(id) => match state.store.get_user(key.tenant_id, id).await {
+            Ok(user) => Some(user.id),
+            Err(StoreError::NotFound) => return Err(ApiError::user_not_found()),
+            Err(other) => return Err(other.into()),
+        },
+    };
+    let chat = state
+        .store
+        .create_chat(NewChat {
+            tenant_id: key.tenant_id,
+            user_id,
+            name,
+            model,
+            metadata,
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(TenantChatView::from(&chat))).into_response())
+}
+
+/// The tenant's chats, newest first, a page at a time.
+#[utoipa::path(get, path = "/api/v1/chats", tag = "tenant chats",
+    params(ListTenantChatsQuery),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, body = TenantChatPage),
+        (status = 400, description = "Bad `limit` (`invalid_limit`) or `cursor` (`invalid_cursor`)", body = TenantError),
+        (status = 401, body = TenantError),
+    ))]
+pub async fn list_chats(
+    State(state): State<AppState>,
+    key: TenantKey,
+    ValidQuery(query): ValidQuery<ListTenantChatsQuery>,
+) -> Result<Response, ApiError> {
+    let limit = paging::limit(query.limit.as_deref())?;
+    let after = paging::cursor(CursorKind::Chats, query.cursor.as_deref())?.map(|p| ChatCursor {
+        created_at: p.created_at,
+        id: p.id,
+    });
+    let mut chats = state
+        .store
+        .list_tenant_chats(key.tenant_id, after, limit + 1)
+        .await?;
+    let next_cursor = paging::finish(&mut chats, limit, CursorKind::Chats, |chat| Position {
+        created_at: chat.created_at,
+        id: chat.id,
+    });
+    Ok(Json(TenantChatPage {
+        data: chats.iter().map(TenantChatView::from).collect(),
+        next_cursor,
+    })
+    .into_response())
+}
+
+/// One chat, with its message count and live WebSocket connections.
+#[utoipa::path(get, path = "/api/v1/chats/{chat_id}", tag = "tenant chats",
+    params(("chat_id" = uuid::Uuid, Path)),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, body = TenantChatView),
+        (status = 400, description = "`chat_id` is not a UUID (`invalid_chat_id`)", body = TenantError),
+        (status = 401, body = TenantError),
+        (status = 404, description = "No such chat in this tenant (`chat_not_found`)", body = TenantError),
+    ))]
+pub async fn get_chat(
+    State(state): State<AppState>,
+    TenantChat { chat, .. }: TenantChat,
+) -> Result<Response, ApiError> {
+    let chat = state.store.get_chat(&chat).await?;
+    let message_count = state.store.message_count(chat.id).await?;
+    let active_connections = state.events.active_connections(chat.id).await?;
+    Ok(Json(TenantChatView {
+        message_count: Some(message_count),
+        active_connections: Some(active_connections),
+        ..TenantChatView::from(&chat)
+    })
+    .into_response())
+}
+
+/// Delete a chat with its messages and files (seed 002). Refused with 409 while it has
+/// live WebSocket connections, unless `force=true`: then they receive `chat.deleted` and
+/// are closed.
+#[utoipa::path(delete, path = "/api/v1/chats/{chat_id}", tag = "tenant chats",
+    params(("chat_id" = uuid::Uuid, Path), DeleteTenantChatQuery),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, body = ChatDeletedResponse,
+            example = json!({"success": true, "message": "Chat deleted successfully", "deleted_at": "2024-01-15T10:45:00.000000Z"})),
+        (status = 400, body = TenantError), (status = 401, body = TenantError),
+        (status = 404, body = TenantError,
+            example = json!({"success": false, "error": {"code": "chat_not_found", "message": "Chat not found"}})),
+        (status = 409, description = "Live WebSocket connections (`chat_has_active_connections`)", body = TenantError),
+    ))]
+pub async fn delete_chat(
+    State(state): State<AppState>,
+    TenantChat { chat, .. }: TenantChat,
+    ValidQuery(query): ValidQuery<DeleteTenantChatQuery>,
+) -> Result<Response, ApiError> {
+    if !query.force.unwrap_or(false) {
+        let current = state.store.get_chat(&chat).await?;
+        let live = state.events.active_connections(current.id).await?;
+        if live > 0 {
+            return Err(ApiError::conflict(
+                "chat_has_active_connections",
+                format!(
+                    "Chat has {live} active WebSocket connection(s); close them or delete with ?force=true"
+                ),
+            ));
+        }
+    }
+    let deleted = state.store.delete_chat(&chat).await?;
+    let deleted_at = Timestamp::now();
+    state.events.publish(ChatEvent::deleted(&deleted)).await;
+    Ok(Json(ChatDeletedResponse {
+        success: true,
+        message: "Chat deleted successfully",
+        deleted_at,
+    })
+    .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn metadata_must_be_a_small_object() {
+        assert_eq!(metadata(None), Ok(None));
+        assert_eq!(
+            metadata(Some(json!({"a": [1, 2]}))),
+            Ok(Some(json!({"a": [1, 2]})))
+        );
+        for bad in [json!([1]), json!("text"), json!(3)] {
+            assert_eq!(
+                metadata(Some(bad)).map_err(|e| e.code),
+                Err("invalid_metadata")
+            );
+        }
+        let big = json!({"k": "x".repeat(MAX_METADATA_BYTES)});
+        assert_eq!(
+            metadata(Some(big)).map_err(|e| e.code),
+            Err("invalid_metadata")
+        );
+    }
+}

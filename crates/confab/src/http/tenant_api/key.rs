@@ -1,0 +1,177 @@
+//! `X-API-Key` authentication for the tenant API, and the chat a tenant route names.
+
+use axum::extract::{FromRequestParts, RawPathParams};
+use axum::http::{request::Parts, HeaderMap, StatusCode};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+use crate::auth::api_key;
+use crate::domain::Timestamp;
+use crate::http::error::ApiError;
+use crate::http::AppState;
+use crate::store::ChatRef;
+
+pub const API_KEY_HEADER: &str = "x-api-key";
+
+/// The tenant of a valid, unrevoked API key; else 401. Validity is checked against the
+/// store on every request, so a revoked key is refused on its very next use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TenantKey {
+    pub tenant_id: Uuid,
+    pub key_id: Uuid,
+}
+
+fn invalid_key() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "Missing, invalid or revoked API key (send it in the X-API-Key header)",
+    )
+}
+
+impl TenantKey {
+    /// Whether the request carries an `X-API-Key` header at all (valid or not).
+    pub fn present(headers: &HeaderMap) -> bool {
+        headers.contains_key(API_KEY_HEADER)
+    }
+
+    /// Checks the request's `X-API-Key` header.
+    pub async fn from_headers(headers: &HeaderMap, state: &AppState) -> Result<Self, ApiError> {
+        let presented = headers
+            .get(API_KEY_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .ok_or_else(invalid_key)?;
+        Self::authenticate(presented.trim(), state).await
+    }
+
+    /// Checks a presented key: known prefix, matching secret, not revoked.
+    pub async fn authenticate(presented: &str, state: &AppState) -> Result<Self, ApiError> {
+        let prefix = api_key::prefix_of(presented).ok_or_else(invalid_key)?;
+        let record = state
+            .store
+            .find_api_key(prefix)
+            .await?
+            .ok_or_else(invalid_key)?;
+        if !api_key::matches(presented, &record.secret_hash) || record.revoked_at.is_some() {
+            return Err(invalid_key());
+        }
+        if state.key_touches.due(record.id, Instant::now()) {
+            let store = state.store.clone();
+            let key_id = record.id;
+            tokio::spawn(async move {
+                if let Err(error) = store.touch_api_key(key_id, Timestamp::now()).await {
+                    tracing::warn!(%key_id, %error, "cannot record API key use");
+                }
+            });
+        }
+        Ok(TenantKey {
+            tenant_id: record.tenant_id,
+            key_id: record.id,
+        })
+    }
+}
+
+impl FromRequestParts<AppState> for TenantKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Self::from_headers(&parts.headers, state).await
+    }
+}
+
+/// When each API key's `last_used_at` was last written by this node, so busy keys cost
+/// one write a minute rather than one per request.
+#[derive(Default)]
+pub struct KeyTouches {
+    last: Mutex<HashMap<Uuid, Instant>>,
+}
+
+impl KeyTouches {
+    /// `last_used_at` is written at most this often per key (per node).
+    pub const INTERVAL: Duration = Duration::from_secs(60);
+    /// Above this many remembered keys, entries older than the interval are forgotten.
+    const PRUNE_ABOVE: usize = 10_000;
+
+    /// Whether `key_id`'s use at `now` is due a write; if so, remembers `now`.
+    pub fn due(&self, key_id: Uuid, now: Instant) -> bool {
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(at) = last.get(&key_id) {
+            if now.saturating_duration_since(*at) < Self::INTERVAL {
+                return false;
+            }
+        }
+        if last.len() >= Self::PRUNE_ABOVE {
+            last.retain(|_, at| now.saturating_duration_since(*at) < Self::INTERVAL);
+        }
+        last.insert(key_id, now);
+        true
+    }
+}
+
+/// `/api/v1/chats/{chat_id}/...`: a valid key (else 401) and a UUID chat id (else 400).
+/// Whether the chat exists in the key's tenant is decided by the store (404 if not).
+pub struct TenantChat {
+    pub key: TenantKey,
+    pub chat: ChatRef,
+}
+
+impl FromRequestParts<AppState> for TenantChat {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let key = TenantKey::from_request_parts(parts, state).await?;
+        let chat_uuid = chat_uuid(parts, state).await?;
+        Ok(TenantChat {
+            chat: ChatRef::Tenant {
+                tenant_id: key.tenant_id,
+                chat_uuid,
+            },
+            key,
+        })
+    }
+}
+
+/// The `{chat_id}` path parameter as a UUID; 400 `invalid_chat_id` otherwise.
+pub async fn chat_uuid(parts: &mut Parts, state: &AppState) -> Result<Uuid, ApiError> {
+    let invalid = || ApiError::bad_request("invalid_chat_id", "chat_id must be a UUID");
+    let params = RawPathParams::from_request_parts(parts, state)
+        .await
+        .map_err(|_| invalid())?;
+    params
+        .iter()
+        .find(|(name, _)| *name == "chat_id")
+        .and_then(|(_, value)| Uuid::try_parse(value).ok())
+        .ok_or_else(invalid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_is_touched_at_most_once_per_interval() {
+        let touches = KeyTouches::default();
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let start = Instant::now();
+        assert!(touches.due(a, start), "first use is written");
+        assert!(!touches.due(a, start + Duration::from_secs(1)));
+        assert!(!touches.due(a, start + Duration::from_secs(59)));
+        assert!(touches.due(b, start), "keys are throttled separately");
+        assert!(touches.due(a, start + KeyTouches::INTERVAL));
+        assert!(!touches.due(a, start + KeyTouches::INTERVAL + Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn an_earlier_instant_does_not_reopen_the_window() {
+        let touches = KeyTouches::default();
+        let key = Uuid::new_v4();
+        let start = Instant::now() + Duration::from_secs(10);
+        assert!(touches.due(key, start));
+        assert!(!touches.due(key, start - Duration::from_secs(5)));
+    }
+}

@@ -1,0 +1,143 @@
+//! A tenant chat's messages: list (keyset pages, oldest first), post, delete last.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::key::TenantChat;
+use super::paging;
+use crate::domain::cursor::{CursorKind, Position};
+use crate::events::ChatEvent;
+use crate::http::error::ApiError;
+use crate::http::extract::{ValidJson, ValidQuery};
+use crate::http::message_input::PostMessagesBody;
+use crate::http::openapi::TenantError;
+use crate::http::user_api::{delete_last_body, DeleteLastResponse};
+use crate::http::views::{MessageView, MessagesView};
+use crate::http::AppState;
+use crate::store::{DeleteLastOutcome, MessageCursor};
+
+#[derive(Deserialize, IntoParams)]
+pub struct ListTenantMessagesQuery {
+    /// `next_cursor` of the previous page; omit for the first page.
+    #[serde(alias = "cursor")]
+    after: Option<String>,
+    /// Messages per page, 1 to 100 (default 20).
+    limit: Option<String>,
+}
+
+/// One page of messages, oldest first, each with its files.
+#[derive(Serialize, ToSchema)]
+pub struct TenantMessagePage<'a> {
+    #[schema(value_type = Vec<MessageView>)]
+    data: MessagesView<'a>,
+    /// Pass as `after` to get the next page; `null` on the last page.
+    next_cursor: Option<String>,
+}
+
+/// `{"data": [message...]}`
+#[derive(Serialize, ToSchema)]
+pub struct TenantMessagesCreated<'a> {
+    #[schema(value_type = Vec<MessageView>)]
+    data: MessagesView<'a>,
+}
+
+/// The chat's messages in chronological order, a page at a time.
+#[utoipa::path(get, path = "/api/v1/chats/{chat_id}/messages", tag = "tenant messages",
+    params(("chat_id" = uuid::Uuid, Path), ListTenantMessagesQuery),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, body = TenantMessagePage),
+        (status = 400, description = "Bad `chat_id`, `limit` or `after`", body = TenantError),
+        (status = 401, body = TenantError), (status = 404, body = TenantError),
+    ))]
+pub async fn list_messages(
+    State(state): State<AppState>,
+    TenantChat { chat, .. }: TenantChat,
+    ValidQuery(query): ValidQuery<ListTenantMessagesQuery>,
+) -> Result<Response, ApiError> {
+    let limit = paging::limit(query.limit.as_deref())?;
+    let after =
+        paging::cursor(CursorKind::Messages, query.after.as_deref())?.map(|p| MessageCursor {
+            created_at: p.created_at,
+            id: p.id,
+        });
+    let mut messages = state.store.page_messages(&chat, after, limit + 1).await?;
+    let next_cursor = paging::finish(&mut messages, limit, CursorKind::Messages, |m| Position {
+        created_at: m.created_at,
+        id: m.id,
+    });
+    Ok(Json(TenantMessagePage {
+        data: MessagesView(&messages),
+        next_cursor,
+    })
+    .into_response())
+}
+
+/// Post one message (`{"message","actor"}`) or a batch (`{"messages":[{"content","role"}]}`),
+/// stored atomically in order; code blocks of assistant messages become files.
+#[utoipa::path(post, path = "/api/v1/chats/{chat_id}/messages", tag = "tenant messages",
+    params(("chat_id" = uuid::Uuid, Path)),
+    request_body = PostMessagesBody,
+    security(("api_key" = [])),
+    responses(
+        (status = 201, description = "The stored messages, in order", body = TenantMessagesCreated),
+        (status = 400, body = TenantError), (status = 401, body = TenantError), (status = 404, body = TenantError),
+        (status = 413, body = TenantError), (status = 415, body = TenantError),
+    ))]
+pub async fn post_messages(
+    State(state): State<AppState>,
+    TenantChat { chat, .. }: TenantChat,
+    ValidJson(body): ValidJson<PostMessagesBody>,
+) -> Result<Response, ApiError> {
+    let parsed = body.parse(&state.config.limits)?;
+    let appended = state.store.append_messages(&chat, parsed.messages).await?;
+    state
+        .events
+        .publish(ChatEvent::messages_created(
+            &appended.chat,
+            &appended.messages,
+        ))
+        .await;
+    Ok((
+        StatusCode::CREATED,
+        Json(TenantMessagesCreated {
+            data: MessagesView(&appended.messages),
+        }),
+    )
+        .into_response())
+}
+
+/// Delete the last exchange and any trailing user messages, in one transaction (the
+/// algorithm and body of the user API's delete-last, SPEC §2).
+#[utoipa::path(delete, path = "/api/v1/chats/{chat_id}/messages/last", tag = "tenant messages",
+    params(("chat_id" = uuid::Uuid, Path)),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, body = DeleteLastResponse),
+        (status = 400, description = "The chat has no messages (`no_messages`), or a bad `chat_id`", body = TenantError,
+            example = json!({"success": false, "error": {"code": "no_messages", "message": "No messages found, for chat."}})),
+        (status = 401, body = TenantError), (status = 404, body = TenantError),
+    ))]
+pub async fn delete_last(
+    State(state): State<AppState>,
+    TenantChat { chat, .. }: TenantChat,
+) -> Result<Response, ApiError> {
+    let outcome = state.store.delete_last(&chat).await?;
+    let DeleteLastOutcome::Deleted {
+        chat,
+        trailing,
+        exchange,
+    } = &outcome
+    else {
+        return Err(ApiError::no_messages());
+    };
+    state
+        .events
+        .publish(ChatEvent::messages_deleted(chat, outcome.deleted_ids()))
+        .await;
+    Ok(Json(delete_last_body(trailing, exchange.as_deref())).into_response())
+}

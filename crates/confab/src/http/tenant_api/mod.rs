@@ -1,0 +1,41 @@
+//! The tenant API (SPEC §3): `X-API-Key` authentication, UUID chat ids, keyset pages,
+//! errors as `{"success": false, "error": {"code", "message"}}`. Live events for these
+//! chats are served by [`super::ws`].
+
+mod chats;
+mod export;
+mod key;
+mod messages;
+mod paging;
+
+use axum::routing::{delete, get};
+use axum::Router;
+
+use super::AppState;
+
+pub use chats::*;
+pub use export::*;
+pub use key::{chat_uuid, KeyTouches, TenantChat, TenantKey, API_KEY_HEADER};
+pub use messages::*;
+pub use paging::{DEFAULT_LIMIT, MAX_LIMIT};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/chats",
+            get(chats::list_chats).post(chats::create_chat),
+        )
+        .route(
+            "/api/v1/chats/{chat_id}",
+            get(chats::get_chat).delete(chats::delete_chat),
+        )
+        .route(
+            "/api/v1/chats/{chat_id}/messages",
+            get(messages::list_messages).post(messages::post_messages),
+        )
+        .route(
+            "/api/v1/chats/{chat_id}/messages/last",
+            delete(messages::delete_last),
+        )
+        .route("/api/v1/chats/{chat_id}/export", get(export::export_chat))
+}
