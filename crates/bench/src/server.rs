@@ -9,7 +9,9 @@ use tokio::process::{Child, Command};
 
 /// Builds confab in release mode and returns the binary's path.
 pub fn build_release(workspace: &Path) -> anyhow::Result<PathBuf> {
-    let status = std::process::Command::new(env!("CARGO"))
+    // The rustup proxy on PATH, not the toolchain binary: it pins the toolchain for the
+    // whole build (a dependency may ship its own rust-toolchain file).
+    let status = std::process::Command::new("cargo")
         .args(["build", "--release", "-p", "confab", "--bin", "confab"])
         .current_dir(workspace)
         .status()

@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::events::{EventBus, LocalHub, RedisBus, RedisOptions};
+use crate::http::response_cache::ResponseCache;
 use crate::http::{self, AppState};
 use crate::store;
 
@@ -35,6 +36,9 @@ pub async fn state(config: Config) -> anyhow::Result<AppState> {
     Ok(AppState {
         store,
         events,
+        message_cache: Arc::new(ResponseCache::new(
+            config.limits.message_cache_mib.saturating_mul(1024 * 1024),
+        )),
         config: Arc::new(config),
         metrics: Arc::default(),
         key_touches: Arc::default(),

@@ -30,6 +30,9 @@ pub struct Limits {
     /// Most messages in one batch post.
     #[arg(long, env = "CONFAB_MAX_BATCH_MESSAGES", default_value_t = 100)]
     pub max_batch_messages: usize,
+    /// Memory for serialised message lists of unchanged chats, in MiB (0 disables).
+    #[arg(long, env = "CONFAB_MESSAGE_CACHE_MIB", default_value_t = 32)]
+    pub message_cache_mib: usize,
     /// Frames a WebSocket connection may have unsent before it is closed as too slow.
     #[arg(long, env = "CONFAB_WS_BUFFER_FRAMES", default_value_t = 1024)]
     pub ws_buffer_frames: usize,
@@ -101,6 +104,7 @@ impl Config {
                 body_limit_bytes: 1024 * 1024,
                 max_message_bytes: 512 * 1024,
                 max_batch_messages: 100,
+                message_cache_mib: 32,
                 ws_buffer_frames: 1024,
                 ws_ping_interval_seconds: 20,
             },

@@ -5,6 +5,7 @@ pub mod extract;
 pub mod message_input;
 pub mod openapi;
 pub mod ops;
+pub mod response_cache;
 pub mod tenant_api;
 pub mod user_api;
 pub mod views;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub events: Arc<dyn EventBus>,
     pub config: Arc<Config>,
     pub metrics: Arc<ops::Metrics>,
+    /// Serialised message lists of unchanged chats.
+    pub message_cache: Arc<response_cache::ResponseCache>,
     /// When each API key's `last_used_at` was last written (throttles those writes).
     pub key_touches: Arc<tenant_api::KeyTouches>,
 }

@@ -109,7 +109,17 @@ pub trait Store: Send + Sync + 'static {
         messages: Vec<NewMessage>,
     ) -> StoreResult<Appended>;
     /// All messages in chronological order, each with its files.
-    async fn list_messages(&self, chat: &ChatRef) -> StoreResult<Vec<MessageRecord>>;
+    async fn list_messages(&self, chat: &ChatRef) -> StoreResult<Vec<MessageRecord>> {
+        Ok(self.list_messages_versioned(chat).await?.1)
+    }
+    /// [`Store::list_messages`] with the chat's version read in the same snapshot.
+    async fn list_messages_versioned(
+        &self,
+        chat: &ChatRef,
+    ) -> StoreResult<(ChatVersion, Vec<MessageRecord>)>;
+    /// The chat's internal id and current version: one indexed row, for validating
+    /// cached reads (every change to a chat bumps its version).
+    async fn chat_version(&self, chat: &ChatRef) -> StoreResult<ChatVersion>;
     /// Chronological page of messages with ids after `after_id`, each with its files.
     async fn page_messages(
         &self,

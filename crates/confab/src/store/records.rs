@@ -90,6 +90,13 @@ pub struct NewChat {
     pub metadata: Option<serde_json::Value>,
 }
 
+/// A chat's identity and version: together they name one exact state of its messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sqlx::FromRow)]
+pub struct ChatVersion {
+    pub id: i64,
+    pub version: i64,
+}
+
 /// Position after which a tenant chat listing continues (newest first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChatCursor {

@@ -696,10 +696,24 @@ macro_rules! impl_sql_store {
                 self.append_atomically(*chat, messages).await
             }
 
-            async fn list_messages(&self, chat: &ChatRef) -> StoreResult<Vec<MessageRecord>> {
+            async fn chat_version(&self, chat: &ChatRef) -> StoreResult<ChatVersion> {
+                let sql = by_chat_ref!(chat, "SELECT id, version FROM chats WHERE ", "");
+                Ok(bind_chat_ref!(sqlx::query_as::<$db, ChatVersion>(sql), chat)
+                    .fetch_one(self.reader())
+                    .await?)
+            }
+
+            async fn list_messages_versioned(
+                &self,
+                chat: &ChatRef,
+            ) -> StoreResult<(ChatVersion, Vec<MessageRecord>)> {
                 // One snapshot, three statements, however many messages and files.
                 let mut tx = self.begin_read().await?;
-                let chat_id = resolve_chat!($db, &mut *tx, chat);
+                let sql = by_chat_ref!(chat, "SELECT id, version FROM chats WHERE ", "");
+                let version = bind_chat_ref!(sqlx::query_as::<$db, ChatVersion>(sql), chat)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let chat_id = version.id;
                 let rows = sqlx::query_as::<$db, MessageRow>(&format!(
                     "SELECT {MESSAGE_COLUMNS} FROM messages WHERE chat_id = $1 ORDER BY created_at, id"
                 ))
@@ -713,7 +727,7 @@ macro_rules! impl_sql_store {
                 .fetch_all(&mut *tx)
                 .await?;
                 tx.commit().await?;
-                attach_files(rows, files)
+                Ok((version, attach_files(rows, files)?))
             }
 
             async fn page_messages(

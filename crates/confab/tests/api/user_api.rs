@@ -15,6 +15,7 @@ crate::per_backend!(
     messages_single_and_batch_come_back_in_order_with_files,
     files_route_lists_code_blocks_of_assistant_messages,
     deleting_a_chat_takes_its_messages_and_files,
+    message_lists_are_never_stale,
 );
 
 async fn sign_up_login_logout_and_check(backend: Backend) {
@@ -551,4 +552,78 @@ async fn deleting_a_chat_takes_its_messages_and_files(backend: Backend) {
     let messages = store.list_messages(&kept).await.expect("kept chat");
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0].files.len(), 1);
+}
+
+/// Reads between writes (through both APIs) always show the latest state, whether or not
+/// the server answers from its cache of serialised lists.
+async fn message_lists_are_never_stale(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let user = app.sign_up("cache@example.com").await;
+    let (status, body) = app
+        .post(
+            &format!("/api/users/{}/chats", user.id),
+            &user.auth,
+            json!({"name": "cached"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let chat = body["chat"]["id"].as_i64().expect("id");
+    let uuid = body["chat"]["uuid"].as_str().expect("uuid").to_owned();
+    let store = app.store();
+    let tenant = store.default_tenant().await.expect("tenant");
+    let (_, key) = confab::cli::issue_key(store.as_ref(), tenant.id, "cache")
+        .await
+        .expect("key");
+    let key = Auth::Key(key);
+    let path = format!("/api/users/{}/chats/{chat}/messages", user.id);
+    let mut expected: Vec<i64> = Vec::new();
+    for round in 0..24 {
+        // Read twice: the second read is the one a cache would answer.
+        assert_eq!(
+            app.message_ids(&user, chat).await,
+            expected,
+            "round {round}"
+        );
+        assert_eq!(
+            app.message_ids(&user, chat).await,
+            expected,
+            "round {round}"
+        );
+        match round % 4 {
+            0 => expected.push(
+                app.post_message(&user, chat, "user", &format!("q{round}"))
+                    .await,
+            ),
+            1 => {
+                let (status, body) = app
+                    .post(
+                        &format!("/api/v1/chats/{uuid}/messages"),
+                        &key,
+                        json!({"message": format!("a{round}"), "actor": "assistant"}),
+                    )
+                    .await;
+                assert_eq!(status, StatusCode::CREATED, "{body}");
+                expected.push(body["data"][0]["id"].as_i64().expect("id"));
+            }
+            2 => {
+                let (status, _) = app
+                    .delete(&format!("/api/v1/chats/{uuid}/messages/last"), &key)
+                    .await;
+                assert_eq!(status, StatusCode::OK);
+                let keep = expected.len().saturating_sub(2);
+                expected.truncate(keep);
+            }
+            _ => {
+                expected.push(
+                    app.post_message(&user, chat, "user", &format!("u{round}"))
+                        .await,
+                );
+                expected.push(
+                    app.post_message(&user, chat, "assistant", &format!("r{round}"))
+                        .await,
+                );
+            }
+        }
+    }
+    assert_eq!(app.message_ids(&user, chat).await, expected);
 }

@@ -1,6 +1,8 @@
 //! A chat's messages and files: list (seed 003), post, delete last (seed 000), files.
 
+use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
@@ -70,11 +72,26 @@ pub async fn list_messages(
     State(state): State<AppState>,
     OwnChat { chat, .. }: OwnChat,
 ) -> Result<Response, ApiError> {
-    let messages = state.store.list_messages(&chat).await?;
-    Ok(Json(MessagesEnvelope {
+    let cache = &state.message_cache;
+    if cache.enabled() {
+        // One indexed row decides whether the stored bytes are still exact.
+        let current = state.store.chat_version(&chat).await?;
+        if let Some(body) = cache.get(current) {
+            return Ok(json_bytes(body));
+        }
+    }
+    let (version, messages) = state.store.list_messages_versioned(&chat).await?;
+    let body = serde_json::to_vec(&MessagesEnvelope {
         chat_messages: MessagesView(&messages),
     })
-    .into_response())
+    .map_err(|e| ApiError::internal(&e))?;
+    let body = Bytes::from(body);
+    cache.put(version, body.clone());
+    Ok(json_bytes(body))
+}
+
+fn json_bytes(body: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// Post one message or a batch; code blocks of assistant messages become files.
