@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 use crate::support::database::{postgres_url, redis_url};
-use crate::support::process::{run_cli, Node, NodeOptions};
+use crate::support::process::{free_port, run_cli, Node, NodeOptions, RedisServer};
 use crate::support::{session_cookie, Auth, Backend, TestDatabase};
 use crate::tenant_support::{
     assert_tenant_error, close_ws, next_json, next_seen, ws_at, Seen, Ws, PATIENCE,
@@ -315,6 +315,32 @@ async fn wait_for_count(
             node.name
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `GET /healthz` with its status code.
+async fn healthz(node: &Node) -> (StatusCode, Value) {
+    call(node, Method::GET, "/healthz", &Auth::None, None).await
+}
+
+/// Polls `/healthz` until its `events.ok` is `ok`; the node answers 200 throughout.
+async fn wait_for_events_ok(node: &Node, ok: bool, within: Duration) {
+    let started = Instant::now();
+    loop {
+        let (status, health) = healthz(node).await;
+        assert_eq!(status, StatusCode::OK, "{} {health}", node.name);
+        assert_eq!(health["status"], "ok", "{health}");
+        assert_eq!(health["database"]["ok"], true, "{health}");
+        assert_eq!(health["events"]["transport"], "redis", "{health}");
+        if health["events"]["ok"] == ok {
+            return;
+        }
+        assert!(
+            started.elapsed() < within,
+            "{}: events.ok did not become {ok} within {within:?}: {health}",
+            node.name
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -735,6 +761,83 @@ async fn a_killed_node_stops_counting_within_the_presence_ttl() {
         assert_eq!(next_seen(socket).await, Seen::Gone);
     }
 
+    let (status, body) = call(&b, Method::DELETE, &path, &key, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_keep_serving_through_a_redis_outage_and_reconnect() {
+    let test = "nodes_keep_serving_through_a_redis_outage_and_reconnect";
+    // Runs where the Redis tests run; it starts its own redis-server to stop it.
+    if redis_url(test).is_none() || postgres_url(test).is_none() {
+        return;
+    }
+    let port = free_port();
+    let mut redis = RedisServer::start(port).await;
+    let Some((database, nodes)) = start_nodes_on(test, 2, &redis.url(), 3).await else {
+        return;
+    };
+    let (a, b) = two(nodes);
+    let key = cli_tenant_key(&database.url, "acme").await;
+    let chat = create_v1_chat(&b, &key).await;
+    let path = format!("/api/v1/chats/{chat}");
+    let mut on_a = ws_at(a.address, &format!("{path}/ws"), &key).await;
+    assert_eq!(count_on(&b, &key, &chat).await, 1);
+    let before = post_v1(&b, &key, &chat, "user", "before the outage").await;
+    assert_eq!(next_json(&mut on_a).await["message"]["id"], before);
+
+    redis.kill9();
+    for node in [&a, &b] {
+        wait_for_events_ok(node, false, PATIENCE).await;
+    }
+    // HTTP goes on; A's own socket still gets A's changes.
+    let local = post_v1(&a, &key, &chat, "user", "during the outage, on A").await;
+    let event = next_json(&mut on_a).await;
+    assert_eq!(event["type"], "message.created");
+    assert_eq!(event["message"]["id"], local);
+    // B's change cannot reach A now (it is not replayed later either).
+    let lost = post_v1(&b, &key, &chat, "user", "during the outage, on B").await;
+    let (status, body) = call(&b, Method::GET, &format!("{path}/messages"), &key, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(ids(&body["data"]), [before, local, lost]);
+    // Connections on other nodes cannot be counted: no guess, and no deletion.
+    for node in [&a, &b] {
+        let started = Instant::now();
+        for (method, target) in [(Method::GET, path.clone()), (Method::DELETE, path.clone())] {
+            assert_tenant_error(
+                call(node, method, &target, &key, None).await,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "presence_unavailable",
+            );
+        }
+        println!("{}: two 503s took {:?}", node.name, started.elapsed());
+    }
+    let (status, _) = call(&b, Method::GET, &format!("{path}/messages"), &key, None).await;
+    assert_eq!(status, StatusCode::OK, "the chat is still there");
+
+    let _redis = RedisServer::start(port).await;
+    let restarted = Instant::now();
+    for node in [&a, &b] {
+        wait_for_events_ok(node, true, Duration::from_secs(30)).await;
+    }
+    println!(
+        "both nodes reconnected {:?} after Redis restarted",
+        restarted.elapsed()
+    );
+    // The restarted Redis lost every presence key; A's heartbeat writes its count again.
+    wait_for_count(&b, &key, &chat, 1, PATIENCE).await;
+    assert_tenant_error(
+        call(&b, Method::DELETE, &path, &key, None).await,
+        StatusCode::CONFLICT,
+        "chat_has_active_connections",
+    );
+    let after = post_v1(&b, &key, &chat, "user", "after the outage").await;
+    let event = next_json(&mut on_a).await;
+    assert_eq!(event["type"], "message.created", "{event}");
+    assert_eq!(event["message"]["id"], after, "{event}");
+
+    close_ws(on_a).await;
+    wait_for_count(&b, &key, &chat, 0, PATIENCE).await;
     let (status, body) = call(&b, Method::DELETE, &path, &key, None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
