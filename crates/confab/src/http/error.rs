@@ -14,6 +14,10 @@ use std::borrow::Cow;
 
 use crate::store::StoreError;
 
+/// `Retry-After` of a `presence_unavailable` answer: about when a node that lost Redis
+/// has retried it (its reconnection backoff tops out at 5 s).
+const PRESENCE_RETRY_AFTER_SECONDS: u64 = 5;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -23,7 +27,7 @@ pub struct ApiError {
     /// Set for the one body seed 000 fixes: `data` is a string and `statusMessage` ends
     /// with a full stop.
     seed_000_body: bool,
-    /// Seconds, for 429 answers.
+    /// Seconds, for 429 and 503 answers (`Retry-After`).
     pub retry_after: Option<u64>,
 }
 
@@ -97,6 +101,21 @@ impl ApiError {
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
                 "Too many requests, slow down",
+            )
+        }
+    }
+
+    /// Live connections cannot be counted across nodes (Redis unreachable): answered
+    /// 503 rather than with a count that could be too low, so nothing is deleted on a
+    /// guess. The cause is logged here.
+    pub fn presence_unavailable(cause: anyhow::Error) -> Self {
+        tracing::warn!(error = %format!("{cause:#}"), "cannot count live connections");
+        ApiError {
+            retry_after: Some(PRESENCE_RETRY_AFTER_SECONDS),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "presence_unavailable",
+                "Live connections to this chat cannot be counted right now; try again later",
             )
         }
     }
@@ -209,6 +228,20 @@ mod tests {
         assert_eq!(
             ApiError::no_messages().user_body(),
             json!({"statusCode":400,"statusMessage":"Bad Request.","data":"No messages found, for chat."})
+        );
+    }
+
+    #[test]
+    fn presence_unavailable_is_a_503_with_retry_after() {
+        let response = ApiError::presence_unavailable(anyhow::anyhow!("redis down")).render(true);
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response.headers().get(header::RETRY_AFTER),
+            Some(&HeaderValue::from(PRESENCE_RETRY_AFTER_SECONDS))
+        );
+        assert_eq!(
+            ApiError::presence_unavailable(anyhow::anyhow!("redis down")).code,
+            "presence_unavailable"
         );
     }
 

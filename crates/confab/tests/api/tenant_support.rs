@@ -7,6 +7,7 @@ use futures_util::{SinkExt as _, StreamExt as _};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::future::Future;
+use std::net::SocketAddr;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -122,7 +123,16 @@ pub fn ws_request(
     path: &str,
     auth: &Auth,
 ) -> tokio_tungstenite::tungstenite::handshake::client::Request {
-    let mut request = format!("ws://{}{}", app.address, path)
+    ws_request_at(app.address, path, auth)
+}
+
+/// The request for a WebSocket path on the server at `address`, authenticated.
+pub fn ws_request_at(
+    address: SocketAddr,
+    path: &str,
+    auth: &Auth,
+) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    let mut request = format!("ws://{address}{path}")
         .into_client_request()
         .expect("request");
     let header = match auth {
@@ -140,7 +150,12 @@ pub fn ws_request(
 
 /// Connects; on a refused upgrade, returns the HTTP status and JSON body.
 pub async fn try_ws(app: &TestApp, path: &str, auth: &Auth) -> Result<Ws, (u16, Value)> {
-    match tokio_tungstenite::connect_async(ws_request(app, path, auth)).await {
+    try_ws_at(app.address, path, auth).await
+}
+
+/// [`try_ws`] on the server at `address` (e.g. one node of several).
+pub async fn try_ws_at(address: SocketAddr, path: &str, auth: &Auth) -> Result<Ws, (u16, Value)> {
+    match tokio_tungstenite::connect_async(ws_request_at(address, path, auth)).await {
         Ok((ws, response)) => {
             assert_eq!(response.status().as_u16(), 101);
             Ok(ws)
@@ -160,7 +175,12 @@ pub async fn try_ws(app: &TestApp, path: &str, auth: &Auth) -> Result<Ws, (u16, 
 /// Connects and waits until the server's connection is live (subscribed), using the
 /// application-level ping.
 pub async fn ws(app: &TestApp, path: &str, auth: &Auth) -> Ws {
-    let mut ws = try_ws(app, path, auth)
+    ws_at(app.address, path, auth).await
+}
+
+/// [`ws`] on the server at `address` (e.g. one node of several).
+pub async fn ws_at(address: SocketAddr, path: &str, auth: &Auth) -> Ws {
+    let mut ws = try_ws_at(address, path, auth)
         .await
         .unwrap_or_else(|(status, body)| panic!("upgrade refused: {status} {body}"));
     ws.send(Message::text(r#"{"type":"ping"}"#))

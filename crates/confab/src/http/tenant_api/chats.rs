@@ -178,6 +178,7 @@ pub async fn list_chats(
         (status = 400, description = "`chat_id` is not a UUID (`invalid_chat_id`)", body = TenantError),
         (status = 401, body = TenantError),
         (status = 404, description = "No such chat in this tenant (`chat_not_found`)", body = TenantError),
+        (status = 503, description = "Live connections on other nodes cannot be counted: Redis is unreachable (`presence_unavailable`, with `Retry-After`)", body = TenantError),
     ))]
 pub async fn get_chat(
     State(state): State<AppState>,
@@ -185,7 +186,11 @@ pub async fn get_chat(
 ) -> Result<Response, ApiError> {
     let chat = state.store.get_chat(&chat).await?;
     let message_count = state.store.message_count(chat.id).await?;
-    let active_connections = state.events.active_connections(chat.id).await?;
+    let active_connections = state
+        .events
+        .active_connections(chat.id)
+        .await
+        .map_err(ApiError::presence_unavailable)?;
     Ok(Json(TenantChatView {
         message_count: Some(message_count),
         active_connections: Some(active_connections),
@@ -196,7 +201,7 @@ pub async fn get_chat(
 
 /// Delete a chat with its messages and files (seed 002). Refused with 409 while it has
 /// live WebSocket connections, unless `force=true`: then they receive `chat.deleted` and
-/// are closed.
+/// are closed. Refused with 503 when the connections cannot be counted (Redis down).
 #[utoipa::path(delete, path = "/api/v1/chats/{chat_id}", tag = "tenant chats",
     params(("chat_id" = uuid::Uuid, Path), DeleteTenantChatQuery),
     security(("api_key" = [])),
@@ -207,6 +212,7 @@ pub async fn get_chat(
         (status = 404, body = TenantError,
             example = json!({"success": false, "error": {"code": "chat_not_found", "message": "Chat not found"}})),
         (status = 409, description = "Live WebSocket connections (`chat_has_active_connections`)", body = TenantError),
+        (status = 503, description = "Without `force=true`: live connections on other nodes cannot be counted because Redis is unreachable (`presence_unavailable`, with `Retry-After`); nothing is deleted", body = TenantError),
     ))]
 pub async fn delete_chat(
     State(state): State<AppState>,
@@ -215,7 +221,11 @@ pub async fn delete_chat(
 ) -> Result<Response, ApiError> {
     if !query.force.unwrap_or(false) {
         let current = state.store.get_chat(&chat).await?;
-        let live = state.events.active_connections(current.id).await?;
+        let live = state
+            .events
+            .active_connections(current.id)
+            .await
+            .map_err(ApiError::presence_unavailable)?;
         if live > 0 {
             return Err(ApiError::conflict(
                 "chat_has_active_connections",
