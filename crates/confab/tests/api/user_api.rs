@@ -575,7 +575,6 @@ async fn message_lists_are_never_stale(backend: Backend) {
         .await
         .expect("key");
     let key = Auth::Key(key);
-    let path = format!("/api/users/{}/chats/{chat}/messages", user.id);
     let mut expected: Vec<i64> = Vec::new();
     for round in 0..24 {
         // Read twice: the second read is the one a cache would answer.
