@@ -6,6 +6,7 @@
 
 pub mod copy;
 mod group_commit;
+mod point_reads;
 pub mod postgres;
 mod records;
 mod sql;

@@ -101,6 +101,18 @@ impl PostgresStore {
         Ok(appended)
     }
 
+    async fn session_user_point(
+        &self,
+        token_hash: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<Option<UserRecord>> {
+        self.session_user_sqlx(token_hash, now).await
+    }
+
+    async fn chat_version_point(&self, chat: &ChatRef) -> StoreResult<ChatVersion> {
+        self.chat_version_sqlx(chat).await
+    }
+
     async fn begin_read(&self) -> StoreResult<Transaction<'static, Postgres>> {
         Ok(self
             .pool

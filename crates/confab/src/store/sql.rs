@@ -230,6 +230,17 @@ impl FileRow {
     }
 }
 
+/// The user of a live session (`$1` token hash, `$2` now).
+pub(crate) const SESSION_USER_SQL: &str =
+    "SELECT u.id, u.tenant_id, u.email, u.created_at, u.updated_at \
+     FROM sessions s JOIN users u ON u.id = s.user_id \
+     WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2";
+
+/// A chat's id and version, for a [`ChatRef`] (`$1`, `$2` as [`bind_chat_ref!`] binds).
+pub(crate) fn chat_version_sql(chat: &ChatRef) -> &'static str {
+    by_chat_ref!(chat, "SELECT id, version FROM chats WHERE ", "")
+}
+
 pub(crate) const MESSAGE_COLUMNS: &str = "id, chat_id, actor, message, created_at, updated_at";
 pub(crate) const FILE_COLUMNS: &str =
     "id, title, text, language, extension, user_id, chat_id, message_id, created_at, updated_at";
@@ -267,6 +278,27 @@ pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
 macro_rules! impl_sql_store {
     ($store:ty, $db:ty, $engine:literal) => {
         impl $store {
+            /// [`Store::session_user`] through sqlx.
+            pub(crate) async fn session_user_sqlx(
+                &self,
+                token_hash: &[u8],
+                now: Timestamp,
+            ) -> StoreResult<Option<UserRecord>> {
+                sqlx::query_as::<$db, UserRow>(SESSION_USER_SQL)
+                    .bind(token_hash)
+                    .bind(now.micros())
+                    .fetch_optional(self.reader())
+                    .await?
+                    .map(UserRow::into_record)
+                    .transpose()
+            }
+
+            /// [`Store::chat_version`] through sqlx.
+            pub(crate) async fn chat_version_sqlx(&self, chat: &ChatRef) -> StoreResult<ChatVersion> {
+                Ok(bind_chat_ref!(sqlx::query_as::<$db, ChatVersion>(chat_version_sql(chat)), chat)
+                    .fetch_one(self.reader())
+                    .await?)
+            }
             /// Appends messages and their files on `conn`, which the caller has inside a
             /// transaction (or savepoint) and commits.
             pub(crate) async fn append_in(
@@ -524,17 +556,7 @@ macro_rules! impl_sql_store {
                 token_hash: &[u8],
                 now: Timestamp,
             ) -> StoreResult<Option<UserRecord>> {
-                sqlx::query_as::<$db, UserRow>(
-                    "SELECT u.id, u.tenant_id, u.email, u.created_at, u.updated_at \
-                     FROM sessions s JOIN users u ON u.id = s.user_id \
-                     WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
-                )
-                .bind(token_hash)
-                .bind(now.micros())
-                .fetch_optional(self.reader())
-                .await?
-                .map(UserRow::into_record)
-                .transpose()
+                self.session_user_point(token_hash, now).await
             }
 
             async fn revoke_session(&self, token_hash: &[u8], at: Timestamp) -> StoreResult<()> {
@@ -697,10 +719,7 @@ macro_rules! impl_sql_store {
             }
 
             async fn chat_version(&self, chat: &ChatRef) -> StoreResult<ChatVersion> {
-                let sql = by_chat_ref!(chat, "SELECT id, version FROM chats WHERE ", "");
-                Ok(bind_chat_ref!(sqlx::query_as::<$db, ChatVersion>(sql), chat)
-                    .fetch_one(self.reader())
-                    .await?)
+                self.chat_version_point(chat).await
             }
 
             async fn list_messages_versioned(
@@ -709,8 +728,7 @@ macro_rules! impl_sql_store {
             ) -> StoreResult<(ChatVersion, Vec<MessageRecord>)> {
                 // One snapshot, three statements, however many messages and files.
                 let mut tx = self.begin_read().await?;
-                let sql = by_chat_ref!(chat, "SELECT id, version FROM chats WHERE ", "");
-                let version = bind_chat_ref!(sqlx::query_as::<$db, ChatVersion>(sql), chat)
+                let version = bind_chat_ref!(sqlx::query_as::<$db, ChatVersion>(chat_version_sql(chat)), chat)
                     .fetch_one(&mut *tx)
                     .await?;
                 let chat_id = version.id;

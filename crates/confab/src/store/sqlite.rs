@@ -14,6 +14,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use super::group_commit::GroupCommitter;
+use super::point_reads::PointReader;
 use super::sql::*;
 use super::{StoreError, StoreResult};
 use crate::domain::delete_last::{DeleteLastPlan, Planner};
@@ -25,6 +26,8 @@ pub struct SqliteStore {
     reader: Pool<Sqlite>,
     /// Appends go through group commit (the hot write path).
     group: GroupCommitter,
+    /// Session and chat-version lookups without a thread hop (file databases only).
+    points: Option<PointReader>,
 }
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -55,14 +58,16 @@ impl SqliteStore {
         let reader = SqlitePoolOptions::new()
             .max_connections(readers.max(1))
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .with_context(|| format!("cannot open SQLite database {url:?}"))?;
         let group = GroupCommitter::start(writer.clone());
+        let points = PointReader::for_file(options.get_filename(), readers.max(1) as usize * 2);
         let store = SqliteStore {
             writer,
             reader,
             group,
+            points,
         };
         store.ensure_default_tenant().await?;
         Ok(store)
@@ -106,6 +111,24 @@ impl SqliteStore {
         self.group
             .run(move |conn| Box::pin(Self::append_in(conn, chat, messages)))
             .await
+    }
+
+    async fn session_user_point(
+        &self,
+        token_hash: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<Option<UserRecord>> {
+        match &self.points {
+            Some(points) => points.session_user(token_hash, now),
+            None => self.session_user_sqlx(token_hash, now).await,
+        }
+    }
+
+    async fn chat_version_point(&self, chat: &ChatRef) -> StoreResult<ChatVersion> {
+        match &self.points {
+            Some(points) => points.chat_version(chat),
+            None => self.chat_version_sqlx(chat).await,
+        }
     }
 
     /// Runs `PRAGMA integrity_check`; "ok" when the file is sound.

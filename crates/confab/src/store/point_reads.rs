@@ -1,0 +1,133 @@
+//! SQLite point reads without a thread hop.
+//!
+//! sqlx runs each SQLite connection on its own thread and hands every statement and row
+//! across channels; for the two lookups every authenticated request makes (the session,
+//! and a chat's version) those hand-offs cost more than the lookups. These run the same
+//! SQL through rusqlite, inline on the calling task: an indexed read of a page already
+//! in memory takes microseconds. Read-only connections, WAL mode: they never wait for the
+//! writer.
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension as _};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use super::records::{ChatRef, ChatVersion, UserRecord};
+use super::sql::{chat_version_sql, parse_uuid, SESSION_USER_SQL};
+use super::{StoreError, StoreResult};
+use crate::domain::Timestamp;
+
+pub struct PointReader {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    max_idle: usize,
+}
+
+fn failed(error: rusqlite::Error) -> StoreError {
+    match error {
+        rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
+        other => StoreError::Other(anyhow::anyhow!("SQLite point read: {other}")),
+    }
+}
+
+impl PointReader {
+    /// For the database file at `path`; `None` for in-memory databases, which other
+    /// connections cannot see.
+    pub fn for_file(path: &Path, max_idle: usize) -> Option<Self> {
+        let name = path.to_string_lossy();
+        if name.is_empty() || name.contains(":memory:") || name.contains("mode=memory") {
+            return None;
+        }
+        Some(PointReader {
+            path: path.to_owned(),
+            idle: Mutex::default(),
+            max_idle: max_idle.max(1),
+        })
+    }
+
+    fn open(&self) -> rusqlite::Result<Connection> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(2))?;
+        Ok(conn)
+    }
+
+    fn with<T>(&self, read: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> StoreResult<T> {
+        let pooled = self.lock().pop();
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => self.open().map_err(failed)?,
+        };
+        let result = read(&conn);
+        let mut idle = self.lock();
+        if idle.len() < self.max_idle {
+            idle.push(conn);
+        }
+        result.map_err(failed)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
+        self.idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn session_user(
+        &self,
+        token_hash: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<Option<UserRecord>> {
+        let row = self.with(|conn| {
+            conn.prepare_cached(SESSION_USER_SQL)?
+                .query_row(rusqlite::params![token_hash, now.micros()], |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, i64>(3)?,
+                        row.get::<_, i64>(4)?,
+                    ))
+                })
+                .optional()
+        })?;
+        row.map(|(id, tenant_id, email, created_at, updated_at)| {
+            Ok(UserRecord {
+                id,
+                tenant_id: parse_uuid(&tenant_id)?,
+                email,
+                created_at: Timestamp(created_at),
+                updated_at: Timestamp(updated_at),
+            })
+        })
+        .transpose()
+    }
+
+    pub fn chat_version(&self, chat: &ChatRef) -> StoreResult<ChatVersion> {
+        self.with(|conn| {
+            let mut statement = conn.prepare_cached(chat_version_sql(chat))?;
+            let row = |row: &rusqlite::Row<'_>| {
+                Ok(ChatVersion {
+                    id: row.get(0)?,
+                    version: row.get(1)?,
+                })
+            };
+            match chat {
+                ChatRef::User { user_id, chat_id } => {
+                    statement.query_row(rusqlite::params![chat_id, user_id], row)
+                }
+                ChatRef::Tenant {
+                    tenant_id,
+                    chat_uuid,
+                } => statement.query_row(
+                    rusqlite::params![
+                        chat_uuid.hyphenated().to_string(),
+                        tenant_id.hyphenated().to_string()
+                    ],
+                    row,
+                ),
+            }
+        })
+    }
+}
