@@ -5,7 +5,9 @@ pub mod extract;
 pub mod message_input;
 pub mod openapi;
 pub mod ops;
+pub mod server;
 pub mod tenant_api;
+pub mod throttle;
 pub mod user_api;
 pub mod views;
 pub mod ws;
@@ -18,6 +20,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::events::EventBus;
 use crate::store::Store;
+use crate::throttle::Throttles;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -28,6 +31,8 @@ pub struct AppState {
     pub metrics: Arc<ops::Metrics>,
     /// When each API key's `last_used_at` was last written (throttles those writes).
     pub key_touches: Arc<tenant_api::KeyTouches>,
+    /// Abuse limits: auth throttles, API key rates, WebSocket caps.
+    pub throttles: Arc<Throttles>,
 }
 
 pub fn router(state: AppState) -> Router {
