@@ -82,6 +82,9 @@ async fn start(binary: &Path, database_url: &str, extra: &[&str]) -> anyhow::Res
         address.to_string(),
         "--database-url".to_owned(),
         database_url.to_owned(),
+        // The bench measures throughput: one key drives every tenant-API scenario.
+        "--api-key-rate-per-second".to_owned(),
+        "0".to_owned(),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
     Process::spawn(binary, &args, address).await
