@@ -139,7 +139,11 @@ async fn no_secret_is_stored_in_clear(backend: Backend) {
         ));
     }
     for key in &keys {
-        let (_, secret) = key.rsplit_once('_').expect("cfb_<prefix>_<secret>");
+        // The prefix is hex; the secret is base64url and may itself contain `_`.
+        let (_, secret) = key
+            .strip_prefix("cfb_")
+            .and_then(|rest| rest.split_once('_'))
+            .expect("cfb_<prefix>_<secret>");
         secrets.push(("API key".into(), key.as_bytes().to_vec()));
         secrets.push(("API key secret".into(), secret.as_bytes().to_vec()));
         secrets.push((
