@@ -73,7 +73,7 @@ impl FromRequestParts<AppState> for AuthAttempt {
                 .auth_by_client
                 .check(&ClientKey::of(address), Instant::now())
                 .map_err(|wait| {
-                    tracing::info!(client = %address, "auth attempts throttled");
+                    tracing::debug!(client = %address, "auth attempts throttled");
                     too_many_requests(wait)
                 })?;
         }
@@ -91,7 +91,7 @@ pub fn account_attempt(state: &AppState, email: &Email) -> Result<AccountKey, Ap
         .auth_by_account
         .check(&key, Instant::now())
         .map_err(|wait| {
-            tracing::info!("auth attempts for one account throttled");
+            tracing::debug!("auth attempts for one account throttled");
             too_many_requests(wait)
         })?;
     Ok(key)
