@@ -82,6 +82,17 @@ async fn start(binary: &Path, database_url: &str, extra: &[&str]) -> anyhow::Res
         address.to_string(),
         "--database-url".to_owned(),
         database_url.to_owned(),
+        // The bench measures capacity, not the abuse limits: one key drives every
+        // tenant-API scenario, 1,000 sockets watch one chat, and generator connections
+        // may sit idle while sockets are being opened.
+        "--api-key-rate-per-second".to_owned(),
+        "0".to_owned(),
+        "--ws-max-per-chat".to_owned(),
+        "0".to_owned(),
+        "--ws-max-per-key".to_owned(),
+        "0".to_owned(),
+        "--header-read-timeout-seconds".to_owned(),
+        "3600".to_owned(),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
     Process::spawn(binary, &args, address).await

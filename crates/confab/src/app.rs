@@ -3,7 +3,6 @@
 
 use anyhow::Context as _;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -13,6 +12,7 @@ use crate::events::{EventBus, LocalHub, RedisBus, RedisOptions};
 use crate::http::response_cache::ResponseCache;
 use crate::http::{self, AppState};
 use crate::store;
+use crate::throttle::Throttles;
 
 /// Builds the shared state: opens (and migrates) the database, sets up live events
 /// (in-process, or through Redis when `redis_url` is set).
@@ -39,9 +39,10 @@ pub async fn state(config: Config) -> anyhow::Result<AppState> {
         message_cache: Arc::new(ResponseCache::new(
             config.limits.message_cache_mib.saturating_mul(1024 * 1024),
         )),
-        config: Arc::new(config),
         metrics: Arc::default(),
         key_touches: Arc::default(),
+        throttles: Arc::new(Throttles::new(&config.abuse)),
+        config: Arc::new(config),
     })
 }
 
@@ -69,18 +70,17 @@ pub async fn serve_state(
         events = events.health().0,
         "confab listening"
     );
+    let options = http::server::ConnectionOptions {
+        header_read_timeout: state.config.abuse.header_read_timeout(),
+        shutdown_grace: Duration::from_secs(state.config.shutdown_grace_seconds.max(1)),
+    };
     let app = http::router(state);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    http::server::serve(listener, app, options, async move {
         shutdown.await;
         tracing::info!("shutting down: closing live connections, finishing requests");
         events.close_all();
     })
-    .await
-    .context("server error")?;
+    .await;
     tracing::info!("stopped");
     Ok(())
 }

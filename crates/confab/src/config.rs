@@ -42,6 +42,92 @@ pub struct Limits {
     pub ws_ping_interval_seconds: u64,
 }
 
+/// Guards against abuse: login and sign-up throttling, per-key request rates, WebSocket
+/// caps and timeouts against slow clients. Every count of `0` disables its limit.
+/// Throttles and caps are kept per server node, in memory (see
+/// `docs/limits-and-security.md`).
+#[derive(Debug, Clone, Args)]
+pub struct AbuseLimits {
+    /// Take the client address from the last entry of `X-Forwarded-For` (set it only
+    /// behind a proxy that appends the real client address; otherwise clients could
+    /// pick their own address). Without it, the socket peer's address is used.
+    #[arg(long, env = "CONFAB_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+    /// Login and sign-up attempts one client address may make per
+    /// `--auth-ip-window-seconds` (all at once, then refilling evenly); over it: 429 with
+    /// `Retry-After`. IPv6 clients are counted per /64. 0 disables.
+    #[arg(long, env = "CONFAB_AUTH_IP_ATTEMPTS", default_value_t = 10)]
+    pub auth_ip_attempts: u32,
+    /// The window of `--auth-ip-attempts`, in seconds.
+    #[arg(long, env = "CONFAB_AUTH_IP_WINDOW_SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub auth_ip_window_seconds: u64,
+    /// Failed logins (and refused sign-ups) one email address may have per
+    /// `--auth-account-window-seconds`, from any client; over it, every login for that
+    /// address gets 429 with `Retry-After`. A successful login clears the count.
+    /// 0 disables.
+    #[arg(long, env = "CONFAB_AUTH_ACCOUNT_FAILURES", default_value_t = 5)]
+    pub auth_account_failures: u32,
+    /// The window of `--auth-account-failures`, in seconds.
+    #[arg(long, env = "CONFAB_AUTH_ACCOUNT_WINDOW_SECONDS", default_value_t = 900,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub auth_account_window_seconds: u64,
+    /// Requests per second each API key may make to `/api/v1` (sustained; bursts up to
+    /// `--api-key-burst`); over it: 429 with `Retry-After`. 0 disables.
+    #[arg(long, env = "CONFAB_API_KEY_RATE_PER_SECOND", default_value_t = 100)]
+    pub api_key_rate_per_second: u32,
+    /// Requests an idle API key may make at once before `--api-key-rate-per-second`
+    /// applies.
+    #[arg(long, env = "CONFAB_API_KEY_BURST", default_value_t = 200,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub api_key_burst: u32,
+    /// Live WebSocket connections one chat may have (both routes together); further
+    /// upgrades get 429 with `Retry-After`. 0: unlimited.
+    #[arg(long, env = "CONFAB_WS_MAX_PER_CHAT", default_value_t = 100)]
+    pub ws_max_per_chat: u32,
+    /// Live WebSocket connections one API key may hold on this node, over all chats;
+    /// further upgrades get 429 with `Retry-After`. 0: unlimited.
+    #[arg(long, env = "CONFAB_WS_MAX_PER_KEY", default_value_t = 1000)]
+    pub ws_max_per_key: u32,
+    /// Seconds a client has to send a request's complete headers (also how long an idle
+    /// keep-alive connection stays open); then the connection is closed.
+    #[arg(long, env = "CONFAB_HEADER_READ_TIMEOUT_SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_read_timeout_seconds: u64,
+    /// Seconds a client has to send a request's complete body; then 408.
+    #[arg(long, env = "CONFAB_BODY_READ_TIMEOUT_SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_read_timeout_seconds: u64,
+}
+
+impl AbuseLimits {
+    pub fn header_read_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.header_read_timeout_seconds.max(1))
+    }
+
+    pub fn body_read_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.body_read_timeout_seconds.max(1))
+    }
+}
+
+impl Default for AbuseLimits {
+    fn default() -> Self {
+        AbuseLimits {
+            trust_forwarded_for: false,
+            auth_ip_attempts: 10,
+            auth_ip_window_seconds: 60,
+            auth_account_failures: 5,
+            auth_account_window_seconds: 900,
+            api_key_rate_per_second: 100,
+            api_key_burst: 200,
+            ws_max_per_chat: 100,
+            ws_max_per_key: 1000,
+            header_read_timeout_seconds: 30,
+            body_read_timeout_seconds: 60,
+        }
+    }
+}
+
 impl Limits {
     /// How often a WebSocket connection is pinged.
     pub fn ws_ping_interval(&self) -> std::time::Duration {
@@ -79,6 +165,12 @@ pub struct Config {
     pub log_format: String,
     #[command(flatten)]
     pub limits: Limits,
+    #[command(flatten)]
+    pub abuse: AbuseLimits,
+    /// Seconds a shutdown waits for open requests to finish before dropping them.
+    #[arg(long, env = "CONFAB_SHUTDOWN_GRACE_SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub shutdown_grace_seconds: u64,
 }
 
 impl Config {
@@ -108,6 +200,8 @@ impl Config {
                 ws_buffer_frames: 1024,
                 ws_ping_interval_seconds: 20,
             },
+            abuse: AbuseLimits::default(),
+            shutdown_grace_seconds: 30,
         }
     }
 }

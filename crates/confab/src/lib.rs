@@ -1,8 +1,8 @@
 //! confab: a fast, self-hostable chat-history server for AI assistants.
 //!
 //! Layout: `domain` (pure types and rules), `store` (the storage trait and its engines),
-//! `auth` (secrets), `events` (live fan-out and presence), `http` (both APIs), `app`
-//! (boot), `cli` (the command line).
+//! `auth` (secrets), `events` (live fan-out and presence), `throttle` (abuse limits),
+//! `http` (both APIs), `app` (boot), `cli` (the command line).
 #![forbid(unsafe_code)]
 
 pub mod app;
@@ -13,3 +13,4 @@ pub mod domain;
 pub mod events;
 pub mod http;
 pub mod store;
+pub mod throttle;

@@ -13,16 +13,23 @@ use crate::domain::Timestamp;
 use crate::store::{ChatRef, UserRecord};
 
 /// A JSON body, with every failure answered in the API's error shape: 415 without a JSON
-/// content type, 413 over the body limit, 400 for bad syntax or a wrong shape.
+/// content type, 413 over the body limit, 400 for bad syntax or a wrong shape, 408 when
+/// the whole body has not arrived within the body read timeout.
 pub struct ValidJson<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ValidJson<T> {
+impl<T: DeserializeOwned> FromRequest<AppState> for ValidJson<T> {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(ValidJson(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let limit = state.config.abuse.body_read_timeout();
+        match tokio::time::timeout(limit, axum::Json::<T>::from_request(request, state)).await {
+            Ok(Ok(axum::Json(value))) => Ok(ValidJson(value)),
+            Ok(Err(rejection)) => Err(json_rejection(rejection)),
+            Err(_) => Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "The request body did not arrive in time",
+            )),
         }
     }
 }

@@ -6,7 +6,9 @@ pub mod message_input;
 pub mod openapi;
 pub mod ops;
 pub mod response_cache;
+pub mod server;
 pub mod tenant_api;
+pub mod throttle;
 pub mod user_api;
 pub mod views;
 pub mod ws;
@@ -19,6 +21,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::events::EventBus;
 use crate::store::Store;
+use crate::throttle::Throttles;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -31,6 +34,8 @@ pub struct AppState {
     pub message_cache: Arc<response_cache::ResponseCache>,
     /// When each API key's `last_used_at` was last written (throttles those writes).
     pub key_touches: Arc<tenant_api::KeyTouches>,
+    /// Abuse limits: auth throttles, API key rates, WebSocket caps.
+    pub throttles: Arc<Throttles>,
 }
 
 pub fn router(state: AppState) -> Router {

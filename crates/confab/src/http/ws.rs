@@ -10,7 +10,9 @@
 //! the peer every `ws_ping_interval_seconds` and drops it after three silent intervals,
 //! and ends with a close frame carrying [`CloseReason::close_frame`]'s code when the hub
 //! closes it (chat deleted, consumer too slow, server shutdown). It counts as an active
-//! connection of the chat from the upgrade until it ends.
+//! connection of the chat from the upgrade until it ends. Upgrades beyond
+//! `--ws-max-per-chat` (per chat) or `--ws-max-per-key` (per API key) are refused with
+//! 429 `too_many_connections` and `Retry-After`.
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, State};
@@ -31,9 +33,11 @@ use super::extract::{OwnChat, SessionUser};
 use super::openapi::{TenantError, UserError};
 use super::ops::Metrics;
 use super::tenant_api::{chat_uuid, TenantKey};
+use super::throttle::ws_slot;
 use super::AppState;
 use crate::events::{ChatEvent, CloseReason, Flavor, Subscription};
 use crate::store::{ChatRecord, ChatRef, StoreError};
+use crate::throttle::SlotGuard;
 
 /// The largest frame or message a client may send (clients only need small control
 /// messages); larger ones end the connection.
@@ -62,13 +66,14 @@ pub fn routes() -> Router<AppState> {
         (status = 400, description = "`chat_id` is not a UUID, or not a WebSocket upgrade request", body = TenantError),
         (status = 401, description = "Neither a valid API key nor a session", body = TenantError),
         (status = 404, description = "No such chat in the key's tenant, or not the session user's chat", body = TenantError),
+        (status = 429, description = "The chat or the API key has as many live connections as allowed (`too_many_connections`), or the key is over its request rate; see `Retry-After`", body = TenantError),
     ))]
 pub async fn tenant_ws(
     State(state): State<AppState>,
     TenantWsChat(chat): TenantWsChat,
     Upgrade(upgrade): Upgrade,
-) -> Response {
-    accept(state, upgrade, chat, Flavor::Tenant)
+) -> Result<Response, ApiError> {
+    accept(state, upgrade, chat, Flavor::Tenant).await
 }
 
 /// Subscribe to one of the user's chats' live events (WebSocket).
@@ -80,19 +85,22 @@ pub async fn tenant_ws(
         (status = 400, description = "Bad id, or not a WebSocket upgrade request", body = UserError),
         (status = 401, body = UserError),
         (status = 404, body = UserError),
+        (status = 429, description = "The chat has as many live connections as allowed; see `Retry-After`", body = UserError),
     ))]
 pub async fn user_ws(
     State(state): State<AppState>,
     UserWsChat(chat): UserWsChat,
     Upgrade(upgrade): Upgrade,
-) -> Response {
-    accept(state, upgrade, chat, Flavor::User)
+) -> Result<Response, ApiError> {
+    accept(state, upgrade, chat, Flavor::User).await
 }
 
 /// A chat the caller may watch, as named and as read before the upgrade.
 pub struct ResolvedChat {
     chat: ChatRef,
     record: ChatRecord,
+    /// The API key the connection was opened with, if any (its connections are capped).
+    key_id: Option<uuid::Uuid>,
 }
 
 /// The chat of `/api/v1/chats/{chat_id}/ws`: with an `X-API-Key` header, a chat of the
@@ -104,12 +112,12 @@ impl FromRequestParts<AppState> for TenantWsChat {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let (tenant_id, owner) = if TenantKey::present(&parts.headers) {
+        let (tenant_id, owner, key_id) = if TenantKey::present(&parts.headers) {
             let key = TenantKey::from_headers(&parts.headers, state).await?;
-            (key.tenant_id, None)
+            (key.tenant_id, None, Some(key.key_id))
         } else {
             let SessionUser { user, .. } = SessionUser::from_request_parts(parts, state).await?;
-            (user.tenant_id, Some(user.id))
+            (user.tenant_id, Some(user.id), None)
         };
         let chat = ChatRef::Tenant {
             tenant_id,
@@ -119,7 +127,11 @@ impl FromRequestParts<AppState> for TenantWsChat {
         if owner.is_some() && record.user_id != owner {
             return Err(ApiError::chat_not_found());
         }
-        Ok(TenantWsChat(ResolvedChat { chat, record }))
+        Ok(TenantWsChat(ResolvedChat {
+            chat,
+            record,
+            key_id,
+        }))
     }
 }
 
@@ -133,7 +145,11 @@ impl FromRequestParts<AppState> for UserWsChat {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let OwnChat { chat, .. } = OwnChat::from_request_parts(parts, state).await?;
         let record = state.store.get_chat(&chat).await?;
-        Ok(UserWsChat(ResolvedChat { chat, record }))
+        Ok(UserWsChat(ResolvedChat {
+            chat,
+            record,
+            key_id: None,
+        }))
     }
 }
 
@@ -160,20 +176,25 @@ impl<S: Send + Sync> FromRequestParts<S> for Upgrade {
     }
 }
 
-fn accept(
+/// Reserves the connection's slots (429 when its chat or key is full) and answers the
+/// upgrade; the slots are held until the connection ends, or given back if the upgrade
+/// never completes.
+async fn accept(
     state: AppState,
     upgrade: WebSocketUpgrade,
     chat: ResolvedChat,
     flavor: Flavor,
-) -> Response {
-    upgrade
+) -> Result<Response, ApiError> {
+    let slot: SlotGuard = ws_slot(&state, chat.record.id, chat.key_id).await?;
+    Ok(upgrade
         .max_message_size(MAX_INCOMING_BYTES)
         .max_frame_size(MAX_INCOMING_BYTES)
         .on_upgrade(move |socket| async move {
+            let _slot = slot;
             let chat_id = chat.record.id;
             let end = connection(state, socket, chat, flavor).await;
             tracing::debug!(chat_id, ?flavor, ?end, "websocket closed");
-        })
+        }))
 }
 
 /// Why a connection ended.

@@ -1,132 +1,327 @@
-//! Access control of the user API as a matrix: every route × every kind of caller.
+//! Access control as one table: every route of both APIs and both WebSocket upgrades ×
+//! every kind of caller, each cell with the status it must get. The victim is Bob (a
+//! user of the default tenant) and his tenant's key; afterwards his data must be exactly
+//! as before.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use confab::domain::Timestamp;
+use confab::domain::{Email, Password, Timestamp};
 use confab::store::NewSession;
 
-use crate::support::{Auth, Backend, TestApp, TestUser};
+use crate::support::{session_cookie, Auth, Backend, TestApp, TestUser};
+use crate::tenant_support::{try_ws, PATIENCE};
 
-crate::per_backend!(user_api_access_matrix);
+crate::per_backend!(access_matrix_of_every_route_and_caller);
 
-/// A route of the user API; `{u}` and `{c}` are filled per cell.
-struct Route {
-    method: Method,
-    path: &'static str,
-    body: Option<Value>,
-    /// Status for the owner on a chat with messages.
-    owner: StatusCode,
+/// The columns of the matrix, in order.
+const CALLERS: [&str; 8] = [
+    "no credentials",
+    "garbage credentials",
+    "expired session",
+    "revoked session",
+    "revoked key",
+    "other user",
+    "other tenant",
+    "owner",
+];
+const OWNER: usize = 7;
+
+/// How a route authenticates, which decides each column's credential:
+///
+/// | column | `Cookie` routes | `Key` routes |
+/// |---|---|---|
+/// | no credentials | nothing | nothing |
+/// | garbage credentials | a cookie that is no session | a key of the right shape that does not exist |
+/// | expired session | Bob's expired session | the same cookie (not a key) |
+/// | revoked session | Bob's logged-out session | the same cookie |
+/// | revoked key | Bob's tenant's revoked key | the same key |
+/// | other user | Ann's session (same tenant) | the same cookie |
+/// | other tenant | Zed's session (a user of another tenant) | the other tenant's key |
+/// | owner | Bob's session | Bob's tenant's key |
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Creds {
+    Cookie,
+    Key,
 }
 
+/// Which API's error shape a route answers in (or none: a WebSocket's 101, a HEAD).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    User,
+    Tenant,
+}
+
+struct Route {
+    method: Method,
+    /// `{u}` user id, `{c}` chat id, `{uuid}` chat uuid, `{n}` a fresh number.
+    path: &'static str,
+    body: Option<Value>,
+    creds: Creds,
+    shape: Shape,
+    /// The other user and the other tenant name their own user id (and the victim's
+    /// chat), so the store, not the id check, must refuse. Otherwise they name Bob's.
+    others_use_own_id: bool,
+    /// A WebSocket upgrade: 101 when accepted.
+    websocket: bool,
+    /// The status of each column of [`CALLERS`].
+    expect: [u16; 8],
+}
+
+#[rustfmt::skip]
 fn routes() -> Vec<Route> {
-    let r = |method: Method, path, body, owner| Route {
-        method,
-        path,
-        body,
-        owner,
+    use Creds::{Cookie, Key};
+    use Shape::{Tenant, User};
+    let r = |method: Method, path, body, creds, shape, expect| Route {
+        method, path, body, creds, shape, others_use_own_id: false, websocket: false, expect,
     };
+    let own = |route: Route| Route { others_use_own_id: true, ..route };
+    let ws = |route: Route| Route { websocket: true, ..route };
+    let get = Method::GET;
+    let post = Method::POST;
+    let delete = Method::DELETE;
+    let message = json!({"message": "intruder", "actor": "user"});
     vec![
-        r(Method::GET, "/api/users/{u}/chats", None, StatusCode::OK),
-        r(
-            Method::POST,
-            "/api/users/{u}/chats",
-            Some(json!({"name": "x"})),
-            StatusCode::OK,
-        ),
-        r(
-            Method::DELETE,
-            "/api/users/{u}/chats",
-            Some(json!({"chat_ids": ["{c}"]})),
-            StatusCode::OK,
-        ),
-        r(
-            Method::PATCH,
-            "/api/users/{u}/chats/{c}",
-            Some(json!({"name": "renamed"})),
-            StatusCode::OK,
-        ),
-        r(
-            Method::DELETE,
-            "/api/users/{u}/chats/{c}",
-            None,
-            StatusCode::OK,
-        ),
-        r(
-            Method::GET,
-            "/api/users/{u}/chats/{c}/messages",
-            None,
-            StatusCode::OK,
-        ),
-        r(
-            Method::POST,
-            "/api/users/{u}/chats/{c}/messages",
-            Some(json!({"message": "hi", "actor": "user"})),
-            StatusCode::OK,
-        ),
-        r(
-            Method::DELETE,
-            "/api/users/{u}/chats/{c}/messages/last",
-            None,
-            StatusCode::OK,
-        ),
-        r(
-            Method::GET,
-            "/api/users/{u}/chats/{c}/files",
-            None,
-            StatusCode::OK,
-        ),
+        // Public auth routes: credentials in the body; cookies and keys are ignored.
+        //                                                                       none garb  exp  rev rkey user tenant owner
+        r(post.clone(), "/api/auth/sign-up", Some(json!({"email": "new{n}@example.com", "password": "correct horse battery"})),
+          Cookie, User,                                                      [201, 201, 201, 201, 201, 201, 201, 201]),
+        r(post.clone(), "/api/auth/login", Some(json!({"email": "bob@example.com", "password": "correct horse battery"})),
+          Cookie, User,                                                      [200, 200, 200, 200, 200, 200, 200, 200]),
+        r(Method::HEAD, "/api/auth/check", None, Cookie, User,               [401, 401, 401, 401, 401, 200, 200, 200]),
+        // User API.
+        r(get.clone(), "/api/users/{u}/chats", None, Cookie, User,           [401, 401, 401, 401, 401, 404, 404, 200]),
+        r(post.clone(), "/api/users/{u}/chats", Some(json!({"name": "intruder"})), Cookie, User,
+                                                                             [401, 401, 401, 401, 401, 404, 404, 200]),
+        r(delete.clone(), "/api/users/{u}/chats", Some(json!({"chat_ids": ["{c}"]})), Cookie, User,
+                                                                             [401, 401, 401, 401, 401, 404, 404, 200]),
+        // Bulk delete under one's own id naming the victim's chat: `true`, and nothing
+        // of the victim's is touched (the snapshot proves it).
+        own(r(delete.clone(), "/api/users/{u}/chats", Some(json!({"chat_ids": ["{c}"]})), Cookie, User,
+                                                                             [401, 401, 401, 401, 401, 200, 200, 200])),
+        own(r(Method::PATCH, "/api/users/{u}/chats/{c}", Some(json!({"name": "renamed"})), Cookie, User,
+                                                                             [401, 401, 401, 401, 401, 404, 404, 200])),
+        own(r(delete.clone(), "/api/users/{u}/chats/{c}", None, Cookie, User,
+                                                                             [401, 401, 401, 401, 401, 404, 404, 200])),
+        own(r(get.clone(), "/api/users/{u}/chats/{c}/messages", None, Cookie, User,
+                                                                             [401, 401, 401, 401, 401, 404, 404, 200])),
+        own(r(post.clone(), "/api/users/{u}/chats/{c}/messages", Some(message.clone()), Cookie, User,
+                                                                             [401, 401, 401, 401, 401, 404, 404, 200])),
+        own(r(delete.clone(), "/api/users/{u}/chats/{c}/messages/last", None, Cookie, User,
+                                                                             [401, 401, 401, 401, 401, 404, 404, 200])),
+        own(r(get.clone(), "/api/users/{u}/chats/{c}/files", None, Cookie, User,
+                                                                             [401, 401, 401, 401, 401, 404, 404, 200])),
+        own(ws(r(get.clone(), "/api/users/{u}/chats/{c}/ws", None, Cookie, User,
+                                                                             [401, 401, 401, 401, 401, 404, 404, 101]))),
+        // Tenant API. Another tenant's key lists and creates in its own tenant only.
+        r(get.clone(), "/api/v1/chats?limit=100", None, Key, Tenant,         [401, 401, 401, 401, 401, 401, 200, 200]),
+        r(post.clone(), "/api/v1/chats", Some(json!({"name": "intruder"})), Key, Tenant,
+                                                                             [401, 401, 401, 401, 401, 401, 201, 201]),
+        r(get.clone(), "/api/v1/chats/{uuid}", None, Key, Tenant,            [401, 401, 401, 401, 401, 401, 404, 200]),
+        r(get.clone(), "/api/v1/chats/{uuid}/messages", None, Key, Tenant,   [401, 401, 401, 401, 401, 401, 404, 200]),
+        r(post.clone(), "/api/v1/chats/{uuid}/messages", Some(message), Key, Tenant,
+                                                                             [401, 401, 401, 401, 401, 401, 404, 201]),
+        r(delete.clone(), "/api/v1/chats/{uuid}/messages/last", None, Key, Tenant,
+                                                                             [401, 401, 401, 401, 401, 401, 404, 200]),
+        r(get.clone(), "/api/v1/chats/{uuid}/export?format=json", None, Key, Tenant,
+                                                                             [401, 401, 401, 401, 401, 401, 404, 200]),
+        r(delete.clone(), "/api/v1/chats/{uuid}", None, Key, Tenant,         [401, 401, 401, 401, 401, 401, 404, 200]),
+        // The tenant WebSocket takes a key, or the session of the chat's owner: a
+        // signed-in user who does not own the chat gets 404, like another tenant.
+        ws(r(get.clone(), "/api/v1/chats/{uuid}/ws", None, Key, Tenant,      [401, 401, 401, 401, 401, 404, 404, 101])),
+        ws(r(get.clone(), "/api/v1/chats/{uuid}/ws", None, Cookie, Tenant,   [401, 401, 401, 401, 401, 404, 404, 101])),
+        // Last: logging out always answers `true` (and revokes the session it was given).
+        r(post, "/api/auth/logout", None, Cookie, User,                      [200, 200, 200, 200, 200, 200, 200, 200]),
     ]
 }
 
-fn fill(template: &str, user: i64, chat: i64) -> String {
-    template
-        .replace("{u}", &user.to_string())
-        .replace("{c}", &chat.to_string())
+/// Everyone the matrix needs.
+struct Cast {
+    bob: TestUser,
+    ann: TestUser,
+    zed: TestUser,
+    /// Bob's tenant's key, and the same tenant's revoked one.
+    key: Auth,
+    revoked_key: Auth,
+    /// Another tenant's key.
+    other_key: Auth,
+    expired: Auth,
+    revoked: Auth,
 }
 
-fn fill_body(body: &Option<Value>, chat: i64) -> Option<Value> {
-    body.as_ref().map(|b| {
-        let text = b.to_string().replace("\"{c}\"", &chat.to_string());
-        serde_json::from_str(&text).expect("body json")
-    })
-}
-
-/// Everything a user can see of their data, to prove a cell changed nothing.
-async fn snapshot(app: &TestApp, user: &TestUser) -> Value {
-    let (_, chats) = app
-        .get(
-            &format!("/api/users/{}/chats?order_by=id:asc", user.id),
-            &user.auth,
-        )
-        .await;
-    let mut all = vec![chats.clone()];
-    for chat in chats["chats"].as_array().expect("chats") {
-        let id = chat["id"].as_i64().expect("id");
-        let (_, messages) = app
-            .get(
-                &format!("/api/users/{}/chats/{id}/messages", user.id),
-                &user.auth,
-            )
-            .await;
-        all.push(messages);
+impl Cast {
+    fn credential(&self, creds: Creds, column: usize) -> Auth {
+        match (column, creds) {
+            (0, _) => Auth::None,
+            (1, Creds::Cookie) => Auth::Cookie("not-a-session-token".into()),
+            (1, Creds::Key) => Auth::Key("cfb_0123456789ab_not-a-real-secret".into()),
+            (2, _) => self.expired.clone(),
+            (3, _) => self.revoked.clone(),
+            (4, _) => self.revoked_key.clone(),
+            (5, _) => self.ann.auth.clone(),
+            (6, Creds::Cookie) => self.zed.auth.clone(),
+            (6, Creds::Key) => self.other_key.clone(),
+            (_, Creds::Cookie) => self.bob.auth.clone(),
+            (_, Creds::Key) => self.key.clone(),
+        }
     }
-    json!(all)
+
+    /// The user id a column names in `{u}`.
+    fn user_id(&self, route: &Route, column: usize) -> i64 {
+        match column {
+            5 if route.others_use_own_id => self.ann.id,
+            6 if route.others_use_own_id => self.zed.id,
+            _ => self.bob.id,
+        }
+    }
 }
 
-async fn user_api_access_matrix(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    let ann = app.sign_up("ann@example.com").await;
-    let bob = app.sign_up("bob@example.com").await;
-    let bob_chat = app.create_chat(&bob, "bob's").await;
-    app.post_message(&bob, bob_chat, "user", "bob's question")
-        .await;
-    app.post_message(&bob, bob_chat, "assistant", "```sh\nbob's answer\n```")
-        .await;
-    let ann_chat = app.create_chat(&ann, "ann's").await;
+/// A chat of Bob's, by both of its names.
+#[derive(Clone)]
+struct Chat {
+    id: i64,
+    uuid: String,
+}
 
-    // Sessions that must not work: garbage, expired, revoked.
+fn fill(text: &str, user: i64, chat: &Chat, n: usize) -> String {
+    text.replace("{u}", &user.to_string())
+        .replace("\"{c}\"", &chat.id.to_string())
+        .replace("{c}", &chat.id.to_string())
+        .replace("{uuid}", &chat.uuid)
+        .replace("{n}", &n.to_string())
+}
+
+/// Runs one cell; returns the status and the body.
+async fn run_cell(
+    app: &TestApp,
+    route: &Route,
+    auth: &Auth,
+    user: i64,
+    chat: &Chat,
+    n: usize,
+) -> (u16, Value) {
+    let path = fill(route.path, user, chat, n);
+    if route.websocket {
+        return match try_ws(app, &path, auth).await {
+            Ok(socket) => {
+                drop(socket);
+                (101, Value::Null)
+            }
+            Err(refused) => refused,
+        };
+    }
+    let body = route.body.as_ref().map(|body| {
+        serde_json::from_str(&fill(&body.to_string(), user, chat, n)).expect("body json")
+    });
+    let (status, body) = app.call(route.method.clone(), &path, auth, body).await;
+    (status.as_u16(), body)
+}
+
+/// Bob's chat with an exchange in it (a code block makes a file).
+async fn bobs_chat(app: &TestApp, bob: &TestUser, name: &str) -> Chat {
+    let id = app.create_chat(bob, name).await;
+    app.post_message(bob, id, "user", "bob's question").await;
+    app.post_message(bob, id, "assistant", "```sh\nbob's answer\n```")
+        .await;
+    let (_, listed) = app
+        .get(&format!("/api/users/{}/chats", bob.id), &bob.auth)
+        .await;
+    let uuid = listed["chats"]
+        .as_array()
+        .expect("chats")
+        .iter()
+        .find(|chat| chat["id"] == id)
+        .and_then(|chat| chat["uuid"].as_str())
+        .expect("uuid")
+        .to_owned();
+    Chat { id, uuid }
+}
+
+/// Everything of Bob's and his tenant's, through both APIs, to prove no cell changed it.
+async fn victim_data(app: &TestApp, cast: &Cast, chat: &Chat) -> Value {
+    let bob = &cast.bob;
+    let mut seen = Vec::new();
+    for path in [
+        format!("/api/users/{}/chats?order_by=id:asc", bob.id),
+        format!("/api/users/{}/chats/{}/messages", bob.id, chat.id),
+        format!("/api/users/{}/chats/{}/files", bob.id, chat.id),
+    ] {
+        let (status, body) = app.get(&path, &bob.auth).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        seen.push(body);
+    }
+    for path in [
+        format!("/api/v1/chats/{}", chat.uuid),
+        format!("/api/v1/chats/{}/messages?limit=100", chat.uuid),
+        "/api/v1/chats?limit=100".to_owned(),
+    ] {
+        let (status, mut body) = app.get(&path, &cast.key).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        if let Some(object) = body.as_object_mut() {
+            object.remove("active_connections");
+        }
+        seen.push(body);
+    }
+    json!(seen)
+}
+
+async fn access_matrix_of_every_route_and_caller(backend: Backend) {
+    // The matrix signs up and logs in more often than the auth throttles allow one client.
+    let app = TestApp::spawn_with(backend, |config| {
+        config.abuse.auth_ip_attempts = 0;
+        config.abuse.auth_account_failures = 0;
+    })
+    .await;
     let store = app.store();
+    let bob = app.sign_up("bob@example.com").await;
+    let ann = app.sign_up("ann@example.com").await;
+    let default_tenant = store.default_tenant().await.expect("tenant");
+    let (_, key) = confab::cli::issue_key(store.as_ref(), default_tenant.id, "bob's")
+        .await
+        .expect("key");
+    let (revoked_id, revoked_key) =
+        confab::cli::issue_key(store.as_ref(), default_tenant.id, "old")
+            .await
+            .expect("key");
+    store
+        .revoke_api_key(revoked_id, Timestamp::now())
+        .await
+        .expect("revoke");
+    let other_tenant = store.create_tenant("elsewhere").await.expect("tenant");
+    let (_, other_key) = confab::cli::issue_key(store.as_ref(), other_tenant.id, "theirs")
+        .await
+        .expect("key");
+
+    // Zed lives in the other tenant (only the command line and the store make such users).
+    let hash = confab::auth::password::hash(
+        Password::parse_new("correct horse battery").expect("password"),
+    )
+    .await
+    .expect("hash");
+    let zed_record = store
+        .create_user(
+            other_tenant.id,
+            &Email::parse("zed@example.com").expect("email"),
+            &hash,
+        )
+        .await
+        .expect("zed");
+    let (zed_token, zed_hash) = confab::auth::session::new_token();
+    store
+        .create_session(NewSession {
+            token_hash: zed_hash,
+            user_id: zed_record.id,
+            expires_at: Timestamp::now().plus_seconds(3600),
+        })
+        .await
+        .expect("zed's session");
+    let zed = TestUser {
+        id: zed_record.id,
+        email: "zed@example.com".into(),
+        auth: Auth::Cookie(zed_token),
+    };
+
+    // Bob's sessions that must no longer work: one expired, one logged out.
     let (expired_token, expired_hash) = confab::auth::session::new_token();
     store
         .create_session(NewSession {
@@ -136,126 +331,149 @@ async fn user_api_access_matrix(backend: Backend) {
         })
         .await
         .expect("expired session");
-    let revoked = app.sign_up("carl@example.com").await;
+    let response = app
+        .client
+        .post(app.url("/api/auth/login"))
+        .json(&json!({"email": "bob@example.com", "password": "correct horse battery"}))
+        .send()
+        .await
+        .expect("login");
+    let revoked = Auth::Cookie(session_cookie(&response).expect("cookie"));
     let (status, _) = app
-        .call(Method::POST, "/api/auth/logout", &revoked.auth, None)
+        .call(Method::POST, "/api/auth/logout", &revoked, None)
         .await;
     assert_eq!(status, StatusCode::OK);
-    let unauthenticated = [
-        ("no cookie", Auth::None),
-        ("garbage cookie", Auth::Cookie("not-a-session".into())),
-        ("oversized cookie", Auth::Cookie("x".repeat(5000))),
-        ("expired session", Auth::Cookie(expired_token)),
-        ("revoked session", revoked.auth.clone()),
-    ];
 
-    let before = snapshot(&app, &bob).await;
+    let cast = Cast {
+        bob,
+        ann,
+        zed,
+        key: Auth::Key(key),
+        revoked_key: Auth::Key(revoked_key),
+        other_key: Auth::Key(other_key),
+        expired: Auth::Cookie(expired_token),
+        revoked,
+    };
+    let victim = bobs_chat(&app, &cast.bob, "bob's").await;
+    let routes = routes();
+    let before = victim_data(&app, &cast, &victim).await;
+
     let mut cells = 0;
-    for route in routes() {
-        for (label, auth) in &unauthenticated {
-            let path = fill(route.path, bob.id, bob_chat);
-            let (status, body) = app
-                .call(
-                    route.method.clone(),
-                    &path,
-                    auth,
-                    fill_body(&route.body, bob_chat),
-                )
-                .await;
-            assert_eq!(
+    let mut n = 0;
+    let mut failures = Vec::new();
+    // Everyone but the owner, against Bob's chat.
+    for route in &routes {
+        for (column, caller) in CALLERS.iter().enumerate().take(OWNER) {
+            n += 1;
+            let auth = cast.credential(route.creds, column);
+            let user = cast.user_id(route, column);
+            let (status, body) = run_cell(&app, route, &auth, user, &victim, n).await;
+            check_cell(
+                route,
+                caller,
+                route.expect[column],
                 status,
-                StatusCode::UNAUTHORIZED,
-                "{label}: {} {path} -> {body}",
-                route.method
+                &body,
+                &mut failures,
             );
-            assert_eq!(body["statusCode"], 401, "{body}");
+            if column == 6 && status == 200 && route.path.starts_with("/api/v1/chats?") {
+                assert!(
+                    !body.to_string().contains(&victim.uuid),
+                    "another tenant's list shows the victim's chat: {body}"
+                );
+            }
             cells += 1;
         }
-        // Ann naming Bob's user id: 404, whatever the chat.
-        let path = fill(route.path, bob.id, bob_chat);
-        let (status, body) = app
-            .call(
-                route.method.clone(),
-                &path,
-                &ann.auth,
-                fill_body(&route.body, bob_chat),
-            )
-            .await;
-        assert_eq!(
-            status,
-            StatusCode::NOT_FOUND,
-            "other user id: {} {path} -> {body}",
-            route.method
-        );
-        cells += 1;
-        // Ann naming her own id and Bob's chat: 404 on chat routes; the bulk delete
-        // answers true but must not touch Bob's chat (checked by the snapshot below).
-        let path = fill(route.path, ann.id, bob_chat);
-        let (status, body) = app
-            .call(
-                route.method.clone(),
-                &path,
-                &ann.auth,
-                fill_body(&route.body, bob_chat),
-            )
-            .await;
-        if route.path.contains("{c}") {
-            assert_eq!(
-                status,
-                StatusCode::NOT_FOUND,
-                "other user's chat: {} {path} -> {body}",
-                route.method
-            );
-            assert_eq!(body["data"]["message"], "Chat not found");
-        } else {
-            assert!(
-                status.is_success(),
-                "{} {path} -> {status} {body}",
-                route.method
-            );
-        }
-        cells += 1;
     }
+    assert!(
+        failures.is_empty(),
+        "cells that failed:\n{}",
+        failures.join("\n")
+    );
     assert_eq!(
-        snapshot(&app, &bob).await,
+        victim_data(&app, &cast, &victim).await,
         before,
-        "nothing of Bob's changed"
+        "no cell changed anything of Bob's"
     );
 
-    // The owner succeeds on every route (each on a fresh chat with an exchange in it).
-    for route in routes() {
-        let chat = app.create_chat(&ann, "fresh").await;
-        app.post_message(&ann, chat, "user", "q").await;
-        app.post_message(&ann, chat, "assistant", "a").await;
-        let path = fill(route.path, ann.id, chat);
-        let (status, body) = app
-            .call(
-                route.method.clone(),
-                &path,
-                &ann.auth,
-                fill_body(&route.body, chat),
-            )
-            .await;
-        assert_eq!(
-            status, route.owner,
-            "owner: {} {path} -> {body}",
-            route.method
+    // Ids that are not positive integers are 400 for the owner too, on either API.
+    for (path, auth) in [
+        ("/api/users/abc/chats".to_owned(), &cast.bob.auth),
+        ("/api/users/0/chats".to_owned(), &cast.bob.auth),
+        ("/api/users/-4/chats".to_owned(), &cast.bob.auth),
+        (
+            format!("/api/users/{}/chats/1.5/messages", cast.bob.id),
+            &cast.bob.auth,
+        ),
+        (
+            format!("/api/users/{}/chats/0/files", cast.bob.id),
+            &cast.bob.auth,
+        ),
+        ("/api/v1/chats/42/messages".to_owned(), &cast.key),
+        ("/api/v1/chats/not-a-uuid".to_owned(), &cast.key),
+    ] {
+        let (status, body) = app.get(&path, auth).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path} -> {body}");
+    }
+    // The owner, each route on a fresh chat of his (some of them delete it).
+    for route in &routes {
+        n += 1;
+        let chat = bobs_chat(&app, &cast.bob, "fresh").await;
+        let auth = cast.credential(route.creds, OWNER);
+        let (status, body) = tokio::time::timeout(
+            PATIENCE,
+            run_cell(&app, route, &auth, cast.bob.id, &chat, n),
+        )
+        .await
+        .expect("owner cell answered");
+        check_cell(
+            route,
+            CALLERS[OWNER],
+            route.expect[OWNER],
+            status,
+            &body,
+            &mut failures,
         );
         cells += 1;
     }
-    // Non-numeric and non-positive ids are 400 for the owner too.
-    for bad in ["abc", "0", "-4", "1.5"] {
-        for path in [
-            format!("/api/users/{bad}/chats"),
-            format!("/api/users/{}/chats/{bad}/messages", ann.id),
-        ] {
-            let (status, body) = app.get(&path, &ann.auth).await;
-            assert_eq!(status, StatusCode::BAD_REQUEST, "{path} -> {body}");
-            assert_eq!(body["statusCode"], 400);
-            cells += 1;
+    assert!(
+        failures.is_empty(),
+        "cells that failed:\n{}",
+        failures.join("\n")
+    );
+
+    println!(
+        "access matrix: {} routes x {} callers = {cells} cells",
+        routes.len(),
+        CALLERS.len()
+    );
+    assert_eq!(routes.len(), 25);
+    assert_eq!(cells, 25 * 8, "every cell of the matrix ran");
+}
+
+/// Compares one cell; errors must be in the route's API shape.
+fn check_cell(
+    route: &Route,
+    caller: &str,
+    expected: u16,
+    status: u16,
+    body: &Value,
+    failures: &mut Vec<String>,
+) {
+    let label = format!("{} {} as {caller}", route.method, route.path);
+    if status != expected {
+        failures.push(format!("{label}: expected {expected}, got {status} {body}"));
+        return;
+    }
+    if status >= 400 && !body.is_null() {
+        let shaped = match route.shape {
+            Shape::User => body["statusCode"] == json!(status),
+            Shape::Tenant => body["success"] == json!(false) && body["error"]["code"].is_string(),
+        };
+        if !shaped {
+            failures.push(format!(
+                "{label}: {status} body not in the API's shape: {body}"
+            ));
         }
     }
-    let _ = ann_chat;
-    // 9 routes × (5 unauthenticated + 2 other-user + 1 owner) + 4 bad ids × 2 paths.
-    assert_eq!(cells, 9 * 8 + 4 * 2, "every cell of the matrix ran");
 }

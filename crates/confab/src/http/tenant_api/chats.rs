@@ -97,6 +97,7 @@ fn metadata(value: Option<serde_json::Value>) -> Result<Option<serde_json::Value
         (status = 401, description = "Missing, invalid or revoked API key", body = TenantError),
         (status = 404, description = "`user_id` names no user of this tenant (`user_not_found`)", body = TenantError),
         (status = 413, body = TenantError), (status = 415, body = TenantError),
+        (status = 429, description = "The API key is over its request rate (`rate_limited`); see `Retry-After`", body = TenantError),
     ))]
 pub async fn create_chat(
     State(state): State<AppState>,
@@ -143,6 +144,7 @@ pub async fn create_chat(
         (status = 200, body = TenantChatPage),
         (status = 400, description = "Bad `limit` (`invalid_limit`) or `cursor` (`invalid_cursor`)", body = TenantError),
         (status = 401, body = TenantError),
+        (status = 429, description = "The API key is over its request rate (`rate_limited`); see `Retry-After`", body = TenantError),
     ))]
 pub async fn list_chats(
     State(state): State<AppState>,
@@ -179,6 +181,7 @@ pub async fn list_chats(
         (status = 401, body = TenantError),
         (status = 404, description = "No such chat in this tenant (`chat_not_found`)", body = TenantError),
         (status = 503, description = "Live connections on other nodes cannot be counted: Redis is unreachable (`presence_unavailable`, with `Retry-After`)", body = TenantError),
+        (status = 429, description = "The API key is over its request rate (`rate_limited`); see `Retry-After`", body = TenantError),
     ))]
 pub async fn get_chat(
     State(state): State<AppState>,
@@ -213,6 +216,7 @@ pub async fn get_chat(
             example = json!({"success": false, "error": {"code": "chat_not_found", "message": "Chat not found"}})),
         (status = 409, description = "Live WebSocket connections (`chat_has_active_connections`)", body = TenantError),
         (status = 503, description = "Without `force=true`: live connections on other nodes cannot be counted because Redis is unreachable (`presence_unavailable`, with `Retry-After`); nothing is deleted", body = TenantError),
+        (status = 429, description = "The API key is over its request rate (`rate_limited`); see `Retry-After`", body = TenantError),
     ))]
 pub async fn delete_chat(
     State(state): State<AppState>,

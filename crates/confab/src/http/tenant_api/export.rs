@@ -45,6 +45,7 @@ pub struct ChatExport<'a> {
         )),
         (status = 400, description = "Bad `chat_id` or `format` (`invalid_format`)", body = TenantError),
         (status = 401, body = TenantError), (status = 404, body = TenantError),
+        (status = 429, description = "The API key is over its request rate (`rate_limited`); see `Retry-After`", body = TenantError),
     ))]
 pub async fn export_chat(
     State(state): State<AppState>,

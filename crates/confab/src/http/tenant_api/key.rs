@@ -10,13 +10,15 @@ use uuid::Uuid;
 use crate::auth::api_key;
 use crate::domain::Timestamp;
 use crate::http::error::ApiError;
+use crate::http::throttle;
 use crate::http::AppState;
 use crate::store::ChatRef;
 
 pub const API_KEY_HEADER: &str = "x-api-key";
 
 /// The tenant of a valid, unrevoked API key; else 401. Validity is checked against the
-/// store on every request, so a revoked key is refused on its very next use.
+/// store on every request, so a revoked key is refused on its very next use. Each use
+/// spends one of the key's requests (`--api-key-rate-per-second`); over it, 429.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TenantKey {
     pub tenant_id: Uuid,
@@ -57,6 +59,9 @@ impl TenantKey {
         if !api_key::matches(presented, &record.secret_hash) || record.revoked_at.is_some() {
             return Err(invalid_key());
         }
+        // Counted once the key is known to be genuine, so nobody can spend another
+        // tenant's allowance by presenting its public prefix.
+        throttle::api_key_request(state, record.id)?;
         if state.key_touches.due(record.id, Instant::now()) {
             let store = state.store.clone();
             let key_id = record.id;

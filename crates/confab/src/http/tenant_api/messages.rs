@@ -53,6 +53,7 @@ pub struct TenantMessagesCreated<'a> {
         (status = 200, body = TenantMessagePage),
         (status = 400, description = "Bad `chat_id`, `limit` or `after`", body = TenantError),
         (status = 401, body = TenantError), (status = 404, body = TenantError),
+        (status = 429, description = "The API key is over its request rate (`rate_limited`); see `Retry-After`", body = TenantError),
     ))]
 pub async fn list_messages(
     State(state): State<AppState>,
@@ -87,6 +88,7 @@ pub async fn list_messages(
         (status = 201, description = "The stored messages, in order", body = TenantMessagesCreated),
         (status = 400, body = TenantError), (status = 401, body = TenantError), (status = 404, body = TenantError),
         (status = 413, body = TenantError), (status = 415, body = TenantError),
+        (status = 429, description = "The API key is over its request rate (`rate_limited`); see `Retry-After`", body = TenantError),
     ))]
 pub async fn post_messages(
     State(state): State<AppState>,
@@ -121,6 +123,7 @@ pub async fn post_messages(
         (status = 400, description = "The chat has no messages (`no_messages`), or a bad `chat_id`", body = TenantError,
             example = json!({"success": false, "error": {"code": "no_messages", "message": "No messages found, for chat."}})),
         (status = 401, body = TenantError), (status = 404, body = TenantError),
+        (status = 429, description = "The API key is over its request rate (`rate_limited`); see `Retry-After`", body = TenantError),
     ))]
 pub async fn delete_last(
     State(state): State<AppState>,

@@ -12,6 +12,7 @@ use crate::auth::{password, session};
 use crate::domain::{Email, Password, Timestamp};
 use crate::http::error::ApiError;
 use crate::http::extract::{session_token_hash, SessionUser, ValidJson};
+use crate::http::throttle::{account_attempt, account_succeeded, AuthAttempt};
 use crate::http::views::UserView;
 use crate::http::AppState;
 use crate::store::{NewSession, StoreError, UserRecord};
@@ -72,14 +73,19 @@ async fn start_session(
         (status = 201, description = "Account created; the session cookie is set", body = UserEnvelope),
         (status = 400, description = "Invalid email or weak password", body = crate::http::openapi::UserError),
         (status = 409, description = "Email already registered", body = crate::http::openapi::UserError),
+        (status = 429, description = "Too many attempts from this client or for this email; see `Retry-After`", body = crate::http::openapi::UserError),
     ))]
 pub async fn sign_up(
     State(state): State<AppState>,
+    _attempt: AuthAttempt,
     headers: HeaderMap,
     ValidJson(body): ValidJson<Credentials>,
 ) -> Result<Response, ApiError> {
     let email = Email::parse(&body.email).map_err(|e| ApiError::validation(e.0))?;
     let password = Password::parse_new(&body.password).map_err(|e| ApiError::validation(e.0))?;
+    // A sign-up for a taken address counts as a failure of that account (it probes
+    // which addresses are registered); one that succeeds clears the count.
+    let account = account_attempt(&state, &email)?;
     let tenant = state.store.default_tenant().await?;
     let hash = password::hash(password).await?;
     let user = match state.store.create_user(tenant.id, &email, &hash).await {
@@ -92,6 +98,7 @@ pub async fn sign_up(
         }
         Err(other) => return Err(other.into()),
     };
+    account_succeeded(&state, &account);
     tracing::info!(user_id = user.id, "user signed up");
     start_session(&state, &headers, &user, StatusCode::CREATED).await
 }
@@ -103,21 +110,30 @@ pub async fn sign_up(
         (status = 200, description = "Signed in; the session cookie is set", body = UserEnvelope),
         (status = 400, description = "Malformed body", body = crate::http::openapi::UserError),
         (status = 401, description = "Wrong email or password (the same answer for both)", body = crate::http::openapi::UserError),
+        (status = 429, description = "Too many attempts from this client or failures for this email; see `Retry-After`", body = crate::http::openapi::UserError),
     ))]
 pub async fn login(
     State(state): State<AppState>,
+    _attempt: AuthAttempt,
     headers: HeaderMap,
     ValidJson(body): ValidJson<Credentials>,
 ) -> Result<Response, ApiError> {
     let password =
         Password::parse_existing(&body.password).map_err(|e| ApiError::validation(e.0))?;
+    let email = Email::parse(&body.email).ok();
+    // Counted before any password work; only a success clears it. (An address that
+    // cannot exist has no account to protect; the client address limit still applies.)
+    let account = email
+        .as_ref()
+        .map(|email| account_attempt(&state, email))
+        .transpose()?;
     // An address that cannot exist is checked like an unknown one: same work, same answer.
-    let credentials = match Email::parse(&body.email) {
-        Ok(email) => {
+    let credentials = match &email {
+        Some(email) => {
             let tenant = state.store.default_tenant().await?;
-            state.store.user_credentials(tenant.id, &email).await?
+            state.store.user_credentials(tenant.id, email).await?
         }
-        Err(_) => None,
+        None => None,
     };
     let (user, stored_hash) = match credentials {
         Some(found) => (Some(found.user), Some(found.password_hash)),
@@ -125,7 +141,12 @@ pub async fn login(
     };
     let verified = password::verify(password, stored_hash).await?;
     match user {
-        Some(user) if verified => start_session(&state, &headers, &user, StatusCode::OK).await,
+        Some(user) if verified => {
+            if let Some(account) = &account {
+                account_succeeded(&state, account);
+            }
+            start_session(&state, &headers, &user, StatusCode::OK).await
+        }
         _ => Err(ApiError::invalid_credentials()),
     }
 }
