@@ -189,6 +189,13 @@ async fn accept(
     Ok(upgrade
         .max_message_size(MAX_INCOMING_BYTES)
         .max_frame_size(MAX_INCOMING_BYTES)
+        // tungstenite allocates a 128 KiB read buffer per connection by default; clients
+        // send little (pings, at most 64 KiB messages, which the buffer grows to fit), so
+        // 4 KiB keeps an idle connection small. Frames are written out at once, and a
+        // peer that stops reading cannot pile up more than the bound below.
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(MAX_INCOMING_BYTES * 4)
         .on_upgrade(move |socket| async move {
             let _slot = slot;
             let chat_id = chat.record.id;
