@@ -61,21 +61,6 @@ impl PostgresStore {
             .connect_lazy_with(options))
     }
 
-    async fn ensure_default_tenant(&self) -> anyhow::Result<()> {
-        // The partial unique index allows one default tenant; nodes starting at the same
-        // time race here harmlessly.
-        sqlx::query(
-            "INSERT INTO tenants (id, name, is_default, created_at) VALUES ($1, 'default', 1, $2) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(Uuid::new_v4().hyphenated().to_string())
-        .bind(Timestamp::now().micros())
-        .execute(&self.pool)
-        .await
-        .context("cannot create the default tenant")?;
-        Ok(())
-    }
-
     fn writer(&self) -> &Pool<Postgres> {
         &self.pool
     }

@@ -278,6 +278,22 @@ pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
 macro_rules! impl_sql_store {
     ($store:ty, $db:ty, $engine:literal) => {
         impl $store {
+            /// Creates the default tenant (sign-up's) unless there is one. The partial
+            /// unique index allows only one, so nodes starting at once race harmlessly.
+            async fn ensure_default_tenant(&self) -> anyhow::Result<()> {
+                use anyhow::Context as _;
+                sqlx::query(
+                    "INSERT INTO tenants (id, name, is_default, created_at) VALUES ($1, 'default', 1, $2) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(Uuid::new_v4().hyphenated().to_string())
+                .bind(Timestamp::now().micros())
+                .execute(self.writer())
+                .await
+                .context("cannot create the default tenant")?;
+                Ok(())
+            }
+
             /// [`Store::session_user`] through sqlx.
             pub(crate) async fn session_user_sqlx(
                 &self,

@@ -73,19 +73,6 @@ impl SqliteStore {
         Ok(store)
     }
 
-    async fn ensure_default_tenant(&self) -> anyhow::Result<()> {
-        sqlx::query(
-            "INSERT INTO tenants (id, name, is_default, created_at) VALUES ($1, 'default', 1, $2) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(Uuid::new_v4().hyphenated().to_string())
-        .bind(Timestamp::now().micros())
-        .execute(&self.writer)
-        .await
-        .context("cannot create the default tenant")?;
-        Ok(())
-    }
-
     fn writer(&self) -> &Pool<Sqlite> {
         &self.writer
     }

@@ -15,10 +15,10 @@ use crate::http::error::ApiError;
 use crate::http::extract::{ValidJson, ValidQuery};
 use crate::http::message_input::PostMessagesBody;
 use crate::http::openapi::TenantError;
-use crate::http::user_api::{delete_last_body, DeleteLastResponse};
+use crate::http::user_api::{delete_last_response, DeleteLastResponse};
 use crate::http::views::{MessageView, MessagesView};
 use crate::http::AppState;
-use crate::store::{DeleteLastOutcome, MessageCursor};
+use crate::store::MessageCursor;
 
 #[derive(Deserialize, IntoParams)]
 pub struct ListTenantMessagesQuery {
@@ -129,18 +129,5 @@ pub async fn delete_last(
     State(state): State<AppState>,
     TenantChat { chat, .. }: TenantChat,
 ) -> Result<Response, ApiError> {
-    let outcome = state.store.delete_last(&chat).await?;
-    let DeleteLastOutcome::Deleted {
-        chat,
-        trailing,
-        exchange,
-    } = &outcome
-    else {
-        return Err(ApiError::no_messages());
-    };
-    state
-        .events
-        .publish(ChatEvent::messages_deleted(chat, outcome.deleted_ids()))
-        .await;
-    Ok(Json(delete_last_body(trailing, exchange.as_deref())).into_response())
+    delete_last_response(&state, &chat).await
 }

@@ -15,7 +15,7 @@ use crate::http::message_input::PostMessagesBody;
 use crate::http::openapi::{DeleteLastError, UserError};
 use crate::http::views::{FileView, MessageView, MessagesView};
 use crate::http::AppState;
-use crate::store::DeleteLastOutcome;
+use crate::store::{ChatRef, DeleteLastOutcome};
 
 /// `{"chatMessages": [...]}`
 #[derive(Serialize, ToSchema)]
@@ -147,7 +147,12 @@ pub async fn delete_last(
     State(state): State<AppState>,
     OwnChat { chat, .. }: OwnChat,
 ) -> Result<Response, ApiError> {
-    let outcome = state.store.delete_last(&chat).await?;
+    delete_last_response(&state, &chat).await
+}
+
+/// Delete-last for either API: one transaction in the store, the event, the body.
+pub async fn delete_last_response(state: &AppState, chat: &ChatRef) -> Result<Response, ApiError> {
+    let outcome = state.store.delete_last(chat).await?;
     let DeleteLastOutcome::Deleted {
         chat,
         trailing,
