@@ -20,7 +20,29 @@ struct Setup {
     binary: PathBuf,
     database_url: String,
     server: Process,
+    _database: FreshDatabase,
     _dir: TempDir,
+}
+
+/// A PostgreSQL database made for this run, dropped when the run ends (after the servers
+/// using it, which are declared before it in [`Setup`]).
+struct FreshDatabase {
+    admin_url: Option<String>,
+    name: String,
+}
+
+impl Drop for FreshDatabase {
+    fn drop(&mut self) {
+        if let Some(admin_url) = &self.admin_url {
+            let _ = std::process::Command::new("psql")
+                .args([
+                    admin_url.as_str(),
+                    "-qc",
+                    &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+                ])
+                .status();
+        }
+    }
 }
 
 /// A temporary directory removed on drop (std only, to keep the bench lean).
@@ -53,9 +75,16 @@ fn generator_cpu() -> f64 {
 
 /// A fresh database URL: a new SQLite file, or a new PostgreSQL database on the server
 /// the option names (created with `psql`).
-fn fresh_database(options: &Options, dir: &Path) -> anyhow::Result<String> {
+fn fresh_database(options: &Options, dir: &Path) -> anyhow::Result<(String, FreshDatabase)> {
     if options.database == "sqlite" {
-        return Ok(format!("sqlite://{}", dir.join("bench.db").display()));
+        let unused = FreshDatabase {
+            admin_url: None,
+            name: String::new(),
+        };
+        return Ok((
+            format!("sqlite://{}", dir.join("bench.db").display()),
+            unused,
+        ));
     }
     let name = format!("confab_bench_{}", uuid::Uuid::new_v4().simple());
     let status = std::process::Command::new("psql")
@@ -71,7 +100,12 @@ fn fresh_database(options: &Options, dir: &Path) -> anyhow::Result<String> {
         .database
         .rsplit_once('/')
         .map_or(options.database.as_str(), |(base, _)| base);
-    Ok(format!("{base}/{name}"))
+    let url = format!("{base}/{name}");
+    let made = FreshDatabase {
+        admin_url: Some(options.database.clone()),
+        name,
+    };
+    Ok((url, made))
 }
 
 async fn start(binary: &Path, database_url: &str, extra: &[&str]) -> anyhow::Result<Process> {
@@ -146,7 +180,7 @@ pub async fn run_all(options: &Options) -> anyhow::Result<Vec<Row>> {
     eprintln!("building confab (release)...");
     let binary = build_release(&options.workspace)?;
     let dir = TempDir::new()?;
-    let database_url = fresh_database(options, &dir.0)?;
+    let (database_url, database) = fresh_database(options, &dir.0)?;
     let server = start(&binary, &database_url, &[]).await?;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let idle_rss = server.rss_kib();
@@ -154,6 +188,7 @@ pub async fn run_all(options: &Options) -> anyhow::Result<Vec<Row>> {
         binary,
         database_url,
         server,
+        _database: database,
         _dir: dir,
     };
     let mut rows = Vec::new();
