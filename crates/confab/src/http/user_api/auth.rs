@@ -18,7 +18,9 @@ use crate::store::{NewSession, StoreError, UserRecord};
 
 #[derive(Deserialize, ToSchema)]
 pub struct Credentials {
+    #[schema(format = Email)]
     email: String,
+    /// At least 8 characters for a new account, at most 1024 bytes.
     password: String,
 }
 
@@ -72,6 +74,7 @@ async fn start_session(
         (status = 201, description = "Account created; the session cookie is set", body = UserEnvelope),
         (status = 400, description = "Invalid email or weak password", body = crate::http::openapi::UserError),
         (status = 409, description = "Email already registered", body = crate::http::openapi::UserError),
+        (status = 413, body = crate::http::openapi::UserError), (status = 415, body = crate::http::openapi::UserError),
     ))]
 pub async fn sign_up(
     State(state): State<AppState>,
@@ -103,6 +106,7 @@ pub async fn sign_up(
         (status = 200, description = "Signed in; the session cookie is set", body = UserEnvelope),
         (status = 400, description = "Malformed body", body = crate::http::openapi::UserError),
         (status = 401, description = "Wrong email or password (the same answer for both)", body = crate::http::openapi::UserError),
+        (status = 413, body = crate::http::openapi::UserError), (status = 415, body = crate::http::openapi::UserError),
     ))]
 pub async fn login(
     State(state): State<AppState>,
@@ -132,7 +136,7 @@ pub async fn login(
 
 /// Sign out: revokes the session server-side and clears the cookie. Always answers `true`.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "user auth",
-    responses((status = 200, description = "Signed out", body = bool)))]
+    responses((status = 200, description = "Signed out", body = bool, content_type = "application/json", example = json!(true))))]
 pub async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -161,6 +165,7 @@ impl<S: Send + Sync> FromRequestParts<S> for SessionCookie {
 
 /// 200 with a valid session, 401 without.
 #[utoipa::path(head, path = "/api/auth/check", tag = "user auth",
+    security(("session" = [])),
     responses((status = 200, description = "The session is valid"), (status = 401, description = "No valid session")))]
 pub async fn check(_session: SessionUser) -> StatusCode {
     StatusCode::OK

@@ -38,6 +38,7 @@ pub struct ChatEnvelope<'a> {
 #[derive(Deserialize, ToSchema)]
 pub struct CreateChatBody {
     /// 1 to 255 characters after trimming.
+    #[schema(min_length = 1, pattern = r"\S")]
     name: String,
     /// The model the chat talks to (may be omitted).
     #[serde(default)]
@@ -46,6 +47,8 @@ pub struct CreateChatBody {
 
 #[derive(Deserialize, ToSchema)]
 pub struct RenameChatBody {
+    /// 1 to 255 characters after trimming.
+    #[schema(min_length = 1, pattern = r"\S")]
     name: String,
 }
 
@@ -57,7 +60,8 @@ pub struct DeleteChatsBody {
 
 /// List the user's chats.
 #[utoipa::path(get, path = "/api/users/{user_id}/chats", tag = "user chats",
-    params(("user_id" = i64, Path), ListChatsQuery),
+    params(("user_id" = i64, Path, minimum = 1), ListChatsQuery),
+    security(("session" = [])),
     responses(
         (status = 200, body = ChatsEnvelope),
         (status = 400, body = UserError), (status = 401, body = UserError), (status = 404, body = UserError),
@@ -80,7 +84,8 @@ pub async fn list_chats(
 
 /// Create a chat.
 #[utoipa::path(post, path = "/api/users/{user_id}/chats", tag = "user chats",
-    params(("user_id" = i64, Path)),
+    params(("user_id" = i64, Path, minimum = 1)),
+    security(("session" = [])),
     request_body = CreateChatBody,
     responses(
         (status = 200, body = ChatEnvelope),
@@ -113,7 +118,8 @@ pub async fn create_chat(
 
 /// Rename a chat.
 #[utoipa::path(patch, path = "/api/users/{user_id}/chats/{chat_id}", tag = "user chats",
-    params(("user_id" = i64, Path), ("chat_id" = i64, Path)),
+    params(("user_id" = i64, Path, minimum = 1), ("chat_id" = i64, Path, minimum = 1)),
+    security(("session" = [])),
     request_body = RenameChatBody,
     responses(
         (status = 200, body = ChatEnvelope),
@@ -137,9 +143,10 @@ pub async fn rename_chat(
 /// Delete a chat with its messages and files (seed 001). Live subscribers get
 /// `chat.deleted` and are closed.
 #[utoipa::path(delete, path = "/api/users/{user_id}/chats/{chat_id}", tag = "user chats",
-    params(("user_id" = i64, Path), ("chat_id" = i64, Path)),
+    params(("user_id" = i64, Path, minimum = 1), ("chat_id" = i64, Path, minimum = 1)),
+    security(("session" = [])),
     responses(
-        (status = 200, body = bool, example = json!(true)),
+        (status = 200, body = bool, content_type = "application/json", example = json!(true)),
         (status = 400, body = UserError), (status = 401, body = UserError),
         (status = 404, body = UserError, example = json!({"statusCode":404,"statusMessage":"Not Found","data":{"message":"Chat not found"}})),
     ))]
@@ -154,10 +161,11 @@ pub async fn delete_chat(
 
 /// Delete several of the user's chats at once.
 #[utoipa::path(delete, path = "/api/users/{user_id}/chats", tag = "user chats",
-    params(("user_id" = i64, Path)),
+    params(("user_id" = i64, Path, minimum = 1)),
+    security(("session" = [])),
     request_body = DeleteChatsBody,
     responses(
-        (status = 200, body = bool),
+        (status = 200, body = bool, content_type = "application/json", example = json!(true)),
         (status = 400, body = UserError), (status = 401, body = UserError), (status = 404, body = UserError),
         (status = 413, body = UserError), (status = 415, body = UserError),
     ))]
