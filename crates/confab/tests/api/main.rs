@@ -6,6 +6,7 @@ mod tenant_support;
 mod bad_input;
 mod cli;
 mod copy;
+mod crash;
 mod delete_last;
 mod durability;
 mod isolation;
