@@ -10,6 +10,7 @@ mod crash;
 mod delete_last;
 mod durability;
 mod isolation;
+mod model;
 mod multi_node;
 mod openapi;
 mod redis_bus;
