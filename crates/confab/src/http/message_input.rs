@@ -41,7 +41,7 @@ pub enum PostMessages {
 #[derive(Deserialize, ToSchema)]
 pub struct SingleMessage {
     /// The text (not empty, no NUL characters).
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, pattern = r"^[^\u0000]+$")]
     pub message: String,
     pub actor: Actor,
 }
@@ -57,7 +57,7 @@ pub struct MessageBatch {
 #[derive(Deserialize, ToSchema)]
 pub struct MessageBatchItem {
     /// The text (not empty, no NUL characters).
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, pattern = r"^[^\u0000]+$")]
     pub content: String,
     pub role: Actor,
 }

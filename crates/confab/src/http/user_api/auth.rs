@@ -16,11 +16,22 @@ use crate::http::views::UserView;
 use crate::http::AppState;
 use crate::store::{NewSession, StoreError, UserRecord};
 
+/// Login: any password within the size limit may be tried.
 #[derive(Deserialize, ToSchema)]
 pub struct Credentials {
     #[schema(format = Email)]
     email: String,
-    /// At least 8 characters for a new account, at most 1024 bytes.
+    /// At most 1024 bytes.
+    password: String,
+}
+
+/// Sign-up: the same fields, with the rules for a new password.
+#[derive(Deserialize, ToSchema)]
+pub struct NewAccount {
+    #[schema(format = Email)]
+    email: String,
+    /// At least 8 characters, at most 1024 bytes.
+    #[schema(min_length = 8)]
     password: String,
 }
 
@@ -69,7 +80,7 @@ async fn start_session(
 
 /// Create an account and sign in.
 #[utoipa::path(post, path = "/api/auth/sign-up", tag = "user auth",
-    request_body = Credentials,
+    request_body = NewAccount,
     responses(
         (status = 201, description = "Account created; the session cookie is set", body = UserEnvelope),
         (status = 400, description = "Invalid email or weak password", body = crate::http::openapi::UserError),
@@ -79,7 +90,7 @@ async fn start_session(
 pub async fn sign_up(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ValidJson(body): ValidJson<Credentials>,
+    ValidJson(body): ValidJson<NewAccount>,
 ) -> Result<Response, ApiError> {
     let email = Email::parse(&body.email).map_err(|e| ApiError::validation(e.0))?;
     let password = Password::parse_new(&body.password).map_err(|e| ApiError::validation(e.0))?;

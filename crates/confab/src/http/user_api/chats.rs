@@ -38,24 +38,43 @@ pub struct ChatEnvelope<'a> {
 #[derive(Deserialize, ToSchema)]
 pub struct CreateChatBody {
     /// 1 to 255 characters after trimming.
-    #[schema(min_length = 1, pattern = r"\S")]
+    #[schema(min_length = 1, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     name: String,
     /// The model the chat talks to (may be omitted).
     #[serde(default)]
+    #[schema(max_length = 255, pattern = r"^[^\u0000]*$")]
     model: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct RenameChatBody {
     /// 1 to 255 characters after trimming.
-    #[schema(min_length = 1, pattern = r"\S")]
+    #[schema(min_length = 1, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     name: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct DeleteChatsBody {
-    /// Ids of the caller's chats to delete; ids of other users' chats are ignored.
+    /// Ids of the caller's chats to delete (at most 1000); ids of other users' chats are
+    /// ignored.
+    #[schema(schema_with = positive_ids)]
     chat_ids: Vec<i64>,
+}
+
+/// `chat_ids`: up to [`MAX_BULK_DELETE`] positive integers.
+fn positive_ids() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                    utoipa::openapi::KnownFormat::Int64,
+                )))
+                .minimum(Some(1)),
+        )
+        .max_items(Some(MAX_BULK_DELETE))
+        .build()
 }
 
 /// List the user's chats.
