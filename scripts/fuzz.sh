@@ -26,15 +26,18 @@
 # covered by the integration tests and the model-based test.
 #
 # Environment: CONFAB_BIN (a built confab binary; default: cargo build, debug),
-# CONFAB_FUZZ_EXAMPLES (examples per operation, default 60), CONFAB_FUZZ_SEED,
-# CONFAB_FUZZ_VENV (where the virtualenv lives), CONFAB_FUZZ_REPORT (report directory).
+# CONFAB_FUZZ_EXAMPLES (examples per operation, default 100), CONFAB_FUZZ_SEED,
+# CONFAB_FUZZ_VENV (where the virtualenv lives), CONFAB_FUZZ_REPORT (report directory),
+# CONFAB_FUZZ_REPORTS (report formats, default junit), CONFAB_FUZZ_CHECKS (see below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SCHEMATHESIS_VERSION=4.32.5
-examples="${CONFAB_FUZZ_EXAMPLES:-60}"
+examples="${CONFAB_FUZZ_EXAMPLES:-100}"
 seed="${CONFAB_FUZZ_SEED:-$RANDOM$RANDOM}"
 venv="${CONFAB_FUZZ_VENV:-$HOME/.cache/confab/schemathesis-$SCHEMATHESIS_VERSION}"
+# CONFAB_FUZZ_CHECKS may add checks (e.g. `all` for an exploratory run); CI uses these.
+checks="${CONFAB_FUZZ_CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance}"
 
 say() { printf '==> fuzz: %s\n' "$*"; }
 die() { printf 'fuzz: FATAL: %s\n' "$*" >&2; exit 1; }
@@ -151,7 +154,7 @@ run_schemathesis() { # PASS-NAME FILTER-FLAG
     say "pass '$pass': $examples examples per operation, seed $seed"
     (cd "$work" && "$venv/bin/st" --config-file "$work/schemathesis.toml" run "$base/api/openapi.json" \
         "${filters[@]}" \
-        --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+        --checks "$checks" \
         --max-examples "$examples" \
         --seed "$seed" \
         --workers 1 \
