@@ -165,18 +165,18 @@ impl Api {
     }
 }
 
-/// A message text for `actor` and how many code files the server must extract from it.
-fn message_text(rng: &mut StdRng, actor: &'static str, tag: &str) -> (String, usize) {
-    let (text, fences) = match rng.gen_range(0..4) {
-        0 => (format!("plain words {tag}"), 0),
-        1 => (format!("Here:\n```rust\nfn f() {{}}\n```\n{tag}"), 1),
-        2 => (format!("```py\nx = 1\n```\nand\n~~~\nraw {tag}\n~~~\n"), 2),
-        _ => (format!("emoji 🦀 and ümlauts {tag}"), 0),
-    };
-    let files = if actor == "assistant" { fences } else { 0 };
-    (text, files)
+/// A message text: plain, with one code block, with two (counted by [`files_in`]).
+fn message_text(rng: &mut StdRng, tag: &str) -> String {
+    match rng.gen_range(0..4) {
+        0 => format!("plain words {tag}"),
+        1 => format!("Here:\n```rust\nfn f() {{}}\n```\n{tag}"),
+        2 => format!("```py\nx = 1\n```\nand\n~~~\nraw {tag}\n~~~\n"),
+        _ => format!("emoji 🦀 and ümlauts {tag}"),
+    }
 }
 
+/// How many code files the server must extract from a message: fenced blocks of
+/// assistant messages only.
 fn files_in(text: &str, actor: &str) -> usize {
     if actor != "assistant" {
         0
@@ -317,7 +317,7 @@ impl Worker {
                 ["user", "user", "assistant", "assistant", "system"][self.rng.gen_range(0..5)];
             let tag = format!("w{}-m{}", self.index, self.seq);
             self.seq += 1;
-            let (text, _) = message_text(&mut self.rng, actor, &tag);
+            let text = message_text(&mut self.rng, &tag);
             batch.push((actor, text));
         }
         let body = if count == 1 && self.rng.gen_bool(0.8) {
