@@ -9,7 +9,9 @@ use crate::config::Limits;
 use crate::domain::{code_blocks, Actor, MessageText};
 use crate::store::NewMessage;
 
-#[derive(Deserialize, ToSchema)]
+/// What a message post's body holds, as sent: the two forms are told apart in
+/// [`PostMessagesBody::parse`], so a mixed or partial body gets a precise 400.
+#[derive(Deserialize)]
 pub struct PostMessagesBody {
     /// Text of a single message.
     message: Option<String>,
@@ -19,12 +21,45 @@ pub struct PostMessagesBody {
     messages: Option<Vec<BatchItem>>,
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize)]
 pub struct BatchItem {
     #[serde(alias = "message")]
     content: String,
     #[serde(alias = "actor")]
     role: String,
+}
+
+/// The documented body of a message post: one message, or a batch.
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum PostMessages {
+    Single(SingleMessage),
+    Batch(MessageBatch),
+}
+
+/// One message.
+#[derive(Deserialize, ToSchema)]
+pub struct SingleMessage {
+    /// The text (not empty, no NUL characters).
+    #[schema(min_length = 1, pattern = r"^[^\u0000]+$")]
+    pub message: String,
+    pub actor: Actor,
+}
+
+/// A batch, stored atomically in order (at most `--max-batch-messages`, default 100).
+#[derive(Deserialize, ToSchema)]
+pub struct MessageBatch {
+    #[schema(min_items = 1, max_items = 100)]
+    pub messages: Vec<MessageBatchItem>,
+}
+
+/// One message of a batch (`message`/`actor` are accepted as aliases).
+#[derive(Deserialize, ToSchema)]
+pub struct MessageBatchItem {
+    /// The text (not empty, no NUL characters).
+    #[schema(min_length = 1, pattern = r"^[^\u0000]+$")]
+    pub content: String,
+    pub role: Actor,
 }
 
 /// What the caller posted, validated, with code files extracted.

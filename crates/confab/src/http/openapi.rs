@@ -28,8 +28,15 @@ pub struct UserErrorData {
 pub struct DeleteLastError {
     statusCode: u16,
     statusMessage: String,
-    #[schema(value_type = Object)]
-    data: serde_json::Value,
+    data: DeleteLastErrorData,
+}
+
+/// `data` of a delete-last error: seed 000's plain string, or `{"message"}`.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum DeleteLastErrorData {
+    Text(String),
+    Detail(UserErrorData),
 }
 
 /// Error body of the tenant API.

@@ -78,7 +78,7 @@ pub async fn tenant_ws(
 
 /// Subscribe to one of the user's chats' live events (WebSocket).
 #[utoipa::path(get, path = "/api/users/{user_id}/chats/{chat_id}/ws", tag = "live events",
-    params(("user_id" = i64, Path), ("chat_id" = i64, Path)),
+    params(("user_id" = i64, Path, minimum = 1), ("chat_id" = i64, Path, minimum = 1)),
     security(("session" = [])),
     responses(
         (status = 101, description = "Upgraded; frames as on `/api/v1/chats/{chat_id}/ws`, with the integer chat id"),

@@ -27,10 +27,13 @@ pub const MAX_METADATA_BYTES: usize = 16 * 1024;
 #[derive(Deserialize, ToSchema)]
 pub struct CreateTenantChatBody {
     /// 1 to 255 characters after trimming; default `"New chat"`.
+    #[schema(min_length = 1, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     name: Option<String>,
     /// The model the chat talks to; default empty.
+    #[schema(max_length = 255, pattern = r"^[^\u0000]*$")]
     model: Option<String>,
     /// A user of the same tenant who owns the chat (it then shows in their user-API list).
+    #[schema(minimum = 1)]
     user_id: Option<i64>,
     /// Any JSON object, at most 16 KiB serialised; returned as given.
     #[schema(value_type = Option<Object>)]

@@ -82,7 +82,7 @@ pub async fn list_messages(
 /// stored atomically in order; code blocks of assistant messages become files.
 #[utoipa::path(post, path = "/api/v1/chats/{chat_id}/messages", tag = "tenant messages",
     params(("chat_id" = uuid::Uuid, Path)),
-    request_body = PostMessagesBody,
+    request_body = crate::http::message_input::PostMessages,
     security(("api_key" = [])),
     responses(
         (status = 201, description = "The stored messages, in order", body = TenantMessagesCreated),

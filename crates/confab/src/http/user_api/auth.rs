@@ -17,9 +17,22 @@ use crate::http::views::UserView;
 use crate::http::AppState;
 use crate::store::{NewSession, StoreError, UserRecord};
 
+/// Login: any password within the size limit may be tried.
 #[derive(Deserialize, ToSchema)]
 pub struct Credentials {
+    #[schema(format = Email)]
     email: String,
+    /// At most 1024 bytes.
+    password: String,
+}
+
+/// Sign-up: the same fields, with the rules for a new password.
+#[derive(Deserialize, ToSchema)]
+pub struct NewAccount {
+    #[schema(format = Email)]
+    email: String,
+    /// At least 8 characters, at most 1024 bytes.
+    #[schema(min_length = 8)]
     password: String,
 }
 
@@ -68,18 +81,19 @@ async fn start_session(
 
 /// Create an account and sign in.
 #[utoipa::path(post, path = "/api/auth/sign-up", tag = "user auth",
-    request_body = Credentials,
+    request_body = NewAccount,
     responses(
         (status = 201, description = "Account created; the session cookie is set", body = UserEnvelope),
         (status = 400, description = "Invalid email or weak password", body = crate::http::openapi::UserError),
         (status = 409, description = "Email already registered", body = crate::http::openapi::UserError),
         (status = 429, description = "Too many attempts from this client or for this email; see `Retry-After`", body = crate::http::openapi::UserError),
+        (status = 413, body = crate::http::openapi::UserError), (status = 415, body = crate::http::openapi::UserError),
     ))]
 pub async fn sign_up(
     State(state): State<AppState>,
     _attempt: AuthAttempt,
     headers: HeaderMap,
-    ValidJson(body): ValidJson<Credentials>,
+    ValidJson(body): ValidJson<NewAccount>,
 ) -> Result<Response, ApiError> {
     let email = Email::parse(&body.email).map_err(|e| ApiError::validation(e.0))?;
     let password = Password::parse_new(&body.password).map_err(|e| ApiError::validation(e.0))?;
@@ -111,6 +125,7 @@ pub async fn sign_up(
         (status = 400, description = "Malformed body", body = crate::http::openapi::UserError),
         (status = 401, description = "Wrong email or password (the same answer for both)", body = crate::http::openapi::UserError),
         (status = 429, description = "Too many attempts from this client or failures for this email; see `Retry-After`", body = crate::http::openapi::UserError),
+        (status = 413, body = crate::http::openapi::UserError), (status = 415, body = crate::http::openapi::UserError),
     ))]
 pub async fn login(
     State(state): State<AppState>,
@@ -153,7 +168,7 @@ pub async fn login(
 
 /// Sign out: revokes the session server-side and clears the cookie. Always answers `true`.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "user auth",
-    responses((status = 200, description = "Signed out", body = bool)))]
+    responses((status = 200, description = "Signed out", body = bool, content_type = "application/json", example = json!(true))))]
 pub async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -182,6 +197,7 @@ impl<S: Send + Sync> FromRequestParts<S> for SessionCookie {
 
 /// 200 with a valid session, 401 without.
 #[utoipa::path(head, path = "/api/auth/check", tag = "user auth",
+    security(("session" = [])),
     responses((status = 200, description = "The session is valid"), (status = 401, description = "No valid session")))]
 pub async fn check(_session: SessionUser) -> StatusCode {
     StatusCode::OK

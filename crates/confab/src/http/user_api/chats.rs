@@ -38,26 +38,49 @@ pub struct ChatEnvelope<'a> {
 #[derive(Deserialize, ToSchema)]
 pub struct CreateChatBody {
     /// 1 to 255 characters after trimming.
+    #[schema(min_length = 1, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     name: String,
     /// The model the chat talks to (may be omitted).
     #[serde(default)]
+    #[schema(max_length = 255, pattern = r"^[^\u0000]*$")]
     model: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct RenameChatBody {
+    /// 1 to 255 characters after trimming.
+    #[schema(min_length = 1, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     name: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct DeleteChatsBody {
-    /// Ids of the caller's chats to delete; ids of other users' chats are ignored.
+    /// Ids of the caller's chats to delete (at most 1000); ids of other users' chats are
+    /// ignored.
+    #[schema(schema_with = positive_ids)]
     chat_ids: Vec<i64>,
+}
+
+/// `chat_ids`: up to [`MAX_BULK_DELETE`] positive integers.
+fn positive_ids() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                    utoipa::openapi::KnownFormat::Int64,
+                )))
+                .minimum(Some(1)),
+        )
+        .max_items(Some(MAX_BULK_DELETE))
+        .build()
 }
 
 /// List the user's chats.
 #[utoipa::path(get, path = "/api/users/{user_id}/chats", tag = "user chats",
-    params(("user_id" = i64, Path), ListChatsQuery),
+    params(("user_id" = i64, Path, minimum = 1), ListChatsQuery),
+    security(("session" = [])),
     responses(
         (status = 200, body = ChatsEnvelope),
         (status = 400, body = UserError), (status = 401, body = UserError), (status = 404, body = UserError),
@@ -80,7 +103,8 @@ pub async fn list_chats(
 
 /// Create a chat.
 #[utoipa::path(post, path = "/api/users/{user_id}/chats", tag = "user chats",
-    params(("user_id" = i64, Path)),
+    params(("user_id" = i64, Path, minimum = 1)),
+    security(("session" = [])),
     request_body = CreateChatBody,
     responses(
         (status = 200, body = ChatEnvelope),
@@ -113,7 +137,8 @@ pub async fn create_chat(
 
 /// Rename a chat.
 #[utoipa::path(patch, path = "/api/users/{user_id}/chats/{chat_id}", tag = "user chats",
-    params(("user_id" = i64, Path), ("chat_id" = i64, Path)),
+    params(("user_id" = i64, Path, minimum = 1), ("chat_id" = i64, Path, minimum = 1)),
+    security(("session" = [])),
     request_body = RenameChatBody,
     responses(
         (status = 200, body = ChatEnvelope),
@@ -137,9 +162,10 @@ pub async fn rename_chat(
 /// Delete a chat with its messages and files (seed 001). Live subscribers get
 /// `chat.deleted` and are closed.
 #[utoipa::path(delete, path = "/api/users/{user_id}/chats/{chat_id}", tag = "user chats",
-    params(("user_id" = i64, Path), ("chat_id" = i64, Path)),
+    params(("user_id" = i64, Path, minimum = 1), ("chat_id" = i64, Path, minimum = 1)),
+    security(("session" = [])),
     responses(
-        (status = 200, body = bool, example = json!(true)),
+        (status = 200, body = bool, content_type = "application/json", example = json!(true)),
         (status = 400, body = UserError), (status = 401, body = UserError),
         (status = 404, body = UserError, example = json!({"statusCode":404,"statusMessage":"Not Found","data":{"message":"Chat not found"}})),
     ))]
@@ -154,10 +180,11 @@ pub async fn delete_chat(
 
 /// Delete several of the user's chats at once.
 #[utoipa::path(delete, path = "/api/users/{user_id}/chats", tag = "user chats",
-    params(("user_id" = i64, Path)),
+    params(("user_id" = i64, Path, minimum = 1)),
+    security(("session" = [])),
     request_body = DeleteChatsBody,
     responses(
-        (status = 200, body = bool),
+        (status = 200, body = bool, content_type = "application/json", example = json!(true)),
         (status = 400, body = UserError), (status = 401, body = UserError), (status = 404, body = UserError),
         (status = 413, body = UserError), (status = 415, body = UserError),
     ))]

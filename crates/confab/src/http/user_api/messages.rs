@@ -32,6 +32,15 @@ pub struct MessageEnvelope<'a> {
     chat_message: MessageView<'a>,
 }
 
+/// What a message post answers: `{"chatMessage"}` for one message, `{"chatMessages"}`
+/// for a batch.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum PostedMessages<'a> {
+    One(MessageEnvelope<'a>),
+    Batch(MessagesEnvelope<'a>),
+}
+
 /// `{"chatFiles": [...]}`
 #[derive(Serialize, ToSchema)]
 pub struct FilesEnvelope<'a> {
@@ -63,7 +72,8 @@ pub struct DeleteLastResponse<'a> {
 
 /// The chat's messages in chronological order, each with its files (seed 003).
 #[utoipa::path(get, path = "/api/users/{user_id}/chats/{chat_id}/messages", tag = "user messages",
-    params(("user_id" = i64, Path), ("chat_id" = i64, Path)),
+    params(("user_id" = i64, Path, minimum = 1), ("chat_id" = i64, Path, minimum = 1)),
+    security(("session" = [])),
     responses(
         (status = 200, body = MessagesEnvelope),
         (status = 400, body = UserError), (status = 401, body = UserError), (status = 404, body = UserError),
@@ -96,10 +106,11 @@ fn json_bytes(body: Bytes) -> Response {
 
 /// Post one message or a batch; code blocks of assistant messages become files.
 #[utoipa::path(post, path = "/api/users/{user_id}/chats/{chat_id}/messages", tag = "user messages",
-    params(("user_id" = i64, Path), ("chat_id" = i64, Path)),
-    request_body = PostMessagesBody,
+    params(("user_id" = i64, Path, minimum = 1), ("chat_id" = i64, Path, minimum = 1)),
+    security(("session" = [])),
+    request_body = crate::http::message_input::PostMessages,
     responses(
-        (status = 200, description = "`{\"chatMessage\"}` for one message, `{\"chatMessages\"}` for a batch", body = MessageEnvelope),
+        (status = 200, description = "`{\"chatMessage\"}` for one message, `{\"chatMessages\"}` for a batch", body = PostedMessages),
         (status = 400, body = UserError), (status = 401, body = UserError), (status = 404, body = UserError),
         (status = 413, body = UserError), (status = 415, body = UserError),
     ))]
@@ -117,26 +128,26 @@ pub async fn post_messages(
             &appended.messages,
         ))
         .await;
-    Ok(if parsed.batch {
-        Json(MessagesEnvelope {
+    let body = if parsed.batch {
+        PostedMessages::Batch(MessagesEnvelope {
             chat_messages: MessagesView(&appended.messages),
         })
-        .into_response()
     } else {
         let message = appended
             .messages
             .first()
             .ok_or_else(|| ApiError::internal(&"append returned no message for a single post"))?;
-        Json(MessageEnvelope {
+        PostedMessages::One(MessageEnvelope {
             chat_message: MessageView::with_files(message),
         })
-        .into_response()
-    })
+    };
+    Ok(Json(body).into_response())
 }
 
 /// Delete the last exchange and any trailing user messages (seed 000, SPEC §2).
 #[utoipa::path(delete, path = "/api/users/{user_id}/chats/{chat_id}/messages/last", tag = "user messages",
-    params(("user_id" = i64, Path), ("chat_id" = i64, Path)),
+    params(("user_id" = i64, Path, minimum = 1), ("chat_id" = i64, Path, minimum = 1)),
+    security(("session" = [])),
     responses(
         (status = 200, body = DeleteLastResponse),
         (status = 400, description = "No messages in the chat (seed 000 body), or a bad id", body = DeleteLastError,
@@ -193,7 +204,8 @@ pub fn delete_last_body<'a>(
 
 /// The chat's code files.
 #[utoipa::path(get, path = "/api/users/{user_id}/chats/{chat_id}/files", tag = "user messages",
-    params(("user_id" = i64, Path), ("chat_id" = i64, Path)),
+    params(("user_id" = i64, Path, minimum = 1), ("chat_id" = i64, Path, minimum = 1)),
+    security(("session" = [])),
     responses(
         (status = 200, body = FilesEnvelope),
         (status = 400, body = UserError), (status = 401, body = UserError), (status = 404, body = UserError),

@@ -191,10 +191,16 @@ impl Drop for RedisServer {
 
 /// Starts a node on `database_url` (no Redis) and waits until it is healthy.
 pub async fn start_node(name: &str, database_url: &str) -> Node {
+    start_node_with(name, database_url, &[]).await
+}
+
+/// [`start_node`] with further `serve` flags.
+pub async fn start_node_with(name: &str, database_url: &str, extra_args: &[&str]) -> Node {
     let mut node = Node::spawn(
         name,
         &NodeOptions {
             database_url: database_url.to_owned(),
+            extra_args: extra_args.iter().map(|a| a.to_string()).collect(),
             ..NodeOptions::default()
         },
     );
