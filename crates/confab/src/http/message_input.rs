@@ -5,9 +5,11 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::error::ApiError;
+use super::AppState;
 use crate::config::Limits;
 use crate::domain::{code_blocks, Actor, MessageText};
-use crate::store::NewMessage;
+use crate::events::ChatEvent;
+use crate::store::{Appended, ChatRef, NewMessage};
 
 /// What a message post's body holds, as sent: the two forms are told apart in
 /// [`PostMessagesBody::parse`], so a mixed or partial body gets a precise 400.
@@ -126,4 +128,23 @@ fn new_message(
         Vec::new()
     };
     Ok(NewMessage { actor, text, files })
+}
+
+/// Posting for either API: validate, append atomically, publish the change. Returns what
+/// was stored and whether the caller used the batch form (which decides the body shape).
+pub async fn append_and_publish(
+    state: &AppState,
+    chat: &ChatRef,
+    body: PostMessagesBody,
+) -> Result<(Appended, bool), ApiError> {
+    let parsed = body.parse(&state.config.limits)?;
+    let appended = state.store.append_messages(chat, parsed.messages).await?;
+    state
+        .events
+        .publish(ChatEvent::messages_created(
+            &appended.chat,
+            &appended.messages,
+        ))
+        .await;
+    Ok((appended, parsed.batch))
 }

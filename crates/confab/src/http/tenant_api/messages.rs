@@ -10,10 +10,9 @@ use utoipa::{IntoParams, ToSchema};
 use super::key::TenantChat;
 use super::paging;
 use crate::domain::cursor::{CursorKind, Position};
-use crate::events::ChatEvent;
 use crate::http::error::ApiError;
 use crate::http::extract::{ValidJson, ValidQuery};
-use crate::http::message_input::PostMessagesBody;
+use crate::http::message_input::{append_and_publish, PostMessagesBody};
 use crate::http::openapi::TenantError;
 use crate::http::user_api::{delete_last_response, DeleteLastResponse};
 use crate::http::views::{MessageView, MessagesView};
@@ -95,15 +94,7 @@ pub async fn post_messages(
     TenantChat { chat, .. }: TenantChat,
     ValidJson(body): ValidJson<PostMessagesBody>,
 ) -> Result<Response, ApiError> {
-    let parsed = body.parse(&state.config.limits)?;
-    let appended = state.store.append_messages(&chat, parsed.messages).await?;
-    state
-        .events
-        .publish(ChatEvent::messages_created(
-            &appended.chat,
-            &appended.messages,
-        ))
-        .await;
+    let (appended, _) = append_and_publish(&state, &chat, body).await?;
     Ok((
         StatusCode::CREATED,
         Json(TenantMessagesCreated {

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use crate::events::ChatEvent;
 use crate::http::error::ApiError;
 use crate::http::extract::{OwnChat, ValidJson};
-use crate::http::message_input::PostMessagesBody;
+use crate::http::message_input::{append_and_publish, PostMessagesBody};
 use crate::http::openapi::{DeleteLastError, UserError};
 use crate::http::views::{FileView, MessageView, MessagesView};
 use crate::http::AppState;
@@ -119,16 +119,8 @@ pub async fn post_messages(
     OwnChat { chat, .. }: OwnChat,
     ValidJson(body): ValidJson<PostMessagesBody>,
 ) -> Result<Response, ApiError> {
-    let parsed = body.parse(&state.config.limits)?;
-    let appended = state.store.append_messages(&chat, parsed.messages).await?;
-    state
-        .events
-        .publish(ChatEvent::messages_created(
-            &appended.chat,
-            &appended.messages,
-        ))
-        .await;
-    let body = if parsed.batch {
+    let (appended, batch) = append_and_publish(&state, &chat, body).await?;
+    let body = if batch {
         PostedMessages::Batch(MessagesEnvelope {
             chat_messages: MessagesView(&appended.messages),
         })
