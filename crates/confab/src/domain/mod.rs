@@ -3,6 +3,7 @@
 pub mod code_blocks;
 pub mod cursor;
 pub mod delete_last;
+pub mod normalize;
 pub mod order_by;
 pub mod timestamp;
 pub mod values;

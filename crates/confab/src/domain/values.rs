@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+use super::normalize;
+
 /// Why an input value was refused; the text is shown to API clients as is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -128,7 +130,9 @@ impl MessageText {
     }
 }
 
-/// An email address as given (trimmed); compared case-insensitively.
+/// An email address as given (trimmed, in NFKC, invisible characters removed);
+/// compared in its folded form (see [`super::normalize`]), so look-alike spellings name
+/// one account.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Email {
     display: String,
@@ -137,7 +141,9 @@ pub struct Email {
 
 impl Email {
     pub fn parse(value: &str) -> Result<Self, ValueError> {
-        let trimmed = value.trim();
+        // Checked after normalising: `＠` and `．` only become `@` and `.` under NFKC.
+        let visible = normalize::visible_nfkc(value);
+        let trimmed = visible.trim();
         let invalid = || refuse("email must be a valid address like name@example.com");
         if trimmed.len() > 254 || trimmed.chars().any(|c| c.is_whitespace() || c == '\0') {
             return Err(invalid());
@@ -153,8 +159,8 @@ impl Email {
             return Err(invalid());
         }
         Ok(Email {
+            normalized: normalize::fold(trimmed),
             display: trimmed.to_owned(),
-            normalized: trimmed.to_lowercase(),
         })
     }
 
@@ -163,7 +169,8 @@ impl Email {
         &self.display
     }
 
-    /// The lower-cased form that uniqueness and login use.
+    /// The folded form (NFKC, no invisible characters, lower case) that uniqueness and
+    /// login use.
     pub fn normalized(&self) -> &str {
         &self.normalized
     }
@@ -183,8 +190,12 @@ impl Password {
     pub const MIN_CHARS: usize = 8;
     pub const MAX_BYTES: usize = 1024;
 
-    /// For new passwords: enforces the length rules.
+    /// For new passwords: enforces the length rules and refuses passwords with nothing
+    /// visible in them (only whitespace or invisible characters).
     pub fn parse_new(value: &str) -> Result<Self, ValueError> {
+        if normalize::is_blank(value) {
+            return Err(refuse("password must not be only whitespace"));
+        }
         if value.chars().count() < Self::MIN_CHARS {
             return Err(refuse(format!(
                 "password must be at least {} characters",
@@ -235,6 +246,9 @@ mod tests {
         let email = Email::parse(" Ann@Example.COM ").expect("valid");
         assert_eq!(email.as_str(), "Ann@Example.COM");
         assert_eq!(email.normalized(), "ann@example.com");
+        let wide = Email::parse("ＡＮＮ＠ｅｘａｍｐｌｅ．ｃｏｍ\u{200B}").expect("valid under NFKC");
+        assert_eq!(wide.as_str(), "ANN@example.com");
+        assert_eq!(wide.normalized(), "ann@example.com");
         for bad in [
             "", "ann", "ann@", "@x.io", "a@b@c.io", "a b@c.io", "a@nodot", "a@.io",
         ] {
@@ -261,6 +275,8 @@ mod tests {
     #[test]
     fn passwords_have_a_minimum_length_and_hide_in_debug() {
         assert!(Password::parse_new("short").is_err());
+        assert!(Password::parse_new("          ").is_err());
+        assert!(Password::parse_new("\t\u{3000}\u{200B}        ").is_err());
         let pw = Password::parse_new("long enough").expect("valid");
         assert_eq!(format!("{pw:?}"), "Password(<redacted>)");
     }
