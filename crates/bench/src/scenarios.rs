@@ -117,9 +117,11 @@ async fn start(binary: &Path, database_url: &str, extra: &[&str]) -> anyhow::Res
         "--database-url".to_owned(),
         database_url.to_owned(),
         // The bench measures capacity, not the abuse limits: one key drives every
-        // tenant-API scenario, 1,000 sockets watch one chat, and generator connections
+        // tenant-API scenario, one user posts at full speed, 1,000 sockets watch one chat, and generator connections
         // may sit idle while sockets are being opened.
         "--api-key-rate-per-second".to_owned(),
+        "0".to_owned(),
+        "--user-write-rate-per-second".to_owned(),
         "0".to_owned(),
         "--ws-max-per-chat".to_owned(),
         "0".to_owned(),

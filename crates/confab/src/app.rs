@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
+use crate::auth::password::Hashing;
 use crate::config::Config;
 use crate::events::{EventBus, LocalHub, RedisBus, RedisOptions};
 use crate::http::response_cache::ResponseCache;
@@ -17,7 +18,12 @@ use crate::throttle::Throttles;
 /// Builds the shared state: opens (and migrates) the database, sets up live events
 /// (in-process, or through Redis when `redis_url` is set).
 pub async fn state(config: Config) -> anyhow::Result<AppState> {
-    let store = store::connect(&config.database.database_url, config.database.db_pool_size).await?;
+    let store = store::open(
+        &config.database.database_url,
+        config.database.db_pool_size,
+        config.quotas,
+    )
+    .await?;
     let hub = Arc::new(LocalHub::new(config.limits.ws_buffer_frames));
     let events: Arc<dyn EventBus> = match &config.redis_url {
         Some(url) => Arc::new(
@@ -42,6 +48,10 @@ pub async fn state(config: Config) -> anyhow::Result<AppState> {
         metrics: Arc::default(),
         key_touches: Arc::default(),
         throttles: Arc::new(Throttles::new(&config.abuse)),
+        hashing: Arc::new(Hashing::new(
+            config.abuse.password_hash_concurrency as usize,
+            config.abuse.password_hash_wait(),
+        )),
         config: Arc::new(config),
     })
 }

@@ -81,6 +81,26 @@ pub struct AbuseLimits {
     #[arg(long, env = "CONFAB_API_KEY_BURST", default_value_t = 200,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub api_key_burst: u32,
+    /// Writes (any method but GET and HEAD) each signed-in user may make to
+    /// `/api/users/...` per second (sustained; bursts up to `--user-write-burst`); over
+    /// it: 429 with `Retry-After`. 0 disables.
+    #[arg(long, env = "CONFAB_USER_WRITE_RATE_PER_SECOND", default_value_t = 20)]
+    pub user_write_rate_per_second: u32,
+    /// Writes an idle user may make at once before `--user-write-rate-per-second`
+    /// applies.
+    #[arg(long, env = "CONFAB_USER_WRITE_BURST", default_value_t = 200,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub user_write_burst: u32,
+    /// Password hashes (sign-up, login) computed at once on this node, each using
+    /// 19 MiB; default: the number of CPU cores. Further attempts wait for a turn.
+    #[arg(long, env = "CONFAB_PASSWORD_HASH_CONCURRENCY", default_value_t = default_hash_concurrency(),
+          value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub password_hash_concurrency: u32,
+    /// Milliseconds a sign-up or login waits for a hashing turn; then 503 with
+    /// `Retry-After`. 0: do not wait.
+    #[arg(long, env = "CONFAB_PASSWORD_HASH_WAIT_MS", default_value_t = 2000,
+          value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub password_hash_wait_ms: u64,
     /// Live WebSocket connections one chat may have (both routes together); further
     /// upgrades get 429 with `Retry-After`. 0: unlimited.
     #[arg(long, env = "CONFAB_WS_MAX_PER_CHAT", default_value_t = 100)]
@@ -100,7 +120,54 @@ pub struct AbuseLimits {
     pub body_read_timeout_seconds: u64,
 }
 
+/// One password hash per CPU core: hashing is CPU-bound, more at once only adds memory.
+pub fn default_hash_concurrency() -> u32 {
+    std::thread::available_parallelism()
+        .map(|n| u32::try_from(n.get()).unwrap_or(1))
+        .unwrap_or(1)
+        .clamp(1, 1024)
+}
+
+/// How much one tenant, user and chat may store; a write over a quota gets 413
+/// `quota_exceeded`. Checked inside the write's transaction, so concurrent writes cannot
+/// both squeeze under a quota. Every `0` disables its quota.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct StorageQuotas {
+    /// Messages one chat may hold.
+    #[arg(long, env = "CONFAB_MAX_MESSAGES_PER_CHAT", default_value_t = 1_000_000)]
+    pub max_messages_per_chat: u64,
+    /// Chats one user may own (user API, and tenant-API chats created for a user).
+    #[arg(long, env = "CONFAB_MAX_CHATS_PER_USER", default_value_t = 100_000)]
+    pub max_chats_per_user: u64,
+    /// Bytes of message text (UTF-8) one tenant may store, over all its chats.
+    #[arg(long, env = "CONFAB_MAX_TENANT_MESSAGE_BYTES", default_value_t = 10 * 1024 * 1024 * 1024)]
+    pub max_tenant_message_bytes: u64,
+}
+
+impl Default for StorageQuotas {
+    fn default() -> Self {
+        StorageQuotas {
+            max_messages_per_chat: 1_000_000,
+            max_chats_per_user: 100_000,
+            max_tenant_message_bytes: 10 * 1024 * 1024 * 1024,
+        }
+    }
+}
+
+impl StorageQuotas {
+    /// No quotas (tools and tests that write below the API).
+    pub const OFF: StorageQuotas = StorageQuotas {
+        max_messages_per_chat: 0,
+        max_chats_per_user: 0,
+        max_tenant_message_bytes: 0,
+    };
+}
+
 impl AbuseLimits {
+    pub fn password_hash_wait(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.password_hash_wait_ms)
+    }
+
     pub fn header_read_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.header_read_timeout_seconds.max(1))
     }
@@ -120,6 +187,10 @@ impl Default for AbuseLimits {
             auth_account_window_seconds: 900,
             api_key_rate_per_second: 100,
             api_key_burst: 200,
+            user_write_rate_per_second: 20,
+            user_write_burst: 200,
+            password_hash_concurrency: default_hash_concurrency(),
+            password_hash_wait_ms: 2000,
             ws_max_per_chat: 100,
             ws_max_per_key: 1000,
             header_read_timeout_seconds: 30,
@@ -167,6 +238,8 @@ pub struct Config {
     pub limits: Limits,
     #[command(flatten)]
     pub abuse: AbuseLimits,
+    #[command(flatten)]
+    pub quotas: StorageQuotas,
     /// Seconds a shutdown waits for open requests to finish before dropping them.
     #[arg(long, env = "CONFAB_SHUTDOWN_GRACE_SECONDS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -201,6 +274,7 @@ impl Config {
                 ws_ping_interval_seconds: 20,
             },
             abuse: AbuseLimits::default(),
+            quotas: StorageQuotas::default(),
             shutdown_grace_seconds: 30,
         }
     }

@@ -516,8 +516,11 @@ async fn start_server(
             &address,
             "--database-url",
             database_url,
-            // Load, not abuse: the per-key request rate would refuse the soak's own traffic.
+            // Load, not abuse: the per-key and per-user request rates would refuse the
+            // soak's own traffic.
             "--api-key-rate-per-second",
+            "0",
+            "--user-write-rate-per-second",
             "0",
         ])
         .env("CONFAB_LOG", "warn")

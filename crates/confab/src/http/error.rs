@@ -12,11 +12,17 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use std::borrow::Cow;
 
+use crate::auth::password::HashError;
+use crate::store::quota::QuotaExceeded;
 use crate::store::StoreError;
 
 /// `Retry-After` of a `presence_unavailable` answer: about when a node that lost Redis
 /// has retried it (its reconnection backoff tops out at 5 s).
 const PRESENCE_RETRY_AFTER_SECONDS: u64 = 5;
+
+/// `Retry-After` when password hashing is saturated: a hash takes tens of milliseconds,
+/// so a turn is usually free again within a second.
+const HASHING_BUSY_RETRY_AFTER_SECONDS: u64 = 1;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -120,6 +126,27 @@ impl ApiError {
         }
     }
 
+    /// A write that a storage quota refuses: 413, nothing stored.
+    pub fn quota_exceeded(quota: QuotaExceeded) -> Self {
+        let mut message = quota.to_string();
+        if let Some(first) = message.get_mut(..1) {
+            first.make_ascii_uppercase();
+        }
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "quota_exceeded", message)
+    }
+
+    /// Every password hashing slot stayed busy for the whole wait: 503, try again soon.
+    pub fn hashing_busy() -> Self {
+        ApiError {
+            retry_after: Some(HASHING_BUSY_RETRY_AFTER_SECONDS),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "server_busy",
+                "The server is busy checking passwords; try again in a moment",
+            )
+        }
+    }
+
     /// Delete-last on an empty chat (seed 000).
     pub fn no_messages() -> Self {
         ApiError {
@@ -172,7 +199,17 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::NotFound => ApiError::chat_not_found(),
             StoreError::Conflict(what) => ApiError::conflict("conflict", what),
+            StoreError::QuotaExceeded(quota) => ApiError::quota_exceeded(quota),
             StoreError::Other(cause) => ApiError::internal(&format!("{cause:#}")),
+        }
+    }
+}
+
+impl From<HashError> for ApiError {
+    fn from(error: HashError) -> Self {
+        match error {
+            HashError::Busy => ApiError::hashing_busy(),
+            HashError::Failed(cause) => ApiError::internal(&format!("{cause:#}")),
         }
     }
 }
@@ -243,6 +280,16 @@ mod tests {
             ApiError::presence_unavailable(anyhow::anyhow!("redis down")).code,
             "presence_unavailable"
         );
+    }
+
+    #[test]
+    fn quota_errors_are_413_with_a_stable_code() {
+        let error = ApiError::from(StoreError::QuotaExceeded(QuotaExceeded::MessagesPerChat(5)));
+        assert_eq!(
+            error.tenant_body(),
+            json!({"success":false,"error":{"code":"quota_exceeded","message":"This chat already holds the most messages allowed (5)"}})
+        );
+        assert_eq!(error.status, StatusCode::PAYLOAD_TOO_LARGE);
     }
 
     #[test]

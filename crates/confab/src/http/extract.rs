@@ -3,10 +3,11 @@
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
-use axum::http::{header, request::Parts, StatusCode};
+use axum::http::{header, request::Parts, Method, StatusCode};
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
+use super::throttle::user_write;
 use super::AppState;
 use crate::auth::session;
 use crate::domain::Timestamp;
@@ -88,7 +89,8 @@ impl FromRequestParts<AppState> for SessionUser {
 }
 
 /// `/api/users/{user_id}/...` for the signed-in user's own id: 401 without a session,
-/// 400 for an id that is not a positive integer, 404 for anyone else's id.
+/// 400 for an id that is not a positive integer, 404 for anyone else's id. A write (any
+/// method but GET and HEAD) also spends one of the user's writes: 429 over the rate.
 pub struct OwnUser(pub UserRecord);
 
 impl FromRequestParts<AppState> for OwnUser {
@@ -99,6 +101,9 @@ impl FromRequestParts<AppState> for OwnUser {
         let user_id = path_id(parts, state, "user_id").await?;
         if user_id != user.id {
             return Err(ApiError::user_not_found());
+        }
+        if !matches!(parts.method, Method::GET | Method::HEAD) {
+            user_write(state, user.id)?;
         }
         Ok(OwnUser(user))
     }

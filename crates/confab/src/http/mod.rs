@@ -18,6 +18,7 @@ use axum::routing::get;
 use axum::{middleware, Router};
 use std::sync::Arc;
 
+use crate::auth::password::Hashing;
 use crate::config::Config;
 use crate::events::EventBus;
 use crate::store::Store;
@@ -34,8 +35,10 @@ pub struct AppState {
     pub message_cache: Arc<response_cache::ResponseCache>,
     /// When each API key's `last_used_at` was last written (throttles those writes).
     pub key_touches: Arc<tenant_api::KeyTouches>,
-    /// Abuse limits: auth throttles, API key rates, WebSocket caps.
+    /// Abuse limits: auth throttles, API key and user write rates, WebSocket caps.
     pub throttles: Arc<Throttles>,
+    /// Bounded password hashing (sign-up and login).
+    pub hashing: Arc<Hashing>,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -84,8 +84,12 @@ impl FromRequestParts<AppState> for AuthAttempt {
 /// Counts an attempt against `email`'s account before any password work: 429 when the
 /// account has used up its failures. The caller clears the count with
 /// [`account_succeeded`] when the attempt succeeds; otherwise it stays a failure.
-pub fn account_attempt(state: &AppState, email: &Email) -> Result<AccountKey, ApiError> {
-    let key = throttle::account_key(email);
+pub fn account_attempt(
+    state: &AppState,
+    tenant_id: Uuid,
+    email: &Email,
+) -> Result<AccountKey, ApiError> {
+    let key = throttle::account_key(tenant_id, email);
     state
         .throttles
         .auth_by_account
@@ -110,6 +114,18 @@ pub fn api_key_request(state: &AppState, key_id: Uuid) -> Result<(), ApiError> {
         .check(&key_id, Instant::now())
         .map_err(|wait| {
             tracing::debug!(%key_id, "API key rate limited");
+            too_many_requests(wait)
+        })
+}
+
+/// Spends one of a user's writes to the user API; 429 when over the user's rate.
+pub fn user_write(state: &AppState, user_id: i64) -> Result<(), ApiError> {
+    state
+        .throttles
+        .writes_by_user
+        .check(&user_id, Instant::now())
+        .map_err(|wait| {
+            tracing::debug!(user_id, "user writes rate limited");
             too_many_requests(wait)
         })
 }

@@ -47,6 +47,7 @@ const TABLES: &[Table] = &[
             ("name", Kind::Text),
             ("is_default", Kind::Int),
             ("created_at", Kind::Int),
+            ("message_bytes", Kind::Int),
         ],
     },
     Table {
@@ -105,6 +106,8 @@ const TABLES: &[Table] = &[
             ("version", Kind::Int),
             ("created_at", Kind::Int),
             ("updated_at", Kind::Int),
+            ("message_count", Kind::Int),
+            ("message_bytes", Kind::Int),
         ],
     },
     Table {
@@ -564,8 +567,8 @@ mod tests {
         let tenants = &TABLES[0];
         assert_eq!(
             tenants.insert_sql(2),
-            "INSERT INTO tenants (id, name, is_default, created_at) \
-             VALUES ($1, $2, $3, $4), ($5, $6, $7, $8)"
+            "INSERT INTO tenants (id, name, is_default, created_at, message_bytes) \
+             VALUES ($1, $2, $3, $4, $5), ($6, $7, $8, $9, $10)"
         );
         assert_eq!(TABLES[3].key_index(), 0);
     }

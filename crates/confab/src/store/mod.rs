@@ -8,6 +8,7 @@ pub mod copy;
 mod group_commit;
 mod point_reads;
 pub mod postgres;
+pub mod quota;
 mod records;
 mod sql;
 pub mod sqlite;
@@ -28,6 +29,9 @@ pub enum StoreError {
     /// A uniqueness rule was broken (e.g. an email already taken).
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// A storage quota would be exceeded; nothing was written.
+    #[error("quota exceeded: {0}")]
+    QuotaExceeded(#[from] quota::QuotaExceeded),
     /// Anything else: logged, answered as an opaque 500.
     #[error(transparent)]
     Other(#[from] anyhow::Error),
@@ -157,11 +161,29 @@ impl Engine {
     }
 }
 
-/// Opens the store a database URL names, creating and migrating it as needed.
+/// Opens the store a database URL names, creating and migrating it as needed; no
+/// storage quotas (tools).
 pub async fn connect(url: &str, pool_size: u32) -> anyhow::Result<Arc<dyn Store>> {
+    open(url, pool_size, quota::StorageQuotas::OFF).await
+}
+
+/// [`connect`] with the storage quotas its writes enforce (the server).
+pub async fn open(
+    url: &str,
+    pool_size: u32,
+    quotas: quota::StorageQuotas,
+) -> anyhow::Result<Arc<dyn Store>> {
     Ok(match Engine::of_url(url)? {
-        Engine::Sqlite => Arc::new(sqlite::SqliteStore::connect(url, pool_size).await?),
-        Engine::Postgres => Arc::new(postgres::PostgresStore::connect(url, pool_size).await?),
+        Engine::Sqlite => Arc::new(
+            sqlite::SqliteStore::connect(url, pool_size)
+                .await?
+                .with_quotas(quotas),
+        ),
+        Engine::Postgres => Arc::new(
+            postgres::PostgresStore::connect(url, pool_size)
+                .await?
+                .with_quotas(quotas),
+        ),
     })
 }
 

@@ -14,6 +14,7 @@ use std::str::FromStr;
 use std::time::Duration;
 use uuid::Uuid;
 
+use super::quota::StorageQuotas;
 use super::sql::*;
 use super::{redact_url, StoreError, StoreResult};
 use crate::domain::delete_last::{DeleteLastPlan, Planner};
@@ -22,6 +23,7 @@ use crate::store::records::*;
 
 pub struct PostgresStore {
     pool: Pool<Postgres>,
+    quotas: StorageQuotas,
 }
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -35,7 +37,10 @@ impl PostgresStore {
             .run(&pool)
             .await
             .context("cannot apply PostgreSQL migrations")?;
-        let store = PostgresStore { pool };
+        let store = PostgresStore {
+            pool,
+            quotas: StorageQuotas::OFF,
+        };
         store.ensure_default_tenant().await?;
         Ok(store)
     }
@@ -81,7 +86,7 @@ impl PostgresStore {
         messages: Vec<NewMessage>,
     ) -> StoreResult<Appended> {
         let mut tx = self.begin_write().await?;
-        let appended = Self::append_in(&mut tx, chat, messages).await?;
+        let appended = Self::append_in(&mut tx, chat, messages, self.quotas).await?;
         tx.commit().await?;
         Ok(appended)
     }

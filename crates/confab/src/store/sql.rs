@@ -171,6 +171,20 @@ impl ChatRow {
     }
 }
 
+/// A chat with its usage counters (see [`super::quota`]).
+#[derive(sqlx::FromRow)]
+pub(crate) struct ChatUsageRow {
+    #[sqlx(flatten)]
+    pub chat: ChatRow,
+    pub message_count: i64,
+    pub message_bytes: i64,
+}
+
+/// Gives a tenant's message bytes back when messages or chats are deleted
+/// (`$1` tenant id, `$2` bytes).
+pub(crate) const RELEASE_TENANT_BYTES_SQL: &str =
+    "UPDATE tenants SET message_bytes = message_bytes - $2 WHERE id = $1";
+
 pub(crate) fn chats(rows: Vec<ChatRow>) -> StoreResult<Vec<ChatRecord>> {
     rows.into_iter().map(ChatRow::into_record).collect()
 }
@@ -278,6 +292,12 @@ pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
 macro_rules! impl_sql_store {
     ($store:ty, $db:ty, $engine:literal) => {
         impl $store {
+            /// The store with `quotas` enforced on its writes.
+            pub fn with_quotas(mut self, quotas: $crate::config::StorageQuotas) -> Self {
+                self.quotas = quotas;
+                self
+            }
+
             /// Creates the default tenant (sign-up's) unless there is one. The partial
             /// unique index allows only one, so nodes starting at once race harmlessly.
             async fn ensure_default_tenant(&self) -> anyhow::Result<()> {
@@ -321,10 +341,29 @@ macro_rules! impl_sql_store {
                 conn: &mut <$db as sqlx::Database>::Connection,
                 chat: ChatRef,
                 messages: Vec<NewMessage>,
+                quotas: $crate::config::StorageQuotas,
             ) -> StoreResult<Appended> {
+                use $crate::store::quota::{self, QuotaExceeded};
                 let now = Timestamp::now();
                 let chat = &chat;
-                let chat = bump_chat!($db, &mut *conn, chat, now);
+                let added = i64::try_from(messages.len()).unwrap_or(i64::MAX);
+                let bytes = quota::text_bytes(messages.iter().map(|m| m.text.as_str()));
+                // The version bump takes the chat's row lock and moves its counters, so
+                // the count checked here already includes every earlier append.
+                let sql = by_chat_ref!(
+                    chat,
+                    "UPDATE chats SET version = version + 1, updated_at = $3, \
+                     message_count = message_count + $4, message_bytes = message_bytes + $5 WHERE ",
+                    concat!(" RETURNING ", chat_columns!(), ", message_count, message_bytes")
+                );
+                let bumped = bind_chat_ref!(sqlx::query_as::<$db, ChatUsageRow>(sql), chat)
+                    .bind(now.micros())
+                    .bind(added)
+                    .bind(bytes)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                quota::within(quotas.max_messages_per_chat, bumped.message_count, QuotaExceeded::MessagesPerChat)?;
+                let chat = bumped.chat.into_record()?;
                 // Chronological order is (created_at, id): never stamp a message earlier
                 // than the chat's newest one, even if the clock stepped back.
                 let newest: Option<i64> = sqlx::query_scalar::<$db, i64>(
@@ -386,6 +425,15 @@ macro_rules! impl_sql_store {
                         files,
                     });
                 }
+                // Last, so the tenant's row lock (PostgreSQL) is held only until the commit.
+                let tenant_bytes: i64 = sqlx::query_scalar::<$db, i64>(
+                    "UPDATE tenants SET message_bytes = message_bytes + $2 WHERE id = $1 RETURNING message_bytes",
+                )
+                .bind(chat.tenant_id.hyphenated().to_string())
+                .bind(bytes)
+                .fetch_one(&mut *conn)
+                .await?;
+                quota::within(quotas.max_tenant_message_bytes, tenant_bytes, QuotaExceeded::TenantMessageBytes)?;
                 Ok(Appended {
                     chat,
                     messages: stored,
@@ -594,7 +642,23 @@ macro_rules! impl_sql_store {
                     .map(serde_json::to_string)
                     .transpose()
                     .map_err(|e| StoreError::Other(e.into()))?;
-                sqlx::query_as::<$db, ChatRow>(concat!(
+                let mut tx = self.begin_write().await?;
+                let limit = self.quotas.max_chats_per_user;
+                if let (Some(user_id), true) = (chat.user_id, limit > 0) {
+                    use $crate::store::quota::{self, QuotaExceeded};
+                    // A no-op update takes the user's row lock (PostgreSQL; SQLite's one
+                    // writer is exclusive anyway), so creations for one user count in turn.
+                    sqlx::query("UPDATE users SET updated_at = updated_at WHERE id = $1")
+                        .bind(user_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    let owned: i64 = sqlx::query_scalar::<$db, i64>("SELECT COUNT(*) FROM chats WHERE user_id = $1")
+                        .bind(user_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    quota::within(limit, owned.saturating_add(1), QuotaExceeded::ChatsPerUser)?;
+                }
+                let created = sqlx::query_as::<$db, ChatRow>(concat!(
                     "INSERT INTO chats (uuid, tenant_id, user_id, name, model, metadata, version, created_at, updated_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7) RETURNING ",
                     chat_columns!()
@@ -606,9 +670,11 @@ macro_rules! impl_sql_store {
                 .bind(chat.model.as_str())
                 .bind(metadata)
                 .bind(now)
-                .fetch_one(self.writer())
+                .fetch_one(&mut *tx)
                 .await?
-                .into_record()
+                .into_record()?;
+                tx.commit().await?;
+                Ok(created)
             }
 
             async fn get_chat(&self, chat: &ChatRef) -> StoreResult<ChatRecord> {
@@ -689,15 +755,19 @@ macro_rules! impl_sql_store {
                 let sql = by_chat_ref!(
                     chat,
                     "DELETE FROM chats WHERE ",
-                    concat!(" RETURNING ", chat_columns!())
+                    concat!(" RETURNING ", chat_columns!(), ", message_count, message_bytes")
                 );
                 let mut tx = self.begin_write().await?;
-                let deleted = bind_chat_ref!(sqlx::query_as::<$db, ChatRow>(sql), chat)
+                let deleted = bind_chat_ref!(sqlx::query_as::<$db, ChatUsageRow>(sql), chat)
                     .fetch_one(&mut *tx)
-                    .await?
-                    .into_record()?;
+                    .await?;
+                sqlx::query(RELEASE_TENANT_BYTES_SQL)
+                    .bind(deleted.chat.tenant_id.as_str())
+                    .bind(deleted.message_bytes)
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await?;
-                Ok(deleted)
+                deleted.chat.into_record()
             }
 
             async fn delete_user_chats(
@@ -713,17 +783,30 @@ macro_rules! impl_sql_store {
                     .collect::<Vec<_>>()
                     .join(", ");
                 let sql = format!(
-                    concat!("DELETE FROM chats WHERE user_id = $1 AND id IN ({}) RETURNING ", chat_columns!()),
+                    concat!("DELETE FROM chats WHERE user_id = $1 AND id IN ({}) RETURNING ", chat_columns!(), ", message_count, message_bytes"),
                     placeholders
                 );
-                let mut query = sqlx::query_as::<$db, ChatRow>(&sql).bind(user_id);
+                let mut query = sqlx::query_as::<$db, ChatUsageRow>(&sql).bind(user_id);
                 for id in chat_ids {
                     query = query.bind(*id);
                 }
                 let mut tx = self.begin_write().await?;
                 let rows = query.fetch_all(&mut *tx).await?;
+                // A user's chats are all in the user's tenant; summed per tenant anyway.
+                let mut released = std::collections::BTreeMap::<&str, i64>::new();
+                for row in &rows {
+                    let bytes = released.entry(row.chat.tenant_id.as_str()).or_default();
+                    *bytes = bytes.saturating_add(row.message_bytes);
+                }
+                for (tenant_id, bytes) in released {
+                    sqlx::query(RELEASE_TENANT_BYTES_SQL)
+                        .bind(tenant_id)
+                        .bind(bytes)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 tx.commit().await?;
-                chats(rows)
+                chats(rows.into_iter().map(|row| row.chat).collect())
             }
 
             async fn append_messages(
@@ -862,14 +945,32 @@ macro_rules! impl_sql_store {
                     // The plan always removes the newest `total` messages: delete from the
                     // oldest of them onwards.
                     let oldest = &newest_first[total - 1];
-                    sqlx::query(
+                    let removed = sqlx::query(
                         "DELETE FROM messages WHERE chat_id = $1 AND (created_at, id) >= ($2, $3)",
                     )
                     .bind(chat.id)
                     .bind(oldest.created_at)
                     .bind(oldest.id)
                     .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    let bytes = $crate::store::quota::text_bytes(
+                        newest_first[..total].iter().map(|row| row.message.as_str()),
+                    );
+                    sqlx::query(
+                        "UPDATE chats SET message_count = message_count - $2, \
+                         message_bytes = message_bytes - $3 WHERE id = $1",
+                    )
+                    .bind(chat.id)
+                    .bind(i64::try_from(removed).unwrap_or(i64::MAX))
+                    .bind(bytes)
+                    .execute(&mut *tx)
                     .await?;
+                    sqlx::query(RELEASE_TENANT_BYTES_SQL)
+                        .bind(chat.tenant_id.hyphenated().to_string())
+                        .bind(bytes)
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 tx.commit().await?;
                 let mut records = newest_first

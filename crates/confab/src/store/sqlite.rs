@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::group_commit::GroupCommitter;
 use super::point_reads::PointReader;
+use super::quota::StorageQuotas;
 use super::sql::*;
 use super::{StoreError, StoreResult};
 use crate::domain::delete_last::{DeleteLastPlan, Planner};
@@ -28,6 +29,7 @@ pub struct SqliteStore {
     group: GroupCommitter,
     /// Session and chat-version lookups without a thread hop (file databases only).
     points: Option<PointReader>,
+    quotas: StorageQuotas,
 }
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -68,6 +70,7 @@ impl SqliteStore {
             reader,
             group,
             points,
+            quotas: StorageQuotas::OFF,
         };
         store.ensure_default_tenant().await?;
         Ok(store)
@@ -95,8 +98,9 @@ impl SqliteStore {
         chat: ChatRef,
         messages: Vec<NewMessage>,
     ) -> StoreResult<Appended> {
+        let quotas = self.quotas;
         self.group
-            .run(move |conn| Box::pin(Self::append_in(conn, chat, messages)))
+            .run(move |conn| Box::pin(Self::append_in(conn, chat, messages, quotas)))
             .await
     }
 

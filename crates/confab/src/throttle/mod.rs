@@ -1,5 +1,6 @@
 //! Abuse limits, in memory on each node: login and sign-up throttling per client and
-//! per account, a request rate per API key, and WebSocket connection caps. The pure
+//! per account, a request rate per API key, a write rate per user, and WebSocket
+//! connection caps. The pure
 //! parts (the rate arithmetic, client keys, slot counting) live in the submodules; the
 //! HTTP layer decides where each check happens.
 
@@ -18,12 +19,16 @@ pub use slots::{Full, SlotGuard, WsSlots};
 use crate::config::AbuseLimits;
 use crate::domain::Email;
 
-/// An account as the failure throttle counts it: the SHA-256 of the normalized email, so
-/// every remembered key has the same small size.
+/// An account as the failure throttle counts it: the SHA-256 of its tenant and its
+/// normalized email (one address is a separate account in each tenant), so every
+/// remembered key has the same small size.
 pub type AccountKey = [u8; 32];
 
-pub fn account_key(email: &Email) -> AccountKey {
-    Sha256::digest(email.normalized().as_bytes()).into()
+pub fn account_key(tenant_id: Uuid, email: &Email) -> AccountKey {
+    let mut digest = Sha256::new();
+    digest.update(tenant_id.as_bytes());
+    digest.update(email.normalized().as_bytes());
+    digest.finalize().into()
 }
 
 /// Every throttle of a node.
@@ -34,6 +39,8 @@ pub struct Throttles {
     pub auth_by_account: RateLimiter<AccountKey>,
     /// `/api/v1` requests per API key.
     pub by_api_key: RateLimiter<Uuid>,
+    /// User API writes per signed-in user.
+    pub writes_by_user: RateLimiter<i64>,
     /// Live WebSocket connections per chat and per key.
     pub ws: WsSlots,
 }
@@ -52,6 +59,10 @@ impl Throttles {
             by_api_key: RateLimiter::new(Quota::per_second(
                 limits.api_key_rate_per_second,
                 limits.api_key_burst,
+            )),
+            writes_by_user: RateLimiter::new(Quota::per_second(
+                limits.user_write_rate_per_second,
+                limits.user_write_burst,
             )),
             ws: WsSlots::new(limits.ws_max_per_chat, limits.ws_max_per_key),
         }

@@ -1038,8 +1038,14 @@ impl Contended {
     }
 }
 
-/// This test is load, not abuse: the per-key request rate limit would refuse its workers.
-const LOAD_TEST_FLAGS: &[&str] = &["--api-key-rate-per-second", "0"];
+/// This test is load, not abuse: the per-key and per-user request rate limits would
+/// refuse its workers.
+const LOAD_TEST_FLAGS: &[&str] = &[
+    "--api-key-rate-per-second",
+    "0",
+    "--user-write-rate-per-second",
+    "0",
+];
 
 async fn sign_up(client: &reqwest::Client, node: &Node) -> Api {
     let response = client

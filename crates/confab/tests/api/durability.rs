@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
-use crate::support::process::start_node;
+use crate::support::process::{start_node, start_node_with};
 use crate::support::session_cookie;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -13,7 +13,8 @@ async fn acknowledged_writes_survive_kill_9_on_sqlite() {
     let url = format!("sqlite://{}", dir.path().join("crash.db").display());
     let client = reqwest::Client::new();
 
-    let mut server = start_node("crash", &url).await;
+    // Load, not abuse: the per-user write rate would stop the writers early.
+    let mut server = start_node_with("crash", &url, &["--user-write-rate-per-second", "0"]).await;
     let response = client
         .post(server.url("/api/auth/sign-up"))
         .json(&json!({"email": "k@example.com", "password": "kill nine times"}))

@@ -3,6 +3,7 @@
 mod support;
 mod tenant_support;
 
+mod accounts;
 mod bad_input;
 mod cli;
 mod copy;
@@ -14,6 +15,7 @@ mod limits;
 mod model;
 mod multi_node;
 mod openapi;
+mod quotas;
 mod redis_bus;
 mod security;
 mod store;

@@ -7,8 +7,9 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
+use uuid::Uuid;
 
-use crate::auth::{password, session};
+use crate::auth::session;
 use crate::domain::{Email, Password, Timestamp};
 use crate::http::error::ApiError;
 use crate::http::extract::{session_token_hash, SessionUser, ValidJson};
@@ -24,6 +25,9 @@ pub struct Credentials {
     email: String,
     /// At most 1024 bytes.
     password: String,
+    /// The tenant the account belongs to; omitted: the default tenant.
+    #[serde(default)]
+    tenant_id: Option<Uuid>,
 }
 
 /// Sign-up: the same fields, with the rules for a new password.
@@ -31,9 +35,21 @@ pub struct Credentials {
 pub struct NewAccount {
     #[schema(format = Email)]
     email: String,
-    /// At least 8 characters, at most 1024 bytes.
+    /// At least 8 characters (not only whitespace), at most 1024 bytes.
     #[schema(min_length = 8)]
     password: String,
+    /// The tenant to create the account in; omitted: the default tenant.
+    #[serde(default)]
+    tenant_id: Option<Uuid>,
+}
+
+/// The tenant a sign-up or login names: `tenant_id` if given, else the default tenant.
+/// A given id is not looked up here: the user lookup is already scoped to it.
+async fn tenant_of(state: &AppState, tenant_id: Option<Uuid>) -> Result<Uuid, ApiError> {
+    match tenant_id {
+        Some(id) => Ok(id),
+        None => Ok(state.store.default_tenant().await?.id),
+    }
 }
 
 /// `{"user": {...}}`
@@ -84,9 +100,10 @@ async fn start_session(
     request_body = NewAccount,
     responses(
         (status = 201, description = "Account created; the session cookie is set", body = UserEnvelope),
-        (status = 400, description = "Invalid email or weak password", body = crate::http::openapi::UserError),
+        (status = 400, description = "Invalid email, weak password or unknown `tenant_id`", body = crate::http::openapi::UserError),
         (status = 409, description = "Email already registered", body = crate::http::openapi::UserError),
         (status = 429, description = "Too many attempts from this client or for this email; see `Retry-After`", body = crate::http::openapi::UserError),
+        (status = 503, description = "Password hashing is saturated; see `Retry-After`", body = crate::http::openapi::UserError),
         (status = 413, body = crate::http::openapi::UserError), (status = 415, body = crate::http::openapi::UserError),
     ))]
 pub async fn sign_up(
@@ -97,12 +114,21 @@ pub async fn sign_up(
 ) -> Result<Response, ApiError> {
     let email = Email::parse(&body.email).map_err(|e| ApiError::validation(e.0))?;
     let password = Password::parse_new(&body.password).map_err(|e| ApiError::validation(e.0))?;
+    let tenant_id = match body.tenant_id {
+        Some(id) => match state.store.get_tenant(id).await {
+            Ok(tenant) => tenant.id,
+            Err(StoreError::NotFound) => {
+                return Err(ApiError::validation("tenant_id names no tenant"))
+            }
+            Err(other) => return Err(other.into()),
+        },
+        None => tenant_of(&state, None).await?,
+    };
     // A sign-up for a taken address counts as a failure of that account (it probes
     // which addresses are registered); one that succeeds clears the count.
-    let account = account_attempt(&state, &email)?;
-    let tenant = state.store.default_tenant().await?;
-    let hash = password::hash(password).await?;
-    let user = match state.store.create_user(tenant.id, &email, &hash).await {
+    let account = account_attempt(&state, tenant_id, &email)?;
+    let hash = state.hashing.hash(password).await?;
+    let user = match state.store.create_user(tenant_id, &email, &hash).await {
         Ok(user) => user,
         Err(StoreError::Conflict(_)) => {
             return Err(ApiError::conflict(
@@ -125,6 +151,7 @@ pub async fn sign_up(
         (status = 400, description = "Malformed body", body = crate::http::openapi::UserError),
         (status = 401, description = "Wrong email or password (the same answer for both)", body = crate::http::openapi::UserError),
         (status = 429, description = "Too many attempts from this client or failures for this email; see `Retry-After`", body = crate::http::openapi::UserError),
+        (status = 503, description = "Password hashing is saturated; see `Retry-After`", body = crate::http::openapi::UserError),
         (status = 413, body = crate::http::openapi::UserError), (status = 415, body = crate::http::openapi::UserError),
     ))]
 pub async fn login(
@@ -136,25 +163,24 @@ pub async fn login(
     let password =
         Password::parse_existing(&body.password).map_err(|e| ApiError::validation(e.0))?;
     let email = Email::parse(&body.email).ok();
+    let tenant_id = tenant_of(&state, body.tenant_id).await?;
     // Counted before any password work; only a success clears it. (An address that
     // cannot exist has no account to protect; the client address limit still applies.)
     let account = email
         .as_ref()
-        .map(|email| account_attempt(&state, email))
+        .map(|email| account_attempt(&state, tenant_id, email))
         .transpose()?;
-    // An address that cannot exist is checked like an unknown one: same work, same answer.
+    // An address that cannot exist, or a tenant that does not, is checked like an
+    // unknown address: same work, same answer.
     let credentials = match &email {
-        Some(email) => {
-            let tenant = state.store.default_tenant().await?;
-            state.store.user_credentials(tenant.id, email).await?
-        }
+        Some(email) => state.store.user_credentials(tenant_id, email).await?,
         None => None,
     };
     let (user, stored_hash) = match credentials {
         Some(found) => (Some(found.user), Some(found.password_hash)),
         None => (None, None),
     };
-    let verified = password::verify(password, stored_hash).await?;
+    let verified = state.hashing.verify(password, stored_hash).await?;
     match user {
         Some(user) if verified => {
             if let Some(account) = &account {
