@@ -134,7 +134,11 @@ pub fn default_hash_concurrency() -> u32 {
 #[derive(Debug, Clone, Copy, Args)]
 pub struct StorageQuotas {
     /// Messages one chat may hold.
-    #[arg(long, env = "CONFAB_MAX_MESSAGES_PER_CHAT", default_value_t = 1_000_000)]
+    #[arg(
+        long,
+        env = "CONFAB_MAX_MESSAGES_PER_CHAT",
+        default_value_t = 1_000_000
+    )]
     pub max_messages_per_chat: u64,
     /// Chats one user may own (user API, and tenant-API chats created for a user).
     #[arg(long, env = "CONFAB_MAX_CHATS_PER_USER", default_value_t = 100_000)]

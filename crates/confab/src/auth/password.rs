@@ -128,7 +128,11 @@ impl Hashing {
 
     /// Checks a password against a stored hash. With no stored hash (unknown email) it
     /// checks against a dummy hash, so both cases take the same time and answer the same.
-    pub async fn verify(&self, password: Password, stored: Option<String>) -> Result<bool, HashError> {
+    pub async fn verify(
+        &self,
+        password: Password,
+        stored: Option<String>,
+    ) -> Result<bool, HashError> {
         let known = stored.is_some();
         let matches = self
             .run(move |memory| {
@@ -275,7 +279,10 @@ mod tests {
             .to_string();
         let hashing = Hashing::new(1, Duration::from_secs(5));
         let right = Password::parse_existing("battery staple").expect("valid");
-        assert!(hashing.verify(right, Some(stored.clone())).await.expect("verify"));
+        assert!(hashing
+            .verify(right, Some(stored.clone()))
+            .await
+            .expect("verify"));
         let wrong = Password::parse_existing("battery stapler").expect("valid");
         assert!(!hashing.verify(wrong, Some(stored)).await.expect("verify"));
     }
@@ -290,7 +297,10 @@ mod tests {
             Err(HashError::Busy)
         ));
         drop(held);
-        assert!(!hashing.verify(password.clone(), None).await.expect("verify"));
+        assert!(!hashing
+            .verify(password.clone(), None)
+            .await
+            .expect("verify"));
         assert!(!hashing.verify(password, None).await.expect("verify"));
         let pool = lock(&hashing.memory);
         assert_eq!(pool.len(), 1, "one buffer, reused");

@@ -76,7 +76,15 @@ mod tests {
 
     #[test]
     fn invisible_characters_are_ignorable_visible_ones_are_not() {
-        for c in ['\u{200B}', '\u{200D}', '\u{FEFF}', '\u{00AD}', '\u{2060}', '\u{E0041}', '\u{FE0F}'] {
+        for c in [
+            '\u{200B}',
+            '\u{200D}',
+            '\u{FEFF}',
+            '\u{00AD}',
+            '\u{2060}',
+            '\u{E0041}',
+            '\u{FE0F}',
+        ] {
             assert!(is_default_ignorable(c), "{:X}", u32::from(c));
         }
         for c in ['a', '@', '.', ' ', 'é', '\u{2070}', '\u{FFFD}', '\u{1D17B}'] {

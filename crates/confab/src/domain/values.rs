@@ -246,7 +246,8 @@ mod tests {
         let email = Email::parse(" Ann@Example.COM ").expect("valid");
         assert_eq!(email.as_str(), "Ann@Example.COM");
         assert_eq!(email.normalized(), "ann@example.com");
-        let wide = Email::parse("ＡＮＮ＠ｅｘａｍｐｌｅ．ｃｏｍ\u{200B}").expect("valid under NFKC");
+        let wide =
+            Email::parse("ＡＮＮ＠ｅｘａｍｐｌｅ．ｃｏｍ\u{200B}").expect("valid under NFKC");
         assert_eq!(wide.as_str(), "ANN@example.com");
         assert_eq!(wide.normalized(), "ann@example.com");
         for bad in [

@@ -6,7 +6,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::support::{user_error, Backend, TestApp, TestUser};
+use crate::support::{user_error, Auth, Backend, TestApp, TestUser};
 use crate::tenant_support::{assert_tenant_error, chat_uuid, create_v1_chat, default_tenant_key};
 
 crate::per_backend!(
@@ -31,6 +31,28 @@ async fn post_text(
         &messages_path(user, chat),
         &user.auth,
         json!({"message": text.as_ref(), "actor": actor}),
+    )
+    .await
+}
+
+/// A chat of the default tenant made through the tenant API, with the key that made it.
+async fn v1_chat(app: &TestApp) -> (Auth, String) {
+    let key = default_tenant_key(app).await;
+    let chat = chat_uuid(&create_v1_chat(app, &key, json!({"name": "v1"})).await);
+    (key, chat)
+}
+
+async fn post_v1(app: &TestApp, key: &Auth, chat: &str, body: Value) -> (StatusCode, Value) {
+    app.post(&format!("/api/v1/chats/{chat}/messages"), key, body)
+        .await
+}
+
+/// Posts a batch of two messages (a user's and an assistant's).
+async fn post_pair(app: &TestApp, user: &TestUser, chat: i64) -> (StatusCode, Value) {
+    app.post(
+        &messages_path(user, chat),
+        &user.auth,
+        json!({"messages": [{"content": "q", "role": "user"}, {"content": "a", "role": "assistant"}]}),
     )
     .await
 }
@@ -65,6 +87,39 @@ where
         .count();
     assert_eq!(ok + refused, count, "{answers:?}");
     (ok, refused)
+}
+
+/// The usage counters agree with the rows they count: how many chats and tenants
+/// disagree (0 when all is well), read straight from the database.
+async fn counters_out_of_step(app: &TestApp, backend: Backend) -> i64 {
+    use sqlx::Connection as _;
+    let length = match backend {
+        Backend::Sqlite => "LENGTH(CAST(m.message AS BLOB))",
+        Backend::Postgres => "OCTET_LENGTH(m.message)",
+    };
+    let chats = format!(
+        "SELECT COUNT(*) FROM chats c WHERE c.message_count <> \
+           (SELECT COUNT(*) FROM messages m WHERE m.chat_id = c.id) \
+         OR c.message_bytes <> (SELECT COALESCE(SUM({length}), 0) FROM messages m WHERE m.chat_id = c.id)"
+    );
+    let tenants = "SELECT COUNT(*) FROM tenants t WHERE t.message_bytes <> \
+           (SELECT COALESCE(SUM(c.message_bytes), 0) FROM chats c WHERE c.tenant_id = t.id)";
+    let sql = format!("SELECT ({chats}) + ({tenants})");
+    match backend {
+        Backend::Sqlite => {
+            let mut db = sqlx::SqliteConnection::connect(&app.database_url).await;
+            sqlx::query_scalar(&sql)
+                .fetch_one(db.as_mut().expect("sqlite"))
+                .await
+        }
+        Backend::Postgres => {
+            let mut db = sqlx::PgConnection::connect(&app.database_url).await;
+            sqlx::query_scalar(&sql)
+                .fetch_one(db.as_mut().expect("postgres"))
+                .await
+        }
+    }
+    .expect("counter check")
 }
 
 async fn user_writes_are_rate_limited_per_user(backend: Backend) {
@@ -112,14 +167,10 @@ async fn messages_per_chat_quota(backend: Backend) {
     let full = user_error(413, "This chat already holds the most messages allowed (3)");
 
     // A batch that does not fit is refused whole.
-    let (status, body) = app
-        .post(
-            &messages_path(&ann, chat),
-            &ann.auth,
-            json!({"messages": [{"content": "3", "role": "user"}, {"content": "4", "role": "assistant"}]}),
-        )
-        .await;
-    assert_eq!((status, body), (StatusCode::PAYLOAD_TOO_LARGE, full.clone()));
+    assert_eq!(
+        post_pair(&app, &ann, chat).await,
+        (StatusCode::PAYLOAD_TOO_LARGE, full.clone())
+    );
     assert_eq!(app.message_ids(&ann, chat).await.len(), 2);
     app.post_message(&ann, chat, "user", "3").await;
     assert_eq!(
@@ -130,13 +181,7 @@ async fn messages_per_chat_quota(backend: Backend) {
     // Delete-last frees its messages' places (here all three).
     delete_last(&app, &ann, chat).await;
     assert!(app.message_ids(&ann, chat).await.is_empty());
-    let (status, body) = app
-        .post(
-            &messages_path(&ann, chat),
-            &ann.auth,
-            json!({"messages": [{"content": "a", "role": "user"}, {"content": "b", "role": "assistant"}]}),
-        )
-        .await;
+    let (status, body) = post_pair(&app, &ann, chat).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
     // Concurrent posts for the last place: exactly one gets it.
@@ -145,17 +190,17 @@ async fn messages_per_chat_quota(backend: Backend) {
     assert_eq!(app.message_ids(&ann, chat).await.len(), 3);
 
     // The tenant API answers in its own shape, with a stable code.
-    let key = default_tenant_key(&app).await;
-    let v1 = chat_uuid(&create_v1_chat(&app, &key, json!({"name": "v1"})).await);
-    let answer = app
-        .post(
-            &format!("/api/v1/chats/{v1}/messages"),
-            &key,
-            json!({"messages": [{"content": "1", "role": "user"}, {"content": "2", "role": "user"},
-                                {"content": "3", "role": "user"}, {"content": "4", "role": "user"}]}),
-        )
-        .await;
+    let (key, v1) = v1_chat(&app).await;
+    let answer = post_v1(
+        &app,
+        &key,
+        &v1,
+        json!({"messages": [{"content": "1", "role": "user"}, {"content": "2", "role": "user"},
+                            {"content": "3", "role": "user"}, {"content": "4", "role": "user"}]}),
+    )
+    .await;
     assert_tenant_error(answer, StatusCode::PAYLOAD_TOO_LARGE, "quota_exceeded");
+    assert_eq!(counters_out_of_step(&app, backend).await, 0);
 }
 
 async fn chats_per_user_quota(backend: Backend) {
@@ -164,17 +209,28 @@ async fn chats_per_user_quota(backend: Backend) {
     let first = app.create_chat(&ann, "1").await;
     let second = app.create_chat(&ann, "2").await;
     let full = user_error(413, "This user already owns the most chats allowed (2)");
-    assert_eq!(create_chat(&app, &ann).await, (StatusCode::PAYLOAD_TOO_LARGE, full.clone()));
+    assert_eq!(
+        create_chat(&app, &ann).await,
+        (StatusCode::PAYLOAD_TOO_LARGE, full.clone())
+    );
 
     // The tenant API counts chats it creates for the user too; chats of no user are not
     // the user's.
     let key = default_tenant_key(&app).await;
-    let answer = app.post("/api/v1/chats", &key, json!({"name": "for ann", "user_id": ann.id})).await;
+    let answer = app
+        .post(
+            "/api/v1/chats",
+            &key,
+            json!({"name": "for ann", "user_id": ann.id}),
+        )
+        .await;
     assert_tenant_error(answer, StatusCode::PAYLOAD_TOO_LARGE, "quota_exceeded");
     create_v1_chat(&app, &key, json!({"name": "nobody's"})).await;
 
     // Deleting frees places: one by one, and in bulk.
-    let (status, _) = app.delete(&format!("/api/users/{}/chats/{first}", ann.id), &ann.auth).await;
+    let (status, _) = app
+        .delete(&format!("/api/users/{}/chats/{first}", ann.id), &ann.auth)
+        .await;
     assert_eq!(status, StatusCode::OK);
     let third = app.create_chat(&ann, "3").await;
     let (status, body) = app
@@ -194,7 +250,10 @@ async fn chats_per_user_quota(backend: Backend) {
 }
 
 async fn tenant_message_bytes_quota_follows_deletes(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |config| config.quotas.max_tenant_message_bytes = 100).await;
+    let app = TestApp::spawn_with(backend, |config| {
+        config.quotas.max_tenant_message_bytes = 100
+    })
+    .await;
     let ann = app.sign_up("ann@example.com").await;
     let over = user_error(
         413,
@@ -206,14 +265,12 @@ async fn tenant_message_bytes_quota_follows_deletes(backend: Backend) {
         post_text(&app, &ann, a, "assistant", &"y".repeat(41)).await,
         (StatusCode::PAYLOAD_TOO_LARGE, over.clone())
     );
-    app.post_message(&ann, a, "assistant", &"y".repeat(40)).await;
+    app.post_message(&ann, a, "assistant", &"y".repeat(40))
+        .await;
 
     // The quota is the tenant's: the tenant API's chats count against it too.
-    let key = default_tenant_key(&app).await;
-    let v1 = chat_uuid(&create_v1_chat(&app, &key, json!({"name": "v1"})).await);
-    let answer = app
-        .post(&format!("/api/v1/chats/{v1}/messages"), &key, json!({"message": "z", "actor": "user"}))
-        .await;
+    let (key, v1) = v1_chat(&app).await;
+    let answer = post_v1(&app, &key, &v1, json!({"message": "z", "actor": "user"})).await;
     assert_tenant_error(answer, StatusCode::PAYLOAD_TOO_LARGE, "quota_exceeded");
 
     // Delete-last gives its bytes back; bytes are UTF-8 bytes ("é" is two).
@@ -225,7 +282,9 @@ async fn tenant_message_bytes_quota_follows_deletes(backend: Backend) {
     );
 
     // Deleting the chat gives its bytes back.
-    let (status, _) = app.delete(&format!("/api/users/{}/chats/{a}", ann.id), &ann.auth).await;
+    let (status, _) = app
+        .delete(&format!("/api/users/{}/chats/{a}", ann.id), &ann.auth)
+        .await;
     assert_eq!(status, StatusCode::OK);
     let b = app.create_chat(&ann, "b").await;
     app.post_message(&ann, b, "user", &"b".repeat(100)).await;
@@ -247,10 +306,18 @@ async fn tenant_message_bytes_quota_follows_deletes(backend: Backend) {
     for _ in 0..6 {
         chats.push(app.create_chat(&ann, "race").await);
     }
-    let (ok, refused) = at_once(chats.len(), |i| post_text(&app, &ann, chats[i], "user", "r".repeat(60))).await;
+    let (ok, refused) = at_once(chats.len(), |i| {
+        post_text(&app, &ann, chats[i], "user", "r".repeat(60))
+    })
+    .await;
     assert_eq!((ok, refused), (1, 5));
-    let (status, body) = app
-        .post(&format!("/api/v1/chats/{v1}/messages"), &key, json!({"message": "z".repeat(40), "actor": "user"}))
-        .await;
+    let (status, body) = post_v1(
+        &app,
+        &key,
+        &v1,
+        json!({"message": "z".repeat(40), "actor": "user"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(counters_out_of_step(&app, backend).await, 0);
 }

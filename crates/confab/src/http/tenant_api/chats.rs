@@ -99,7 +99,8 @@ fn metadata(value: Option<serde_json::Value>) -> Result<Option<serde_json::Value
         (status = 400, description = "Invalid name, model, user_id or metadata", body = TenantError),
         (status = 401, description = "Missing, invalid or revoked API key", body = TenantError),
         (status = 404, description = "`user_id` names no user of this tenant (`user_not_found`)", body = TenantError),
-        (status = 413, body = TenantError), (status = 415, body = TenantError),
+        (status = 413, description = "Body over the limit (`payload_too_large`), or the user named by `user_id` owns the most chats allowed (`quota_exceeded`)", body = TenantError),
+        (status = 415, body = TenantError),
         (status = 429, description = "The API key is over its request rate (`rate_limited`); see `Retry-After`", body = TenantError),
     ))]
 pub async fn create_chat(

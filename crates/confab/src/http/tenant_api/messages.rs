@@ -86,7 +86,8 @@ pub async fn list_messages(
     responses(
         (status = 201, description = "The stored messages, in order", body = TenantMessagesCreated),
         (status = 400, body = TenantError), (status = 401, body = TenantError), (status = 404, body = TenantError),
-        (status = 413, body = TenantError), (status = 415, body = TenantError),
+        (status = 413, description = "Body over the limit (`payload_too_large`), or a storage quota is full (`quota_exceeded`: messages per chat, message bytes per tenant)", body = TenantError),
+        (status = 415, body = TenantError),
         (status = 429, description = "The API key is over its request rate (`rate_limited`); see `Retry-After`", body = TenantError),
     ))]
 pub async fn post_messages(

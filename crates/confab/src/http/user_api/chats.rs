@@ -109,7 +109,9 @@ pub async fn list_chats(
     responses(
         (status = 200, body = ChatEnvelope),
         (status = 400, body = UserError), (status = 401, body = UserError), (status = 404, body = UserError),
-        (status = 413, body = UserError), (status = 415, body = UserError),
+        (status = 413, description = "Body over the limit, or the user owns the most chats allowed (`--max-chats-per-user`)", body = UserError),
+        (status = 415, body = UserError),
+        (status = 429, description = "Over the user's write rate (`--user-write-rate-per-second`); see `Retry-After`", body = UserError),
     ))]
 pub async fn create_chat(
     State(state): State<AppState>,
@@ -144,6 +146,7 @@ pub async fn create_chat(
         (status = 200, body = ChatEnvelope),
         (status = 400, body = UserError), (status = 401, body = UserError), (status = 404, body = UserError),
         (status = 413, body = UserError), (status = 415, body = UserError),
+        (status = 429, description = "Over the user's write rate (`--user-write-rate-per-second`); see `Retry-After`", body = UserError),
     ))]
 pub async fn rename_chat(
     State(state): State<AppState>,
@@ -168,6 +171,7 @@ pub async fn rename_chat(
         (status = 200, body = bool, content_type = "application/json", example = json!(true)),
         (status = 400, body = UserError), (status = 401, body = UserError),
         (status = 404, body = UserError, example = json!({"statusCode":404,"statusMessage":"Not Found","data":{"message":"Chat not found"}})),
+        (status = 429, description = "Over the user's write rate (`--user-write-rate-per-second`); see `Retry-After`", body = UserError),
     ))]
 pub async fn delete_chat(
     State(state): State<AppState>,
@@ -187,6 +191,7 @@ pub async fn delete_chat(
         (status = 200, body = bool, content_type = "application/json", example = json!(true)),
         (status = 400, body = UserError), (status = 401, body = UserError), (status = 404, body = UserError),
         (status = 413, body = UserError), (status = 415, body = UserError),
+        (status = 429, description = "Over the user's write rate (`--user-write-rate-per-second`); see `Retry-After`", body = UserError),
     ))]
 pub async fn delete_chats(
     State(state): State<AppState>,

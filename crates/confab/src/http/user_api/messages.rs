@@ -112,7 +112,9 @@ fn json_bytes(body: Bytes) -> Response {
     responses(
         (status = 200, description = "`{\"chatMessage\"}` for one message, `{\"chatMessages\"}` for a batch", body = PostedMessages),
         (status = 400, body = UserError), (status = 401, body = UserError), (status = 404, body = UserError),
-        (status = 413, body = UserError), (status = 415, body = UserError),
+        (status = 413, description = "Body over the limit, or a storage quota is full (messages per chat, message bytes per tenant)", body = UserError),
+        (status = 415, body = UserError),
+        (status = 429, description = "Over the user's write rate (`--user-write-rate-per-second`); see `Retry-After`", body = UserError),
     ))]
 pub async fn post_messages(
     State(state): State<AppState>,
@@ -145,6 +147,7 @@ pub async fn post_messages(
         (status = 400, description = "No messages in the chat (seed 000 body), or a bad id", body = DeleteLastError,
             example = json!({"statusCode":400,"statusMessage":"Bad Request.","data":"No messages found, for chat."})),
         (status = 401, body = UserError), (status = 404, body = UserError),
+        (status = 429, description = "Over the user's write rate (`--user-write-rate-per-second`); see `Retry-After`", body = UserError),
     ))]
 pub async fn delete_last(
     State(state): State<AppState>,
