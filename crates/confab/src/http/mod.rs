@@ -5,6 +5,7 @@ pub mod extract;
 pub mod message_input;
 pub mod openapi;
 pub mod ops;
+pub mod origin;
 pub mod response_cache;
 pub mod server;
 pub mod tenant_api;
@@ -12,6 +13,7 @@ pub mod throttle;
 pub mod user_api;
 pub mod views;
 pub mod ws;
+pub mod ws_close;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
@@ -20,6 +22,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::events::EventBus;
+use crate::revocation::LiveCredentials;
 use crate::store::Store;
 use crate::throttle::Throttles;
 
@@ -36,6 +39,8 @@ pub struct AppState {
     pub key_touches: Arc<tenant_api::KeyTouches>,
     /// Abuse limits: auth throttles, API key rates, WebSocket caps.
     pub throttles: Arc<Throttles>,
+    /// This node's WebSockets by the credential they were opened with.
+    pub live_credentials: Arc<LiveCredentials>,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -155,7 +155,15 @@ pub async fn try_ws(app: &TestApp, path: &str, auth: &Auth) -> Result<Ws, (u16, 
 
 /// [`try_ws`] on the server at `address` (e.g. one node of several).
 pub async fn try_ws_at(address: SocketAddr, path: &str, auth: &Auth) -> Result<Ws, (u16, Value)> {
-    match tokio_tungstenite::connect_async(ws_request_at(address, path, auth)).await {
+    try_ws_request(ws_request_at(address, path, auth)).await
+}
+
+/// Connects with a prepared request (e.g. with extra headers); on a refused upgrade,
+/// returns the HTTP status and JSON body.
+pub async fn try_ws_request(
+    request: tokio_tungstenite::tungstenite::handshake::client::Request,
+) -> Result<Ws, (u16, Value)> {
+    match tokio_tungstenite::connect_async(request).await {
         Ok((ws, response)) => {
             assert_eq!(response.status().as_u16(), 101);
             Ok(ws)

@@ -12,9 +12,11 @@ use crate::auth::{password, session};
 use crate::domain::{Email, Password, Timestamp};
 use crate::http::error::ApiError;
 use crate::http::extract::{session_token_hash, SessionUser, ValidJson};
+use crate::http::origin::NotForged;
 use crate::http::throttle::{account_attempt, account_succeeded, AuthAttempt};
 use crate::http::views::UserView;
 use crate::http::AppState;
+use crate::revocation::Credential;
 use crate::store::{NewSession, StoreError, UserRecord};
 
 /// Login: any password within the size limit may be tried.
@@ -44,7 +46,7 @@ pub struct UserEnvelope<'a> {
 
 /// Whether the session cookie must carry `Secure`: configured, or the request came
 /// through a TLS-terminating proxy.
-fn cookie_secure(state: &AppState, headers: &HeaderMap) -> bool {
+pub(crate) fn cookie_secure(state: &AppState, headers: &HeaderMap) -> bool {
     state.config.cookie_secure
         || headers
             .get("x-forwarded-proto")
@@ -166,11 +168,19 @@ pub async fn login(
     }
 }
 
-/// Sign out: revokes the session server-side and clears the cookie. Always answers `true`.
+/// Sign out: revokes the session server-side, closes its WebSockets (4001) and clears
+/// the cookie. Answers `true` whether or not the session was valid. Refused when sent
+/// from another site's page: an `Origin` other than the server's own (or
+/// `--allowed-origins`), or a body that is not JSON.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "user auth",
-    responses((status = 200, description = "Signed out", body = bool, content_type = "application/json", example = json!(true))))]
+    responses(
+        (status = 200, description = "Signed out", body = bool, content_type = "application/json", example = json!(true)),
+        (status = 403, description = "`Origin` is not this server's, nor allowed by `--allowed-origins`", body = crate::http::openapi::UserError),
+        (status = 415, description = "A `Content-Type` other than `application/json`", body = crate::http::openapi::UserError),
+    ))]
 pub async fn logout(
     State(state): State<AppState>,
+    _same_site: NotForged,
     headers: HeaderMap,
     parts: SessionCookie,
 ) -> Result<Response, ApiError> {
@@ -179,6 +189,10 @@ pub async fn logout(
             .store
             .revoke_session(&token_hash, Timestamp::now())
             .await?;
+        // Other nodes' sockets close when their revocation watcher sees it.
+        state
+            .live_credentials
+            .close(&Credential::Session(token_hash));
     }
     let cookie = session::clear_cookie(cookie_secure(&state, &headers));
     Ok(([(header::SET_COOKIE, cookie)], Json(json!(true))).into_response())
