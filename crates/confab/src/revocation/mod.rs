@@ -131,6 +131,11 @@ impl LiveCredentials {
             .retain(|_, at| now.saturating_duration_since(*at) < REMEMBER_REVOKED);
     }
 
+    /// Whether any connection is registered on this node (in constant time).
+    pub fn any(&self) -> bool {
+        !lock(&self.inner).live.is_empty()
+    }
+
     /// Live connections registered on this node.
     pub fn connections(&self) -> usize {
         lock(&self.inner).live.values().map(HashMap::len).sum()
@@ -177,6 +182,7 @@ mod tests {
         );
         drop((c, again));
         assert_eq!(live.connections(), 0);
+        assert!(!live.any());
         assert!(lock(&live.inner).live.is_empty(), "nothing lingers");
     }
 

@@ -45,7 +45,7 @@ async fn run(store: Arc<dyn Store>, live: Weak<LiveCredentials>, every: Duration
         ticks.tick().await;
         let Some(live) = live.upgrade() else { return };
         let started = Timestamp::now();
-        if live.connections() == 0 {
+        if !live.any() {
             // Nothing to close. A connection registering from now on authenticated
             // after `started - LOOKBACK` at the earliest, which the next poll covers.
             since = back(started);

@@ -119,6 +119,9 @@ async fn logout(
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// Extra request headers, by name.
+type Headers<'a> = Vec<(&'a str, &'a str)>;
+
 /// Whether the session still signs requests in.
 async fn signed_in(app: &TestApp, auth: &Auth) -> bool {
     let request = auth.apply(app.client.head(app.url("/api/auth/check")));
@@ -133,7 +136,7 @@ async fn logout_cannot_be_forged_cross_site(backend: Backend) {
     let user = app.sign_up("bo@example.com").await;
     let own = format!("http://{}", app.address);
 
-    let forged: Vec<(Vec<(&str, &str)>, Option<&str>, u16)> = vec![
+    let forged: Vec<(Headers<'_>, Option<&str>, u16)> = vec![
         // fetch() from another site, with or without a body.
         (vec![("origin", EVIL)], None, 403),
         (

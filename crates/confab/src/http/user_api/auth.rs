@@ -168,10 +168,11 @@ pub async fn login(
     }
 }
 
-/// Sign out: revokes the session server-side, closes its WebSockets (4001) and clears
-/// the cookie. Answers `true` whether or not the session was valid. Refused when sent
-/// from another site's page: an `Origin` other than the server's own (or
-/// `--allowed-origins`), or a body that is not JSON.
+/// Sign out: revokes the session server-side and clears the cookie. Always answers `true`.
+///
+/// The session's WebSockets are closed (4001). Refused when sent from another site's
+/// page: an `Origin` other than the server's own (or `--allowed-origins`), or a body that
+/// is not JSON.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "user auth",
     responses(
         (status = 200, description = "Signed out", body = bool, content_type = "application/json", example = json!(true)),
