@@ -38,16 +38,7 @@ async fn cookie_upgrades_from_foreign_origins_are_refused(backend: Backend) {
         config.allowed_origins = vec![APP.to_owned()];
     })
     .await;
-    let key = default_tenant_key(&app).await;
-    let user = app.sign_up("ann@example.com").await;
-    let chat_id = app.create_chat(&user, "live").await;
-    let (_, listed) = app
-        .get(&format!("/api/users/{}/chats", user.id), &user.auth)
-        .await;
-    let uuid = listed["chats"][0]["uuid"]
-        .as_str()
-        .expect("uuid")
-        .to_owned();
+    let (key, user, chat_id, uuid) = user_with_chat(&app, "ann@example.com").await;
     let user_route = format!("/api/users/{}/chats/{chat_id}/ws", user.id);
     let tenant_route = format!("/api/v1/chats/{uuid}/ws");
     let own = format!("http://{}", app.address);

@@ -6,9 +6,19 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::multi_node::{call, count_on, sign_up, start_nodes, two, wait_for_count};
-use crate::support::process::run_cli;
-use crate::support::Auth;
-use crate::tenant_support::{close_ws, next_seen, ws_at, Seen, PATIENCE};
+use crate::tenant_support::{
+    close_ws, next_seen, revoke_with_cli, two_keys, ws_at, Seen, Ws, PATIENCE,
+};
+
+/// Waits for the socket's 4001 close; prints how long it took.
+async fn closed_as_revoked(socket: &mut Ws, what: &str) {
+    let started = std::time::Instant::now();
+    assert_eq!(
+        next_seen(socket).await,
+        Seen::Close(4001, "credential revoked".to_owned())
+    );
+    println!("{what} {:?} after the revocation", started.elapsed());
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revocations_close_sockets_on_every_node() {
@@ -21,13 +31,7 @@ async fn revocations_close_sockets_on_every_node() {
         .await
         .expect("store");
     let tenant = store.default_tenant().await.expect("default tenant");
-    let (doomed_id, doomed) = confab::cli::issue_key(store.as_ref(), tenant.id, "doomed")
-        .await
-        .expect("key");
-    let (_, kept) = confab::cli::issue_key(store.as_ref(), tenant.id, "kept")
-        .await
-        .expect("key");
-    let (doomed, kept) = (Auth::Key(doomed), Auth::Key(kept));
+    let [(doomed_id, doomed), (_, kept)] = two_keys(store.as_ref(), tenant.id).await;
     let (user_id, cookie) = sign_up(&a, "ann@example.com").await;
     let (status, created) = call(
         &a,
@@ -49,34 +53,12 @@ async fn revocations_close_sockets_on_every_node() {
     let kept_socket = ws_at(a.address, &format!("/api/v1/chats/{uuid}/ws"), &kept).await;
     assert_eq!(count_on(&a, &kept, &uuid).await, 3);
 
-    let (url, id) = (database.url.clone(), doomed_id.to_string());
-    let (ok, _, stderr) = tokio::task::spawn_blocking(move || {
-        run_cli(&["key", "revoke", &id, "--database-url", &url], None)
-    })
-    .await
-    .expect("cli task");
-    assert!(ok, "confab key revoke: {stderr}");
-    let started = std::time::Instant::now();
-    assert_eq!(
-        next_seen(&mut by_key).await,
-        Seen::Close(4001, "credential revoked".to_owned())
-    );
-    println!(
-        "B closed the key's socket {:?} after the CLI returned",
-        started.elapsed()
-    );
+    revoke_with_cli(&database.url, doomed_id).await;
+    closed_as_revoked(&mut by_key, "B closed the key's socket").await;
 
     let (status, body) = call(&b, Method::POST, "/api/auth/logout", &cookie, None).await;
     assert_eq!((status, body), (StatusCode::OK, json!(true)));
-    let started = std::time::Instant::now();
-    assert_eq!(
-        next_seen(&mut by_cookie).await,
-        Seen::Close(4001, "credential revoked".to_owned())
-    );
-    println!(
-        "A closed the session's socket {:?} after logout on B",
-        started.elapsed()
-    );
+    closed_as_revoked(&mut by_cookie, "A closed the session's socket").await;
 
     // Only the kept key's socket counts, on both nodes.
     wait_for_count(&b, &kept, &uuid, 1, PATIENCE).await;

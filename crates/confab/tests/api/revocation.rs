@@ -9,7 +9,6 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::support::process::run_cli;
 use crate::support::{Auth, Backend, TestApp, TestUser};
 use crate::tenant_support::*;
 
@@ -57,13 +56,7 @@ async fn a_key_revoked_by_the_cli_closes_its_sockets_with_4001(backend: Backend)
     let app = TestApp::spawn(backend).await;
     let store = app.store();
     let tenant = store.create_tenant("acme").await.expect("tenant");
-    let (doomed_id, doomed) = confab::cli::issue_key(store.as_ref(), tenant.id, "doomed")
-        .await
-        .expect("key");
-    let (_, kept) = confab::cli::issue_key(store.as_ref(), tenant.id, "kept")
-        .await
-        .expect("key");
-    let (doomed, kept) = (Auth::Key(doomed), Auth::Key(kept));
+    let [(doomed_id, doomed), (_, kept)] = two_keys(store.as_ref(), tenant.id).await;
     let chat = chat_uuid(&create_v1_chat(&app, &kept, json!({})).await);
     let path = format!("/api/v1/chats/{chat}/ws");
     let mut first = ws(&app, &path, &doomed).await;
@@ -71,13 +64,7 @@ async fn a_key_revoked_by_the_cli_closes_its_sockets_with_4001(backend: Backend)
     let mut other = ws(&app, &path, &kept).await;
     assert_eq!(active_connections(&app, &kept, &chat).await, 3);
 
-    let (url, id) = (app.database_url.clone(), doomed_id.to_string());
-    let (ok, stdout, stderr) = tokio::task::spawn_blocking(move || {
-        run_cli(&["key", "revoke", &id, "--database-url", &url], None)
-    })
-    .await
-    .expect("cli task");
-    assert!(ok, "confab key revoke: {stderr}");
+    let stdout = revoke_with_cli(&app.database_url, doomed_id).await;
     assert!(stdout.contains("revoked_at"), "{stdout}");
 
     for socket in [&mut first, &mut second] {
@@ -116,23 +103,9 @@ async fn log_in(app: &TestApp, user: &TestUser) -> Auth {
     Auth::Cookie(crate::support::session_cookie(&response).expect("cookie"))
 }
 
-/// The uuid of the user's only chat.
-async fn only_chat_uuid(app: &TestApp, user: &TestUser) -> String {
-    let (_, listed) = app
-        .get(&format!("/api/users/{}/chats", user.id), &user.auth)
-        .await;
-    listed["chats"][0]["uuid"]
-        .as_str()
-        .expect("uuid")
-        .to_owned()
-}
-
 async fn logout_closes_the_sessions_sockets_on_both_routes(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let key = default_tenant_key(&app).await;
-    let user = app.sign_up("ann@example.com").await;
-    let chat_id = app.create_chat(&user, "live").await;
-    let uuid = only_chat_uuid(&app, &user).await;
+    let (key, user, chat_id, uuid) = user_with_chat(&app, "ann@example.com").await;
     let other_session = log_in(&app, &user).await;
     let user_route = format!("/api/users/{}/chats/{chat_id}/ws", user.id);
     let tenant_route = format!("/api/v1/chats/{uuid}/ws");
@@ -173,10 +146,7 @@ fn user_with(user: &TestUser, auth: &Auth) -> TestUser {
 
 async fn an_expired_session_closes_its_sockets(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let key = default_tenant_key(&app).await;
-    let user = app.sign_up("bo@example.com").await;
-    let chat_id = app.create_chat(&user, "live").await;
-    let uuid = only_chat_uuid(&app, &user).await;
+    let (key, user, chat_id, uuid) = user_with_chat(&app, "bo@example.com").await;
     // A session that ends three seconds from now.
     let (token, token_hash) = confab::auth::session::new_token();
     app.store()

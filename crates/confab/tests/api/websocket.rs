@@ -417,16 +417,7 @@ async fn server_shutdown_closes_sockets_with_1001(backend: Backend) {
 
 async fn oversized_client_messages_are_closed_with_1009(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let key = default_tenant_key(&app).await;
-    let user = app.sign_up("ann@example.com").await;
-    let chat_id = app.create_chat(&user, "live").await;
-    let (_, listed) = app
-        .get(&format!("/api/users/{}/chats", user.id), &user.auth)
-        .await;
-    let uuid = listed["chats"][0]["uuid"]
-        .as_str()
-        .expect("uuid")
-        .to_owned();
+    let (key, user, chat_id, uuid) = user_with_chat(&app, "ann@example.com").await;
     let limit = confab::http::ws::MAX_INCOMING_BYTES;
     let too_big = || {
         // One frame over the limit; then a message of frames each within it.
