@@ -41,8 +41,12 @@ pub fn normalize(origin: &str) -> Option<String> {
     Some(format!("{scheme}://{authority}"))
 }
 
-/// For `--allowed-origins`: one origin, normalised.
+/// For `--allowed-origins`: one origin, normalised. An empty entry (an empty
+/// `CONFAB_ALLOWED_ORIGINS`, a trailing comma) stays empty and matches nothing.
 pub fn parse_allowed(value: &str) -> Result<String, String> {
+    if value.trim().is_empty() {
+        return Ok(String::new());
+    }
     normalize(value).ok_or_else(|| {
         format!("{value:?} is not an origin: expected http(s)://HOST[:PORT], without a path")
     })
@@ -116,7 +120,18 @@ impl FromRequestParts<AppState> for NotForged {
 
 #[cfg(test)]
 mod tests {
-    use super::normalize;
+    use super::{normalize, parse_allowed};
+
+    #[test]
+    fn allowed_origins_are_checked_at_start_up() {
+        assert_eq!(
+            parse_allowed(" https://App.example/ ").as_deref(),
+            Ok("https://app.example")
+        );
+        assert_eq!(parse_allowed("").as_deref(), Ok(""));
+        assert!(parse_allowed("null").is_err());
+        assert!(parse_allowed("https://app.example/path").is_err());
+    }
 
     #[test]
     fn origins_are_normalised_or_refused() {
