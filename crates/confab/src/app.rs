@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::events::{EventBus, LocalHub, RedisBus, RedisOptions};
 use crate::http::response_cache::ResponseCache;
 use crate::http::{self, AppState};
+use crate::revocation;
 use crate::store;
 use crate::throttle::Throttles;
 
@@ -52,6 +53,7 @@ pub async fn state(config: Config) -> anyhow::Result<AppState> {
             config.abuse.password_hash_concurrency as usize,
             config.abuse.password_hash_wait(),
         )),
+        live_credentials: Arc::default(),
         config: Arc::new(config),
     })
 }
@@ -73,6 +75,11 @@ pub async fn serve_state(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let events = state.events.clone();
+    let watcher = AbortOnDrop(revocation::watcher::spawn(
+        state.store.clone(),
+        &state.live_credentials,
+        state.config.limits.revocation_poll(),
+    ));
     let address = listener.local_addr().context("listener has no address")?;
     tracing::info!(
         %address,
@@ -91,8 +98,18 @@ pub async fn serve_state(
         events.close_all();
     })
     .await;
+    drop(watcher);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Stops a background task when the server stops (or its future is dropped).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

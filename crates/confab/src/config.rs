@@ -40,6 +40,11 @@ pub struct Limits {
     #[arg(long, env = "CONFAB_WS_PING_INTERVAL_SECONDS", default_value_t = 20,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub ws_ping_interval_seconds: u64,
+    /// Milliseconds between checks for revoked API keys and revoked or expired sessions:
+    /// WebSockets opened with one are closed (4001) within about this long, on every node.
+    #[arg(long, env = "CONFAB_REVOCATION_POLL_MS", default_value_t = 250,
+          value_parser = clap::value_parser!(u64).range(50..=60_000))]
+    pub revocation_poll_ms: u64,
 }
 
 /// Guards against abuse: login and sign-up throttling, per-key request rates, WebSocket
@@ -204,6 +209,11 @@ impl Default for AbuseLimits {
 }
 
 impl Limits {
+    /// How often the revocation watcher polls the database.
+    pub fn revocation_poll(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.revocation_poll_ms.max(1))
+    }
+
     /// How often a WebSocket connection is pinged.
     pub fn ws_ping_interval(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.ws_ping_interval_seconds.max(1))
@@ -232,6 +242,12 @@ pub struct Config {
     /// Mark the session cookie `Secure` (set it when clients reach confab over HTTPS).
     #[arg(long, env = "CONFAB_COOKIE_SECURE")]
     pub cookie_secure: bool,
+    /// Origins besides the server's own whose pages may use the session cookie for
+    /// WebSocket upgrades and logout: comma-separated, exact
+    /// (`https://app.example.com,http://localhost:3000`). Empty: the server's own only.
+    #[arg(long, env = "CONFAB_ALLOWED_ORIGINS", value_delimiter = ',',
+          value_parser = crate::http::origin::parse_allowed)]
+    pub allowed_origins: Vec<String>,
     /// How long a session lasts, in hours.
     #[arg(long, env = "CONFAB_SESSION_TTL_HOURS", default_value_t = 24 * 30)]
     pub session_ttl_hours: u32,
@@ -267,6 +283,7 @@ impl Config {
             redis_prefix: "confab".to_owned(),
             presence_ttl_seconds: 30,
             cookie_secure: false,
+            allowed_origins: Vec::new(),
             session_ttl_hours: 24 * 30,
             log_format: "text".to_owned(),
             limits: Limits {
@@ -276,6 +293,7 @@ impl Config {
                 message_cache_mib: 32,
                 ws_buffer_frames: 1024,
                 ws_ping_interval_seconds: 20,
+                revocation_poll_ms: 250,
             },
             abuse: AbuseLimits::default(),
             quotas: StorageQuotas::default(),

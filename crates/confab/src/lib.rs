@@ -1,7 +1,8 @@
 //! confab: a fast, self-hostable chat-history server for AI assistants.
 //!
 //! Layout: `domain` (pure types and rules), `store` (the storage trait and its engines),
-//! `auth` (secrets), `events` (live fan-out and presence), `throttle` (abuse limits),
+//! `auth` (secrets), `events` (live fan-out and presence), `revocation` (revoked
+//! credentials end live sockets), `throttle` (abuse limits),
 //! `http` (both APIs), `app` (boot), `cli` (the command line).
 #![forbid(unsafe_code)]
 
@@ -12,5 +13,6 @@ pub mod config;
 pub mod domain;
 pub mod events;
 pub mod http;
+pub mod revocation;
 pub mod store;
 pub mod throttle;

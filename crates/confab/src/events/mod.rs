@@ -124,9 +124,19 @@ pub enum CloseReason {
     TooSlow,
     /// The server is shutting down.
     ServerShutdown,
+    /// The API key or session the connection was opened with was revoked or expired.
+    CredentialRevoked,
+    /// The client sent a frame or message over the size limit.
+    MessageTooBig,
 }
 
 impl CloseReason {
+    /// Whether frames queued before the close still go out: not to a consumer cut off
+    /// as too slow (its socket is full), nor once its credential is revoked.
+    pub fn delivers_queued_frames(self) -> bool {
+        matches!(self, CloseReason::ChatDeleted | CloseReason::ServerShutdown)
+    }
+
     /// WebSocket close code and reason text.
     pub fn close_frame(self) -> (u16, &'static str) {
         match self {
@@ -134,6 +144,9 @@ impl CloseReason {
             // 4000-4999 are for applications; 4008 mirrors 1008 "policy violation".
             CloseReason::TooSlow => (4008, "consumer too slow: event buffer overflowed"),
             CloseReason::ServerShutdown => (1001, "server shutting down"),
+            // 4001 mirrors HTTP 401: the connection's credential is no longer valid.
+            CloseReason::CredentialRevoked => (4001, "credential revoked"),
+            CloseReason::MessageTooBig => (1009, "message too big"),
         }
     }
 }

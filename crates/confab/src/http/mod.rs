@@ -5,6 +5,7 @@ pub mod extract;
 pub mod message_input;
 pub mod openapi;
 pub mod ops;
+pub mod origin;
 pub mod response_cache;
 pub mod server;
 pub mod tenant_api;
@@ -12,6 +13,7 @@ pub mod throttle;
 pub mod user_api;
 pub mod views;
 pub mod ws;
+pub mod ws_close;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
@@ -21,6 +23,7 @@ use std::sync::Arc;
 use crate::auth::password::Hashing;
 use crate::config::Config;
 use crate::events::EventBus;
+use crate::revocation::LiveCredentials;
 use crate::store::Store;
 use crate::throttle::Throttles;
 
@@ -39,6 +42,8 @@ pub struct AppState {
     pub throttles: Arc<Throttles>,
     /// Bounded password hashing (sign-up and login).
     pub hashing: Arc<Hashing>,
+    /// This node's WebSockets by the credential they were opened with.
+    pub live_credentials: Arc<LiveCredentials>,
 }
 
 pub fn router(state: AppState) -> Router {

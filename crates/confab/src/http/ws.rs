@@ -9,10 +9,13 @@
 //! its API's shape. A connection then forwards the chat's events as text frames, pings
 //! the peer every `ws_ping_interval_seconds` and drops it after three silent intervals,
 //! and ends with a close frame carrying [`CloseReason::close_frame`]'s code when the hub
-//! closes it (chat deleted, consumer too slow, server shutdown). It counts as an active
+//! closes it (chat deleted, consumer too slow, server shutdown), when the key or session
+//! it was opened with is revoked or expires (see [`crate::revocation`]), or when the
+//! client sends a message over [`MAX_INCOMING_BYTES`] (1009). It counts as an active
 //! connection of the chat from the upgrade until it ends. Upgrades beyond
 //! `--ws-max-per-chat` (per chat) or `--ws-max-per-key` (per API key) are refused with
-//! 429 `too_many_connections` and `Retry-After`.
+//! 429 `too_many_connections` and `Retry-After`. Upgrades authenticated by the session
+//! cookie are refused with 403 from another site's page (see [`super::origin`]).
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, State};
@@ -25,22 +28,24 @@ use serde::Deserialize;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::error::ApiError;
-use super::extract::{OwnChat, SessionUser};
+use super::extract::{session_token_hash, OwnChat, SessionUser};
 use super::openapi::{TenantError, UserError};
 use super::ops::Metrics;
 use super::tenant_api::{chat_uuid, TenantKey};
 use super::throttle::ws_slot;
-use super::AppState;
+use super::ws_close::{is_message_too_big, CloseSignal};
+use super::{origin, user_api, AppState};
 use crate::events::{ChatEvent, CloseReason, Flavor, Subscription};
+use crate::revocation::{Credential, Registration};
 use crate::store::{ChatRecord, ChatRef, StoreError};
 use crate::throttle::SlotGuard;
 
 /// The largest frame or message a client may send (clients only need small control
-/// messages); larger ones end the connection.
+/// messages); larger ones end the connection with 1009.
 pub const MAX_INCOMING_BYTES: usize = 64 * 1024;
 /// How long the server waits for a blocked write or the peer's close reply when ending a
 /// connection.
@@ -65,6 +70,7 @@ pub fn routes() -> Router<AppState> {
         (status = 101, description = "Upgraded; the server sends `message.created`, `messages.deleted`, `chat.updated` and `chat.deleted` frames"),
         (status = 400, description = "`chat_id` is not a UUID, or not a WebSocket upgrade request", body = TenantError),
         (status = 401, description = "Neither a valid API key nor a session", body = TenantError),
+        (status = 403, description = "Session cookie sent from another site's page (`forbidden_origin`): `Origin` is not this server's, nor allowed by `--allowed-origins`", body = TenantError),
         (status = 404, description = "No such chat in the key's tenant, or not the session user's chat", body = TenantError),
         (status = 429, description = "The chat or the API key has as many live connections as allowed (`too_many_connections`), or the key is over its request rate; see `Retry-After`", body = TenantError),
     ))]
@@ -84,6 +90,7 @@ pub async fn tenant_ws(
         (status = 101, description = "Upgraded; frames as on `/api/v1/chats/{chat_id}/ws`, with the integer chat id"),
         (status = 400, description = "Bad id, or not a WebSocket upgrade request", body = UserError),
         (status = 401, body = UserError),
+        (status = 403, description = "Sent from another site's page: `Origin` is not this server's, nor allowed by `--allowed-origins`", body = UserError),
         (status = 404, body = UserError),
         (status = 429, description = "The chat has as many live connections as allowed; see `Retry-After`", body = UserError),
     ))]
@@ -101,23 +108,31 @@ pub struct ResolvedChat {
     record: ChatRecord,
     /// The API key the connection was opened with, if any (its connections are capped).
     key_id: Option<uuid::Uuid>,
+    /// What it was opened with: its revocation closes the connection.
+    credential: Credential,
 }
 
 /// The chat of `/api/v1/chats/{chat_id}/ws`: with an `X-API-Key` header, a chat of the
-/// key's tenant; without one, a chat owned by the session's user. 401, 400, 404 as for
-/// any tenant route.
+/// key's tenant; without one, a chat owned by the session's user, from a page of this
+/// server's origin (403 otherwise). 401, 400, 404 as for any tenant route.
 pub struct TenantWsChat(ResolvedChat);
 
 impl FromRequestParts<AppState> for TenantWsChat {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let (tenant_id, owner, key_id) = if TenantKey::present(&parts.headers) {
+        // Browsers cannot set `X-API-Key` on another site's behalf: only the cookie
+        // needs the origin check.
+        let (tenant_id, owner, key_id, credential) = if TenantKey::present(&parts.headers) {
             let key = TenantKey::from_headers(&parts.headers, state).await?;
-            (key.tenant_id, None, Some(key.key_id))
+            let credential = Credential::ApiKey(key.key_id);
+            (key.tenant_id, None, Some(key.key_id), credential)
         } else {
-            let SessionUser { user, .. } = SessionUser::from_request_parts(parts, state).await?;
-            (user.tenant_id, Some(user.id), None)
+            same_origin(parts, state)?;
+            let SessionUser { user, token_hash } =
+                SessionUser::from_request_parts(parts, state).await?;
+            let credential = Credential::Session(token_hash);
+            (user.tenant_id, Some(user.id), None, credential)
         };
         let chat = ChatRef::Tenant {
             tenant_id,
@@ -131,26 +146,38 @@ impl FromRequestParts<AppState> for TenantWsChat {
             chat,
             record,
             key_id,
+            credential,
         }))
     }
 }
 
 /// The chat of `/api/users/{user_id}/chats/{chat_id}/ws`: one of the session user's
-/// chats. 401, 400, 404 as for any user-API route.
+/// chats, from a page of this server's origin (403 otherwise). 401, 400, 404 as for any
+/// user-API route.
 pub struct UserWsChat(ResolvedChat);
 
 impl FromRequestParts<AppState> for UserWsChat {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        same_origin(parts, state)?;
         let OwnChat { chat, .. } = OwnChat::from_request_parts(parts, state).await?;
+        // The cookie `OwnChat` just authenticated.
+        let token_hash = session_token_hash(parts).ok_or_else(ApiError::unauthorized)?;
         let record = state.store.get_chat(&chat).await?;
         Ok(UserWsChat(ResolvedChat {
             chat,
             record,
             key_id: None,
+            credential: Credential::Session(token_hash),
         }))
     }
+}
+
+/// 403 for a cookie-authenticated upgrade from another site's page.
+fn same_origin(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
+    let secure = user_api::cookie_secure(state, &parts.headers);
+    origin::check(&parts.headers, state, secure)
 }
 
 /// [`WebSocketUpgrade`] with its rejections answered in the API's error shape.
@@ -176,9 +203,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Upgrade {
     }
 }
 
-/// Reserves the connection's slots (429 when its chat or key is full) and answers the
-/// upgrade; the slots are held until the connection ends, or given back if the upgrade
-/// never completes.
+/// Reserves the connection's slots (429 when its chat or key is full), registers its
+/// credential, and answers the upgrade; both are held until the connection ends, or
+/// given back if the upgrade never completes.
 async fn accept(
     state: AppState,
     upgrade: WebSocketUpgrade,
@@ -186,6 +213,8 @@ async fn accept(
     flavor: Flavor,
 ) -> Result<Response, ApiError> {
     let slot: SlotGuard = ws_slot(&state, chat.record.id, chat.key_id).await?;
+    // Registered before the upgrade is answered: a revocation from now on reaches it.
+    let registration = state.live_credentials.register(chat.credential.clone());
     Ok(upgrade
         .max_message_size(MAX_INCOMING_BYTES)
         .max_frame_size(MAX_INCOMING_BYTES)
@@ -199,7 +228,7 @@ async fn accept(
         .on_upgrade(move |socket| async move {
             let _slot = slot;
             let chat_id = chat.record.id;
-            let end = connection(state, socket, chat, flavor).await;
+            let end = connection(state, socket, chat, flavor, registration).await;
             tracing::debug!(chat_id, ?flavor, ?end, "websocket closed");
         }))
 }
@@ -213,6 +242,8 @@ enum End {
     PeerClosed,
     /// The peer's stream ended or failed, or a write failed or stalled.
     PeerGone,
+    /// The peer sent a frame or message over [`MAX_INCOMING_BYTES`].
+    TooBig,
     /// No frame from the peer for [`SILENT_INTERVALS`] ping intervals.
     Silent,
 }
@@ -240,24 +271,26 @@ async fn connection(
     mut socket: WebSocket,
     chat: ResolvedChat,
     flavor: Flavor,
+    registration: Registration,
 ) -> End {
     let _gauge = Gauge::open(&state.metrics);
     let Subscription {
         mut frames,
-        mut closed,
+        closed,
         guard,
     } = state
         .events
         .subscribe(chat.record.id, flavor, chat.record.version)
         .await;
+    let mut closed = CloseSignal::new(closed, registration.revoked);
 
     // A deletion between the check before the upgrade and the subscription was announced
     // to nobody here: tell this peer now, unless the hub already has.
     let end = match state.store.get_chat(&chat.chat).await {
-        Err(StoreError::NotFound) => match closed.try_recv() {
+        Err(StoreError::NotFound) => match closed.try_hub() {
             // The hub got there first: its frames are queued, handled below.
-            Ok(reason) => End::Closed(reason),
-            Err(_) => {
+            Some(reason) => End::Closed(reason),
+            None => {
                 drop(guard);
                 let event = ChatEvent::deleted(&chat.record);
                 let frames = match flavor {
@@ -287,8 +320,9 @@ async fn connection(
     match end {
         End::Closed(reason) => {
             // A deleted chat's last frames (`chat.deleted`) go out before the close; a
-            // consumer that was too slow gets only the close.
-            if reason != CloseReason::TooSlow {
+            // consumer that was too slow, or whose credential was revoked, gets only
+            // the close.
+            if reason.delivers_queued_frames() {
                 while let Ok(frame) = frames.try_recv() {
                     if write(&mut socket, Message::Text(frame)).await.is_err() {
                         return End::PeerGone;
@@ -301,6 +335,11 @@ async fn connection(
             // Reading on sends the close reply tungstenite queued, and ends the stream.
             let _ = tokio::time::timeout(CLOSE_GRACE, drain(&mut socket)).await;
         }
+        End::TooBig => {
+            // Not `close`: reading on would buffer the rest of the oversized frame.
+            let frame = close_frame(CloseReason::MessageTooBig);
+            let _ = write_within(&mut socket, frame, TOO_SLOW_GRACE).await;
+        }
         End::PeerGone | End::Silent => {}
     }
     end
@@ -311,7 +350,7 @@ async fn connection(
 async fn serve(
     socket: &mut WebSocket,
     frames: &mut mpsc::Receiver<Utf8Bytes>,
-    closed: &mut oneshot::Receiver<CloseReason>,
+    closed: &mut CloseSignal,
     ping_every: Duration,
 ) -> End {
     let silent_after = ping_every * SILENT_INTERVALS;
@@ -321,7 +360,7 @@ async fn serve(
     tokio::pin!(silence);
     loop {
         tokio::select! {
-            reason = &mut *closed => return End::Closed(reason.unwrap_or(CloseReason::ServerShutdown)),
+            reason = &mut *closed => return End::Closed(reason),
             frame = frames.recv() => match frame {
                 Some(text) => {
                     if let Err(end) = write_or_close(socket, Message::Text(text), closed, silent_after).await {
@@ -329,7 +368,7 @@ async fn serve(
                     }
                 }
                 // The hub let go of this connection; its close signal says why.
-                None => return End::Closed(closed.await.unwrap_or(CloseReason::ServerShutdown)),
+                None => return End::Closed(closed.await),
             },
             incoming = socket.next() => match incoming {
                 Some(Ok(message)) => {
@@ -346,6 +385,7 @@ async fn serve(
                         _ => {}
                     }
                 }
+                Some(Err(error)) if is_message_too_big(&error) => return End::TooBig,
                 Some(Err(_)) | None => return End::PeerGone,
             },
             _ = pings.tick() => {
@@ -370,14 +410,14 @@ async fn write_within(socket: &mut WebSocket, message: Message, limit: Duration)
     }
 }
 
-/// Writes a message, giving up when the peer has not taken it within `limit`. If the hub
-/// closes the connection meanwhile, a consumer cut off as too slow is abandoned at once
-/// (it is stuck on a full socket); otherwise the message in hand, which precedes the
-/// close, is finished first.
+/// Writes a message, giving up when the peer has not taken it within `limit`. If the
+/// connection is closed meanwhile, a consumer cut off as too slow is abandoned at once
+/// (it is stuck on a full socket), as is one whose credential was revoked; otherwise the
+/// message in hand, which precedes the close, is finished first.
 async fn write_or_close(
     socket: &mut WebSocket,
     message: Message,
-    closed: &mut oneshot::Receiver<CloseReason>,
+    closed: &mut CloseSignal,
     limit: Duration,
 ) -> Result<(), End> {
     let written = |result: Result<Result<(), axum::Error>, _>| match result {
@@ -390,8 +430,7 @@ async fn write_or_close(
         biased;
         result = &mut send => written(result),
         reason = closed => {
-            let reason = reason.unwrap_or(CloseReason::ServerShutdown);
-            if reason != CloseReason::TooSlow {
+            if reason.delivers_queued_frames() {
                 written(send.await)?;
             }
             Err(End::Closed(reason))
@@ -401,11 +440,7 @@ async fn write_or_close(
 
 /// Sends the close frame for `reason` and waits briefly for the peer's reply.
 async fn close(socket: &mut WebSocket, reason: CloseReason) {
-    let (code, text) = reason.close_frame();
-    let frame = Message::Close(Some(CloseFrame {
-        code,
-        reason: Utf8Bytes::from_static(text),
-    }));
+    let frame = close_frame(reason);
     let limit = if reason == CloseReason::TooSlow {
         TOO_SLOW_GRACE
     } else {
@@ -414,6 +449,14 @@ async fn close(socket: &mut WebSocket, reason: CloseReason) {
     if write_within(socket, frame, limit).await.is_ok() {
         let _ = tokio::time::timeout(CLOSE_GRACE, drain(socket)).await;
     }
+}
+
+fn close_frame(reason: CloseReason) -> Message {
+    let (code, text) = reason.close_frame();
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(text),
+    }))
 }
 
 /// Reads until the peer's stream ends.

@@ -10,6 +10,7 @@ mod point_reads;
 pub mod postgres;
 pub mod quota;
 mod records;
+mod revocations;
 mod sql;
 pub mod sqlite;
 
@@ -19,6 +20,7 @@ use uuid::Uuid;
 
 use crate::domain::{ChatName, Email, OrderBy, Timestamp};
 pub use records::*;
+pub use revocations::RevokedCredentials;
 
 /// What can go wrong in the store, in the terms the API layer needs.
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +86,14 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<Option<UserRecord>>;
     async fn revoke_session(&self, token_hash: &[u8], at: Timestamp) -> StoreResult<()>;
+    /// API keys revoked after `since` (by any node or the CLI), and sessions revoked
+    /// after `since` or expiring in (`since`, `until`]: what the revocation watcher
+    /// polls for. Two indexed range scans.
+    async fn revoked_between(
+        &self,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<RevokedCredentials>;
 
     // Chats.
     async fn create_chat(&self, chat: NewChat) -> StoreResult<ChatRecord>;

@@ -623,6 +623,14 @@ macro_rules! impl_sql_store {
                 self.session_user_point(token_hash, now).await
             }
 
+            async fn revoked_between(
+                &self,
+                since: Timestamp,
+                until: Timestamp,
+            ) -> StoreResult<$crate::store::RevokedCredentials> {
+                $crate::store::revocations::revoked_between(self.reader(), since, until).await
+            }
+
             async fn revoke_session(&self, token_hash: &[u8], at: Timestamp) -> StoreResult<()> {
                 sqlx::query(
                     "UPDATE sessions SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL",

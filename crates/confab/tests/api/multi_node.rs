@@ -49,7 +49,7 @@ async fn start_nodes_on(
 }
 
 /// Two nodes, by value (so a test can kill one).
-fn two(nodes: Vec<Node>) -> (Node, Node) {
+pub(crate) fn two(nodes: Vec<Node>) -> (Node, Node) {
     let mut nodes = nodes.into_iter();
     match (nodes.next(), nodes.next()) {
         (Some(a), Some(b)) => (a, b),
@@ -189,7 +189,7 @@ async fn two_nodes_share_users_sessions_and_chats() {
 }
 
 /// Sends a request to a node; returns the status and the body as JSON (Null if empty).
-async fn call(
+pub(crate) async fn call(
     node: &Node,
     method: Method,
     path: &str,
@@ -241,7 +241,7 @@ async fn default_tenant_key(database_url: &str) -> Auth {
 }
 
 /// Signs up on `node`; returns the user's id and session.
-async fn sign_up(node: &Node, email: &str) -> (i64, Auth) {
+pub(crate) async fn sign_up(node: &Node, email: &str) -> (i64, Auth) {
     let response = send(
         node,
         Method::POST,
@@ -279,7 +279,7 @@ async fn post_v1(node: &Node, key: &Auth, chat: &str, actor: &str, text: &str) -
 }
 
 /// The chat's `active_connections` as `node` reports it.
-async fn count_on(node: &Node, key: &Auth, chat: &str) -> u64 {
+pub(crate) async fn count_on(node: &Node, key: &Auth, chat: &str) -> u64 {
     let (status, body) = call(
         node,
         Method::GET,
@@ -296,7 +296,7 @@ async fn count_on(node: &Node, key: &Auth, chat: &str) -> u64 {
 
 /// Polls `node` until it counts `expected` connections to the chat, for at most `within`;
 /// returns how long that took.
-async fn wait_for_count(
+pub(crate) async fn wait_for_count(
     node: &Node,
     key: &Auth,
     chat: &str,

@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
-use crate::support::{Auth, TestApp};
+use crate::support::{Auth, TestApp, TestUser};
 
 /// How long a test waits for something that should happen promptly before failing.
 pub const PATIENCE: Duration = Duration::from_secs(15);
@@ -74,6 +74,52 @@ pub async fn post_v1_message(
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     body["data"][0].clone()
+}
+
+/// Two keys of one tenant, with their ids: one to revoke, one to keep.
+pub async fn two_keys(store: &dyn confab::store::Store, tenant_id: Uuid) -> [(Uuid, Auth); 2] {
+    let mut keys = Vec::new();
+    for name in ["doomed", "kept"] {
+        let (id, key) = confab::cli::issue_key(store, tenant_id, name)
+            .await
+            .expect("key");
+        keys.push((id, Auth::Key(key)));
+    }
+    [keys.remove(0), keys.remove(0)]
+}
+
+/// A signed-up user with one chat: a key of their (the default) tenant, the user, and
+/// the chat's user-API id and tenant-API uuid.
+pub async fn user_with_chat(app: &TestApp, email: &str) -> (Auth, TestUser, i64, String) {
+    let key = default_tenant_key(app).await;
+    let user = app.sign_up(email).await;
+    let chat_id = app.create_chat(&user, "live").await;
+    let uuid = first_chat_uuid(app, &user).await;
+    (key, user, chat_id, uuid)
+}
+
+/// The uuid of the user's first listed chat (the tenant API's id for it).
+pub async fn first_chat_uuid(app: &TestApp, user: &TestUser) -> String {
+    let (_, listed) = app
+        .get(&format!("/api/users/{}/chats", user.id), &user.auth)
+        .await;
+    listed["chats"][0]["uuid"]
+        .as_str()
+        .expect("uuid")
+        .to_owned()
+}
+
+/// Revokes an API key with `confab key revoke`, a separate process that writes the
+/// database directly; returns its output line.
+pub async fn revoke_with_cli(database_url: &str, key_id: Uuid) -> String {
+    let (url, id) = (database_url.to_owned(), key_id.to_string());
+    let (ok, stdout, stderr) = tokio::task::spawn_blocking(move || {
+        crate::support::process::run_cli(&["key", "revoke", &id, "--database-url", &url], None)
+    })
+    .await
+    .expect("cli task");
+    assert!(ok, "confab key revoke: {stderr}");
+    stdout
 }
 
 /// Asserts a tenant-API error: the status, and `{"success":false,"error":{code,message}}`.
@@ -155,7 +201,15 @@ pub async fn try_ws(app: &TestApp, path: &str, auth: &Auth) -> Result<Ws, (u16, 
 
 /// [`try_ws`] on the server at `address` (e.g. one node of several).
 pub async fn try_ws_at(address: SocketAddr, path: &str, auth: &Auth) -> Result<Ws, (u16, Value)> {
-    match tokio_tungstenite::connect_async(ws_request_at(address, path, auth)).await {
+    try_ws_request(ws_request_at(address, path, auth)).await
+}
+
+/// Connects with a prepared request (e.g. with extra headers); on a refused upgrade,
+/// returns the HTTP status and JSON body.
+pub async fn try_ws_request(
+    request: tokio_tungstenite::tungstenite::handshake::client::Request,
+) -> Result<Ws, (u16, Value)> {
+    match tokio_tungstenite::connect_async(request).await {
         Ok((ws, response)) => {
             assert_eq!(response.status().as_u16(), 101);
             Ok(ws)

@@ -4,6 +4,8 @@
 use futures_util::{SinkExt as _, StreamExt as _};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data as OpData, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::support::{Auth, Backend, TestApp};
@@ -17,7 +19,7 @@ crate::per_backend!(
     silent_peers_are_dropped_and_answering_ones_kept,
     upgrades_are_refused_as_http_errors,
     server_shutdown_closes_sockets_with_1001,
-    oversized_client_messages_end_the_connection,
+    oversized_client_messages_are_closed_with_1009,
 );
 
 async fn metric(app: &TestApp, name: &str) -> u64 {
@@ -413,20 +415,53 @@ async fn server_shutdown_closes_sockets_with_1001(backend: Backend) {
     );
 }
 
-async fn oversized_client_messages_end_the_connection(backend: Backend) {
+async fn oversized_client_messages_are_closed_with_1009(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let (_, key) = new_tenant(&app, "acme").await;
-    let chat = chat_uuid(&create_v1_chat(&app, &key, json!({})).await);
-    let mut socket = ws(&app, &format!("/api/v1/chats/{chat}/ws"), &key).await;
-    assert_eq!(active_connections(&app, &key, &chat).await, 1);
-
-    let too_big = "x".repeat(confab::http::ws::MAX_INCOMING_BYTES + 1);
-    // The send itself may already fail if the server hangs up mid-frame.
-    let _ = socket.send(Message::text(too_big)).await;
-    let end = next_seen(&mut socket).await;
-    assert!(matches!(end, Seen::Gone | Seen::Close(..)), "{end:?}");
-    eventually("the connection no longer counts", || async {
-        active_connections(&app, &key, &chat).await == 0
-    })
-    .await;
+    let (key, user, chat_id, uuid) = user_with_chat(&app, "ann@example.com").await;
+    let limit = confab::http::ws::MAX_INCOMING_BYTES;
+    let too_big = || {
+        // One frame over the limit; then a message of frames each within it.
+        let whole = Message::text("x".repeat(limit + 1));
+        let half = "x".repeat(limit / 2 + 1);
+        let first = Frame::message(half.clone(), OpCode::Data(OpData::Text), false);
+        let rest = Frame::message(half, OpCode::Data(OpData::Continue), true);
+        [
+            vec![whole],
+            vec![Message::Frame(first), Message::Frame(rest)],
+        ]
+    };
+    let routes = [
+        (format!("/api/v1/chats/{uuid}/ws"), key.clone()),
+        (
+            format!("/api/users/{}/chats/{chat_id}/ws", user.id),
+            user.auth.clone(),
+        ),
+    ];
+    for (path, auth) in &routes {
+        for messages in too_big() {
+            let mut socket = ws(&app, path, auth).await;
+            assert_eq!(active_connections(&app, &key, &uuid).await, 1);
+            for message in messages {
+                // The send may fail once the server has closed mid-frame.
+                let _ = socket.send(message).await;
+            }
+            assert_eq!(
+                next_seen(&mut socket).await,
+                Seen::Close(1009, "message too big".to_owned()),
+                "{path}"
+            );
+            assert_eq!(active_connections(&app, &key, &uuid).await, 0);
+        }
+    }
+    // A message of exactly the limit is accepted.
+    let mut socket = ws(&app, &routes[0].0, &key).await;
+    socket
+        .send(Message::text("x".repeat(limit)))
+        .await
+        .expect("sent");
+    socket
+        .send(Message::text(r#"{"type":"ping"}"#))
+        .await
+        .expect("ping");
+    assert_eq!(next_json(&mut socket).await, json!({"type": "pong"}));
 }

@@ -13,9 +13,11 @@ use crate::auth::session;
 use crate::domain::{Email, Password, Timestamp};
 use crate::http::error::ApiError;
 use crate::http::extract::{session_token_hash, SessionUser, ValidJson};
+use crate::http::origin::NotForged;
 use crate::http::throttle::{account_attempt, account_succeeded, AuthAttempt};
 use crate::http::views::UserView;
 use crate::http::AppState;
+use crate::revocation::Credential;
 use crate::store::{NewSession, StoreError, UserRecord};
 
 /// Login: any password within the size limit may be tried.
@@ -60,7 +62,7 @@ pub struct UserEnvelope<'a> {
 
 /// Whether the session cookie must carry `Secure`: configured, or the request came
 /// through a TLS-terminating proxy.
-fn cookie_secure(state: &AppState, headers: &HeaderMap) -> bool {
+pub(crate) fn cookie_secure(state: &AppState, headers: &HeaderMap) -> bool {
     state.config.cookie_secure
         || headers
             .get("x-forwarded-proto")
@@ -193,10 +195,19 @@ pub async fn login(
 }
 
 /// Sign out: revokes the session server-side and clears the cookie. Always answers `true`.
+///
+/// The session's WebSockets are closed (4001). Refused when sent from another site's
+/// page: an `Origin` other than the server's own (or `--allowed-origins`), or a body that
+/// is not JSON.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "user auth",
-    responses((status = 200, description = "Signed out", body = bool, content_type = "application/json", example = json!(true))))]
+    responses(
+        (status = 200, description = "Signed out", body = bool, content_type = "application/json", example = json!(true)),
+        (status = 403, description = "`Origin` is not this server's, nor allowed by `--allowed-origins`", body = crate::http::openapi::UserError),
+        (status = 415, description = "A `Content-Type` other than `application/json`", body = crate::http::openapi::UserError),
+    ))]
 pub async fn logout(
     State(state): State<AppState>,
+    _same_site: NotForged,
     headers: HeaderMap,
     parts: SessionCookie,
 ) -> Result<Response, ApiError> {
@@ -205,6 +216,10 @@ pub async fn logout(
             .store
             .revoke_session(&token_hash, Timestamp::now())
             .await?;
+        // Other nodes' sockets close when their revocation watcher sees it.
+        state
+            .live_credentials
+            .close(&Credential::Session(token_hash));
     }
     let cookie = session::clear_cookie(cookie_secure(&state, &headers));
     Ok(([(header::SET_COOKIE, cookie)], Json(json!(true))).into_response())
