@@ -17,7 +17,12 @@ use crate::throttle::Throttles;
 /// Builds the shared state: opens (and migrates) the database, sets up live events
 /// (in-process, or through Redis when `redis_url` is set).
 pub async fn state(config: Config) -> anyhow::Result<AppState> {
-    let store = store::connect(&config.database.database_url, config.database.db_pool_size).await?;
+    let store = store::connect_with(
+        &config.database.database_url,
+        config.database.db_pool_size,
+        Duration::from_millis(config.sqlite_busy_timeout_ms),
+    )
+    .await?;
     let hub = Arc::new(LocalHub::new(config.limits.ws_buffer_frames));
     let events: Arc<dyn EventBus> = match &config.redis_url {
         Some(url) => Arc::new(

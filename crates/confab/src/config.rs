@@ -163,6 +163,11 @@ pub struct Config {
     /// Log format: `text` or `json`.
     #[arg(long, env = "CONFAB_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+    /// Milliseconds a SQLite write waits for another process's lock before it is
+    /// answered 503 `database_busy` with `Retry-After` (PostgreSQL: unused).
+    #[arg(long, env = "CONFAB_SQLITE_BUSY_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub sqlite_busy_timeout_ms: u64,
     #[command(flatten)]
     pub limits: Limits,
     #[command(flatten)]
@@ -192,6 +197,7 @@ impl Config {
             cookie_secure: false,
             session_ttl_hours: 24 * 30,
             log_format: "text".to_owned(),
+            sqlite_busy_timeout_ms: 10_000,
             limits: Limits {
                 body_limit_bytes: 1024 * 1024,
                 max_message_bytes: 512 * 1024,

@@ -14,6 +14,9 @@ use std::borrow::Cow;
 
 use crate::store::StoreError;
 
+/// `Retry-After` of a `database_busy` answer: lock contention clears in well under this.
+const DATABASE_BUSY_RETRY_AFTER_SECONDS: u64 = 1;
+
 /// `Retry-After` of a `presence_unavailable` answer: about when a node that lost Redis
 /// has retried it (its reconnection backoff tops out at 5 s).
 const PRESENCE_RETRY_AFTER_SECONDS: u64 = 5;
@@ -120,6 +123,27 @@ impl ApiError {
         }
     }
 
+    pub fn payload_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "Request body is larger than the server accepts",
+        )
+    }
+
+    /// The database stayed locked past the busy timeout: a 503 to retry, not a 500.
+    pub fn database_busy() -> Self {
+        tracing::warn!("database busy: answered 503");
+        ApiError {
+            retry_after: Some(DATABASE_BUSY_RETRY_AFTER_SECONDS),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_busy",
+                "The database is busy; try again shortly",
+            )
+        }
+    }
+
     /// Delete-last on an empty chat (seed 000).
     pub fn no_messages() -> Self {
         ApiError {
@@ -172,6 +196,7 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::NotFound => ApiError::chat_not_found(),
             StoreError::Conflict(what) => ApiError::conflict("conflict", what),
+            StoreError::Busy => ApiError::database_busy(),
             StoreError::Other(cause) => ApiError::internal(&format!("{cause:#}")),
         }
     }

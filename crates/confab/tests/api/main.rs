@@ -17,6 +17,7 @@ mod openapi;
 mod redis_bus;
 mod security;
 mod store;
+mod store_busy;
 mod tenant_api;
 mod user_api;
 mod websocket;
