@@ -9,6 +9,7 @@ mod copy;
 mod crash;
 mod delete_last;
 mod durability;
+mod forwarded_proto;
 mod isolation;
 mod limits;
 mod model;
