@@ -12,6 +12,7 @@ mod durability;
 mod forwarded_proto;
 mod isolation;
 mod limits;
+mod metadata;
 mod model;
 mod multi_node;
 mod openapi;
