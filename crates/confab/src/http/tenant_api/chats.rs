@@ -40,6 +40,7 @@ pub struct CreateTenantChatBody {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListTenantChatsQuery {
     /// Chats per page, 1 to 100 (default 20).
     limit: Option<String>,
@@ -48,6 +49,7 @@ pub struct ListTenantChatsQuery {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeleteTenantChatQuery {
     /// Delete even while WebSocket connections are open; they receive `chat.deleted`
     /// and are closed.
