@@ -78,6 +78,7 @@ pub async fn serve_state(
     let options = http::server::ConnectionOptions {
         header_read_timeout: state.config.abuse.header_read_timeout(),
         shutdown_grace: Duration::from_secs(state.config.shutdown_grace_seconds.max(1)),
+        head_limits: state.config.limits.head_limits(),
     };
     let app = http::router(state);
     http::server::serve(listener, app, options, async move {

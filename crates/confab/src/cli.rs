@@ -27,7 +27,7 @@ pub struct Cli {
 #[derive(Subcommand)]
 pub enum Command {
     /// Run the HTTP/WebSocket server.
-    Serve(Config),
+    Serve(Box<Config>),
     /// Create or upgrade the database schema, then exit (serve also does this at start).
     Migrate(DatabaseArgs),
     /// Manage users.
@@ -127,7 +127,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(&config.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
-            crate::app::serve(listener, config, crate::app::shutdown_signal()).await
+            crate::app::serve(listener, *config, crate::app::shutdown_signal()).await
         }
         Command::Migrate(database) => {
             let store = open(&database).await?;

@@ -40,6 +40,18 @@ pub struct Limits {
     #[arg(long, env = "CONFAB_WS_PING_INTERVAL_SECONDS", default_value_t = 20,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub ws_ping_interval_seconds: u64,
+    /// Longest request URL (path and query) in bytes; longer ones get 414.
+    #[arg(long, env = "CONFAB_MAX_URI_BYTES", default_value_t = 8 * 1024,
+          value_parser = clap::value_parser!(u64).range(64..=60_000))]
+    pub max_uri_bytes: u64,
+    /// Most header lines in a request; more get 431.
+    #[arg(long, env = "CONFAB_MAX_HEADERS", default_value_t = 100,
+          value_parser = clap::value_parser!(u64).range(1..=crate::http::wire::MAX_HEADERS_CAP as u64))]
+    pub max_headers: u64,
+    /// Largest request head (request line and headers) in bytes; larger ones get 431.
+    #[arg(long, env = "CONFAB_MAX_HEADER_BYTES", default_value_t = 16 * 1024,
+          value_parser = clap::value_parser!(u64).range(1024..=128 * 1024))]
+    pub max_header_bytes: u64,
 }
 
 /// Guards against abuse: login and sign-up throttling, per-key request rates, WebSocket
@@ -129,6 +141,16 @@ impl Default for AbuseLimits {
 }
 
 impl Limits {
+    /// What a request head may be, for the connection reader.
+    pub fn head_limits(&self) -> crate::http::wire::HeadLimits {
+        crate::http::wire::HeadLimits {
+            max_uri_bytes: usize::try_from(self.max_uri_bytes).unwrap_or(usize::MAX),
+            max_headers: usize::try_from(self.max_headers).unwrap_or(usize::MAX),
+            max_head_bytes: usize::try_from(self.max_header_bytes).unwrap_or(usize::MAX),
+            body_limit_bytes: self.body_limit_bytes as u64,
+        }
+    }
+
     /// How often a WebSocket connection is pinged.
     pub fn ws_ping_interval(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.ws_ping_interval_seconds.max(1))
@@ -205,6 +227,9 @@ impl Config {
                 message_cache_mib: 32,
                 ws_buffer_frames: 1024,
                 ws_ping_interval_seconds: 20,
+                max_uri_bytes: 8 * 1024,
+                max_headers: 100,
+                max_header_bytes: 16 * 1024,
             },
             abuse: AbuseLimits::default(),
             shutdown_grace_seconds: 30,

@@ -175,7 +175,9 @@ impl ApiError {
         json!({"success": false, "error": {"code": self.code, "message": self.message}})
     }
 
-    fn render(&self, tenant_api: bool) -> Response {
+    /// The response in the tenant API's shape or the user API's (the default for
+    /// every path outside `/api/v1`).
+    pub fn render_for(&self, tenant_api: bool) -> Response {
         let body = if tenant_api {
             self.tenant_body()
         } else {
@@ -225,7 +227,7 @@ pub fn is_tenant_api(uri: &Uri) -> bool {
 /// Layer: renders any [`ApiError`] in the response in the shape of the request's API.
 pub async fn render_errors(uri: Uri, mut response: Response) -> Response {
     match response.extensions_mut().remove::<ApiError>() {
-        Some(error) => error.render(is_tenant_api(&uri)),
+        Some(error) => error.render_for(is_tenant_api(&uri)),
         None => response,
     }
 }
@@ -258,7 +260,8 @@ mod tests {
 
     #[test]
     fn presence_unavailable_is_a_503_with_retry_after() {
-        let response = ApiError::presence_unavailable(anyhow::anyhow!("redis down")).render(true);
+        let response =
+            ApiError::presence_unavailable(anyhow::anyhow!("redis down")).render_for(true);
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(
             response.headers().get(header::RETRY_AFTER),

@@ -12,6 +12,7 @@ pub mod tenant_api;
 pub mod throttle;
 pub mod user_api;
 pub mod views;
+pub mod wire;
 pub mod ws;
 
 use axum::extract::DefaultBodyLimit;

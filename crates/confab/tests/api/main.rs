@@ -16,6 +16,7 @@ mod metadata;
 mod model;
 mod multi_node;
 mod openapi;
+mod raw_http;
 mod redis_bus;
 mod security;
 mod store;

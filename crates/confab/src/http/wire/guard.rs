@@ -1,0 +1,303 @@
+//! The connection's reader: holds each request head back until [`head::check`] passes
+//! it, then follows the body to the next head. See the module above for why.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use super::chunked::Chunked;
+use super::head::{self, Framing, Head};
+use super::{HeadLimits, Rejection, Wire};
+
+/// What hyper reads in place of a refused head; the service answers it with the error.
+const STAND_IN: &[u8] = b"GET / HTTP/1.1\r\nconnection: close\r\n\r\n";
+/// The read buffer's usual size; it grows to the head limit only for heads that need it.
+const INITIAL_BUFFER: usize = 4096;
+
+#[derive(Debug)]
+enum State {
+    /// Collecting the next head.
+    Head,
+    /// Handing a checked head to hyper: `left` bytes of it, then its body.
+    Release {
+        left: usize,
+        then: Framing,
+    },
+    /// A body of this many more bytes.
+    Length(u64),
+    Chunked(Chunked),
+    /// Not HTTP we follow any more (an upgrade, or a body hyper will refuse itself).
+    Opaque,
+    /// Handing hyper the stand-in for a refused head; `sent` bytes of it so far.
+    StandIn {
+        rejection: Rejection,
+        sent: usize,
+    },
+    /// After the stand-in: nothing more is read; hyper answers and closes.
+    Done,
+}
+
+/// An I/O stream whose reads are checked request by request.
+pub struct Guarded<T> {
+    inner: T,
+    limits: HeadLimits,
+    wire: Arc<Wire>,
+    /// Bytes read from `inner`, not yet given to hyper: `buf[start..end]`.
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    state: State,
+}
+
+impl<T> Guarded<T> {
+    pub fn new(inner: T, limits: HeadLimits, wire: Arc<Wire>) -> Self {
+        Guarded {
+            inner,
+            limits,
+            wire,
+            buf: Vec::new(),
+            start: 0,
+            end: 0,
+            state: State::Head,
+        }
+    }
+
+    fn buffered(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// Moves up to `limit` buffered bytes into `out`; returns how many.
+    fn release(&mut self, out: &mut ReadBuf<'_>, limit: usize) -> usize {
+        let n = limit.min(self.end - self.start).min(out.remaining());
+        out.put_slice(&self.buf[self.start..self.start + n]);
+        self.start += n;
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+        n
+    }
+}
+
+impl<T: AsyncRead + Unpin> Guarded<T> {
+    /// Reads more from the connection into the buffer; `Ok(0)` at its end.
+    fn fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.end == self.buf.len() {
+            // Only a head can fill the buffer (bodies are handed on as they come), and
+            // one at the limit is refused before this point.
+            let grown = (self.buf.len() * 2).clamp(
+                INITIAL_BUFFER,
+                self.limits.max_head_bytes.max(INITIAL_BUFFER),
+            );
+            if grown == self.buf.len() {
+                return Poll::Ready(Err(io::Error::other("request head buffer full")));
+            }
+            self.buf.resize(grown, 0);
+        }
+        let mut read = ReadBuf::new(&mut self.buf[self.end..]);
+        ready!(Pin::new(&mut self.inner).poll_read(cx, &mut read))?;
+        let n = read.filled().len();
+        self.end += n;
+        Poll::Ready(Ok(n))
+    }
+
+    /// Back to a small buffer once a large head has gone through.
+    fn shrink(&mut self) {
+        if self.buf.len() > INITIAL_BUFFER && self.start == self.end {
+            self.buf = vec![0; INITIAL_BUFFER];
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Guarded<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        out: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = out.filled().len();
+        loop {
+            let gave = out.filled().len() > before;
+            match &mut this.state {
+                State::Opaque => {
+                    if this.start < this.end {
+                        this.release(out, usize::MAX);
+                        return Poll::Ready(Ok(()));
+                    }
+                    if gave {
+                        return Poll::Ready(Ok(()));
+                    }
+                    if !this.buf.is_empty() {
+                        this.buf = Vec::new();
+                    }
+                    return Pin::new(&mut this.inner).poll_read(cx, out);
+                }
+                State::Done => {
+                    // hyper answers the stand-in and closes; it needs nothing more.
+                    return if gave {
+                        Poll::Ready(Ok(()))
+                    } else {
+                        Poll::Pending
+                    };
+                }
+                State::StandIn { rejection, sent } => {
+                    if gave {
+                        // The stand-in goes out in a read of its own, so every request
+                        // before it has reached the service before the refusal is
+                        // recorded for the next one.
+                        return Poll::Ready(Ok(()));
+                    }
+                    if *sent == 0 {
+                        this.wire.reject(*rejection);
+                    }
+                    let n = (STAND_IN.len() - *sent).min(out.remaining());
+                    out.put_slice(&STAND_IN[*sent..*sent + n]);
+                    *sent += n;
+                    if *sent == STAND_IN.len() {
+                        this.state = State::Done;
+                    }
+                    return Poll::Ready(Ok(()));
+                }
+                State::Head => {
+                    if this.start < this.end {
+                        match head::check(this.buffered(), &this.limits) {
+                            Ok(Head::Complete { len, body }) => {
+                                this.state = State::Release {
+                                    left: len,
+                                    then: body,
+                                };
+                                continue;
+                            }
+                            Ok(Head::Partial) => {}
+                            Err(rejection) => {
+                                tracing::debug!(?rejection, "request head refused");
+                                this.buf = Vec::new();
+                                this.start = 0;
+                                this.end = 0;
+                                this.state = State::StandIn { rejection, sent: 0 };
+                                continue;
+                            }
+                        }
+                    } else {
+                        this.shrink();
+                    }
+                    if gave {
+                        return Poll::Ready(Ok(()));
+                    }
+                    // At the end of the stream, whatever partial head is left is
+                    // dropped: hyper sees a clean end between requests.
+                    if ready!(this.fill(cx))? == 0 {
+                        return Poll::Ready(Ok(()));
+                    }
+                }
+                State::Release { left, then } => {
+                    let (left_now, then) = (*left, *then);
+                    if out.remaining() == 0 {
+                        return Poll::Ready(Ok(()));
+                    }
+                    let n = this.release(out, left_now);
+                    if n == left_now {
+                        this.state = match then {
+                            Framing::Empty => State::Head,
+                            Framing::Length(length) => State::Length(length),
+                            Framing::Chunked => State::Chunked(Chunked::default()),
+                            Framing::Opaque => State::Opaque,
+                        };
+                    } else {
+                        this.state = State::Release {
+                            left: left_now - n,
+                            then,
+                        };
+                    }
+                }
+                State::Length(left) => {
+                    let left_now = *left;
+                    if left_now == 0 {
+                        this.state = State::Head;
+                        continue;
+                    }
+                    if this.start == this.end {
+                        if gave {
+                            return Poll::Ready(Ok(()));
+                        }
+                        if ready!(this.fill(cx))? == 0 {
+                            return Poll::Ready(Ok(()));
+                        }
+                    }
+                    if out.remaining() == 0 {
+                        return Poll::Ready(Ok(()));
+                    }
+                    let n = this.release(out, usize::try_from(left_now).unwrap_or(usize::MAX));
+                    this.state = State::Length(left_now - n as u64);
+                }
+                State::Chunked(chunked) => {
+                    let mut chunked = *chunked;
+                    if this.start == this.end {
+                        if gave {
+                            return Poll::Ready(Ok(()));
+                        }
+                        if ready!(this.fill(cx))? == 0 {
+                            return Poll::Ready(Ok(()));
+                        }
+                    }
+                    if out.remaining() == 0 {
+                        return Poll::Ready(Ok(()));
+                    }
+                    let available = (this.end - this.start).min(out.remaining());
+                    match chunked.feed(&this.buf[this.start..this.start + available]) {
+                        Ok(Some(n)) => {
+                            this.release(out, n);
+                            this.state = State::Head;
+                        }
+                        Ok(None) => {
+                            this.release(out, available);
+                            this.state = State::Chunked(chunked);
+                        }
+                        // hyper refuses the body itself; the connection ends with it.
+                        Err(_) => this.state = State::Opaque,
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Guarded<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
