@@ -320,7 +320,10 @@ mod tests {
         }
         assert!(is_busy(&sqlx::Error::PoolTimedOut));
         assert!(!is_busy(&sqlx::Error::RowNotFound));
-        assert!(matches!(StoreError::from(sqlx::Error::PoolTimedOut), StoreError::Busy));
+        assert!(matches!(
+            StoreError::from(sqlx::Error::PoolTimedOut),
+            StoreError::Busy
+        ));
     }
 
     #[test]
