@@ -5,7 +5,8 @@ use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, ReadBuf};
 
 use super::chunked::Chunked;
 use super::head::{self, Framing, Head};
@@ -15,6 +16,11 @@ use super::{HeadLimits, Rejection, Wire};
 const STAND_IN: &[u8] = b"GET / HTTP/1.1\r\nconnection: close\r\n\r\n";
 /// The read buffer's usual size; it grows to the head limit only for heads that need it.
 const INITIAL_BUFFER: usize = 4096;
+/// After the server closes its side, how long (and how much) it keeps reading what the
+/// client still sends, so that unread request bytes do not turn the close into a reset
+/// that could destroy the response before the client reads it ("lingering close").
+const LINGER_TIME: Duration = Duration::from_secs(2);
+const LINGER_BYTES: usize = 1024 * 1024;
 
 #[derive(Debug)]
 enum State {
@@ -40,8 +46,11 @@ enum State {
 }
 
 /// An I/O stream whose reads are checked request by request.
-pub struct Guarded<T> {
-    inner: T,
+pub struct Guarded<T: AsyncRead + Unpin + Send + 'static> {
+    /// Taken only when dropped (see [`LINGER_TIME`]).
+    inner: Option<T>,
+    /// The server has shut its writing side: the connection is ending.
+    shut_down: bool,
     limits: HeadLimits,
     wire: Arc<Wire>,
     /// Bytes read from `inner`, not yet given to hyper: `buf[start..end]`.
@@ -51,10 +60,11 @@ pub struct Guarded<T> {
     state: State,
 }
 
-impl<T> Guarded<T> {
+impl<T: AsyncRead + Unpin + Send + 'static> Guarded<T> {
     pub fn new(inner: T, limits: HeadLimits, wire: Arc<Wire>) -> Self {
         Guarded {
-            inner,
+            inner: Some(inner),
+            shut_down: false,
             limits,
             wire,
             buf: Vec::new(),
@@ -79,9 +89,14 @@ impl<T> Guarded<T> {
         }
         n
     }
-}
 
-impl<T: AsyncRead + Unpin> Guarded<T> {
+    fn io(&mut self) -> io::Result<Pin<&mut T>> {
+        match self.inner.as_mut() {
+            Some(inner) => Ok(Pin::new(inner)),
+            None => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+
     /// Reads more from the connection into the buffer; `Ok(0)` at its end.
     fn fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         if self.start > 0 {
@@ -102,7 +117,11 @@ impl<T: AsyncRead + Unpin> Guarded<T> {
             self.buf.resize(grown, 0);
         }
         let mut read = ReadBuf::new(&mut self.buf[self.end..]);
-        ready!(Pin::new(&mut self.inner).poll_read(cx, &mut read))?;
+        let inner = match self.inner.as_mut() {
+            Some(inner) => Pin::new(inner),
+            None => return Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
+        };
+        ready!(inner.poll_read(cx, &mut read))?;
         let n = read.filled().len();
         self.end += n;
         Poll::Ready(Ok(n))
@@ -118,7 +137,7 @@ impl<T: AsyncRead + Unpin> Guarded<T> {
     }
 }
 
-impl<T: AsyncRead + Unpin> AsyncRead for Guarded<T> {
+impl<T: AsyncRead + Unpin + Send + 'static> AsyncRead for Guarded<T> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -140,7 +159,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for Guarded<T> {
                     if !this.buf.is_empty() {
                         this.buf = Vec::new();
                     }
-                    return Pin::new(&mut this.inner).poll_read(cx, out);
+                    return this.io()?.poll_read(cx, out);
                 }
                 State::Done => {
                     // hyper answers the stand-in and closes; it needs nothing more.
@@ -272,13 +291,13 @@ impl<T: AsyncRead + Unpin> AsyncRead for Guarded<T> {
     }
 }
 
-impl<T: AsyncWrite + Unpin> AsyncWrite for Guarded<T> {
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> AsyncWrite for Guarded<T> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+        self.get_mut().io()?.poll_write(cx, buf)
     }
 
     fn poll_write_vectored(
@@ -286,18 +305,47 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Guarded<T> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+        self.get_mut().io()?.poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
+        self.inner.as_ref().is_some_and(T::is_write_vectored)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+        self.get_mut().io()?.poll_flush(cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+        let this = self.get_mut();
+        this.shut_down = true;
+        this.io()?.poll_shutdown(cx)
+    }
+}
+
+impl<T: AsyncRead + Unpin + Send + 'static> Drop for Guarded<T> {
+    /// A connection the server closed may still have request bytes on their way in
+    /// (a body it answered without reading): read and discard them for a moment before
+    /// the socket closes, or the kernel answers them with a reset.
+    fn drop(&mut self) {
+        let (true, Some(mut inner)) = (self.shut_down, self.inner.take()) else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
+            let mut sink = [0u8; 4096];
+            let mut drained = 0;
+            let _ = tokio::time::timeout(LINGER_TIME, async {
+                while drained < LINGER_BYTES {
+                    match inner.read(&mut sink).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => drained += n,
+                    }
+                }
+            })
+            .await;
+        });
     }
 }
