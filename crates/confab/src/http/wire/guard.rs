@@ -127,6 +127,20 @@ impl<T: AsyncRead + Unpin + Send + 'static> Guarded<T> {
         Poll::Ready(Ok(n))
     }
 
+    /// Before handing on body bytes: makes sure some are buffered and `out` has room.
+    /// `false`: return what this read has so far (or the end of the stream) instead.
+    fn body_ready(
+        &mut self,
+        cx: &mut Context<'_>,
+        out: &ReadBuf<'_>,
+        gave: bool,
+    ) -> Poll<io::Result<bool>> {
+        if self.start == self.end && (gave || ready!(self.fill(cx))? == 0) {
+            return Poll::Ready(Ok(false));
+        }
+        Poll::Ready(Ok(out.remaining() > 0))
+    }
+
     /// Back to a small buffer once a large head has gone through.
     fn shrink(&mut self) {
         if self.buf.len() > INITIAL_BUFFER && self.start == self.end {
@@ -245,15 +259,7 @@ impl<T: AsyncRead + Unpin + Send + 'static> AsyncRead for Guarded<T> {
                         this.state = State::Head;
                         continue;
                     }
-                    if this.start == this.end {
-                        if gave {
-                            return Poll::Ready(Ok(()));
-                        }
-                        if ready!(this.fill(cx))? == 0 {
-                            return Poll::Ready(Ok(()));
-                        }
-                    }
-                    if out.remaining() == 0 {
+                    if !ready!(this.body_ready(cx, out, gave))? {
                         return Poll::Ready(Ok(()));
                     }
                     let n = this.release(out, usize::try_from(left_now).unwrap_or(usize::MAX));
@@ -261,15 +267,7 @@ impl<T: AsyncRead + Unpin + Send + 'static> AsyncRead for Guarded<T> {
                 }
                 State::Chunked(chunked) => {
                     let mut chunked = *chunked;
-                    if this.start == this.end {
-                        if gave {
-                            return Poll::Ready(Ok(()));
-                        }
-                        if ready!(this.fill(cx))? == 0 {
-                            return Poll::Ready(Ok(()));
-                        }
-                    }
-                    if out.remaining() == 0 {
+                    if !ready!(this.body_ready(cx, out, gave))? {
                         return Poll::Ready(Ok(()));
                     }
                     let available = (this.end - this.start).min(out.remaining());
