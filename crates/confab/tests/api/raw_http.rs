@@ -197,6 +197,16 @@ async fn errors_below_the_router_are_json_in_each_apis_shape(backend: Backend) {
             }
         }
     }
+    // A long URL trickling in is refused once it is over the limit, before its line ends.
+    let mut raw = Raw::open(&app).await;
+    let request = format!("GET /api/v1/chats?q={long_query}");
+    for piece in request.as_bytes()[..8400].chunks(64) {
+        raw.send(piece).await;
+    }
+    let answer = raw.answer().await;
+    assert_tenant_shape(&answer, 414, "uri_too_long");
+    assert!(answer.closes(), "{answer:?}");
+
     // Not a request at all: the user API's shape, the default outside /api/v1.
     let answer = refused(&app, b"\x16\x03\x01\x02\x00garbage\r\n\r\n").await;
     assert_user_shape(&answer, 400);

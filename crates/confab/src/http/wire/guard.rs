@@ -57,6 +57,11 @@ pub struct Guarded<T: AsyncRead + Unpin + Send + 'static> {
     buf: Vec<u8>,
     start: usize,
     end: usize,
+    /// How much of the head being collected was buffered at its last check, and whether
+    /// a line of it has ended: a head arriving a byte at a time is parsed again only
+    /// when a line ends or a limit is crossed, not on every byte.
+    checked: usize,
+    line_seen: bool,
     state: State,
 }
 
@@ -70,6 +75,8 @@ impl<T: AsyncRead + Unpin + Send + 'static> Guarded<T> {
             buf: Vec::new(),
             start: 0,
             end: 0,
+            checked: 0,
+            line_seen: false,
             state: State::Head,
         }
     }
@@ -125,6 +132,24 @@ impl<T: AsyncRead + Unpin + Send + 'static> Guarded<T> {
         let n = read.filled().len();
         self.end += n;
         Poll::Ready(Ok(n))
+    }
+
+    /// Whether the partial head has changed in a way that can change its verdict: first
+    /// bytes, a line ended, or a limit crossed (URL, then head size).
+    fn worth_checking(&mut self) -> bool {
+        let buffered = self.end - self.start;
+        let fresh = &self.buf[self.start + self.checked.min(buffered)..self.end];
+        let newline = fresh.contains(&b'\n');
+        let uri_mark = self.limits.max_uri_bytes + 32;
+        let worth = self.checked == 0
+            || newline
+            || buffered >= self.limits.max_head_bytes
+            || (!self.line_seen && self.checked <= uri_mark && buffered > uri_mark);
+        if worth {
+            self.checked = buffered;
+            self.line_seen |= newline;
+        }
+        worth
     }
 
     /// Before handing on body bytes: makes sure some are buffered and `out` has room.
@@ -203,8 +228,15 @@ impl<T: AsyncRead + Unpin + Send + 'static> AsyncRead for Guarded<T> {
                 }
                 State::Head => {
                     if this.start < this.end {
-                        match head::check(this.buffered(), &this.limits) {
+                        let verdict = if this.worth_checking() {
+                            head::check(this.buffered(), &this.limits)
+                        } else {
+                            Ok(Head::Partial)
+                        };
+                        match verdict {
                             Ok(Head::Complete { len, body }) => {
+                                this.checked = 0;
+                                this.line_seen = false;
                                 this.state = State::Release {
                                     left: len,
                                     then: body,
