@@ -23,6 +23,7 @@ pub async fn state(config: Config) -> anyhow::Result<AppState> {
         &config.database.database_url,
         config.database.db_pool_size,
         config.quotas,
+        Duration::from_millis(config.sqlite_busy_timeout_ms),
     )
     .await?;
     let hub = Arc::new(LocalHub::new(config.limits.ws_buffer_frames));
@@ -90,6 +91,7 @@ pub async fn serve_state(
     let options = http::server::ConnectionOptions {
         header_read_timeout: state.config.abuse.header_read_timeout(),
         shutdown_grace: Duration::from_secs(state.config.shutdown_grace_seconds.max(1)),
+        head_limits: state.config.limits.head_limits(),
     };
     let app = http::router(state);
     http::server::serve(listener, app, options, async move {

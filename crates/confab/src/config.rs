@@ -45,6 +45,18 @@ pub struct Limits {
     #[arg(long, env = "CONFAB_REVOCATION_POLL_MS", default_value_t = 250,
           value_parser = clap::value_parser!(u64).range(50..=60_000))]
     pub revocation_poll_ms: u64,
+    /// Longest request URL (path and query) in bytes; longer ones get 414.
+    #[arg(long, env = "CONFAB_MAX_URI_BYTES", default_value_t = 8 * 1024,
+          value_parser = clap::value_parser!(u64).range(64..=60_000))]
+    pub max_uri_bytes: u64,
+    /// Most header lines in a request; more get 431.
+    #[arg(long, env = "CONFAB_MAX_HEADERS", default_value_t = 100,
+          value_parser = clap::value_parser!(u64).range(1..=crate::http::wire::MAX_HEADERS_CAP as u64))]
+    pub max_headers: u64,
+    /// Largest request head (request line and headers) in bytes; larger ones get 431.
+    #[arg(long, env = "CONFAB_MAX_HEADER_BYTES", default_value_t = 16 * 1024,
+          value_parser = clap::value_parser!(u64).range(1024..=128 * 1024))]
+    pub max_header_bytes: u64,
 }
 
 /// Guards against abuse: login and sign-up throttling, per-key request rates, WebSocket
@@ -214,6 +226,16 @@ impl Limits {
         std::time::Duration::from_millis(self.revocation_poll_ms.max(1))
     }
 
+    /// What a request head may be, for the connection reader.
+    pub fn head_limits(&self) -> crate::http::wire::HeadLimits {
+        crate::http::wire::HeadLimits {
+            max_uri_bytes: usize::try_from(self.max_uri_bytes).unwrap_or(usize::MAX),
+            max_headers: usize::try_from(self.max_headers).unwrap_or(usize::MAX),
+            max_head_bytes: usize::try_from(self.max_header_bytes).unwrap_or(usize::MAX),
+            body_limit_bytes: self.body_limit_bytes as u64,
+        }
+    }
+
     /// How often a WebSocket connection is pinged.
     pub fn ws_ping_interval(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.ws_ping_interval_seconds.max(1))
@@ -254,6 +276,11 @@ pub struct Config {
     /// Log format: `text` or `json`.
     #[arg(long, env = "CONFAB_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+    /// Milliseconds a SQLite write waits for another process's lock before it is
+    /// answered 503 `database_busy` with `Retry-After` (PostgreSQL: unused).
+    #[arg(long, env = "CONFAB_SQLITE_BUSY_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub sqlite_busy_timeout_ms: u64,
     #[command(flatten)]
     pub limits: Limits,
     #[command(flatten)]
@@ -286,6 +313,7 @@ impl Config {
             allowed_origins: Vec::new(),
             session_ttl_hours: 24 * 30,
             log_format: "text".to_owned(),
+            sqlite_busy_timeout_ms: 10_000,
             limits: Limits {
                 body_limit_bytes: 1024 * 1024,
                 max_message_bytes: 512 * 1024,
@@ -294,6 +322,9 @@ impl Config {
                 ws_buffer_frames: 1024,
                 ws_ping_interval_seconds: 20,
                 revocation_poll_ms: 250,
+                max_uri_bytes: 8 * 1024,
+                max_headers: 100,
+                max_header_bytes: 16 * 1024,
             },
             abuse: AbuseLimits::default(),
             quotas: StorageQuotas::default(),

@@ -4,10 +4,12 @@ pub mod code_blocks;
 pub mod cursor;
 pub mod delete_last;
 pub mod normalize;
+pub mod metadata;
 pub mod order_by;
 pub mod timestamp;
 pub mod values;
 
+pub use metadata::Metadata;
 pub use order_by::{OrderBy, OrderColumn};
 pub use timestamp::Timestamp;
 pub use values::{Actor, ChatName, Email, MessageText, ModelName, Password, ValueError};

@@ -96,13 +96,13 @@ impl ChatEvent {
     /// `chat.updated` with the chat as its API shows it.
     pub fn updated(chat: &ChatRecord) -> Self {
         let seq = chat.version;
-        Self::build(chat, seq, false, |flavor, chat_id| {
-            let view = match flavor {
-                Flavor::User => json!(ChatView::from(chat)),
-                Flavor::Tenant => json!(TenantChatView::from(chat)),
-            };
-            vec![json!({"type": "chat.updated", "chat_id": chat_id, "seq": seq, "chat": view})]
-        })
+        ChatEvent {
+            chat_id: chat.id,
+            seq,
+            user_frames: vec![chat_updated(chat.id, seq, ChatView::from(chat))],
+            tenant_frames: vec![chat_updated(chat.uuid, seq, TenantChatView::from(chat))],
+            closes: false,
+        }
     }
 
     /// `chat.deleted`; connections close after it. Deletion is the chat's last change,
@@ -113,6 +113,27 @@ impl ChatEvent {
             vec![json!({"type": "chat.deleted", "chat_id": chat_id, "seq": seq})]
         })
     }
+}
+
+/// A `chat.updated` frame, serialised straight to text rather than through
+/// `serde_json::Value`, so the tenant view's metadata keeps its exact bytes.
+fn chat_updated(chat_id: impl Serialize, seq: i64, chat: impl Serialize) -> String {
+    #[derive(Serialize)]
+    struct Frame<Id, View> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        chat_id: Id,
+        seq: i64,
+        chat: View,
+    }
+    let frame = Frame {
+        kind: "chat.updated",
+        chat_id,
+        seq,
+        chat,
+    };
+    // Ids, numbers, strings and validated raw JSON: serialising them cannot fail.
+    serde_json::to_string(&frame).expect("a chat.updated frame serialises")
 }
 
 /// Why the server ends a connection.

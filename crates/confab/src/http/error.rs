@@ -16,6 +16,9 @@ use crate::auth::password::HashError;
 use crate::store::quota::QuotaExceeded;
 use crate::store::StoreError;
 
+/// `Retry-After` of a `database_busy` answer: lock contention clears in well under this.
+const DATABASE_BUSY_RETRY_AFTER_SECONDS: u64 = 1;
+
 /// `Retry-After` of a `presence_unavailable` answer: about when a node that lost Redis
 /// has retried it (its reconnection backoff tops out at 5 s).
 const PRESENCE_RETRY_AFTER_SECONDS: u64 = 5;
@@ -147,6 +150,27 @@ impl ApiError {
         }
     }
 
+    pub fn payload_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "Request body is larger than the server accepts",
+        )
+    }
+
+    /// The database stayed locked past the busy timeout: a 503 to retry, not a 500.
+    pub fn database_busy() -> Self {
+        tracing::warn!("database busy: answered 503");
+        ApiError {
+            retry_after: Some(DATABASE_BUSY_RETRY_AFTER_SECONDS),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_busy",
+                "The database is busy; try again shortly",
+            )
+        }
+    }
+
     /// Delete-last on an empty chat (seed 000).
     pub fn no_messages() -> Self {
         ApiError {
@@ -178,7 +202,9 @@ impl ApiError {
         json!({"success": false, "error": {"code": self.code, "message": self.message}})
     }
 
-    fn render(&self, tenant_api: bool) -> Response {
+    /// The response in the tenant API's shape or the user API's (the default for
+    /// every path outside `/api/v1`).
+    pub fn render_for(&self, tenant_api: bool) -> Response {
         let body = if tenant_api {
             self.tenant_body()
         } else {
@@ -200,6 +226,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::chat_not_found(),
             StoreError::Conflict(what) => ApiError::conflict("conflict", what),
             StoreError::QuotaExceeded(quota) => ApiError::quota_exceeded(quota),
+            StoreError::Busy => ApiError::database_busy(),
             StoreError::Other(cause) => ApiError::internal(&format!("{cause:#}")),
         }
     }
@@ -237,7 +264,7 @@ pub fn is_tenant_api(uri: &Uri) -> bool {
 /// Layer: renders any [`ApiError`] in the response in the shape of the request's API.
 pub async fn render_errors(uri: Uri, mut response: Response) -> Response {
     match response.extensions_mut().remove::<ApiError>() {
-        Some(error) => error.render(is_tenant_api(&uri)),
+        Some(error) => error.render_for(is_tenant_api(&uri)),
         None => response,
     }
 }
@@ -270,7 +297,8 @@ mod tests {
 
     #[test]
     fn presence_unavailable_is_a_503_with_retry_after() {
-        let response = ApiError::presence_unavailable(anyhow::anyhow!("redis down")).render(true);
+        let response =
+            ApiError::presence_unavailable(anyhow::anyhow!("redis down")).render_for(true);
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(
             response.headers().get(header::RETRY_AFTER),

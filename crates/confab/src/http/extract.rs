@@ -45,11 +45,7 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
         JsonRejection::JsonSyntaxError(e) => ApiError::bad_request("invalid_json", e.body_text()),
         JsonRejection::JsonDataError(e) => ApiError::validation(e.body_text()),
         JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "Request body is larger than the server accepts",
-            )
+            ApiError::payload_too_large()
         }
         other => ApiError::bad_request("invalid_body", other.body_text()),
     }

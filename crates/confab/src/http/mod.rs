@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod forwarded;
 pub mod message_input;
 pub mod openapi;
 pub mod ops;
@@ -12,6 +13,7 @@ pub mod tenant_api;
 pub mod throttle;
 pub mod user_api;
 pub mod views;
+pub mod wire;
 pub mod ws;
 pub mod ws_close;
 

@@ -6,6 +6,8 @@
 //!   its connection is closed. This is what stops slowloris clients from holding
 //!   connections open with a trickle of header bytes.
 //! * Each request carries the peer address as [`ConnectInfo<SocketAddr>`].
+//! * Request heads are checked under our own limits before hyper parses them, so
+//!   malformed and oversized ones get JSON errors ([`super::wire`]).
 //! * On shutdown the listener closes; connections finish the request in flight (idle ones
 //!   close at once); WebSocket upgrades have left hyper by then and are closed by the
 //!   event bus. Connections still open after the grace period are dropped.
@@ -21,6 +23,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tower_service::Service as _;
 
+use super::wire::{Guarded, HeadLimits, Wire};
+
 /// How the server treats connections.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionOptions {
@@ -28,6 +32,8 @@ pub struct ConnectionOptions {
     pub header_read_timeout: Duration,
     /// Time open connections get to finish once shutdown starts.
     pub shutdown_grace: Duration,
+    /// What a request head may be; checked before hyper sees it.
+    pub head_limits: HeadLimits,
 }
 
 /// What the accept loop tells its connections.
@@ -53,7 +59,10 @@ pub async fn serve(
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(options.header_read_timeout);
+        .header_read_timeout(options.header_read_timeout)
+        // hyper's own limits stay looser than ours (its buffer, ~400 KiB by default,
+        // is larger than the largest head we allow), so ours decide and answer in JSON.
+        .max_headers(options.head_limits.max_headers.max(100));
 
     tokio::pin!(shutdown);
     loop {
@@ -72,6 +81,7 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         tokio::spawn(connection(
             http.clone(),
+            options.head_limits,
             stream,
             peer,
             app.clone(),
@@ -113,18 +123,33 @@ async fn accept_failed(error: std::io::Error) {
 
 async fn connection(
     http: hyper::server::conn::http1::Builder,
+    head_limits: HeadLimits,
     stream: TcpStream,
     peer: SocketAddr,
     app: Router,
     mut phase: watch::Receiver<Phase>,
     _alive: mpsc::Sender<()>,
 ) {
+    let wire = Wire::new();
+    let io = Guarded::new(stream, head_limits, wire.clone());
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-        request.extensions_mut().insert(ConnectInfo(peer));
-        app.clone().call(request)
+        // Checked as the request arrives, in order (not when the future first runs).
+        let refused = wire.take_rejection();
+        let wire = wire.clone();
+        let mut app = app.clone();
+        async move {
+            if let Some(rejection) = refused {
+                return Ok(rejection.response());
+            }
+            request.extensions_mut().insert(ConnectInfo(peer));
+            let request = request.map(|body| wire.track(body));
+            let mut response = app.call(request).await?;
+            wire.finish(&mut response);
+            Ok::<_, std::convert::Infallible>(response)
+        }
     });
     let conn = http
-        .serve_connection(TokioIo::new(stream), service)
+        .serve_connection(TokioIo::new(io), service)
         .with_upgrades();
     tokio::pin!(conn);
     let mut draining = false;

@@ -158,8 +158,9 @@ pub struct TenantChatView<'a> {
     pub model: &'a str,
     /// The owning user, if the chat has one.
     pub user_id: Option<i64>,
+    /// Exactly as given when the chat was created.
     #[schema(value_type = Option<Object>)]
-    pub metadata: Option<&'a serde_json::Value>,
+    pub metadata: Option<&'a crate::domain::Metadata>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Present on `GET /api/v1/chats/{chat_id}`.

@@ -13,11 +13,40 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{StoreError, StoreResult};
 
+/// Why a batch failed, for every caller in it (busy: the database was locked).
+#[derive(Debug, Clone)]
+struct CommitFailure {
+    busy: bool,
+    message: String,
+}
+
+impl From<&sqlx::Error> for CommitFailure {
+    fn from(error: &sqlx::Error) -> Self {
+        CommitFailure {
+            busy: super::is_busy(error),
+            message: error.to_string(),
+        }
+    }
+}
+
+impl From<CommitFailure> for StoreError {
+    fn from(failure: CommitFailure) -> Self {
+        if failure.busy {
+            StoreError::Busy
+        } else {
+            StoreError::Other(anyhow::anyhow!(failure.message))
+        }
+    }
+}
+
 /// Answers a job's caller once the batch's fate is known.
-type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
-/// Runs a job on the writer connection: (whether it succeeded, how to answer it).
-type Job =
-    Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, (bool, Completion)> + Send>;
+type Completion = Box<dyn FnOnce(Result<(), CommitFailure>) + Send>;
+/// Runs a job on the writer connection: (whether it succeeded, how to answer it). Given
+/// no connection, the job does not run and its completion answers the batch's failure.
+type Job = Box<
+    dyn for<'c> FnOnce(Option<&'c mut SqliteConnection>) -> BoxFuture<'c, (bool, Completion)>
+        + Send,
+>;
 
 /// The most jobs one transaction takes.
 const MAX_BATCH: usize = 256;
@@ -46,12 +75,21 @@ impl GroupCommitter {
         let (answer, answered) = oneshot::channel::<StoreResult<T>>();
         let job: Job = Box::new(move |conn| {
             Box::pin(async move {
+                let Some(conn) = conn else {
+                    let refused: Completion = Box::new(move |commit| {
+                        let _ = answer.send(Err(match commit {
+                            Err(failure) => failure.into(),
+                            Ok(()) => StoreError::Other(anyhow::anyhow!("the write did not run")),
+                        }));
+                    });
+                    return (false, refused);
+                };
                 let result = work(conn).await;
                 let ok = result.is_ok();
                 let completion: Completion = Box::new(move |commit| {
                     let _ = answer.send(match commit {
                         Ok(()) => result,
-                        Err(cause) => Err(StoreError::Other(anyhow::anyhow!(cause))),
+                        Err(failure) => Err(failure.into()),
                     });
                 });
                 (ok, completion)
@@ -80,7 +118,7 @@ async fn writer(pool: Pool<Sqlite>, mut queue: mpsc::Receiver<Job>) {
         if let Err(cause) = &outcome {
             tracing::error!(error = %cause, jobs = completions.len(), "group commit failed");
         }
-        let outcome = outcome.map_err(|e| e.to_string());
+        let outcome = outcome.map_err(|e| CommitFailure::from(&e));
         for complete in completions {
             complete(outcome.clone());
         }
@@ -98,14 +136,14 @@ async fn run_batch(
         Ok(conn) => conn,
         Err(e) => {
             // Nothing ran: answer every job with the failure (they never touched disk).
-            completions.extend(jobs.map(refuse));
+            refuse(jobs, completions).await;
             return Err(e);
         }
     };
     let mut tx = match conn.begin_with("BEGIN IMMEDIATE").await {
         Ok(tx) => tx,
         Err(e) => {
-            completions.extend(jobs.map(refuse));
+            refuse(jobs, completions).await;
             return Err(e);
         }
     };
@@ -113,12 +151,12 @@ async fn run_batch(
         let mut savepoint = match tx.begin().await {
             Ok(savepoint) => savepoint,
             Err(e) => {
-                completions.push(refuse(job));
-                completions.extend(jobs.map(refuse));
+                completions.push(job(None).await.1);
+                refuse(jobs, completions).await;
                 return Err(e);
             }
         };
-        let (ok, complete) = job(&mut savepoint).await;
+        let (ok, complete) = job(Some(&mut savepoint)).await;
         completions.push(complete);
         let ended = if ok {
             savepoint.commit().await
@@ -126,16 +164,17 @@ async fn run_batch(
             savepoint.rollback().await
         };
         if let Err(e) = ended {
-            completions.extend(jobs.map(refuse));
+            refuse(jobs, completions).await;
             return Err(e);
         }
     }
     tx.commit().await
 }
 
-/// A job that will not run: its caller just gets the batch's error.
-fn refuse(_job: Job) -> Completion {
-    // The job owns the caller's answer channel; it is answered through a fresh completion
-    // only if it runs, so dropping it closes the channel and the caller sees the failure.
-    Box::new(|_| {})
+/// Jobs that will not run: their callers get the batch's error (a busy database
+/// included, so they answer 503 rather than 500).
+async fn refuse(jobs: impl Iterator<Item = Job>, completions: &mut Vec<Completion>) {
+    for job in jobs {
+        completions.push(job(None).await.1);
+    }
 }

@@ -34,6 +34,10 @@ pub enum StoreError {
     /// A storage quota would be exceeded; nothing was written.
     #[error("quota exceeded: {0}")]
     QuotaExceeded(#[from] quota::QuotaExceeded),
+    /// The database is locked by another writer past the busy timeout (SQLite), or a
+    /// lock or serialization conflict (PostgreSQL): worth retrying shortly.
+    #[error("the database is busy")]
+    Busy,
     /// Anything else: logged, answered as an opaque 500.
     #[error(transparent)]
     Other(#[from] anyhow::Error),
@@ -43,10 +47,33 @@ impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         match error {
             sqlx::Error::RowNotFound => StoreError::NotFound,
+            ref busy if is_busy(busy) => StoreError::Busy,
             other => StoreError::Other(other.into()),
         }
     }
 }
+
+/// Lock contention rather than a fault: SQLite's `SQLITE_BUSY` / `SQLITE_LOCKED` (any
+/// extended code), PostgreSQL's lock timeout, deadlock and serialization failure, and a
+/// pool that had no connection free in time.
+pub(crate) fn is_busy(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(database) => match database.code() {
+            // PostgreSQL: a five-character SQLSTATE.
+            Some(code) if code.len() == 5 => matches!(&*code, "55P03" | "40P01" | "40001"),
+            // SQLite: the primary result code is the low byte of the extended one.
+            Some(code) => code
+                .parse::<i32>()
+                .is_ok_and(|sqlite| matches!(sqlite & 0xff, SQLITE_BUSY | SQLITE_LOCKED)),
+            None => false,
+        },
+        _ => false,
+    }
+}
+
+const SQLITE_BUSY: i32 = 5;
+const SQLITE_LOCKED: i32 = 6;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -174,18 +201,27 @@ impl Engine {
 /// Opens the store a database URL names, creating and migrating it as needed; no
 /// storage quotas (tools).
 pub async fn connect(url: &str, pool_size: u32) -> anyhow::Result<Arc<dyn Store>> {
-    open(url, pool_size, quota::StorageQuotas::OFF).await
+    open(
+        url,
+        pool_size,
+        quota::StorageQuotas::OFF,
+        sqlite::DEFAULT_BUSY_TIMEOUT,
+    )
+    .await
 }
 
-/// [`connect`] with the storage quotas its writes enforce (the server).
+/// [`connect`] as the server opens it: with the storage quotas its writes enforce, and
+/// SQLite's busy timeout (how long a write waits for another connection's lock before it
+/// fails as [`StoreError::Busy`]).
 pub async fn open(
     url: &str,
     pool_size: u32,
     quotas: quota::StorageQuotas,
+    sqlite_busy_timeout: std::time::Duration,
 ) -> anyhow::Result<Arc<dyn Store>> {
     Ok(match Engine::of_url(url)? {
         Engine::Sqlite => Arc::new(
-            sqlite::SqliteStore::connect(url, pool_size)
+            sqlite::SqliteStore::connect_with(url, pool_size, sqlite_busy_timeout)
                 .await?
                 .with_quotas(quotas),
         ),
@@ -261,6 +297,62 @@ mod tests {
             error.as_deref().is_some_and(|e| !e.contains("hunter2")),
             "{error:?}"
         );
+    }
+
+    /// A database error with just a code, as either engine reports it.
+    #[derive(Debug)]
+    struct Coded(&'static str);
+
+    impl std::fmt::Display for Coded {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "code {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Coded {}
+
+    impl sqlx::error::DatabaseError for Coded {
+        fn message(&self) -> &str {
+            self.0
+        }
+        fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
+            Some(self.0.into())
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    #[test]
+    fn lock_contention_is_busy_and_nothing_else_is() {
+        let busy = |code| is_busy(&sqlx::Error::Database(Box::new(Coded(code))));
+        // SQLite: BUSY, LOCKED and their extended codes (BUSY_SNAPSHOT, LOCKED_SHAREDCACHE).
+        for code in ["5", "6", "517", "262"] {
+            assert!(busy(code), "{code}");
+        }
+        // PostgreSQL: lock timeout, deadlock, serialization failure.
+        for code in ["55P03", "40P01", "40001"] {
+            assert!(busy(code), "{code}");
+        }
+        // Constraint violations, I/O errors, unique violations: not busy.
+        for code in ["19", "2067", "10", "23505", "42P01"] {
+            assert!(!busy(code), "{code}");
+        }
+        assert!(is_busy(&sqlx::Error::PoolTimedOut));
+        assert!(!is_busy(&sqlx::Error::RowNotFound));
+        assert!(matches!(
+            StoreError::from(sqlx::Error::PoolTimedOut),
+            StoreError::Busy
+        ));
     }
 
     #[test]

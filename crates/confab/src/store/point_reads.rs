@@ -26,6 +26,14 @@ pub struct PointReader {
 fn failed(error: rusqlite::Error) -> StoreError {
     match error {
         rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
+        rusqlite::Error::SqliteFailure(failure, _)
+            if matches!(
+                failure.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ) =>
+        {
+            StoreError::Busy
+        }
         other => StoreError::Other(anyhow::anyhow!("SQLite point read: {other}")),
     }
 }

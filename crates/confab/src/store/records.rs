@@ -74,7 +74,7 @@ pub struct ChatRecord {
     pub user_id: Option<i64>,
     pub name: String,
     pub model: String,
-    pub metadata: Option<serde_json::Value>,
+    pub metadata: Option<crate::domain::Metadata>,
     /// Bumped by every change to the chat; orders its live events.
     pub version: i64,
     pub created_at: Timestamp,
@@ -87,7 +87,7 @@ pub struct NewChat {
     pub user_id: Option<i64>,
     pub name: ChatName,
     pub model: ModelName,
-    pub metadata: Option<serde_json::Value>,
+    pub metadata: Option<crate::domain::Metadata>,
 }
 
 /// A chat's identity and version: together they name one exact state of its messages.

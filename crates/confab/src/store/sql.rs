@@ -150,7 +150,7 @@ impl ChatRow {
     pub fn into_record(self) -> StoreResult<ChatRecord> {
         let metadata = match self.metadata {
             Some(text) => Some(
-                serde_json::from_str(&text)
+                crate::domain::Metadata::from_stored(text)
                     .context("corrupt chat metadata in the database")
                     .map_err(StoreError::Other)?,
             ),
@@ -644,12 +644,8 @@ macro_rules! impl_sql_store {
 
             async fn create_chat(&self, chat: NewChat) -> StoreResult<ChatRecord> {
                 let now = Timestamp::now().micros();
-                let metadata = chat
-                    .metadata
-                    .as_ref()
-                    .map(serde_json::to_string)
-                    .transpose()
-                    .map_err(|e| StoreError::Other(e.into()))?;
+                // Stored as the client wrote it (validated): numbers keep every digit.
+                let metadata = chat.metadata.as_ref().map(crate::domain::Metadata::as_str);
                 let mut tx = self.begin_write().await?;
                 let limit = self.quotas.max_chats_per_user;
                 if let (Some(user_id), true) = (chat.user_id, limit > 0) {

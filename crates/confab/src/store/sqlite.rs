@@ -32,18 +32,30 @@ pub struct SqliteStore {
     quotas: StorageQuotas,
 }
 
+/// How long a connection waits for another's lock unless told otherwise.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 impl SqliteStore {
     /// Opens (creating if missing) and migrates the database at `url`.
     pub async fn connect(url: &str, readers: u32) -> anyhow::Result<Self> {
+        Self::connect_with(url, readers, DEFAULT_BUSY_TIMEOUT).await
+    }
+
+    /// [`SqliteStore::connect`] with the busy timeout given.
+    pub async fn connect_with(
+        url: &str,
+        readers: u32,
+        busy_timeout: Duration,
+    ) -> anyhow::Result<Self> {
         let options = SqliteConnectOptions::from_str(url)
             .with_context(|| format!("invalid SQLite URL {url:?}"))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(busy_timeout)
             .pragma("temp_store", "memory")
             .pragma("cache_size", "-16000");
         let writer = SqlitePoolOptions::new()

@@ -215,7 +215,10 @@ async fn fill(store: &dyn Store) -> BTreeMap<&'static str, i64> {
             user_id: None,
             name: ChatName::parse("tenant chat").expect("name"),
             model: ModelName::parse("m").expect("model"),
-            metadata: Some(json!({"customer": 42, "tags": ["a", "b"]})),
+            metadata: Some(
+                confab::domain::Metadata::parse(r#"{"customer": 42, "tags": ["a", "b"]}"#)
+                    .expect("metadata"),
+            ),
         })
         .await
         .expect("tenant chat");

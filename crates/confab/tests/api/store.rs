@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use confab::domain::{
-    code_blocks, Actor, ChatName, Email, MessageText, ModelName, OrderBy, Timestamp,
+    code_blocks, Actor, ChatName, Email, MessageText, Metadata, ModelName, OrderBy, Timestamp,
 };
 use confab::store::{
     self, ChatCursor, ChatRef, DeleteLastOutcome, MessageCursor, NewApiKey, NewChat, NewMessage,
@@ -325,15 +325,18 @@ async fn tenant_chats_and_message_pages_behave_alike(backend: Backend) {
                     user_id: None,
                     name: ChatName::parse(&format!("chat {n}")).expect("name"),
                     model: ModelName::parse("").expect("model"),
-                    metadata: Some(serde_json::json!({"n": n, "nested": {"ok": true}})),
+                    metadata: Some(
+                        Metadata::parse(&format!(r#"{{"n": {n}, "nested": {{"ok": true}}}}"#))
+                            .expect("metadata"),
+                    ),
                 })
                 .await
                 .expect("chat"),
         );
     }
     assert_eq!(
-        chats[2].metadata,
-        Some(serde_json::json!({"n": 2, "nested": {"ok": true}}))
+        chats[2].metadata.as_ref().map(Metadata::as_str),
+        Some(r#"{"n": 2, "nested": {"ok": true}}"#)
     );
     // Newest first, two at a time, continued by cursor.
     let mut listed = Vec::new();

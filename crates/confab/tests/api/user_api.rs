@@ -181,7 +181,8 @@ async fn cookie_is_secure_when_configured_or_behind_tls(backend: Backend) {
         .expect("ascii")
         .ends_with("; Secure"));
 
-    let app = TestApp::spawn(backend).await;
+    // A proxy's word counts only when it is trusted (see forwarded_proto.rs).
+    let app = TestApp::spawn_with(backend, |c| c.abuse.trust_forwarded_for = true).await;
     let response = app
         .client
         .post(app.url("/api/auth/sign-up"))

@@ -19,6 +19,7 @@ use crate::http::AppState;
 use crate::store::{ChatRecord, FileRecord, MessageRecord};
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// `json` (default) or `markdown`.
     format: Option<String>,

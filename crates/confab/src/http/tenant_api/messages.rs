@@ -20,6 +20,7 @@ use crate::http::AppState;
 use crate::store::MessageCursor;
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListTenantMessagesQuery {
     /// `next_cursor` of the previous page; omit for the first page.
     #[serde(alias = "cursor")]

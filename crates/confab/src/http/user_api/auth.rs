@@ -14,6 +14,7 @@ use crate::domain::{Email, Password, Timestamp};
 use crate::http::error::ApiError;
 use crate::http::extract::{session_token_hash, SessionUser, ValidJson};
 use crate::http::origin::NotForged;
+use crate::http::forwarded;
 use crate::http::throttle::{account_attempt, account_succeeded, AuthAttempt};
 use crate::http::views::UserView;
 use crate::http::AppState;
@@ -60,14 +61,11 @@ pub struct UserEnvelope<'a> {
     user: UserView<'a>,
 }
 
-/// Whether the session cookie must carry `Secure`: configured, or the request came
-/// through a TLS-terminating proxy.
+/// Whether the session cookie must carry `Secure`: configured, or a trusted
+/// TLS-terminating proxy says the client used HTTPS.
 pub(crate) fn cookie_secure(state: &AppState, headers: &HeaderMap) -> bool {
     state.config.cookie_secure
-        || headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|proto| proto.eq_ignore_ascii_case("https"))
+        || forwarded::client_used_https(headers, state.config.abuse.trust_forwarded_for)
 }
 
 async fn start_session(

@@ -19,6 +19,7 @@ use crate::store::NewChat;
 const MAX_BULK_DELETE: usize = 1000;
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListChatsQuery {
     /// `column:dir[,column:dir]` over id, created_at, updated_at, name, model
     /// (default `updated_at:desc`).
