@@ -3,8 +3,8 @@
 pub mod code_blocks;
 pub mod cursor;
 pub mod delete_last;
-pub mod normalize;
 pub mod metadata;
+pub mod normalize;
 pub mod order_by;
 pub mod timestamp;
 pub mod values;
