@@ -7,6 +7,7 @@ pub mod openapi;
 pub mod ops;
 pub mod response_cache;
 pub mod server;
+pub mod streamed;
 pub mod tenant_api;
 pub mod throttle;
 pub mod user_api;

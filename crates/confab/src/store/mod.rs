@@ -6,6 +6,9 @@
 
 pub mod copy;
 mod group_commit;
+pub mod keyset;
+mod paged;
+mod paged_sql;
 mod point_reads;
 pub mod postgres;
 mod records;
@@ -17,6 +20,8 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::domain::{ChatName, Email, OrderBy, Timestamp};
+pub use keyset::ChatKey;
+pub use paged::*;
 pub use records::*;
 
 /// What can go wrong in the store, in the terms the API layer needs.
@@ -45,7 +50,7 @@ impl From<sqlx::Error> for StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: PagedReads + Send + Sync + 'static {
     /// The engine's name, for logs and `/healthz`.
     fn engine(&self) -> &'static str;
     /// A cheap round trip, for `/healthz`.

@@ -15,6 +15,9 @@ use uuid::Uuid;
 
 use super::group_commit::GroupCommitter;
 use super::point_reads::PointReader;
+use super::keyset::{self, ChatKey};
+use super::paged::*;
+use super::paged_sql::impl_paged_reads;
 use super::sql::*;
 use super::{StoreError, StoreResult};
 use crate::domain::delete_last::{DeleteLastPlan, Planner};
@@ -129,3 +132,4 @@ impl SqliteStore {
 }
 
 impl_sql_store!(SqliteStore, Sqlite, "sqlite");
+impl_paged_reads!(SqliteStore, Sqlite);

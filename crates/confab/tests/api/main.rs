@@ -17,6 +17,7 @@ mod openapi;
 mod redis_bus;
 mod security;
 mod store;
+mod streaming;
 mod tenant_api;
 mod user_api;
 mod websocket;
