@@ -33,6 +33,9 @@ pub struct SqliteStore {
     points: Option<PointReader>,
 }
 
+/// Page cache of each reader connection (`PRAGMA cache_size`: negative means KiB).
+const READER_CACHE_SIZE: &str = "-4000";
+
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 impl SqliteStore {
@@ -58,10 +61,12 @@ impl SqliteStore {
             .run(&writer)
             .await
             .context("cannot apply SQLite migrations")?;
+        // Readers keep a smaller page cache each: a streamed read of a long chat fills
+        // every reader's cache once, and the files stay in the OS cache anyway.
         let reader = SqlitePoolOptions::new()
             .max_connections(readers.max(1))
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
+            .connect_with(options.clone().pragma("cache_size", READER_CACHE_SIZE))
             .await
             .with_context(|| format!("cannot open SQLite database {url:?}"))?;
         let group = GroupCommitter::start(writer.clone());
