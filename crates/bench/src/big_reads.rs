@@ -28,7 +28,10 @@ pub async fn run(server: &Process, database_url: &str, chat_mib: u64) -> anyhow:
     let count = (chat_mib as i64 * 1024 * 1024 / MESSAGE_BYTES).max(1);
     let started = Instant::now();
     seed(database_url, chat, count).await?;
-    eprintln!("  seeded {count} messages in {:.1}s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "  seeded {count} messages in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_before = server.rss_kib();
     let peak_before = server.peak_rss_kib();

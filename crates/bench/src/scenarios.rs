@@ -227,8 +227,7 @@ pub async fn run_all(options: &Options) -> anyhow::Result<Vec<Row>> {
     // Writes half a gigabyte: only when named.
     if options.only.as_ref().is_some_and(|only| only.contains(&7)) {
         rows.push(
-            crate::big_reads::run(&setup.server, &setup.database_url, options.big_chat_mib)
-                .await?,
+            crate::big_reads::run(&setup.server, &setup.database_url, options.big_chat_mib).await?,
         );
     }
     Ok(rows)

@@ -72,7 +72,12 @@ pub enum MessageFormat {
 }
 
 impl MessageFormat {
-    fn write(self, out: &mut Vec<u8>, index: usize, message: &MessageRecord) -> Result<(), StoreError> {
+    fn write(
+        self,
+        out: &mut Vec<u8>,
+        index: usize,
+        message: &MessageRecord,
+    ) -> Result<(), StoreError> {
         match self {
             MessageFormat::Json => {
                 if index > 0 {
@@ -209,7 +214,13 @@ impl Pages for ChatPages {
             Vec::new()
         } else {
             self.store
-                .next_chats(self.user_id, &self.order, &self.last, self.upper.as_ref(), rows)
+                .next_chats(
+                    self.user_id,
+                    &self.order,
+                    &self.last,
+                    self.upper.as_ref(),
+                    rows,
+                )
                 .await?
         };
         for chat in &page {

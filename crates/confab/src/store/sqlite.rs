@@ -14,10 +14,10 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use super::group_commit::GroupCommitter;
-use super::point_reads::PointReader;
 use super::keyset::{self, ChatKey};
 use super::paged::*;
 use super::paged_sql::impl_paged_reads;
+use super::point_reads::PointReader;
 use super::sql::*;
 use super::{StoreError, StoreResult};
 use crate::domain::delete_last::{DeleteLastPlan, Planner};

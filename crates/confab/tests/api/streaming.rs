@@ -83,23 +83,49 @@ async fn long_message_lists_stream_the_one_shot_bytes(backend: Backend) {
     let chat = app.create_chat(&user, "long").await;
     post_batch(&app, &user, chat, varied_messages(40)).await;
     post_batch(&app, &user, chat, varied_messages(25)).await;
-    let chat_ref = ChatRef::User { user_id: user.id, chat_id: chat };
-    let messages = app.store().list_messages(&chat_ref).await.expect("messages");
+    let chat_ref = ChatRef::User {
+        user_id: user.id,
+        chat_id: chat,
+    };
+    let messages = app
+        .store()
+        .list_messages(&chat_ref)
+        .await
+        .expect("messages");
     assert!(messages.iter().any(|m| !m.files.is_empty()));
     let expected = serde_json::to_vec(&MessagesEnvelope::new(&messages)).expect("serialised");
     let path = format!("/api/users/{}/chats/{chat}/messages", user.id);
     for attempt in 0..2 {
         let (status, chunked, body) = get_raw(&app, &path, &user.auth).await;
         assert_eq!(status, StatusCode::OK);
-        assert!(chunked, "attempt {attempt}: a long list is streamed, not cached");
-        assert_eq!(String::from_utf8_lossy(&body), String::from_utf8_lossy(&expected));
+        assert!(
+            chunked,
+            "attempt {attempt}: a long list is streamed, not cached"
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&body),
+            String::from_utf8_lossy(&expected)
+        );
     }
 
     // A short list is answered whole, from the cache the second time, with the same bytes.
     let short = app.create_chat(&user, "short").await;
-    post_batch(&app, &user, short, vec![json!({"actor": "user", "message": "hé ✓"})]).await;
-    let short_ref = ChatRef::User { user_id: user.id, chat_id: short };
-    let messages = app.store().list_messages(&short_ref).await.expect("messages");
+    post_batch(
+        &app,
+        &user,
+        short,
+        vec![json!({"actor": "user", "message": "hé ✓"})],
+    )
+    .await;
+    let short_ref = ChatRef::User {
+        user_id: user.id,
+        chat_id: short,
+    };
+    let messages = app
+        .store()
+        .list_messages(&short_ref)
+        .await
+        .expect("messages");
     let expected = serde_json::to_vec(&MessagesEnvelope::new(&messages)).expect("serialised");
     let path = format!("/api/users/{}/chats/{short}/messages", user.id);
     for _ in 0..2 {
@@ -136,7 +162,11 @@ async fn long_chat_lists_stream_the_one_shot_bytes(backend: Backend) {
         } else {
             OrderBy::parse(order_by).expect("order")
         };
-        let chats = app.store().list_user_chats(user.id, &order).await.expect("chats");
+        let chats = app
+            .store()
+            .list_user_chats(user.id, &order)
+            .await
+            .expect("chats");
         let expected = serde_json::to_vec(&ChatsEnvelope::new(&chats)).expect("serialised");
         let path = if order_by.is_empty() {
             format!("/api/users/{}/chats", user.id)
@@ -145,7 +175,11 @@ async fn long_chat_lists_stream_the_one_shot_bytes(backend: Backend) {
         };
         let (status, chunked, body) = get_raw(&app, &path, &user.auth).await;
         assert_eq!((status, chunked), (StatusCode::OK, true), "{order_by}");
-        assert_eq!(String::from_utf8_lossy(&body), String::from_utf8_lossy(&expected), "{order_by}");
+        assert_eq!(
+            String::from_utf8_lossy(&body),
+            String::from_utf8_lossy(&expected),
+            "{order_by}"
+        );
     }
 }
 
@@ -162,7 +196,12 @@ fn blank_after(text: &str, marker: &str, end: char) -> String {
 async fn exports_stream_the_one_shot_bytes(backend: Backend) {
     let app = small_pages(backend).await;
     let (tenant, key) = new_tenant(&app, "exporter").await;
-    let chat = create_v1_chat(&app, &key, json!({"name": "Export ✓", "model": "m", "metadata": {"k": "v"}})).await;
+    let chat = create_v1_chat(
+        &app,
+        &key,
+        json!({"name": "Export ✓", "model": "m", "metadata": {"k": "v"}}),
+    )
+    .await;
     let uuid = chat_uuid(&chat);
     let (status, body) = app
         .post(
@@ -177,10 +216,16 @@ async fn exports_stream_the_one_shot_bytes(backend: Backend) {
         chat_uuid: uuid.parse().expect("uuid"),
     };
     let record = app.store().get_chat(&chat_ref).await.expect("chat");
-    let messages = app.store().list_messages(&chat_ref).await.expect("messages");
+    let messages = app
+        .store()
+        .list_messages(&chat_ref)
+        .await
+        .expect("messages");
 
-    let expected = serde_json::to_string(&ChatExport::new(&record, &messages, Timestamp(0))).expect("json");
-    let (status, chunked, body) = get_raw(&app, &format!("/api/v1/chats/{uuid}/export"), &key).await;
+    let expected =
+        serde_json::to_string(&ChatExport::new(&record, &messages, Timestamp(0))).expect("json");
+    let (status, chunked, body) =
+        get_raw(&app, &format!("/api/v1/chats/{uuid}/export"), &key).await;
     assert_eq!((status, chunked), (StatusCode::OK, true));
     let body = String::from_utf8(body).expect("utf-8");
     assert_eq!(
@@ -189,8 +234,12 @@ async fn exports_stream_the_one_shot_bytes(backend: Backend) {
     );
 
     let expected = to_markdown(&record, &messages, Timestamp(0));
-    let (status, chunked, body) =
-        get_raw(&app, &format!("/api/v1/chats/{uuid}/export?format=markdown"), &key).await;
+    let (status, chunked, body) = get_raw(
+        &app,
+        &format!("/api/v1/chats/{uuid}/export?format=markdown"),
+        &key,
+    )
+    .await;
     assert_eq!((status, chunked), (StatusCode::OK, true));
     let body = String::from_utf8(body).expect("utf-8");
     assert_eq!(
@@ -221,12 +270,27 @@ async fn message_windows_and_their_errors(backend: Backend) {
     let window = |query: &str| ids_of(&app, &user, format!("{base}?{query}"), "chatMessages");
     assert_eq!(window("limit=5").await, all[..5]);
     assert_eq!(window(&format!("after={}", all[9])).await, all[10..]);
-    assert_eq!(window(&format!("after={}&limit=7", all[9])).await, all[10..17]);
+    assert_eq!(
+        window(&format!("after={}&limit=7", all[9])).await,
+        all[10..17]
+    );
     assert_eq!(window(&format!("before={}", all[9])).await, all[..9]);
-    assert_eq!(window(&format!("before={}&limit=4", all[9])).await, all[5..9]);
-    assert_eq!(window(&format!("before={}&limit=40", all[2])).await, all[..2]);
-    assert_eq!(window(&format!("after={}", all[29])).await, Vec::<i64>::new());
-    assert_eq!(window(&format!("before={}", all[0])).await, Vec::<i64>::new());
+    assert_eq!(
+        window(&format!("before={}&limit=4", all[9])).await,
+        all[5..9]
+    );
+    assert_eq!(
+        window(&format!("before={}&limit=40", all[2])).await,
+        all[..2]
+    );
+    assert_eq!(
+        window(&format!("after={}", all[29])).await,
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        window(&format!("before={}", all[0])).await,
+        Vec::<i64>::new()
+    );
     assert_eq!(window("limit=1000&after=").await, all);
 
     let other = app.create_chat(&user, "other").await;
@@ -238,7 +302,10 @@ async fn message_windows_and_their_errors(backend: Backend) {
         ("after=-3", "after must be a positive integer id"),
         ("before=1.5", "before must be a positive integer id"),
         ("after=1&before=2", "give before or after, not both"),
-        (&format!("after={foreign}"), "before/after must be the id of a message in this chat"),
+        (
+            &format!("after={foreign}"),
+            "before/after must be the id of a message in this chat",
+        ),
     ] {
         let (status, body) = app.get(&format!("{base}?{query}"), &user.auth).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
@@ -255,18 +322,30 @@ async fn chat_windows_follow_the_order(backend: Backend) {
     assert_eq!(all.len(), 40);
     let window = |query: String| ids_of(&app, &user, format!("{base}&{query}"), "chats");
     assert_eq!(window("limit=3".into()).await, all[..3]);
-    assert_eq!(window(format!("after={}&limit=5", all[10])).await, all[11..16]);
-    assert_eq!(window(format!("before={}&limit=5", all[10])).await, all[5..10]);
+    assert_eq!(
+        window(format!("after={}&limit=5", all[10])).await,
+        all[11..16]
+    );
+    assert_eq!(
+        window(format!("before={}&limit=5", all[10])).await,
+        all[5..10]
+    );
     assert_eq!(window(format!("before={}", all[10])).await, all[..10]);
     assert_eq!(window(format!("after={}", all[35])).await, all[36..]);
 
     let stranger = app.sign_up("stranger@example.com").await;
     let theirs = app.create_chat(&stranger, "theirs").await;
     let (status, body) = app
-        .get(&format!("/api/users/{}/chats?after={theirs}", user.id), &user.auth)
+        .get(
+            &format!("/api/users/{}/chats?after={theirs}", user.id),
+            &user.auth,
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(body, user_error(400, "before/after must be the id of one of your chats"));
+    assert_eq!(
+        body,
+        user_error(400, "before/after must be the id of one of your chats")
+    );
 }
 
 async fn a_list_that_loses_messages_while_streaming_is_aborted(backend: Backend) {
@@ -288,10 +367,18 @@ async fn a_list_that_loses_messages_while_streaming_is_aborted(backend: Backend)
         .await
         .expect("request sent");
     assert_eq!(response.status(), StatusCode::OK);
-    let mut received = response.chunk().await.expect("first chunk").expect("some body").to_vec();
+    let mut received = response
+        .chunk()
+        .await
+        .expect("first chunk")
+        .expect("some body")
+        .to_vec();
     // The newest messages go while the list is being read.
     let (status, body) = app
-        .delete(&format!("/api/users/{}/chats/{chat}/messages/last", user.id), &user.auth)
+        .delete(
+            &format!("/api/users/{}/chats/{chat}/messages/last", user.id),
+            &user.auth,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let ended = loop {
@@ -301,6 +388,9 @@ async fn a_list_that_loses_messages_while_streaming_is_aborted(backend: Backend)
             Err(_) => break "aborted",
         }
     };
-    assert_eq!(ended, "aborted", "a list missing deleted messages must not complete");
+    assert_eq!(
+        ended, "aborted",
+        "a list missing deleted messages must not complete"
+    );
     assert!(serde_json::from_slice::<Value>(&received).is_err());
 }

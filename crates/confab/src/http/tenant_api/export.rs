@@ -37,7 +37,11 @@ pub struct ChatExport<'a> {
 impl<'a> ChatExport<'a> {
     /// The export of this chat and messages, serialised at once (the route streams long
     /// chats to the same bytes).
-    pub fn new(chat: &'a ChatRecord, messages: &'a [MessageRecord], exported_at: Timestamp) -> Self {
+    pub fn new(
+        chat: &'a ChatRecord,
+        messages: &'a [MessageRecord],
+        exported_at: Timestamp,
+    ) -> Self {
         ChatExport {
             chat: TenantChatView {
                 message_count: Some(messages.len() as i64),
@@ -91,7 +95,10 @@ pub async fn export_chat(
     // around the messages so that long chats stream.
     let (shape, content_type) = if markdown {
         let head = markdown_head(&listing.chat, listing.total, exported_at).into_bytes();
-        ((head, MessageFormat::Markdown, Vec::new()), "text/markdown; charset=utf-8")
+        (
+            (head, MessageFormat::Markdown, Vec::new()),
+            "text/markdown; charset=utf-8",
+        )
     } else {
         let chat_view = TenantChatView {
             message_count: Some(listing.total),

@@ -94,8 +94,10 @@ fn positive_ids() -> utoipa::openapi::schema::Array {
         .build()
 }
 
-/// List the user's chats. Long lists are streamed (chunked); `limit`/`before`/`after`
-/// (chat ids, in the chosen order) select a window of them.
+/// List the user's chats.
+///
+/// Long lists are streamed (chunked); `limit`/`before`/`after` (chat ids, in the chosen
+/// order) select a window of them.
 #[utoipa::path(get, path = "/api/users/{user_id}/chats", tag = "user chats",
     params(("user_id" = i64, Path, minimum = 1), ListChatsQuery, PageParams),
     security(("session" = [])),
@@ -126,7 +128,14 @@ pub async fn list_chats(
         .begin_chats(user.id, &order, range, first_rows)
         .await?
         .map_err(|_| ApiError::validation("before/after must be the id of one of your chats"))?;
-    match streamed::chats(&state.store, user.id, order, listing, page.limit, first_rows)? {
+    match streamed::chats(
+        &state.store,
+        user.id,
+        order,
+        listing,
+        page.limit,
+        first_rows,
+    )? {
         Listed::Whole(body) => {
             Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
         }

@@ -39,9 +39,9 @@ impl PageParams {
         let given = |raw: &Option<String>| raw.clone().filter(|text| !text.is_empty());
         let id = |name: &str, raw: Option<String>| match raw {
             None => Ok(None),
-            Some(text) => parse_positive_id(&text)
-                .map(Some)
-                .ok_or_else(|| ApiError::validation(format!("{name} must be a positive integer id"))),
+            Some(text) => parse_positive_id(&text).map(Some).ok_or_else(|| {
+                ApiError::validation(format!("{name} must be a positive integer id"))
+            }),
         };
         let after = id("after", given(&self.after))?;
         let before = id("before", given(&self.before))?;
@@ -55,11 +55,17 @@ impl PageParams {
                     .and_then(|n| u32::try_from(n).ok())
                     .filter(|n| *n <= MAX_LIMIT)
                     .ok_or_else(|| {
-                        ApiError::validation(format!("limit must be an integer from 1 to {MAX_LIMIT}"))
+                        ApiError::validation(format!(
+                            "limit must be an integer from 1 to {MAX_LIMIT}"
+                        ))
                     })?,
             ),
         };
-        Ok(Page { after, before, limit })
+        Ok(Page {
+            after,
+            before,
+            limit,
+        })
     }
 }
 
@@ -69,7 +75,11 @@ mod tests {
 
     fn params(after: &str, before: &str, limit: &str) -> PageParams {
         let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
-        PageParams { after: some(after), before: some(before), limit: some(limit) }
+        PageParams {
+            after: some(after),
+            before: some(before),
+            limit: some(limit),
+        }
     }
 
     #[test]
@@ -77,7 +87,11 @@ mod tests {
         assert_eq!(params("", "", "").parse(), Ok(Page::default()));
         assert_eq!(
             params("5", "", "10").parse(),
-            Ok(Page { after: Some(5), before: None, limit: Some(10) })
+            Ok(Page {
+                after: Some(5),
+                before: None,
+                limit: Some(10)
+            })
         );
         assert_eq!(params("", "7", "").parse().map(|p| p.before), Ok(Some(7)));
         for (after, before, limit) in [
@@ -91,7 +105,10 @@ mod tests {
             ("", "", "ten"),
             ("", "", "99999999999"),
         ] {
-            assert!(params(after, before, limit).parse().is_err(), "{after:?} {before:?} {limit:?}");
+            assert!(
+                params(after, before, limit).parse().is_err(),
+                "{after:?} {before:?} {limit:?}"
+            );
         }
     }
 }

@@ -82,8 +82,10 @@ pub struct DeleteLastResponse<'a> {
     failed_to_delete: Option<Vec<i64>>,
 }
 
-/// The chat's messages in chronological order, each with its files (seed 003). Long
-/// lists are streamed (chunked); `limit`/`before`/`after` select a window of them.
+/// The chat's messages in chronological order, each with its files (seed 003).
+///
+/// Long lists are streamed (chunked); `limit`/`before`/`after` (message ids) select a
+/// window of them.
 #[utoipa::path(get, path = "/api/users/{user_id}/chats/{chat_id}/messages", tag = "user messages",
     params(("user_id" = i64, Path, minimum = 1), ("chat_id" = i64, Path, minimum = 1), PageParams),
     security(("session" = [])),
@@ -131,9 +133,7 @@ pub async fn list_messages(
         .begin_messages(&chat, range, first)
         .await?
         .map_err(|_| {
-            ApiError::validation(
-                "before/after must be the id of a message in this chat",
-            )
+            ApiError::validation("before/after must be the id of a message in this chat")
         })?;
     let version = ChatVersion {
         id: listing.chat.id,
@@ -144,7 +144,14 @@ pub async fn list_messages(
         MessageFormat::Json,
         b"]}".to_vec(),
     );
-    match streamed::messages(&state.store, chat, listing, budget, shape, "application/json")? {
+    match streamed::messages(
+        &state.store,
+        chat,
+        listing,
+        budget,
+        shape,
+        "application/json",
+    )? {
         Listed::Whole(body) => {
             if cacheable {
                 cache.put(version, body.clone());
