@@ -89,7 +89,6 @@ pub async fn run(server: &Process, database_url: &str, chat_mib: u64) -> anyhow:
     );
     let body_mib = lengths.first().copied().unwrap_or(0) as f64 / (1024.0 * 1024.0);
     let peak_during = sampled.load(Ordering::Relaxed) as f64 / 1024.0;
-    let (p50, p99, max) = stats.percentiles();
     let note = format!(
         "{READERS} x {body_mib:.0} MiB bodies; RSS {:.1} MiB before, peak {peak_during:.1} MiB \
          while reading (sampled every 20 ms), {:.1} MiB after; VmHWM before {:.1} MiB",
@@ -98,18 +97,14 @@ pub async fn run(server: &Process, database_url: &str, chat_mib: u64) -> anyhow:
         peak_before as f64 / 1024.0,
     );
     eprintln!("  {note}");
-    Ok(Row {
-        scenario: format!("7 GET a {chat_mib} MiB chat, {READERS} at once"),
-        per_second: stats.per_second(),
-        p50_ms: p50,
-        p99_ms: p99,
-        max_ms: max,
-        errors: stats.errors,
-        server_peak_rss_mib: server.peak_rss_kib() as f64 / 1024.0,
-        server_cpu_s: server.cpu_seconds() - cpu_before,
-        generator_cpu_s: crate::server::cpu_seconds_of("/proc/self/stat") - generator_before,
+    Ok(crate::scenarios::row(
+        &format!("7 GET a {chat_mib} MiB chat, {READERS} at once"),
+        stats,
+        server,
+        cpu_before,
+        generator_before,
         note,
-    })
+    ))
 }
 
 /// Inserts `count` messages of [`MESSAGE_BYTES`] into the chat, oldest first, and bumps

@@ -133,7 +133,7 @@ async fn start(binary: &Path, database_url: &str, extra: &[&str]) -> anyhow::Res
 }
 
 /// Builds a table row from a load run.
-fn row(
+pub(crate) fn row(
     scenario: &str,
     mut stats: Stats,
     server: &Process,

@@ -115,20 +115,7 @@ macro_rules! impl_paged_reads {
                         }
                     }
                 }
-                let files = match (rows.first(), rows.last()) {
-                    (Some(first), Some(last)) => {
-                        sqlx::query_as::<$db, FileRow>(&format!(
-                            "SELECT {FILE_COLUMNS} FROM files WHERE chat_id = $1 \
-                             AND message_id BETWEEN $2 AND $3 ORDER BY message_id, id"
-                        ))
-                        .bind(chat_id)
-                        .bind(first.id.min(last.id))
-                        .bind(first.id.max(last.id))
-                        .fetch_all(&mut *conn)
-                        .await?
-                    }
-                    _ => Vec::new(),
-                };
+                let files = files_of_page!($db, &mut *conn, chat_id, rows);
                 attach_files(rows, files)
             }
 
