@@ -108,13 +108,6 @@ pub trait PagedReads {
         upper: MessageCursor,
         budget: PageBudget,
     ) -> StoreResult<Vec<MessageRecord>>;
-    /// How many messages of the chat are in `(after, upper]` now (0 once it is gone).
-    async fn count_messages(
-        &self,
-        chat_id: i64,
-        after: Option<MessageCursor>,
-        upper: MessageCursor,
-    ) -> StoreResult<i64>;
     /// Begins a listing of the user's chats in `order`.
     async fn begin_chats(
         &self,

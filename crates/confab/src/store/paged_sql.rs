@@ -251,16 +251,6 @@ macro_rules! impl_paged_reads {
                 Ok(page)
             }
 
-            async fn count_messages(
-                &self,
-                chat_id: i64,
-                after: Option<MessageCursor>,
-                upper: MessageCursor,
-            ) -> StoreResult<i64> {
-                let mut conn = self.reader().acquire().await?;
-                Self::count_in(&mut conn, chat_id, position(after), upper).await
-            }
-
             async fn begin_chats(
                 &self,
                 user_id: i64,
