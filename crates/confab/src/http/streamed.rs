@@ -20,10 +20,10 @@ use std::sync::Arc;
 
 use crate::domain::OrderBy;
 use crate::http::error::ApiError;
-use crate::http::views::{ChatView, MessageView};
+use crate::http::views::{ChatView, FileView, MessageView};
 use crate::store::{
-    ChatKey, ChatListing, ChatRecord, ChatRef, ChatsFingerprint, MessageCursor, MessageListing,
-    MessageRecord, PageBudget, Store, StoreError,
+    ChatKey, ChatListing, ChatRecord, ChatRef, ChatsFingerprint, FileListing, FilePosition,
+    FileRecord, MessageCursor, MessageListing, MessageRecord, PageBudget, Store, StoreError,
 };
 
 /// What a streamed body is made of, a part at a time.
@@ -96,43 +96,55 @@ impl MessageFormat {
     }
 }
 
-/// The rest of a message listing after its first page.
-struct MessagePages {
+/// How the rows of one fixed range are read after the first page, and written.
+#[async_trait]
+trait RangeRead: Send + Sync + 'static {
+    type Row: Send + Sync;
+    type Position: Copy + PartialEq + Send + Sync;
+    /// The page after `after`, up to `upper` inclusive.
+    async fn next(
+        &self,
+        store: &dyn Store,
+        after: Self::Position,
+        upper: Self::Position,
+    ) -> Result<Vec<Self::Row>, StoreError>;
+    fn position(row: &Self::Row) -> Self::Position;
+    fn write(&self, out: &mut Vec<u8>, index: usize, row: &Self::Row) -> Result<(), StoreError>;
+}
+
+/// The rest of a range listing after its first page.
+struct RangePages<R: RangeRead> {
+    read: R,
     store: Arc<dyn Store>,
-    chat: ChatRef,
-    chat_id: i64,
-    upper: MessageCursor,
-    last: MessageCursor,
+    upper: R::Position,
+    last: R::Position,
     total: i64,
     served: usize,
-    budget: PageBudget,
-    format: MessageFormat,
     tail: Vec<u8>,
 }
 
 #[async_trait]
-impl Pages for MessagePages {
+impl<R: RangeRead> Pages for RangePages<R> {
     async fn next(&mut self, out: &mut Vec<u8>) -> Result<bool, StoreError> {
         let page = self
-            .store
-            .next_messages(&self.chat, self.last, self.upper, self.budget)
+            .read
+            .next(self.store.as_ref(), self.last, self.upper)
             .await?;
-        for message in &page {
-            self.format.write(out, self.served, message)?;
+        for row in &page {
+            self.read.write(out, self.served, row)?;
             self.served += 1;
         }
-        match page.last() {
-            Some(last) if last.id != self.upper.id => {
-                self.last = cursor_of(last);
+        match page.last().map(R::position) {
+            Some(last) if last != self.upper => {
+                self.last = last;
                 Ok(true)
             }
             _ => {
-                // Every message of the range, or the list is short: some were deleted
-                // while it was read, and what was sent is no state the chat ever had.
+                // The whole range, or a short list: rows were deleted while it was read,
+                // and what was sent is no state the chat ever had.
                 if self.served as i64 != self.total {
                     return Err(StoreError::Other(anyhow::anyhow!(
-                        "chat {} lost messages while its list was streamed ({} of {})",
-                        self.chat_id,
+                        "rows went missing while a list was streamed ({} of {})",
                         self.served,
                         self.total
                     )));
@@ -144,10 +156,76 @@ impl Pages for MessagePages {
     }
 }
 
-fn cursor_of(message: &MessageRecord) -> MessageCursor {
-    MessageCursor {
-        created_at: message.created_at,
-        id: message.id,
+/// `head`, the first page, and the rest of the range streamed, then `tail`; whole when
+/// the first page ends the range.
+fn range<R: RangeRead>(
+    read: R,
+    store: &Arc<dyn Store>,
+    (upper, total, first): (Option<R::Position>, i64, &[R::Row]),
+    (head, tail): (Vec<u8>, Vec<u8>),
+    content_type: &'static str,
+) -> Result<Listed, ApiError> {
+    let mut body = head;
+    for (index, row) in first.iter().enumerate() {
+        read.write(&mut body, index, row)
+            .map_err(|e| ApiError::internal(&e))?;
+    }
+    match (upper, first.last().map(R::position)) {
+        (Some(upper), Some(last)) if last != upper => {
+            let pages = RangePages {
+                read,
+                store: store.clone(),
+                upper,
+                last,
+                total,
+                served: first.len(),
+                tail,
+            };
+            Ok(Listed::Streamed(streamed(content_type, body, pages)))
+        }
+        _ => {
+            body.extend_from_slice(&tail);
+            Ok(Listed::Whole(Bytes::from(body)))
+        }
+    }
+}
+
+struct MessageRead {
+    chat: ChatRef,
+    budget: PageBudget,
+    format: MessageFormat,
+}
+
+#[async_trait]
+impl RangeRead for MessageRead {
+    type Row = MessageRecord;
+    type Position = MessageCursor;
+
+    async fn next(
+        &self,
+        store: &dyn Store,
+        after: MessageCursor,
+        upper: MessageCursor,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        store
+            .next_messages(&self.chat, after, upper, self.budget)
+            .await
+    }
+
+    fn position(message: &MessageRecord) -> MessageCursor {
+        MessageCursor {
+            created_at: message.created_at,
+            id: message.id,
+        }
+    }
+
+    fn write(
+        &self,
+        out: &mut Vec<u8>,
+        index: usize,
+        row: &MessageRecord,
+    ) -> Result<(), StoreError> {
+        self.format.write(out, index, row)
     }
 }
 
@@ -160,30 +238,64 @@ pub fn messages(
     (head, format, tail): (Vec<u8>, MessageFormat, Vec<u8>),
     content_type: &'static str,
 ) -> Result<Listed, ApiError> {
-    let complete = listing.complete();
-    let mut body = head;
-    for (index, message) in listing.first.iter().enumerate() {
-        format
-            .write(&mut body, index, message)
-            .map_err(|e| ApiError::internal(&e))?;
-    }
-    let (Some(upper), Some(last), false) = (listing.upper, listing.first.last(), complete) else {
-        body.extend_from_slice(&tail);
-        return Ok(Listed::Whole(Bytes::from(body)));
-    };
-    let pages = MessagePages {
-        store: store.clone(),
+    let read = MessageRead {
         chat,
-        chat_id: listing.chat.id,
-        upper,
-        last: cursor_of(last),
-        total: listing.total,
-        served: listing.first.len(),
         budget,
         format,
-        tail,
     };
-    Ok(Listed::Streamed(streamed(content_type, body, pages)))
+    let bounds = (listing.upper, listing.total, listing.first.as_slice());
+    range(read, store, bounds, (head, tail), content_type)
+}
+
+struct FileRead {
+    chat: ChatRef,
+    budget: PageBudget,
+}
+
+#[async_trait]
+impl RangeRead for FileRead {
+    type Row = FileRecord;
+    type Position = FilePosition;
+
+    async fn next(
+        &self,
+        store: &dyn Store,
+        after: FilePosition,
+        upper: FilePosition,
+    ) -> Result<Vec<FileRecord>, StoreError> {
+        store
+            .next_files(&self.chat, after, upper, self.budget)
+            .await
+    }
+
+    fn position(file: &FileRecord) -> FilePosition {
+        (file.message_id, file.id)
+    }
+
+    fn write(&self, out: &mut Vec<u8>, index: usize, file: &FileRecord) -> Result<(), StoreError> {
+        if index > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(out, &FileView::from(file)).map_err(|e| StoreError::Other(e.into()))
+    }
+}
+
+/// Answers a begun file listing as `{"chatFiles":[...]}`.
+pub fn files(
+    store: &Arc<dyn Store>,
+    chat: ChatRef,
+    listing: FileListing,
+    budget: PageBudget,
+) -> Result<Listed, ApiError> {
+    let bounds = (listing.upper, listing.total, listing.first.as_slice());
+    let shape = (b"{\"chatFiles\":[".to_vec(), b"]}".to_vec());
+    range(
+        FileRead { chat, budget },
+        store,
+        bounds,
+        shape,
+        "application/json",
+    )
 }
 
 /// The rest of a chat listing after its first page.

@@ -61,6 +61,18 @@ impl MessageListing {
     }
 }
 
+/// A file's place in a chat's file list: `(message_id, id)`.
+pub type FilePosition = (i64, i64);
+
+/// A begun listing of a chat's files (by message, then id).
+#[derive(Debug)]
+pub struct FileListing {
+    /// The last file of the list (inclusive); `None` when the chat has none.
+    pub upper: Option<FilePosition>,
+    pub total: i64,
+    pub first: Vec<FileRecord>,
+}
+
 /// Which of the user's chats to list; anchors are chat ids.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ChatRange {
@@ -108,6 +120,16 @@ pub trait PagedReads {
         upper: MessageCursor,
         budget: PageBudget,
     ) -> StoreResult<Vec<MessageRecord>>;
+    /// Begins a listing of the chat's files: the last one now, how many, the first page.
+    async fn begin_files(&self, chat: &ChatRef, budget: PageBudget) -> StoreResult<FileListing>;
+    /// The files after `after` up to `upper` inclusive; `NotFound` once the chat is gone.
+    async fn next_files(
+        &self,
+        chat: &ChatRef,
+        after: FilePosition,
+        upper: FilePosition,
+        budget: PageBudget,
+    ) -> StoreResult<Vec<FileRecord>>;
     /// Begins a listing of the user's chats in `order`.
     async fn begin_chats(
         &self,

@@ -119,6 +119,39 @@ macro_rules! impl_paged_reads {
                 attach_files(rows, files)
             }
 
+            /// One page of the chat's files in `(after, upper]`, cut at the text budget.
+            async fn read_files(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                chat_id: i64,
+                after: FilePosition,
+                upper: FilePosition,
+                budget: PageBudget,
+            ) -> StoreResult<Vec<FileRecord>> {
+                use futures_util::TryStreamExt as _;
+                let sql = format!(
+                    "SELECT {FILE_COLUMNS} FROM files WHERE chat_id = $1 \
+                     AND (message_id, id) > ($2, $3) AND (message_id, id) <= ($4, $5) \
+                     ORDER BY message_id, id LIMIT $6"
+                );
+                let mut stream = sqlx::query_as::<$db, FileRow>(&sql)
+                    .bind(chat_id)
+                    .bind(after.0)
+                    .bind(after.1)
+                    .bind(upper.0)
+                    .bind(upper.1)
+                    .bind(i64::from(budget.rows.max(1)))
+                    .fetch(&mut *conn);
+                let (mut files, mut bytes) = (Vec::new(), 0usize);
+                while let Some(row) = stream.try_next().await? {
+                    bytes = bytes.saturating_add(row.text.len());
+                    files.push(row.into_record());
+                    if bytes >= budget.bytes {
+                        break;
+                    }
+                }
+                Ok(files)
+            }
+
             /// Up to `rows` of the user's chats strictly after `after` and before `upper`.
             async fn read_chats(
                 conn: &mut <$db as sqlx::Database>::Connection,
@@ -247,6 +280,47 @@ macro_rules! impl_paged_reads {
                 let mut tx = self.begin_read().await?;
                 let chat_id = resolve_chat!($db, &mut *tx, chat);
                 let page = Self::read_messages(&mut tx, chat_id, position(Some(after)), upper, budget).await?;
+                tx.commit().await?;
+                Ok(page)
+            }
+
+            async fn begin_files(&self, chat: &ChatRef, budget: PageBudget) -> StoreResult<FileListing> {
+                let mut tx = self.begin_read().await?;
+                let chat_id = resolve_chat!($db, &mut *tx, chat);
+                let upper = sqlx::query_as::<$db, (i64, i64)>(
+                    "SELECT message_id, id FROM files WHERE chat_id = $1 \
+                     ORDER BY message_id DESC, id DESC LIMIT 1",
+                )
+                .bind(chat_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(upper) = upper else {
+                    tx.commit().await?;
+                    return Ok(FileListing { upper: None, total: 0, first: Vec::new() });
+                };
+                let total = sqlx::query_scalar::<$db, i64>(
+                    "SELECT COUNT(*) FROM files WHERE chat_id = $1 AND (message_id, id) <= ($2, $3)",
+                )
+                .bind(chat_id)
+                .bind(upper.0)
+                .bind(upper.1)
+                .fetch_one(&mut *tx)
+                .await?;
+                let first = Self::read_files(&mut tx, chat_id, START, upper, budget).await?;
+                tx.commit().await?;
+                Ok(FileListing { upper: Some(upper), total, first })
+            }
+
+            async fn next_files(
+                &self,
+                chat: &ChatRef,
+                after: FilePosition,
+                upper: FilePosition,
+                budget: PageBudget,
+            ) -> StoreResult<Vec<FileRecord>> {
+                let mut tx = self.begin_read().await?;
+                let chat_id = resolve_chat!($db, &mut *tx, chat);
+                let page = Self::read_files(&mut tx, chat_id, after, upper, budget).await?;
                 tx.commit().await?;
                 Ok(page)
             }

@@ -1,4 +1,4 @@
-//! Long lists are streamed (chunked, read page by page) to exactly the bytes the
+//! Long lists (messages, files, chats, exports) are streamed (chunked, read page by page) to exactly the bytes the
 //! one-shot serialisers produce; `limit`/`before`/`after` select windows; a list that
 //! loses rows while it streams is aborted rather than finished.
 
@@ -9,7 +9,7 @@ use crate::support::{user_error, Auth, Backend, TestApp, TestUser};
 use crate::tenant_support::{chat_uuid, create_v1_chat, new_tenant};
 use confab::domain::{ChatName, ModelName, OrderBy, Timestamp};
 use confab::http::tenant_api::{to_markdown, ChatExport};
-use confab::http::user_api::{ChatsEnvelope, MessagesEnvelope};
+use confab::http::user_api::{ChatsEnvelope, FilesEnvelope, MessagesEnvelope};
 use confab::store::{ChatRef, NewChat};
 
 crate::per_backend!(
@@ -36,7 +36,8 @@ fn varied_messages(count: usize) -> Vec<Value> {
         .map(|i| {
             if i % 3 == 1 {
                 json!({"actor": "assistant", "message": format!(
-                    "Réponse {i} ✓ 😀\n\n```python title=m{i}.py\nprint(\"{i}\\t\\u0001\")\n```\n\nand\n\n```rust\nfn f() {{}}\n```"
+                    "Réponse {i} ✓ 😀\n\n```python title=m{i}.py\n# {}\nprint(\"{i}\\t\\u0001\")\n```\n\nand\n\n```rust\nfn f() {{}}\n```",
+                    "é".repeat(60)
                 )})
             } else {
                 json!({"actor": "user", "message": format!(
@@ -107,6 +108,20 @@ async fn long_message_lists_stream_the_one_shot_bytes(backend: Backend) {
             String::from_utf8_lossy(&expected)
         );
     }
+    // The chat's files likewise.
+    let files = app.store().list_files(&chat_ref).await.expect("files");
+    let expected = serde_json::to_vec(&FilesEnvelope::new(&files)).expect("serialised");
+    let (status, chunked, body) = get_raw(
+        &app,
+        &format!("/api/users/{}/chats/{chat}/files", user.id),
+        &user.auth,
+    )
+    .await;
+    assert_eq!((status, chunked), (StatusCode::OK, true));
+    assert_eq!(
+        String::from_utf8_lossy(&body),
+        String::from_utf8_lossy(&expected)
+    );
 
     // A short list is answered whole, from the cache the second time, with the same bytes.
     let short = app.create_chat(&user, "short").await;

@@ -60,6 +60,16 @@ pub struct FilesEnvelope<'a> {
     chat_files: Vec<FileView<'a>>,
 }
 
+impl<'a> FilesEnvelope<'a> {
+    /// The list answer for these files (serialised at once; the route streams long lists
+    /// to the same bytes).
+    pub fn new(files: &'a [crate::store::FileRecord]) -> Self {
+        FilesEnvelope {
+            chat_files: files.iter().map(FileView::from).collect(),
+        }
+    }
+}
+
 /// The delete-last answer; which fields are present depends on what was deleted.
 #[derive(Serialize, ToSchema)]
 pub struct DeleteLastResponse<'a> {
@@ -261,6 +271,8 @@ pub fn delete_last_body<'a>(
 }
 
 /// The chat's code files.
+///
+/// Long lists are streamed (chunked).
 #[utoipa::path(get, path = "/api/users/{user_id}/chats/{chat_id}/files", tag = "user messages",
     params(("user_id" = i64, Path, minimum = 1), ("chat_id" = i64, Path, minimum = 1)),
     security(("session" = [])),
@@ -272,9 +284,13 @@ pub async fn list_files(
     State(state): State<AppState>,
     OwnChat { chat, .. }: OwnChat,
 ) -> Result<Response, ApiError> {
-    let files = state.store.list_files(&chat).await?;
-    Ok(Json(FilesEnvelope {
-        chat_files: files.iter().map(FileView::from).collect(),
-    })
-    .into_response())
+    let budget = PageBudget {
+        rows: PAGE_ROWS,
+        bytes: state.config.limits.list_page_bytes(),
+    };
+    let listing = state.store.begin_files(&chat, budget).await?;
+    match streamed::files(&state.store, chat, listing, budget)? {
+        Listed::Whole(body) => Ok(json_bytes(body)),
+        Listed::Streamed(response) => Ok(response),
+    }
 }
