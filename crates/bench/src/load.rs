@@ -50,6 +50,26 @@ impl Connection {
     }
 }
 
+impl Connection {
+    /// Sends a request and reads the answer frame by frame, keeping none of it; returns
+    /// the status and the body's length (an error if the body was cut off).
+    pub async fn send_discarding(
+        &mut self,
+        request: Request<Full<Bytes>>,
+    ) -> anyhow::Result<(StatusCode, u64)> {
+        self.sender.ready().await?;
+        let response = self.sender.send_request(request).await?;
+        let (parts, mut body) = response.into_parts();
+        let mut length = 0u64;
+        while let Some(frame) = body.frame().await {
+            if let Some(data) = frame?.data_ref() {
+                length += data.len() as u64;
+            }
+        }
+        Ok((parts.status, length))
+    }
+}
+
 /// What a run measured.
 #[derive(Debug, Clone, Default)]
 pub struct Stats {

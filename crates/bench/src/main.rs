@@ -6,6 +6,7 @@
 //! cargo run --release -p confab-bench -- [--database URL] [--duration SECONDS] [--only 1,3]
 //! ```
 
+mod big_reads;
 mod load;
 mod scenarios;
 mod seed;
@@ -23,6 +24,10 @@ pub struct Options {
     pub duration: Duration,
     pub only: Option<Vec<u32>>,
     pub workspace: PathBuf,
+    /// A confab binary to run instead of building one (e.g. another commit's).
+    pub binary: Option<PathBuf>,
+    /// Size of scenario 7's chat, in MiB.
+    pub big_chat_mib: u64,
 }
 
 /// One row of the results table.
@@ -65,8 +70,11 @@ fn round(value: f64, digits: i32) -> f64 {
 fn usage() -> ! {
     eprintln!(
         "usage: bench [--database sqlite|postgres://USER@HOST/DB] [--duration SECONDS] [--only 1,2,...]\n\
+         \x20            [--binary PATH] [--big-chat-mib N]\n\
          Scenarios: 1 GET messages, 2 ceiling, 3 POST messages, 4 delete-last and delete chat,\n\
-         5 tenant chat pages, 6 WebSocket fan-out and idle sockets."
+         5 tenant chat pages, 6 WebSocket fan-out and idle sockets,\n\
+         7 eight parallel reads of a 500 MiB chat (only with --only 7; --big-chat-mib sizes it).\n\
+         --binary runs that confab instead of building this workspace's release binary."
     );
     std::process::exit(2)
 }
@@ -76,6 +84,8 @@ fn parse_options() -> anyhow::Result<Options> {
         database: "sqlite".to_owned(),
         duration: Duration::from_secs(10),
         only: None,
+        binary: None,
+        big_chat_mib: 500,
         workspace: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."),
     };
     let mut args = std::env::args().skip(1);
@@ -96,6 +106,15 @@ fn parse_options() -> anyhow::Result<Options> {
                         .filter_map(|s| s.trim().parse().ok())
                         .collect(),
                 );
+            }
+            "--binary" => {
+                options.binary = Some(PathBuf::from(args.next().unwrap_or_else(|| usage())))
+            }
+            "--big-chat-mib" => {
+                options.big_chat_mib = args
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or_else(|| usage());
             }
             "--help" | "-h" => usage(),
             _ => usage(),

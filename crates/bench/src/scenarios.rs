@@ -135,7 +135,7 @@ async fn start(binary: &Path, database_url: &str, extra: &[&str]) -> anyhow::Res
 }
 
 /// Builds a table row from a load run.
-fn row(
+pub(crate) fn row(
     scenario: &str,
     mut stats: Stats,
     server: &Process,
@@ -179,8 +179,13 @@ fn ok_200() -> Accept {
 }
 
 pub async fn run_all(options: &Options) -> anyhow::Result<Vec<Row>> {
-    eprintln!("building confab (release)...");
-    let binary = build_release(&options.workspace)?;
+    let binary = match &options.binary {
+        Some(binary) => binary.clone(),
+        None => {
+            eprintln!("building confab (release)...");
+            build_release(&options.workspace)?
+        }
+    };
     let dir = TempDir::new()?;
     let (database_url, database) = fresh_database(options, &dir.0)?;
     let server = start(&binary, &database_url, &[]).await?;
@@ -220,6 +225,12 @@ pub async fn run_all(options: &Options) -> anyhow::Result<Vec<Row>> {
     }
     if wanted(options, 6) {
         rows.extend(websockets(options, &setup, idle_rss).await?);
+    }
+    // Writes half a gigabyte: only when named.
+    if options.only.as_ref().is_some_and(|only| only.contains(&7)) {
+        rows.push(
+            crate::big_reads::run(&setup.server, &setup.database_url, options.big_chat_mib).await?,
+        );
     }
     Ok(rows)
 }

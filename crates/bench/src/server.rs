@@ -84,6 +84,11 @@ impl Process {
     }
 }
 
+/// Resident memory of process `pid` now (VmRSS), in KiB.
+pub fn rss_kib_of(pid: u32) -> u64 {
+    proc_status_kib(pid, "VmRSS:")
+}
+
 fn proc_status_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()

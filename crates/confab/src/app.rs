@@ -46,6 +46,7 @@ pub async fn state(config: Config) -> anyhow::Result<AppState> {
         events,
         message_cache: Arc::new(ResponseCache::new(
             config.limits.message_cache_mib.saturating_mul(1024 * 1024),
+            config.limits.message_cache_entry_kib.saturating_mul(1024),
         )),
         metrics: Arc::default(),
         key_touches: Arc::default(),

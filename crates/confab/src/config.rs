@@ -33,6 +33,15 @@ pub struct Limits {
     /// Memory for serialised message lists of unchanged chats, in MiB (0 disables).
     #[arg(long, env = "CONFAB_MESSAGE_CACHE_MIB", default_value_t = 32)]
     pub message_cache_mib: usize,
+    /// Largest single message list the cache keeps, in KiB (also at most an eighth of
+    /// `--message-cache-mib`). Longer lists are streamed and never cached.
+    #[arg(long, env = "CONFAB_MESSAGE_CACHE_ENTRY_KIB", default_value_t = 1024)]
+    pub message_cache_entry_kib: usize,
+    /// Message text one page of a streamed list reads from the database at a time, in
+    /// KiB: what a long list response holds in memory (plus one message).
+    #[arg(long, env = "CONFAB_LIST_PAGE_KIB", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub list_page_kib: u32,
     /// Frames a WebSocket connection may have unsent before it is closed as too slow.
     #[arg(long, env = "CONFAB_WS_BUFFER_FRAMES", default_value_t = 1024)]
     pub ws_buffer_frames: usize,
@@ -236,6 +245,11 @@ impl Limits {
         }
     }
 
+    /// What one page of a streamed list may read.
+    pub fn list_page_bytes(&self) -> usize {
+        (self.list_page_kib.max(1) as usize).saturating_mul(1024)
+    }
+
     /// How often a WebSocket connection is pinged.
     pub fn ws_ping_interval(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.ws_ping_interval_seconds.max(1))
@@ -319,6 +333,8 @@ impl Config {
                 max_message_bytes: 512 * 1024,
                 max_batch_messages: 100,
                 message_cache_mib: 32,
+                message_cache_entry_kib: 1024,
+                list_page_kib: 256,
                 ws_buffer_frames: 1024,
                 ws_ping_interval_seconds: 20,
                 revocation_poll_ms: 250,

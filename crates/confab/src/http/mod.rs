@@ -9,6 +9,7 @@ pub mod ops;
 pub mod origin;
 pub mod response_cache;
 pub mod server;
+pub mod streamed;
 pub mod tenant_api;
 pub mod throttle;
 pub mod user_api;

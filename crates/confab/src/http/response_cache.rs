@@ -16,6 +16,7 @@ use crate::store::ChatVersion;
 pub struct ResponseCache {
     inner: Mutex<Inner>,
     max_bytes: usize,
+    max_entry_bytes: usize,
 }
 
 #[derive(Default)]
@@ -32,12 +33,19 @@ struct Entry {
 }
 
 impl ResponseCache {
-    /// A cache holding at most `max_bytes` of bodies; 0 disables it.
-    pub fn new(max_bytes: usize) -> Self {
+    /// A cache holding at most `max_bytes` of bodies (0 disables it), none of them over
+    /// `max_entry_bytes` or an eighth of the whole.
+    pub fn new(max_bytes: usize, max_entry_bytes: usize) -> Self {
         ResponseCache {
             inner: Mutex::default(),
             max_bytes,
+            max_entry_bytes: max_entry_bytes.min(max_bytes / 8),
         }
+    }
+
+    /// The largest body worth storing; longer lists are streamed instead.
+    pub fn entry_limit(&self) -> usize {
+        self.max_entry_bytes
     }
 
     pub fn enabled(&self) -> bool {
@@ -65,9 +73,9 @@ impl ResponseCache {
     }
 
     /// Stores the body read at `key.version`, unless a newer one is already there or
-    /// the body is too large to be worth an eighth of the cache.
+    /// the body is over [`ResponseCache::entry_limit`].
     pub fn put(&self, key: ChatVersion, body: Bytes) {
-        if !self.enabled() || body.len() > self.max_bytes / 8 {
+        if !self.enabled() || body.len() > self.max_entry_bytes {
             return;
         }
         let mut inner = self.lock();
@@ -121,7 +129,7 @@ mod tests {
 
     #[test]
     fn serves_only_the_exact_version() {
-        let cache = ResponseCache::new(1 << 20);
+        let cache = ResponseCache::new(1 << 20, 1 << 20);
         cache.put(key(1, 3), Bytes::from_static(b"v3"));
         assert_eq!(cache.get(key(1, 3)).as_deref(), Some(&b"v3"[..]));
         assert_eq!(cache.get(key(1, 4)), None);
@@ -135,7 +143,7 @@ mod tests {
 
     #[test]
     fn stays_within_its_size_evicting_the_least_recently_used() {
-        let cache = ResponseCache::new(800);
+        let cache = ResponseCache::new(800, 800);
         for id in 0..8 {
             cache.put(key(id, 1), Bytes::from(vec![b'x'; 100]));
         }
@@ -151,8 +159,18 @@ mod tests {
     }
 
     #[test]
+    fn bodies_over_the_entry_limit_are_not_kept() {
+        let cache = ResponseCache::new(1 << 20, 100);
+        cache.put(key(1, 1), Bytes::from(vec![b'x'; 101]));
+        assert_eq!(cache.get(key(1, 1)), None);
+        cache.put(key(1, 1), Bytes::from(vec![b'x'; 100]));
+        assert!(cache.get(key(1, 1)).is_some());
+        assert_eq!(ResponseCache::new(800, 1 << 20).entry_limit(), 100);
+    }
+
+    #[test]
     fn a_disabled_cache_holds_nothing() {
-        let cache = ResponseCache::new(0);
+        let cache = ResponseCache::new(0, 1024);
         cache.put(key(1, 1), Bytes::from_static(b"x"));
         assert_eq!(cache.get(key(1, 1)), None);
         assert_eq!(cache.size(), 0);

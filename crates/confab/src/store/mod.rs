@@ -6,6 +6,9 @@
 
 pub mod copy;
 mod group_commit;
+pub mod keyset;
+mod paged;
+mod paged_sql;
 mod point_reads;
 pub mod postgres;
 pub mod quota;
@@ -19,6 +22,8 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::domain::{ChatName, Email, OrderBy, Timestamp};
+pub use keyset::ChatKey;
+pub use paged::*;
 pub use records::*;
 pub use revocations::RevokedCredentials;
 
@@ -78,7 +83,7 @@ const SQLITE_LOCKED: i32 = 6;
 pub type StoreResult<T> = Result<T, StoreError>;
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: PagedReads + Send + Sync + 'static {
     /// The engine's name, for logs and `/healthz`.
     fn engine(&self) -> &'static str;
     /// A cheap round trip, for `/healthz`.

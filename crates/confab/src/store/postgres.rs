@@ -14,6 +14,9 @@ use std::str::FromStr;
 use std::time::Duration;
 use uuid::Uuid;
 
+use super::keyset::{self, ChatKey};
+use super::paged::*;
+use super::paged_sql::impl_paged_reads;
 use super::quota::StorageQuotas;
 use super::sql::*;
 use super::{redact_url, StoreError, StoreResult};
@@ -112,3 +115,4 @@ impl PostgresStore {
 }
 
 impl_sql_store!(PostgresStore, Postgres, "postgres");
+impl_paged_reads!(PostgresStore, Postgres);

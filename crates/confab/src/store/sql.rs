@@ -872,20 +872,7 @@ macro_rules! impl_sql_store {
                 .bind(i64::from(limit))
                 .fetch_all(&mut *tx)
                 .await?;
-                let files = match (rows.first(), rows.last()) {
-                    (Some(first), Some(last)) => {
-                        sqlx::query_as::<$db, FileRow>(&format!(
-                            "SELECT {FILE_COLUMNS} FROM files WHERE chat_id = $1 \
-                             AND message_id BETWEEN $2 AND $3 ORDER BY message_id, id"
-                        ))
-                        .bind(chat_id)
-                        .bind(first.id.min(last.id))
-                        .bind(first.id.max(last.id))
-                        .fetch_all(&mut *tx)
-                        .await?
-                    }
-                    _ => Vec::new(),
-                };
+                let files = files_of_page!($db, &mut *tx, chat_id, rows);
                 tx.commit().await?;
                 attach_files(rows, files)
             }
@@ -1019,6 +1006,27 @@ macro_rules! bump_chat {
     }};
 }
 pub(crate) use bump_chat;
+
+/// The files of a page of a chat's messages (`rows`, in id order): one range read.
+macro_rules! files_of_page {
+    ($db:ty, $conn:expr, $chat_id:expr, $rows:expr) => {
+        match ($rows.first(), $rows.last()) {
+            (Some(first), Some(last)) => {
+                sqlx::query_as::<$db, FileRow>(&format!(
+                    "SELECT {FILE_COLUMNS} FROM files WHERE chat_id = $1 \
+                     AND message_id BETWEEN $2 AND $3 ORDER BY message_id, id"
+                ))
+                .bind($chat_id)
+                .bind(first.id.min(last.id))
+                .bind(first.id.max(last.id))
+                .fetch_all($conn)
+                .await?
+            }
+            _ => Vec::new(),
+        }
+    };
+}
+pub(crate) use files_of_page;
 
 /// The internal id of a chat the caller may see, or `NotFound`.
 macro_rules! resolve_chat {

@@ -14,6 +14,9 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use super::group_commit::GroupCommitter;
+use super::keyset::{self, ChatKey};
+use super::paged::*;
+use super::paged_sql::impl_paged_reads;
 use super::point_reads::PointReader;
 use super::quota::StorageQuotas;
 use super::sql::*;
@@ -34,6 +37,9 @@ pub struct SqliteStore {
 
 /// How long a connection waits for another's lock unless told otherwise.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Page cache of each reader connection (`PRAGMA cache_size`: negative means KiB).
+const READER_CACHE_SIZE: &str = "-4000";
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -69,10 +75,12 @@ impl SqliteStore {
             .run(&writer)
             .await
             .context("cannot apply SQLite migrations")?;
+        // Readers keep a smaller page cache each: a streamed read of a long chat fills
+        // every reader's cache once, and the files stay in the OS cache anyway.
         let reader = SqlitePoolOptions::new()
             .max_connections(readers.max(1))
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
+            .connect_with(options.clone().pragma("cache_size", READER_CACHE_SIZE))
             .await
             .with_context(|| format!("cannot open SQLite database {url:?}"))?;
         let group = GroupCommitter::start(writer.clone());
@@ -145,3 +153,4 @@ impl SqliteStore {
 }
 
 impl_sql_store!(SqliteStore, Sqlite, "sqlite");
+impl_paged_reads!(SqliteStore, Sqlite);

@@ -26,6 +26,7 @@ mod revocation;
 mod security;
 mod store;
 mod store_busy;
+mod streaming;
 mod tenant_api;
 mod user_api;
 mod websocket;

@@ -3,7 +3,6 @@
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -14,9 +13,10 @@ use crate::domain::Timestamp;
 use crate::http::error::ApiError;
 use crate::http::extract::ValidQuery;
 use crate::http::openapi::TenantError;
+use crate::http::streamed::{self, Listed, MessageFormat};
 use crate::http::views::{MessageView, MessagesView, TenantChatView};
 use crate::http::AppState;
-use crate::store::{ChatRecord, FileRecord, MessageRecord};
+use crate::store::{ChatRecord, FileRecord, MessageRange, MessageRecord, PageBudget};
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -33,6 +33,25 @@ pub struct ChatExport<'a> {
     #[schema(value_type = Vec<MessageView>)]
     messages: MessagesView<'a>,
     exported_at: Timestamp,
+}
+
+impl<'a> ChatExport<'a> {
+    /// The export of this chat and messages, serialised at once (the route streams long
+    /// chats to the same bytes).
+    pub fn new(
+        chat: &'a ChatRecord,
+        messages: &'a [MessageRecord],
+        exported_at: Timestamp,
+    ) -> Self {
+        ChatExport {
+            chat: TenantChatView {
+                message_count: Some(messages.len() as i64),
+                ..TenantChatView::from(chat)
+            },
+            messages: MessagesView(messages),
+            exported_at,
+        }
+    }
 }
 
 /// The chat with all its messages and files, as JSON or Markdown.
@@ -63,26 +82,41 @@ pub async fn export_chat(
             ))
         }
     };
-    let record = state.store.get_chat(&chat).await?;
-    let messages = state.store.list_messages(&chat).await?;
+    let budget = PageBudget {
+        rows: 1000,
+        bytes: state.config.limits.list_page_bytes(),
+    };
+    let listing = state
+        .store
+        .begin_messages(&chat, MessageRange::default(), budget)
+        .await?
+        .map_err(|_| ApiError::internal(&"an export without anchors found an unknown anchor"))?;
     let exported_at = Timestamp::now();
-    if markdown {
-        let text = to_markdown(&record, &messages, exported_at);
-        return Ok((
-            [(header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
-            text,
+    // The same bytes as serialising `ChatExport` (or `to_markdown`) at once, written
+    // around the messages so that long chats stream.
+    let (shape, content_type) = if markdown {
+        let head = markdown_head(&listing.chat, listing.total, exported_at).into_bytes();
+        (
+            (head, MessageFormat::Markdown, Vec::new()),
+            "text/markdown; charset=utf-8",
         )
-            .into_response());
+    } else {
+        let chat_view = TenantChatView {
+            message_count: Some(listing.total),
+            ..TenantChatView::from(&listing.chat)
+        };
+        let mut head = b"{\"chat\":".to_vec();
+        serde_json::to_writer(&mut head, &chat_view).map_err(|e| ApiError::internal(&e))?;
+        head.extend_from_slice(b",\"messages\":[");
+        let mut tail = b"],\"exported_at\":".to_vec();
+        serde_json::to_writer(&mut tail, &exported_at).map_err(|e| ApiError::internal(&e))?;
+        tail.push(b'}');
+        ((head, MessageFormat::Json, tail), "application/json")
+    };
+    match streamed::messages(&state.store, chat, listing, budget, shape, content_type)? {
+        Listed::Whole(body) => Ok(([(header::CONTENT_TYPE, content_type)], body).into_response()),
+        Listed::Streamed(response) => Ok(response),
     }
-    Ok(Json(ChatExport {
-        chat: TenantChatView {
-            message_count: Some(messages.len() as i64),
-            ..TenantChatView::from(&record)
-        },
-        messages: MessagesView(&messages),
-        exported_at,
-    })
-    .into_response())
 }
 
 /// A chat as a Markdown document: a title and facts, then a heading per message with its
@@ -92,6 +126,15 @@ pub fn to_markdown(
     messages: &[MessageRecord],
     exported_at: Timestamp,
 ) -> String {
+    let mut out = markdown_head(chat, messages.len() as i64, exported_at);
+    for (index, message) in messages.iter().enumerate() {
+        markdown_message(&mut out, index, message);
+    }
+    out
+}
+
+/// The title and facts of [`to_markdown`].
+pub fn markdown_head(chat: &ChatRecord, message_count: i64, exported_at: Timestamp) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# {}\n", one_line(&chat.name));
     let _ = writeln!(out, "- Chat: `{}`", chat.uuid);
@@ -100,29 +143,31 @@ pub fn to_markdown(
     }
     let _ = writeln!(out, "- Created: {}", chat.created_at.to_rfc3339());
     let _ = writeln!(out, "- Exported: {}", exported_at.to_rfc3339());
-    let _ = writeln!(out, "- Messages: {}", messages.len());
-    for (index, message) in messages.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "\n## {}. {} · {}\n",
-            index + 1,
-            message.actor,
-            message.created_at.to_rfc3339()
-        );
-        out.push_str(message.message.trim_end_matches(['\n', '\r']));
-        out.push('\n');
-        // A fence the message leaves open would swallow the rest of the document.
-        if let Some(fence) = unclosed_fence(&message.message) {
-            let _ = writeln!(out, "{fence}");
-        }
-        if !message.files.is_empty() {
-            out.push_str("\n### Files\n");
-            for file in &message.files {
-                write_file(&mut out, file);
-            }
+    let _ = writeln!(out, "- Messages: {message_count}");
+    out
+}
+
+/// Message number `index + 1` of [`to_markdown`], with its files.
+pub fn markdown_message(out: &mut String, index: usize, message: &MessageRecord) {
+    let _ = writeln!(
+        out,
+        "\n## {}. {} · {}\n",
+        index + 1,
+        message.actor,
+        message.created_at.to_rfc3339()
+    );
+    out.push_str(message.message.trim_end_matches(['\n', '\r']));
+    out.push('\n');
+    // A fence the message leaves open would swallow the rest of the document.
+    if let Some(fence) = unclosed_fence(&message.message) {
+        let _ = writeln!(out, "{fence}");
+    }
+    if !message.files.is_empty() {
+        out.push_str("\n### Files\n");
+        for file in &message.files {
+            write_file(out, file);
         }
     }
-    out
 }
 
 fn write_file(out: &mut String, file: &FileRecord) {

@@ -1,6 +1,7 @@
 //! A user's chats: list, create, rename, delete one, delete many.
 
 use axum::extract::State;
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -11,9 +12,11 @@ use crate::events::ChatEvent;
 use crate::http::error::ApiError;
 use crate::http::extract::{OwnChat, OwnUser, ValidJson, ValidQuery};
 use crate::http::openapi::UserError;
+use crate::http::streamed::{self, Listed};
+use crate::http::user_api::list_params::PageParams;
 use crate::http::views::ChatView;
 use crate::http::AppState;
-use crate::store::NewChat;
+use crate::store::{ChatRange, NewChat};
 
 /// The most chat ids one bulk delete may name.
 const MAX_BULK_DELETE: usize = 1000;
@@ -30,6 +33,19 @@ pub struct ListChatsQuery {
 pub struct ChatsEnvelope<'a> {
     chats: Vec<ChatView<'a>>,
 }
+
+impl<'a> ChatsEnvelope<'a> {
+    /// The list answer for these chats (serialised at once; the route streams long
+    /// lists to the same bytes).
+    pub fn new(chats: &'a [crate::store::ChatRecord]) -> Self {
+        ChatsEnvelope {
+            chats: chats.iter().map(ChatView::from).collect(),
+        }
+    }
+}
+
+/// Most chats one page of a streamed chat list reads.
+const CHAT_PAGE_ROWS: u32 = 500;
 
 #[derive(Serialize, ToSchema)]
 pub struct ChatEnvelope<'a> {
@@ -79,27 +95,52 @@ fn positive_ids() -> utoipa::openapi::schema::Array {
 }
 
 /// List the user's chats.
+///
+/// Long lists are streamed (chunked); `limit`/`before`/`after` (chat ids, in the chosen
+/// order) select a window of them.
 #[utoipa::path(get, path = "/api/users/{user_id}/chats", tag = "user chats",
-    params(("user_id" = i64, Path, minimum = 1), ListChatsQuery),
+    params(("user_id" = i64, Path, minimum = 1), ListChatsQuery, PageParams),
     security(("session" = [])),
     responses(
         (status = 200, body = ChatsEnvelope),
-        (status = 400, body = UserError), (status = 401, body = UserError), (status = 404, body = UserError),
+        (status = 400, description = "Bad id, `order_by`, or `limit`/`before`/`after` (an anchor that is no chat of the user)", body = UserError),
+        (status = 401, body = UserError), (status = 404, body = UserError),
     ))]
 pub async fn list_chats(
     State(state): State<AppState>,
     OwnUser(user): OwnUser,
     ValidQuery(query): ValidQuery<ListChatsQuery>,
+    ValidQuery(params): ValidQuery<PageParams>,
 ) -> Result<Response, ApiError> {
     let order = match query.order_by.as_deref() {
         Some(text) => OrderBy::parse(text).map_err(|e| ApiError::validation(e.0))?,
         None => OrderBy::default(),
     };
-    let chats = state.store.list_user_chats(user.id, &order).await?;
-    Ok(Json(ChatsEnvelope {
-        chats: chats.iter().map(ChatView::from).collect(),
-    })
-    .into_response())
+    let page = params.parse()?;
+    let range = ChatRange {
+        after: page.after,
+        before: page.before,
+        limit: page.limit,
+    };
+    let first_rows = page.limit.map_or(CHAT_PAGE_ROWS, |l| l.min(CHAT_PAGE_ROWS));
+    let listing = state
+        .store
+        .begin_chats(user.id, &order, range, first_rows)
+        .await?
+        .map_err(|_| ApiError::validation("before/after must be the id of one of your chats"))?;
+    match streamed::chats(
+        &state.store,
+        user.id,
+        order,
+        listing,
+        page.limit,
+        first_rows,
+    )? {
+        Listed::Whole(body) => {
+            Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+        }
+        Listed::Streamed(response) => Ok(response),
+    }
 }
 
 /// Create a chat.

@@ -10,12 +10,14 @@ use utoipa::ToSchema;
 
 use crate::events::ChatEvent;
 use crate::http::error::ApiError;
-use crate::http::extract::{OwnChat, ValidJson};
+use crate::http::extract::{OwnChat, ValidJson, ValidQuery};
 use crate::http::message_input::{append_and_publish, PostMessagesBody};
 use crate::http::openapi::{DeleteLastError, UserError};
+use crate::http::streamed::{self, Listed, MessageFormat};
+use crate::http::user_api::list_params::PageParams;
 use crate::http::views::{FileView, MessageView, MessagesView};
 use crate::http::AppState;
-use crate::store::{ChatRef, DeleteLastOutcome};
+use crate::store::{ChatRef, ChatVersion, DeleteLastOutcome, MessageRange, PageBudget};
 
 /// `{"chatMessages": [...]}`
 #[derive(Serialize, ToSchema)]
@@ -23,6 +25,16 @@ pub struct MessagesEnvelope<'a> {
     #[serde(rename = "chatMessages")]
     #[schema(value_type = Vec<MessageView>)]
     chat_messages: MessagesView<'a>,
+}
+
+impl<'a> MessagesEnvelope<'a> {
+    /// The list answer for these messages (serialised at once; the route streams long
+    /// lists to the same bytes).
+    pub fn new(messages: &'a [crate::store::MessageRecord]) -> Self {
+        MessagesEnvelope {
+            chat_messages: MessagesView(messages),
+        }
+    }
 }
 
 /// `{"chatMessage": {...}}`
@@ -48,6 +60,16 @@ pub struct FilesEnvelope<'a> {
     chat_files: Vec<FileView<'a>>,
 }
 
+impl<'a> FilesEnvelope<'a> {
+    /// The list answer for these files (serialised at once; the route streams long lists
+    /// to the same bytes).
+    pub fn new(files: &'a [crate::store::FileRecord]) -> Self {
+        FilesEnvelope {
+            chat_files: files.iter().map(FileView::from).collect(),
+        }
+    }
+}
+
 /// The delete-last answer; which fields are present depends on what was deleted.
 #[derive(Serialize, ToSchema)]
 pub struct DeleteLastResponse<'a> {
@@ -71,34 +93,88 @@ pub struct DeleteLastResponse<'a> {
 }
 
 /// The chat's messages in chronological order, each with its files (seed 003).
+///
+/// Long lists are streamed (chunked); `limit`/`before`/`after` (message ids) select a
+/// window of them.
 #[utoipa::path(get, path = "/api/users/{user_id}/chats/{chat_id}/messages", tag = "user messages",
-    params(("user_id" = i64, Path, minimum = 1), ("chat_id" = i64, Path, minimum = 1)),
+    params(("user_id" = i64, Path, minimum = 1), ("chat_id" = i64, Path, minimum = 1), PageParams),
     security(("session" = [])),
     responses(
         (status = 200, body = MessagesEnvelope),
-        (status = 400, body = UserError), (status = 401, body = UserError), (status = 404, body = UserError),
+        (status = 400, description = "Bad id, or bad `limit`/`before`/`after` (an anchor that is no message of this chat)", body = UserError),
+        (status = 401, body = UserError), (status = 404, body = UserError),
     ))]
 pub async fn list_messages(
     State(state): State<AppState>,
     OwnChat { chat, .. }: OwnChat,
+    ValidQuery(params): ValidQuery<PageParams>,
 ) -> Result<Response, ApiError> {
+    let page = params.parse()?;
+    let range = MessageRange {
+        after: page.after,
+        before: page.before,
+        limit: page.limit,
+    };
     let cache = &state.message_cache;
-    if cache.enabled() {
+    let cacheable = cache.enabled() && range == MessageRange::default();
+    if cacheable {
         // One indexed row decides whether the stored bytes are still exact.
         let current = state.store.chat_version(&chat).await?;
         if let Some(body) = cache.get(current) {
             return Ok(json_bytes(body));
         }
     }
-    let (version, messages) = state.store.list_messages_versioned(&chat).await?;
-    let body = serde_json::to_vec(&MessagesEnvelope {
-        chat_messages: MessagesView(&messages),
-    })
-    .map_err(|e| ApiError::internal(&e))?;
-    let body = Bytes::from(body);
-    cache.put(version, body.clone());
-    Ok(json_bytes(body))
+    let budget = PageBudget {
+        rows: PAGE_ROWS,
+        bytes: state.config.limits.list_page_bytes(),
+    };
+    // The first page is read in one snapshot with the chat's version; a list that fits
+    // in it is answered whole and may be cached.
+    let first = PageBudget {
+        bytes: if cacheable {
+            budget.bytes.max(cache.entry_limit())
+        } else {
+            budget.bytes
+        },
+        ..budget
+    };
+    let listing = state
+        .store
+        .begin_messages(&chat, range, first)
+        .await?
+        .map_err(|_| {
+            ApiError::validation("before/after must be the id of a message in this chat")
+        })?;
+    let version = ChatVersion {
+        id: listing.chat.id,
+        version: listing.chat.version,
+    };
+    let shape = (
+        b"{\"chatMessages\":[".to_vec(),
+        MessageFormat::Json,
+        b"]}".to_vec(),
+    );
+    match streamed::messages(
+        &state.store,
+        chat,
+        listing,
+        budget,
+        shape,
+        "application/json",
+    )? {
+        Listed::Whole(body) => {
+            if cacheable {
+                cache.put(version, body.clone());
+            }
+            Ok(json_bytes(body))
+        }
+        Listed::Streamed(response) => Ok(response),
+    }
 }
+
+/// Most messages one page of a streamed list reads (the byte budget usually ends it
+/// first).
+const PAGE_ROWS: u32 = 1000;
 
 fn json_bytes(body: Bytes) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
@@ -198,6 +274,8 @@ pub fn delete_last_body<'a>(
 }
 
 /// The chat's code files.
+///
+/// Long lists are streamed (chunked).
 #[utoipa::path(get, path = "/api/users/{user_id}/chats/{chat_id}/files", tag = "user messages",
     params(("user_id" = i64, Path, minimum = 1), ("chat_id" = i64, Path, minimum = 1)),
     security(("session" = [])),
@@ -209,9 +287,13 @@ pub async fn list_files(
     State(state): State<AppState>,
     OwnChat { chat, .. }: OwnChat,
 ) -> Result<Response, ApiError> {
-    let files = state.store.list_files(&chat).await?;
-    Ok(Json(FilesEnvelope {
-        chat_files: files.iter().map(FileView::from).collect(),
-    })
-    .into_response())
+    let budget = PageBudget {
+        rows: PAGE_ROWS,
+        bytes: state.config.limits.list_page_bytes(),
+    };
+    let listing = state.store.begin_files(&chat, budget).await?;
+    match streamed::files(&state.store, chat, listing, budget)? {
+        Listed::Whole(body) => Ok(json_bytes(body)),
+        Listed::Streamed(response) => Ok(response),
+    }
 }

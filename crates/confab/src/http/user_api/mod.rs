@@ -2,6 +2,7 @@
 
 mod auth;
 mod chats;
+pub mod list_params;
 mod messages;
 
 use axum::routing::{delete, get, head, patch, post};

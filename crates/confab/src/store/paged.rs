@@ -1,0 +1,190 @@
+//! Bounded reads of long lists, for responses streamed page by page.
+//!
+//! A listing is *begun* in one read snapshot: it fixes the range it will return (for
+//! messages, up to the chat's newest message at that moment; later appends are never
+//! part of it), counts what the range holds and reads the first page. Each further page
+//! is one short read transaction of its own, so no database connection is held while a
+//! slow client reads, and a message always comes with exactly the files it was stored
+//! with. Pages continue strictly after the last row served (keyset), so a row is never
+//! served twice. Whether rows of the range were deleted while the pages were read is
+//! checked at the end (the count for messages, a fingerprint for chats); the HTTP layer
+//! aborts the response when they were.
+
+use async_trait::async_trait;
+
+use super::keyset::ChatKey;
+use super::records::*;
+use super::StoreResult;
+use crate::domain::OrderBy;
+
+/// Which part of a chat's messages to list; anchors are message ids.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MessageRange {
+    /// Only messages after this one.
+    pub after: Option<i64>,
+    /// Only messages before this one.
+    pub before: Option<i64>,
+    /// At most this many: the first ones after `after` (or of the chat), or the last ones
+    /// before `before`.
+    pub limit: Option<u32>,
+}
+
+/// How much one page may read: rows, and message text bytes (a page ends after the
+/// message that reaches `bytes`, so it holds at most `bytes` plus one message).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageBudget {
+    pub rows: u32,
+    pub bytes: usize,
+}
+
+/// A begun message listing.
+#[derive(Debug)]
+pub struct MessageListing {
+    /// The chat as it was when the listing began.
+    pub chat: ChatRecord,
+    /// The last message of the range (inclusive); `None` when the range is empty.
+    pub upper: Option<MessageCursor>,
+    /// How many messages the range held when the listing began.
+    pub total: i64,
+    /// The first page.
+    pub first: Vec<MessageRecord>,
+}
+
+impl MessageListing {
+    /// Whether the first page already ends the range.
+    pub fn complete(&self) -> bool {
+        match (self.upper, self.first.last()) {
+            (None, _) => true,
+            (Some(upper), Some(last)) => upper.id == last.id,
+            (Some(_), None) => false,
+        }
+    }
+}
+
+/// A file's place in a chat's file list: `(message_id, id)`.
+pub type FilePosition = (i64, i64);
+
+/// A begun listing of a chat's files (by message, then id).
+#[derive(Debug)]
+pub struct FileListing {
+    /// The last file of the list (inclusive); `None` when the chat has none.
+    pub upper: Option<FilePosition>,
+    pub total: i64,
+    pub first: Vec<FileRecord>,
+}
+
+/// Which of the user's chats to list; anchors are chat ids.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChatRange {
+    pub after: Option<i64>,
+    pub before: Option<i64>,
+    pub limit: Option<u32>,
+}
+
+/// Changes whenever any of a user's chats is created, changed or deleted (count, sum of
+/// versions, newest id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct ChatsFingerprint {
+    pub count: i64,
+    pub versions: i64,
+    pub newest: i64,
+}
+
+/// A begun chat listing.
+#[derive(Debug)]
+pub struct ChatListing {
+    pub fingerprint: ChatsFingerprint,
+    /// Rows strictly before this key only (`before`).
+    pub upper: Option<ChatKey>,
+    pub first: Vec<ChatRecord>,
+}
+
+/// A listing whose anchor (`before`/`after`) names no row of this chat or user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnknownAnchor;
+
+#[async_trait]
+pub trait PagedReads {
+    /// Begins a message listing: the chat, the range's bounds and size, the first page.
+    async fn begin_messages(
+        &self,
+        chat: &ChatRef,
+        range: MessageRange,
+        budget: PageBudget,
+    ) -> StoreResult<Result<MessageListing, UnknownAnchor>>;
+    /// The page after `after`, up to `upper` inclusive; `NotFound` once the chat is gone.
+    async fn next_messages(
+        &self,
+        chat: &ChatRef,
+        after: MessageCursor,
+        upper: MessageCursor,
+        budget: PageBudget,
+    ) -> StoreResult<Vec<MessageRecord>>;
+    /// Begins a listing of the chat's files: the last one now, how many, the first page.
+    async fn begin_files(&self, chat: &ChatRef, budget: PageBudget) -> StoreResult<FileListing>;
+    /// The files after `after` up to `upper` inclusive; `NotFound` once the chat is gone.
+    async fn next_files(
+        &self,
+        chat: &ChatRef,
+        after: FilePosition,
+        upper: FilePosition,
+        budget: PageBudget,
+    ) -> StoreResult<Vec<FileRecord>>;
+    /// Begins a listing of the user's chats in `order`.
+    async fn begin_chats(
+        &self,
+        user_id: i64,
+        order: &OrderBy,
+        range: ChatRange,
+        rows: u32,
+    ) -> StoreResult<Result<ChatListing, UnknownAnchor>>;
+    /// Up to `rows` chats after `after` (and before `upper`) in `order`.
+    async fn next_chats(
+        &self,
+        user_id: i64,
+        order: &OrderBy,
+        after: &ChatKey,
+        upper: Option<&ChatKey>,
+        rows: u32,
+    ) -> StoreResult<Vec<ChatRecord>>;
+    async fn chats_fingerprint(&self, user_id: i64) -> StoreResult<ChatsFingerprint>;
+}
+
+/// The chat columns a user listing needs: `metadata` (tenant data the user API never
+/// shows) is left out so a page stays small.
+macro_rules! listed_chat_columns {
+    () => {
+        "id, uuid, tenant_id, user_id, name, model, CAST(NULL AS TEXT) AS metadata, version, created_at, updated_at"
+    };
+}
+pub(crate) use listed_chat_columns;
+
+/// `(created_at, id)` of a message, for bounds.
+#[derive(sqlx::FromRow)]
+pub(crate) struct PositionRow {
+    pub created_at: i64,
+    pub id: i64,
+}
+
+impl From<PositionRow> for MessageCursor {
+    fn from(row: PositionRow) -> Self {
+        MessageCursor {
+            created_at: crate::domain::Timestamp(row.created_at),
+            id: row.id,
+        }
+    }
+}
+
+/// The lowest possible position, for "from the start".
+pub(crate) const START: (i64, i64) = (i64::MIN, i64::MIN);
+
+pub(crate) fn position(cursor: Option<MessageCursor>) -> (i64, i64) {
+    cursor.map_or(START, |c| (c.created_at.micros(), c.id))
+}
+
+pub(crate) const RANGE_SQL: &str = "chat_id = $1 AND (created_at, id) > ($2, $3) \
+     AND (created_at, id) <= ($4, $5) AND id <= $5";
+
+pub(crate) const FINGERPRINT_SQL: &str = "SELECT COUNT(*) AS count, \
+     COALESCE(CAST(SUM(version) AS BIGINT), 0) AS versions, COALESCE(MAX(id), 0) AS newest \
+     FROM chats WHERE user_id = $1";
