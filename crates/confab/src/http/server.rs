@@ -155,6 +155,9 @@ async fn connection(
     let mut draining = false;
     loop {
         tokio::select! {
+            // The connection first: a request whose bytes have already arrived is read
+            // before a shutdown is applied, so it counts as in flight and is answered.
+            biased;
             result = conn.as_mut() => {
                 if let Err(error) = result {
                     // Timeouts, resets and malformed requests: the client's problem.

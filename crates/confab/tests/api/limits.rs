@@ -583,6 +583,14 @@ async fn shutdown_lets_the_request_in_flight_finish(backend: Backend) {
     let address = app.address;
     let body = br#"{"name":"made during shutdown"}"#;
     let mut stream = TcpStream::connect(address).await.expect("connect");
+    // One whole request first, so the server has surely accepted this connection (one
+    // still in the listen backlog at shutdown is never served).
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: confab\r\n\r\n")
+        .await
+        .expect("warm-up request");
+    let warm_up = read_response(&mut stream).await;
+    assert!(warm_up.starts_with("HTTP/1.1 200"), "{warm_up}");
     let head = format!(
         "POST /api/users/{}/chats HTTP/1.1\r\nHost: confab\r\nCookie: neptun-session={token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         user.id,
@@ -593,6 +601,10 @@ async fn shutdown_lets_the_request_in_flight_finish(backend: Backend) {
         .write_all(&body[..10])
         .await
         .expect("part of the body");
+    // Let the server read the head: until it has, the request is not in flight (bytes
+    // still in the socket at shutdown are never read), and it learns that the bytes have
+    // arrived only once the runtime goes idle and polls for I/O.
+    tokio::time::sleep(Duration::from_millis(100)).await;
 
     // Shut down while the request is in flight; once the listener is gone, finish it.
     let stopping = tokio::spawn(app.stop());
