@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::support::process::run_cli;
-use crate::support::{user_error, Backend, TestApp};
+use crate::support::{post_answer, user_error, Auth, Backend, TestApp};
 
 crate::per_backend!(
     users_of_another_tenant_log_in_with_its_tenant_id,
@@ -18,21 +18,7 @@ const PASSWORD: &str = "correct horse battery";
 
 /// Posts `body` to an auth route; returns the status, `Retry-After` and the JSON body.
 async fn auth(app: &TestApp, route: &str, body: Value) -> Answer {
-    let response = app
-        .client
-        .post(app.url(route))
-        .json(&body)
-        .send()
-        .await
-        .expect("auth request");
-    let status = response.status();
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let body = response.json().await.unwrap_or(Value::Null);
-    (status, retry_after, body)
+    post_answer(app, route, &Auth::None, body).await
 }
 
 /// A sign-up or login body, naming `tenant` if given.

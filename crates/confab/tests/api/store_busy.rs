@@ -3,32 +3,10 @@
 //! is another connection's `BEGIN IMMEDIATE` on the same file.
 
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::support::{user_error, Auth, Backend, TestApp};
+use crate::support::{post_answer as post, user_error, Backend, TestApp};
 use crate::tenant_support::{assert_tenant_error, chat_uuid, create_v1_chat, default_tenant_key};
-
-/// Sends a JSON POST; returns the status, `Retry-After` and the body.
-async fn post(
-    app: &TestApp,
-    path: &str,
-    auth: &Auth,
-    body: Value,
-) -> (StatusCode, Option<String>, Value) {
-    let response = auth
-        .apply(app.client.post(app.url(path)).json(&body))
-        .send()
-        .await
-        .expect("sent");
-    let status = response.status();
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let body = response.json().await.unwrap_or(Value::Null);
-    (status, retry_after, body)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_locked_sqlite_database_is_a_503_with_retry_after() {

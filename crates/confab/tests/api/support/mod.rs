@@ -217,6 +217,28 @@ impl Auth {
     }
 }
 
+/// Sends a JSON POST; returns the status, `Retry-After` and the body.
+pub async fn post_answer(
+    app: &TestApp,
+    path: &str,
+    auth: &Auth,
+    body: Value,
+) -> (StatusCode, Option<String>, Value) {
+    let response = auth
+        .apply(app.client.post(app.url(path)).json(&body))
+        .send()
+        .await
+        .expect("sent");
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, retry_after, body)
+}
+
 pub struct TestUser {
     pub id: i64,
     pub email: String,
