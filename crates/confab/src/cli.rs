@@ -27,10 +27,17 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The part of `serve --help` about logs, which no flag covers.
+const SERVE_LOGGING_HELP: &str = "Logging:\n  \
+    CONFAB_LOG=FILTER  which logs to write, e.g. `warn` or `info,confab=debug,sqlx=warn` \
+    (tracing's EnvFilter syntax; default `info`; RUST_LOG is read when CONFAB_LOG is unset)\n  \
+    Logs go to stderr, coloured only when stderr is a terminal and NO_COLOR is unset.";
+
 #[derive(Subcommand)]
 pub enum Command {
     // Boxed: the server's configuration is by far the largest variant.
     /// Run the HTTP/WebSocket server.
+    #[command(after_help = SERVE_LOGGING_HELP)]
     Serve(Box<Config>),
     /// Create or upgrade the database schema, then exit (serve also does this at start).
     Migrate(DatabaseArgs),

@@ -37,6 +37,8 @@ fn every_command_has_help() {
         "CONFAB_LISTEN",
         "CONFAB_DATABASE_URL",
         "--body-limit-bytes",
+        "CONFAB_LOG=",
+        "NO_COLOR",
     ] {
         assert!(stdout.contains(flag), "serve --help mentions {flag}");
     }
@@ -348,4 +350,78 @@ async fn migrate_user_tenant_and_key_commands() {
     let bytes = std::fs::read(dir.path().join("cli.db")).expect("db file");
     let text = String::from_utf8_lossy(&bytes);
     assert!(!text.contains(&first_key) && !text.contains(key["api_key"].as_str().unwrap_or("?")));
+}
+
+/// Logs written to a file or pipe carry no ANSI colour codes; on a terminal they are
+/// coloured unless `NO_COLOR` is set.
+#[test]
+fn logs_are_coloured_only_on_a_terminal() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}", dir.path().join("log.db").display());
+    let binary = env!("CARGO_BIN_EXE_confab");
+    let piped = std::process::Command::new(binary)
+        .args(["migrate", "--database-url", &url])
+        .env("CONFAB_LOG", "info")
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("run confab");
+    let stderr = String::from_utf8_lossy(&piped.stderr);
+    assert!(stderr.contains("schema is up to date"), "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "no escape codes in a pipe: {stderr:?}"
+    );
+
+    // `script` gives the command a terminal (util-linux, present wherever tests run).
+    let on_terminal = |no_color: Option<&str>| {
+        let mut command = std::process::Command::new("script");
+        command
+            .args([
+                "-qec",
+                &format!("{binary} migrate --database-url {url}"),
+                "/dev/null",
+            ])
+            .env("CONFAB_LOG", "info")
+            .env_remove("NO_COLOR");
+        if let Some(value) = no_color {
+            command.env("NO_COLOR", value);
+        }
+        let output = command.output().expect("run script(1)");
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let coloured = on_terminal(None);
+    assert!(
+        coloured.contains("schema is up to date") && coloured.contains('\u{1b}'),
+        "{coloured:?}"
+    );
+    let plain = on_terminal(Some("1"));
+    assert!(
+        plain.contains("schema is up to date") && !plain.contains('\u{1b}'),
+        "{plain:?}"
+    );
+}
+
+/// A failing command says why once, not once as a log line and again as a message.
+#[test]
+fn a_failing_command_reports_its_error_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let from = format!("sqlite://{}", dir.path().join("missing/none.db").display());
+    let to = format!("sqlite://{}", dir.path().join("to.db").display());
+    for args in [
+        vec!["copy", "--from", from.as_str(), "--to", to.as_str()],
+        vec![
+            "key",
+            "revoke",
+            "00000000-0000-4000-8000-000000000000",
+            "--database-url",
+            to.as_str(),
+        ],
+    ] {
+        let (ok, _, stderr) = run_cli(&args, None);
+        assert!(!ok, "{args:?} fails");
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{args:?}: one line of error: {stderr}");
+        assert!(lines[0].starts_with("confab: "), "{stderr}");
+    }
 }
