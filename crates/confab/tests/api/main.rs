@@ -14,6 +14,7 @@ mod durability;
 mod forwarded_proto;
 mod isolation;
 mod limits;
+mod message_spelling;
 mod metadata;
 mod model;
 mod multi_node;
