@@ -1,6 +1,8 @@
 //! The command line (SPEC §5): `serve`, `migrate`, `user create`, `tenant create`,
-//! `key create`, `key revoke`, `copy`. Machine-readable results go to stdout as one JSON line;
-//! logs go to stderr.
+//! `tenant list`, `key create`, `key list`, `key revoke`, `copy`. Machine-readable results
+//! go to stdout as JSON lines (one per result); logs go to stderr.
+
+mod tenant_arg;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -11,7 +13,8 @@ use uuid::Uuid;
 use crate::auth::{api_key, password};
 use crate::config::{Config, DatabaseArgs};
 use crate::domain::{Email, Password, Timestamp};
-use crate::store::{self, NewApiKey, Store, StoreError};
+use crate::store::{self, ApiKeyRecord, NewApiKey, Store, StoreError};
+pub use tenant_arg::TenantArg;
 
 #[derive(Parser)]
 #[command(
@@ -24,10 +27,17 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The part of `serve --help` about logs, which no flag covers.
+const SERVE_LOGGING_HELP: &str = "Logging:\n  \
+    CONFAB_LOG=FILTER  which logs to write, e.g. `warn` or `info,confab=debug,sqlx=warn` \
+    (tracing's EnvFilter syntax; default `info`; RUST_LOG is read when CONFAB_LOG is unset)\n  \
+    Logs go to stderr, coloured only when stderr is a terminal and NO_COLOR is unset.";
+
 #[derive(Subcommand)]
 pub enum Command {
     // Boxed: the server's configuration is by far the largest variant.
     /// Run the HTTP/WebSocket server.
+    #[command(after_help = SERVE_LOGGING_HELP)]
     Serve(Box<Config>),
     /// Create or upgrade the database schema, then exit (serve also does this at start).
     Migrate(DatabaseArgs),
@@ -56,11 +66,12 @@ pub enum Command {
 pub enum UserCommand {
     /// Create a user; reads the password from stdin (first line).
     Create {
+        /// The user's email address, which they log in with.
         #[arg(long)]
         email: String,
-        /// Tenant to create the user in (default: the default tenant).
+        /// Tenant to create the user in: its id, or `default` (the default when omitted).
         #[arg(long)]
-        tenant: Option<Uuid>,
+        tenant: Option<TenantArg>,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -70,7 +81,14 @@ pub enum UserCommand {
 pub enum TenantCommand {
     /// Create a tenant and its first API key; prints {"tenant_id","api_key"} once.
     Create {
+        /// The tenant's display name (need not be unique).
         name: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// List every tenant, one JSON line each: {"tenant_id","name","default"}. The
+    /// default tenant holds the users and chats of the user API.
+    List {
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -80,16 +98,28 @@ pub enum TenantCommand {
 pub enum KeyCommand {
     /// Create an API key for a tenant; prints {"key_id","api_key"} once.
     Create {
+        /// The tenant the key acts for: its id, or `default` for the default tenant.
         #[arg(long)]
-        tenant: Uuid,
+        tenant: TenantArg,
         /// A label for the key.
         #[arg(long, default_value = "default")]
         name: String,
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// List a tenant's API keys, revoked ones too, one JSON line each:
+    /// {"key_id","name","prefix","created_at","last_used_at","revoked_at"}. Secrets are
+    /// never shown (only their hashes are stored).
+    List {
+        /// The tenant whose keys to list: its id, or `default` for the default tenant.
+        #[arg(long)]
+        tenant: TenantArg,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Revoke an API key; its next request gets 401.
     Revoke {
+        /// The key's id, as printed by `key create` or `key list`.
         key_id: Uuid,
         #[command(flatten)]
         database: DatabaseArgs,
@@ -149,16 +179,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let line = input.lines().next().unwrap_or_default();
             let password = Password::parse_new(line).map_err(|e| anyhow::anyhow!(e.0))?;
             let store = open(&database).await?;
-            let tenant_id = match tenant {
-                Some(id) => {
-                    store
-                        .get_tenant(id)
-                        .await
-                        .map_err(|_| anyhow::anyhow!("no tenant {id}"))?
-                        .id
-                }
-                None => store.default_tenant().await?.id,
-            };
+            let tenant_id = tenant
+                .unwrap_or(TenantArg::Default)
+                .resolve(store.as_ref())
+                .await?;
             let hash = password::hash(password).await?;
             let user = store
                 .create_user(tenant_id, &email, &hash)
@@ -190,8 +214,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             database,
         }) => {
             let store = open(&database).await?;
+            let tenant = tenant.resolve(store.as_ref()).await?;
             let (key_id, key) = issue_key(store.as_ref(), tenant, &name).await?;
             println!("{}", json!({"key_id": key_id, "api_key": key}));
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::List { database }) => {
+            let store = open(&database).await?;
+            let default_id = store.default_tenant().await?.id;
+            for tenant in store.list_tenants().await? {
+                println!(
+                    "{}",
+                    json!({"tenant_id": tenant.id, "name": tenant.name, "default": tenant.id == default_id})
+                );
+            }
+            Ok(())
+        }
+        Command::Key(KeyCommand::List { tenant, database }) => {
+            let store = open(&database).await?;
+            let tenant = tenant.resolve(store.as_ref()).await?;
+            for key in store.list_api_keys(tenant).await? {
+                println!("{}", key_line(&key));
+            }
             Ok(())
         }
         Command::Copy { from, to } => {
@@ -219,5 +263,45 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+    }
+}
+
+/// One line of `key list`: everything about a key but its secret's hash.
+fn key_line(key: &ApiKeyRecord) -> serde_json::Value {
+    json!({
+        "key_id": key.id,
+        "name": key.name,
+        "prefix": key.prefix,
+        "created_at": key.created_at,
+        "last_used_at": key.last_used_at,
+        "revoked_at": key.revoked_at,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    /// Every subcommand and every argument says what it is for in `--help`.
+    #[test]
+    fn every_command_and_argument_has_help() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let path = format!("{path} {}", command.get_name());
+            if command.get_about().is_none() {
+                missing.push(path.clone());
+            }
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id != "help" && id != "version" && arg.get_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, &path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:?}");
     }
 }

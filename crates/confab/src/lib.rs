@@ -3,7 +3,7 @@
 //! Layout: `domain` (pure types and rules), `store` (the storage trait and its engines),
 //! `auth` (secrets), `events` (live fan-out and presence), `revocation` (revoked
 //! credentials end live sockets), `throttle` (abuse limits),
-//! `http` (both APIs), `app` (boot), `cli` (the command line).
+//! `http` (both APIs), `app` (boot), `cli` (the command line), `logging` (log output).
 #![forbid(unsafe_code)]
 
 pub mod app;
@@ -13,6 +13,7 @@ pub mod config;
 pub mod domain;
 pub mod events;
 pub mod http;
+pub mod logging;
 pub mod revocation;
 pub mod store;
 pub mod throttle;

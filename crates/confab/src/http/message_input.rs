@@ -1,5 +1,6 @@
-//! The message-posting body both APIs accept: one `{"message","actor"}` or a batch
-//! `{"messages":[{"content","role"}...]}` (batch items may also say `message`/`actor`).
+//! The message-posting body both APIs accept: one message or a batch
+//! `{"messages":[...]}`. A message is spelled either `{"message","actor"}` or
+//! `{"content","role"}`, in both forms; one message mixing the two spellings is a 400.
 
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -11,24 +12,50 @@ use crate::domain::{code_blocks, Actor, MessageText};
 use crate::events::ChatEvent;
 use crate::store::{Appended, ChatRef, NewMessage};
 
-/// What a message post's body holds, as sent: the two forms are told apart in
-/// [`PostMessagesBody::parse`], so a mixed or partial body gets a precise 400.
+/// What a message post's body holds, as sent: the forms and spellings are told apart
+/// in [`PostMessagesBody::parse`], so a mixed or partial body gets a precise 400.
 #[derive(Deserialize)]
 pub struct PostMessagesBody {
-    /// Text of a single message.
+    // A single message's fields, in either spelling (no `flatten`: it would buffer the body).
     message: Option<String>,
-    /// Author of a single message: `user`, `assistant` or `system`.
     actor: Option<String>,
+    content: Option<String>,
+    role: Option<String>,
     /// A batch, stored atomically in order.
-    messages: Option<Vec<BatchItem>>,
+    messages: Option<Vec<SpelledMessage>>,
 }
 
+/// One message's fields in either spelling, as sent.
 #[derive(Deserialize)]
-pub struct BatchItem {
-    #[serde(alias = "message")]
-    content: String,
-    #[serde(alias = "actor")]
-    role: String,
+pub struct SpelledMessage {
+    message: Option<String>,
+    actor: Option<String>,
+    content: Option<String>,
+    role: Option<String>,
+}
+
+impl SpelledMessage {
+    /// `(text, actor)`, `None` when no field is there, or why the fields do not make one
+    /// message.
+    fn resolve(self) -> Result<Option<(String, String)>, &'static str> {
+        match (self.message, self.actor, self.content, self.role) {
+            (None, None, None, None) => Ok(None),
+            (Some(text), Some(actor), None, None) | (None, None, Some(text), Some(actor)) => {
+                Ok(Some((text, actor)))
+            }
+            (message, actor, content, role)
+                if (message.is_some() || actor.is_some()) && (content.is_some() || role.is_some()) =>
+            {
+                Err("spell a message either {\"message\", \"actor\"} or {\"content\", \"role\"}, not a mix")
+            }
+            (Some(_), None, ..) => Err("missing field `actor`"),
+            (None, Some(_), ..) => Err("missing field `message`"),
+            (.., Some(_), None) => Err("missing field `role`"),
+            (.., None, Some(_)) => Err("missing field `content`"),
+            // Every other combination was matched above.
+            _ => Err("missing field `content`"),
+        }
+    }
 }
 
 /// The documented body of a message post: one message, or a batch.
@@ -39,29 +66,37 @@ pub enum PostMessages {
     Batch(MessageBatch),
 }
 
-/// One message.
+/// One message, in either spelling (both are accepted in both forms).
 #[derive(Deserialize, ToSchema)]
-pub struct SingleMessage {
+#[serde(untagged)]
+pub enum SingleMessage {
+    MessageActor(MessageActor),
+    ContentRole(ContentRole),
+}
+
+/// A message spelled `{"message","actor"}`.
+#[derive(Deserialize, ToSchema)]
+pub struct MessageActor {
     /// The text (not empty, no NUL characters).
     #[schema(min_length = 1, pattern = r"^[^\u0000]+$")]
     pub message: String,
     pub actor: Actor,
 }
 
-/// A batch, stored atomically in order (at most `--max-batch-messages`, default 100).
+/// A message spelled `{"content","role"}`.
 #[derive(Deserialize, ToSchema)]
-pub struct MessageBatch {
-    #[schema(min_items = 1, max_items = 100)]
-    pub messages: Vec<MessageBatchItem>,
-}
-
-/// One message of a batch (`message`/`actor` are accepted as aliases).
-#[derive(Deserialize, ToSchema)]
-pub struct MessageBatchItem {
+pub struct ContentRole {
     /// The text (not empty, no NUL characters).
     #[schema(min_length = 1, pattern = r"^[^\u0000]+$")]
     pub content: String,
     pub role: Actor,
+}
+
+/// A batch, stored atomically in order (at most `--max-batch-messages`, default 100).
+#[derive(Deserialize, ToSchema)]
+pub struct MessageBatch {
+    #[schema(min_items = 1, max_items = 100)]
+    pub messages: Vec<SingleMessage>,
 }
 
 /// What the caller posted, validated, with code files extracted.
@@ -73,12 +108,19 @@ pub struct ParsedMessages {
 
 impl PostMessagesBody {
     pub fn parse(self, limits: &Limits) -> Result<ParsedMessages, ApiError> {
-        match (self.message, self.actor, self.messages) {
-            (Some(message), Some(actor), None) => Ok(ParsedMessages {
-                messages: vec![new_message(message, &actor, limits, None)?],
+        let single = SpelledMessage {
+            message: self.message,
+            actor: self.actor,
+            content: self.content,
+            role: self.role,
+        };
+        let single = single.resolve().map_err(ApiError::validation)?;
+        match (single, self.messages) {
+            (Some((text, actor)), None) => Ok(ParsedMessages {
+                messages: vec![new_message(text, &actor, limits, None)?],
                 batch: false,
             }),
-            (None, None, Some(items)) => {
+            (None, Some(items)) => {
                 if items.is_empty() {
                     return Err(ApiError::validation("messages must not be empty"));
                 }
@@ -91,20 +133,24 @@ impl PostMessagesBody {
                 let messages = items
                     .into_iter()
                     .enumerate()
-                    .map(|(i, item)| new_message(item.content, &item.role, limits, Some(i)))
+                    .map(|(i, item)| match item.resolve() {
+                        Ok(Some((text, actor))) => new_message(text, &actor, limits, Some(i)),
+                        Ok(None) => Err(ApiError::validation(format!(
+                            "messages[{i}]: missing field `content`"
+                        ))),
+                        Err(why) => Err(ApiError::validation(format!("messages[{i}]: {why}"))),
+                    })
                     .collect::<Result<_, _>>()?;
                 Ok(ParsedMessages {
                     messages,
                     batch: true,
                 })
             }
-            (Some(_), None, None) => Err(ApiError::validation("missing field `actor`")),
-            (None, Some(_), None) => Err(ApiError::validation("missing field `message`")),
-            (None, None, None) => Err(ApiError::validation(
+            (None, None) => Err(ApiError::validation(
                 "expected {\"message\", \"actor\"} or {\"messages\": [{\"content\", \"role\"}]}",
             )),
-            _ => Err(ApiError::validation(
-                "send either {\"message\", \"actor\"} or {\"messages\": [...]}, not both",
+            (Some(_), Some(_)) => Err(ApiError::validation(
+                "send either one message or {\"messages\": [...]}, not both",
             )),
         }
     }

@@ -93,6 +93,10 @@ pub trait Store: PagedReads + Send + Sync + 'static {
     async fn default_tenant(&self) -> StoreResult<TenantRecord>;
     async fn create_tenant(&self, name: &str) -> StoreResult<TenantRecord>;
     async fn get_tenant(&self, id: Uuid) -> StoreResult<TenantRecord>;
+    /// Every tenant, oldest first (the default tenant among them).
+    async fn list_tenants(&self) -> StoreResult<Vec<TenantRecord>>;
+    /// A tenant's API keys (revoked ones too), oldest first.
+    async fn list_api_keys(&self, tenant_id: Uuid) -> StoreResult<Vec<ApiKeyRecord>>;
     async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKeyRecord>;
     async fn find_api_key(&self, prefix: &str) -> StoreResult<Option<ApiKeyRecord>>;
     async fn revoke_api_key(&self, id: Uuid, at: Timestamp) -> StoreResult<ApiKeyRecord>;

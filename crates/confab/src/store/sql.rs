@@ -485,6 +485,29 @@ macro_rules! impl_sql_store {
                 .into_record()
             }
 
+            async fn list_tenants(&self) -> StoreResult<Vec<TenantRecord>> {
+                sqlx::query_as::<$db, TenantRow>(
+                    "SELECT id, name, created_at FROM tenants ORDER BY created_at, id",
+                )
+                .fetch_all(self.reader())
+                .await?
+                .into_iter()
+                .map(TenantRow::into_record)
+                .collect()
+            }
+
+            async fn list_api_keys(&self, tenant_id: Uuid) -> StoreResult<Vec<ApiKeyRecord>> {
+                sqlx::query_as::<$db, ApiKeyRow>(
+                    "SELECT * FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id",
+                )
+                .bind(tenant_id.hyphenated().to_string())
+                .fetch_all(self.reader())
+                .await?
+                .into_iter()
+                .map(ApiKeyRow::into_record)
+                .collect()
+            }
+
             async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKeyRecord> {
                 sqlx::query_as::<$db, ApiKeyRow>(
                     "INSERT INTO api_keys (id, tenant_id, name, prefix, secret_hash, created_at) \

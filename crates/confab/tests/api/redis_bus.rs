@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use confab::events::{ChatEvent, EventBus, Flavor, LocalHub, RedisBus, RedisOptions, Subscription};
 
-use crate::support::database::{redis_url, service_url, REDIS_URL_VAR};
+use crate::support::database::{redis_url, REDIS_URL_VAR};
 use crate::support::process::{free_port, RedisServer};
 
 fn options(url: &str, prefix: &str, ttl: Duration) -> RedisOptions {
@@ -223,13 +223,7 @@ async fn without_redis_a_node_keeps_working_locally_and_reports_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nodes_reconnect_after_redis_restarts() {
     // Runs where the Redis tests run (CI installs redis-server for them).
-    if service_url(
-        REDIS_URL_VAR,
-        "redis",
-        "nodes_reconnect_after_redis_restarts",
-    )
-    .is_none()
-    {
+    if redis_url("nodes_reconnect_after_redis_restarts").is_none() {
         return;
     }
     let port = free_port();

@@ -1,18 +1,24 @@
 //! A fresh database per test, on either engine.
 //!
 //! SQLite: a file in a temporary directory. PostgreSQL: `CREATE DATABASE
-//! confab_t_<unix seconds>_<random>` through the server named by
-//! `CONFAB_TEST_POSTGRES_URL`, dropped `WITH (FORCE)` when the test ends (from a
+//! confab_t_<unix seconds>_<random>` through the server found as below, dropped `WITH (FORCE)` when the test ends (from a
 //! separate thread with its own runtime, since `Drop` cannot await). Databases that a
 //! killed test run left behind are dropped by the next run once they are an hour old;
 //! younger ones may belong to tests running right now in other processes.
 //!
-//! When `CONFAB_TEST_POSTGRES_URL` (or `CONFAB_TEST_REDIS_URL`) is unset, tests that need
-//! it print `... NOT RUN: ... is unset` and pass; under `CI=true` they fail instead, so
-//! CI cannot go green without running them.
+//! Which PostgreSQL and Redis the tests use (a test that did not run must not read as
+//! passed):
+//! 1. `CONFAB_TEST_POSTGRES_URL` / `CONFAB_TEST_REDIS_URL` when set;
+//! 2. otherwise the local default (`postgres://postgres@127.0.0.1:5432/test`,
+//!    `redis://127.0.0.1:6379`) when something listens on its port;
+//! 3. otherwise the test FAILS, saying how to fix it, unless the half was skipped on
+//!    purpose with `CONFAB_TEST_SKIP_POSTGRES=1` / `CONFAB_TEST_SKIP_REDIS=1` (then it
+//!    prints `... NOT RUN` and passes). Under `CI=true` nothing may be skipped and the URL
+//!    must be set.
 
 use rand::Rng as _;
 use sqlx::{Connection as _, PgConnection};
+use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::Backend;
@@ -25,34 +31,81 @@ const TEST_DATABASE_PREFIX: &str = "confab_t_";
 /// Test databases older than this are leftovers of an interrupted run.
 const STALE_AFTER: Duration = Duration::from_secs(3600);
 
+/// A service half of the suite needs, and where to look for it.
+pub struct Service {
+    pub what: &'static str,
+    pub url_var: &'static str,
+    pub skip_var: &'static str,
+    pub local_url: &'static str,
+    pub local_port: u16,
+}
+
+pub const POSTGRES: Service = Service {
+    what: "postgres",
+    url_var: POSTGRES_URL_VAR,
+    skip_var: "CONFAB_TEST_SKIP_POSTGRES",
+    local_url: "postgres://postgres@127.0.0.1:5432/test",
+    local_port: 5432,
+};
+
+pub const REDIS: Service = Service {
+    what: "redis",
+    url_var: REDIS_URL_VAR,
+    skip_var: "CONFAB_TEST_SKIP_REDIS",
+    local_url: "redis://127.0.0.1:6379",
+    local_port: 6379,
+};
+
 fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
-/// The URL in `var`, or `None` after printing why the test does not run (`what` names
-/// the half that is skipped). Under `CI=true` an unset variable fails the test.
-pub fn service_url(var: &str, what: &str, test: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ => {
-            assert!(
-                !in_ci(),
-                "{var} is unset but CI=true: the {what} tests must run in CI ({test})"
-            );
-            println!("{what} half NOT RUN: {var} is unset ({test})");
-            None
+fn flag(var: &str) -> bool {
+    std::env::var(var).is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+}
+
+/// The service's URL, or `None` (after printing so) when its half is skipped on purpose;
+/// panics when it can neither run nor was asked to skip.
+pub fn service_url(service: &Service, test: &str) -> Option<String> {
+    let Service {
+        what,
+        url_var,
+        skip_var,
+        local_url,
+        local_port,
+    } = service;
+    if let Ok(url) = std::env::var(url_var) {
+        if !url.trim().is_empty() {
+            return Some(url);
         }
     }
+    assert!(
+        !in_ci(),
+        "{url_var} is unset but CI=true: the {what} tests must run in CI ({test})"
+    );
+    if flag(skip_var) {
+        println!("{what} half NOT RUN: {skip_var} is set ({test})");
+        return None;
+    }
+    let local = SocketAddr::from(([127, 0, 0, 1], *local_port));
+    if TcpStream::connect_timeout(&local, Duration::from_millis(500)).is_ok() {
+        return Some((*local_url).to_owned());
+    }
+    panic!(
+        "the {what} half cannot run ({test}): {url_var} is unset and nothing listens on \
+         {local}. Start {what} there, set {url_var}, or set {skip_var}=1 to skip these \
+         tests on purpose."
+    );
 }
 
 /// The PostgreSQL server's URL, or `None` (after saying so) when PostgreSQL tests skip.
 pub fn postgres_url(test: &str) -> Option<String> {
-    service_url(POSTGRES_URL_VAR, "postgres", test)
+    service_url(&POSTGRES, test)
 }
 
 /// The Redis URL, or `None` (after saying so) when Redis tests skip.
 pub fn redis_url(test: &str) -> Option<String> {
-    service_url(REDIS_URL_VAR, "redis", test)
+    service_url(&REDIS, test)
 }
 
 /// A database that exists for one test.
@@ -78,8 +131,8 @@ impl TestDatabase {
                 }
             }
             Backend::Postgres => {
-                let admin_url = std::env::var(POSTGRES_URL_VAR).unwrap_or_else(|_| {
-                    panic!("{POSTGRES_URL_VAR} must be set for a PostgreSQL test")
+                let admin_url = postgres_url("a PostgreSQL test database").unwrap_or_else(|| {
+                    panic!("PostgreSQL is skipped: a PostgreSQL test must not get this far")
                 });
                 Self::create_postgres(admin_url).await
             }
@@ -89,7 +142,7 @@ impl TestDatabase {
     async fn create_postgres(admin_url: String) -> TestDatabase {
         let mut admin = PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
             panic!(
-                "{POSTGRES_URL_VAR} is set but PostgreSQL is unreachable ({}): {e}",
+                "PostgreSQL at {} is unreachable (is {POSTGRES_URL_VAR} right?): {e}",
                 confab::store::redact_url(&admin_url)
             )
         });
