@@ -5,14 +5,16 @@
 //!
 //! Each hash needs 19 MiB of working memory, so [`Hashing`] bounds how many run at once
 //! (a semaphore; a caller waits at most a configured time for a turn, then is told the
-//! server is busy) and gives every running hash one of a few reusable memory buffers, one
-//! per permit. Memory for hashing is thus at most `permits × 19 MiB` and stays the same
-//! buffers; allocating a fresh 19 MiB per hash instead leaves freed blocks in the
-//! allocator's per-thread arenas, so a burst of logins keeps its peak resident for good.
+//! server is busy). Memory for hashing is thus at most `permits × 19 MiB`, and it goes
+//! back to the operating system when each hash ends: the working memory is allocated
+//! with a capacity over 32 MiB, which glibc's malloc always serves with its own `mmap`
+//! and returns with `munmap` when freed (only the 19 MiB argon2 writes are ever
+//! resident). A plain 19 MiB allocation would instead stay in the allocator's
+//! per-thread arenas after it is freed, so a burst of logins kept its peak for good.
 
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -41,34 +43,23 @@ pub enum HashError {
     Failed(#[from] anyhow::Error),
 }
 
-/// Argon2 memory for one running hash, reused from hash to hash.
+/// Argon2 working memory for one running hash.
 type Memory = Vec<Block>;
 
-/// Bounded, memory-reusing password hashing. See the module documentation.
+/// Capacity of every [`Memory`], in 1 KiB blocks: just over glibc's largest dynamic mmap
+/// threshold (32 MiB on 64-bit), so the allocation is always its own mapping and is
+/// unmapped when freed (see the module documentation).
+const MAPPED_BLOCKS: usize = 32 * 1024 + 1;
+
+/// Bounded password hashing. See the module documentation.
 pub struct Hashing {
     permits: Arc<Semaphore>,
-    /// Free buffers; never more than there are permits.
-    memory: Arc<Mutex<Vec<Memory>>>,
     wait: Duration,
 }
 
-/// A turn at hashing: a permit and the buffer that goes with it, returned on drop.
+/// A turn at hashing; the next caller's turn comes when it is dropped.
 pub struct HashSlot {
     _permit: OwnedSemaphorePermit,
-    memory: Option<Memory>,
-    pool: Arc<Mutex<Vec<Memory>>>,
-}
-
-impl Drop for HashSlot {
-    fn drop(&mut self) {
-        if let Some(memory) = self.memory.take() {
-            lock(&self.pool).push(memory);
-        }
-    }
-}
-
-fn lock(pool: &Mutex<Vec<Memory>>) -> std::sync::MutexGuard<'_, Vec<Memory>> {
-    pool.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Hashing {
@@ -76,7 +67,6 @@ impl Hashing {
     pub fn new(concurrency: usize, wait: Duration) -> Self {
         Hashing {
             permits: Arc::new(Semaphore::new(concurrency.clamp(1, Semaphore::MAX_PERMITS))),
-            memory: Arc::default(),
             wait,
         }
     }
@@ -92,23 +82,20 @@ impl Hashing {
                 .map_err(|_| HashError::Busy)?
                 .map_err(|_| HashError::Busy)?
         };
-        let memory = lock(&self.memory).pop();
-        Ok(HashSlot {
-            _permit: permit,
-            memory: Some(memory.unwrap_or_default()),
-            pool: self.memory.clone(),
-        })
+        Ok(HashSlot { _permit: permit })
     }
 
-    /// Runs `work` with a slot's memory on the blocking pool.
+    /// Runs `work` in a turn, on the blocking pool, with working memory freed after it.
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Memory) -> anyhow::Result<T> + Send + 'static,
     ) -> Result<T, HashError> {
-        let mut slot = self.slot().await?;
+        let slot = self.slot().await?;
         let result = tokio::task::spawn_blocking(move || {
-            let memory = slot.memory.get_or_insert_with(Vec::new);
-            let result = work(memory);
+            let mut memory = Memory::new();
+            let result = work(&mut memory);
+            // Unmapped before the next caller's turn, so at most `permits` are mapped.
+            drop(memory);
             drop(slot);
             result
         })
@@ -163,7 +150,8 @@ fn blocks(memory: &mut Memory, params: &Params) -> anyhow::Result<()> {
         "stored password hash asks for {needed} KiB of memory"
     );
     if memory.len() != needed {
-        *memory = vec![Block::default(); needed];
+        *memory = Vec::with_capacity(needed.max(MAPPED_BLOCKS));
+        memory.resize(needed, Block::default());
     }
     Ok(())
 }
@@ -288,7 +276,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_held_slot_makes_others_busy_and_memory_is_reused() {
+    async fn a_held_slot_makes_others_busy_until_it_is_dropped() {
         let hashing = Hashing::new(1, Duration::ZERO);
         let held = hashing.slot().await.expect("the one slot");
         let password = Password::parse_existing("anything").expect("valid");
@@ -302,8 +290,13 @@ mod tests {
             .await
             .expect("verify"));
         assert!(!hashing.verify(password, None).await.expect("verify"));
-        let pool = lock(&hashing.memory);
-        assert_eq!(pool.len(), 1, "one buffer, reused");
-        assert_eq!(pool[0].len(), params().block_count());
+    }
+
+    #[test]
+    fn working_memory_is_over_the_mmap_threshold_and_fits_the_parameters() {
+        let mut memory = Memory::new();
+        blocks(&mut memory, &params()).expect("blocks");
+        assert_eq!(memory.len(), params().block_count());
+        assert!(memory.capacity() * std::mem::size_of::<Block>() > 32 * 1024 * 1024);
     }
 }
