@@ -60,8 +60,10 @@ pub async fn serve(
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(options.header_read_timeout)
-        // hyper's own limits stay looser than ours (its buffer, ~400 KiB by default,
-        // is larger than the largest head we allow), so ours decide and answer in JSON.
+        // hyper's own limits stay looser than ours, so ours decide and answer in JSON.
+        // Its buffer is still capped near ours: it alone bounds the heads that follow a
+        // refused upgrade on the same connection, which the wire checks pass through.
+        .max_buf_size((options.head_limits.max_head_bytes * 2).max(8192))
         .max_headers(options.head_limits.max_headers.max(100));
 
     tokio::pin!(shutdown);

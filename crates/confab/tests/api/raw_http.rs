@@ -16,7 +16,8 @@ crate::per_backend!(
     errors_below_the_router_are_json_in_each_apis_shape,
     pipelined_requests_are_checked_one_by_one,
     expect_continue_over_the_limit_is_413_at_once,
-    errors_before_the_body_is_read_close_the_connection
+    errors_before_the_body_is_read_close_the_connection,
+    heads_after_a_refused_upgrade_stay_bounded
 );
 
 /// One response as read off the wire.
@@ -353,4 +354,38 @@ async fn errors_before_the_body_is_read_close_the_connection(backend: Backend) {
     assert!(!answer.closes(), "{answer:?}");
     raw.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
     assert_eq!(raw.answer().await.status, 200);
+}
+
+/// After a request that asks for an upgrade but is not switched (here a 200), the wire
+/// checks pass the connection through; hyper's buffer still bounds the next head, so a
+/// 100 KB header is refused instead of served.
+async fn heads_after_a_refused_upgrade_stay_bounded(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut raw = Raw::open(&app).await;
+    raw.send(
+        b"GET /healthz HTTP/1.1\r\nHost: confab\r\nUpgrade: foo\r\nConnection: upgrade\r\n\r\n",
+    )
+    .await;
+    assert_eq!(raw.answer().await.status, 200);
+    let big = format!(
+        "GET /healthz HTTP/1.1\r\nHost: confab\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(100_000)
+    );
+    // The server may close while the head is still being written.
+    let _ = raw.stream.write_all(big.as_bytes()).await;
+    let mut served = false;
+    while raw.more().await {
+        if raw.pending.starts_with(b"HTTP/1.1 200") {
+            served = true;
+            break;
+        }
+        if raw.pending.windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
+    }
+    assert!(
+        !served,
+        "a 100 KB head was served: {:?}",
+        String::from_utf8_lossy(&raw.pending)
+    );
 }
