@@ -106,10 +106,18 @@ pub async fn user_ws(
 pub struct ResolvedChat {
     chat: ChatRef,
     record: ChatRecord,
-    /// The API key the connection was opened with, if any (its connections are capped).
-    key_id: Option<uuid::Uuid>,
     /// What it was opened with: its revocation closes the connection.
     credential: Credential,
+}
+
+impl ResolvedChat {
+    /// The API key the connection was opened with, if any (its connections are capped).
+    fn key_id(&self) -> Option<uuid::Uuid> {
+        match self.credential {
+            Credential::ApiKey(key_id) => Some(key_id),
+            Credential::Session(_) => None,
+        }
+    }
 }
 
 /// The chat of `/api/v1/chats/{chat_id}/ws`: with an `X-API-Key` header, a chat of the
@@ -123,16 +131,18 @@ impl FromRequestParts<AppState> for TenantWsChat {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         // Browsers cannot set `X-API-Key` on another site's behalf: only the cookie
         // needs the origin check.
-        let (tenant_id, owner, key_id, credential) = if TenantKey::present(&parts.headers) {
+        let (tenant_id, owner, credential) = if TenantKey::present(&parts.headers) {
             let key = TenantKey::from_headers(&parts.headers, state).await?;
-            let credential = Credential::ApiKey(key.key_id);
-            (key.tenant_id, None, Some(key.key_id), credential)
+            (key.tenant_id, None, Credential::ApiKey(key.key_id))
         } else {
             same_origin(parts, state)?;
             let SessionUser { user, token_hash } =
                 SessionUser::from_request_parts(parts, state).await?;
-            let credential = Credential::Session(token_hash);
-            (user.tenant_id, Some(user.id), None, credential)
+            (
+                user.tenant_id,
+                Some(user.id),
+                Credential::Session(token_hash),
+            )
         };
         let chat = ChatRef::Tenant {
             tenant_id,
@@ -145,7 +155,6 @@ impl FromRequestParts<AppState> for TenantWsChat {
         Ok(TenantWsChat(ResolvedChat {
             chat,
             record,
-            key_id,
             credential,
         }))
     }
@@ -168,7 +177,6 @@ impl FromRequestParts<AppState> for UserWsChat {
         Ok(UserWsChat(ResolvedChat {
             chat,
             record,
-            key_id: None,
             credential: Credential::Session(token_hash),
         }))
     }
@@ -212,7 +220,7 @@ async fn accept(
     chat: ResolvedChat,
     flavor: Flavor,
 ) -> Result<Response, ApiError> {
-    let slot: SlotGuard = ws_slot(&state, chat.record.id, chat.key_id).await?;
+    let slot: SlotGuard = ws_slot(&state, chat.record.id, chat.key_id()).await?;
     // Registered before the upgrade is answered: a revocation from now on reaches it.
     let registration = state.live_credentials.register(chat.credential.clone());
     Ok(upgrade

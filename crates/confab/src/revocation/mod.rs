@@ -137,6 +137,7 @@ impl LiveCredentials {
     }
 
     /// Live connections registered on this node.
+    #[cfg(test)]
     pub fn connections(&self) -> usize {
         lock(&self.inner).live.values().map(HashMap::len).sum()
     }

@@ -37,6 +37,19 @@ pub struct PageBudget {
     pub bytes: usize,
 }
 
+impl PageBudget {
+    /// Most rows one page of a streamed list reads (the byte budget usually ends it first).
+    pub const LIST_ROWS: u32 = 1000;
+
+    /// One page of a streamed list: [`Self::LIST_ROWS`] rows, or `bytes` of text.
+    pub fn list_page(bytes: usize) -> Self {
+        PageBudget {
+            rows: Self::LIST_ROWS,
+            bytes,
+        }
+    }
+}
+
 /// A begun message listing.
 #[derive(Debug)]
 pub struct MessageListing {
@@ -48,17 +61,6 @@ pub struct MessageListing {
     pub total: i64,
     /// The first page.
     pub first: Vec<MessageRecord>,
-}
-
-impl MessageListing {
-    /// Whether the first page already ends the range.
-    pub fn complete(&self) -> bool {
-        match (self.upper, self.first.last()) {
-            (None, _) => true,
-            (Some(upper), Some(last)) => upper.id == last.id,
-            (Some(_), None) => false,
-        }
-    }
 }
 
 /// A file's place in a chat's file list: `(message_id, id)`.

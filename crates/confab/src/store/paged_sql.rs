@@ -153,6 +153,22 @@ macro_rules! impl_paged_reads {
             }
 
             /// Up to `rows` of the user's chats strictly after `after` and before `upper`.
+            /// Binds a chat's keyset values in `order`, for a condition from
+            /// [`keyset::condition`].
+            fn bind_key<'q>(
+                mut query: sqlx::query::QueryAs<'q, $db, ChatRow, <$db as sqlx::Database>::Arguments<'q>>,
+                order: &OrderBy,
+                key: &ChatKey,
+            ) -> sqlx::query::QueryAs<'q, $db, ChatRow, <$db as sqlx::Database>::Arguments<'q>> {
+                for value in keyset::key_values(order, key) {
+                    query = match value {
+                        keyset::KeyValue::Int(n) => query.bind(n),
+                        keyset::KeyValue::Text(text) => query.bind(text.to_owned()),
+                    };
+                }
+                query
+            }
+
             async fn read_chats(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 user_id: i64,
@@ -185,12 +201,7 @@ macro_rules! impl_paged_reads {
                     .bind(user_id)
                     .bind(i64::from(rows.max(1)));
                 for key in after.into_iter().chain(upper) {
-                    for value in keyset::key_values(order, key) {
-                        query = match value {
-                            keyset::KeyValue::Int(n) => query.bind(n),
-                            keyset::KeyValue::Text(text) => query.bind(text.to_owned()),
-                        };
-                    }
+                    query = Self::bind_key(query, order, key);
                 }
                 chats(query.fetch_all(&mut *conn).await?)
             }
@@ -359,15 +370,10 @@ macro_rules! impl_paged_reads {
                             keyset::condition(order, keyset::Side::Before, 3),
                             keyset::reversed_sql(order)
                         );
-                        let mut query = sqlx::query_as::<$db, ChatRow>(&sql)
+                        let query = sqlx::query_as::<$db, ChatRow>(&sql)
                             .bind(user_id)
                             .bind(i64::from(n));
-                        for value in keyset::key_values(order, upper) {
-                            query = match value {
-                                keyset::KeyValue::Int(n) => query.bind(n),
-                                keyset::KeyValue::Text(text) => query.bind(text.to_owned()),
-                            };
-                        }
+                        let query = Self::bind_key(query, order, upper);
                         match query.fetch_optional(&mut *tx).await? {
                             Some(row) => Some(ChatKey::from(&row.into_record()?)),
                             None => None,

@@ -82,10 +82,7 @@ pub async fn export_chat(
             ))
         }
     };
-    let budget = PageBudget {
-        rows: 1000,
-        bytes: state.config.limits.list_page_bytes(),
-    };
+    let budget = PageBudget::list_page(state.config.limits.list_page_bytes());
     let listing = state
         .store
         .begin_messages(&chat, MessageRange::default(), budget)

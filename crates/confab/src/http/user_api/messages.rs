@@ -124,10 +124,7 @@ pub async fn list_messages(
             return Ok(json_bytes(body));
         }
     }
-    let budget = PageBudget {
-        rows: PAGE_ROWS,
-        bytes: state.config.limits.list_page_bytes(),
-    };
+    let budget = PageBudget::list_page(state.config.limits.list_page_bytes());
     // The first page is read in one snapshot with the chat's version; a list that fits
     // in it is answered whole and may be cached.
     let first = PageBudget {
@@ -171,10 +168,6 @@ pub async fn list_messages(
         Listed::Streamed(response) => Ok(response),
     }
 }
-
-/// Most messages one page of a streamed list reads (the byte budget usually ends it
-/// first).
-const PAGE_ROWS: u32 = 1000;
 
 fn json_bytes(body: Bytes) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
@@ -287,10 +280,7 @@ pub async fn list_files(
     State(state): State<AppState>,
     OwnChat { chat, .. }: OwnChat,
 ) -> Result<Response, ApiError> {
-    let budget = PageBudget {
-        rows: PAGE_ROWS,
-        bytes: state.config.limits.list_page_bytes(),
-    };
+    let budget = PageBudget::list_page(state.config.limits.list_page_bytes());
     let listing = state.store.begin_files(&chat, budget).await?;
     match streamed::files(&state.store, chat, listing, budget)? {
         Listed::Whole(body) => Ok(json_bytes(body)),

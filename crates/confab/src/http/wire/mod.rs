@@ -137,12 +137,9 @@ impl Wire {
     /// Called as each request reaches the service, in order: the stand-in for a
     /// refused head is the first request after the refusal was recorded.
     pub fn take_rejection(&self) -> Option<Rejection> {
-        match self.rejection.load(Ordering::Acquire) {
+        match self.rejection.swap(0, Ordering::AcqRel) {
             0 => None,
-            code => {
-                self.rejection.store(0, Ordering::Release);
-                Rejection::decode(code)
-            }
+            code => Rejection::decode(code),
         }
     }
 
