@@ -239,7 +239,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Copy { from, to } => {
-            let report = store::copy::copy(&from, &to).await?;
+            let report = crate::copy::copy(&from, &to).await?;
             let rows: serde_json::Map<String, serde_json::Value> = report
                 .rows
                 .iter()

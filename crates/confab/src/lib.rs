@@ -3,13 +3,15 @@
 //! Layout: `domain` (pure types and rules), `store` (the storage trait and its engines),
 //! `auth` (secrets), `events` (live fan-out and presence), `revocation` (revoked
 //! credentials end live sockets), `throttle` (abuse limits),
-//! `http` (both APIs), `app` (boot), `cli` (the command line), `logging` (log output).
+//! `http` (both APIs), `app` (boot), `cli` (the command line), `copy` (`confab copy`:
+//! one database into another), `logging` (log output).
 #![forbid(unsafe_code)]
 
 pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod copy;
 pub mod domain;
 pub mod events;
 pub mod http;

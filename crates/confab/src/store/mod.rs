@@ -1,19 +1,16 @@
-//! Storage: one trait, one implementation per database engine.
+//! Storage: one trait, its SQL written once for both database engines.
 //!
 //! Handlers hold an `Arc<dyn Store>` and never see SQL. Every method that changes a chat
 //! runs in one transaction and returns the chat as it is after the change (its `version`
-//! orders live events).
+//! orders live events). `sql/` holds the SQL by concern, `sqlite/` and `postgres.rs` what
+//! each engine does its own way, `schema.rs` the tables as `confab copy` moves them.
 
-pub mod copy;
-mod group_commit;
 pub mod keyset;
 mod paged;
-mod paged_sql;
-mod point_reads;
 pub mod postgres;
 pub mod quota;
 mod records;
-mod revocations;
+pub mod schema;
 mod sql;
 pub mod sqlite;
 
@@ -25,7 +22,7 @@ use crate::domain::{ChatName, Email, OrderBy, Timestamp};
 pub use keyset::ChatKey;
 pub use paged::*;
 pub use records::*;
-pub use revocations::RevokedCredentials;
+pub use sql::{SqlEngine, SqlStore};
 
 /// What can go wrong in the store, in the terms the API layer needs.
 #[derive(Debug, thiserror::Error)]

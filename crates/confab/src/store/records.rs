@@ -136,6 +136,14 @@ pub struct FileRecord {
     pub updated_at: Timestamp,
 }
 
+/// API keys revoked, and sessions revoked or expired, in a window of time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RevokedCredentials {
+    pub api_keys: Vec<Uuid>,
+    /// Session token hashes.
+    pub sessions: Vec<Vec<u8>>,
+}
+
 /// A message to append, with the code files already extracted from it.
 #[derive(Debug, Clone)]
 pub struct NewMessage {

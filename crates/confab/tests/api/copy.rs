@@ -313,7 +313,7 @@ async fn sqlite_to_postgres_and_back_keeps_every_row_and_id() {
     assert!(before.values().all(|rows| !rows.is_empty()), "{before:?}");
 
     let postgres = TestDatabase::create(Backend::Postgres).await;
-    let report = store::copy::copy(&source.url, &postgres.url)
+    let report = confab::copy::copy(&source.url, &postgres.url)
         .await
         .expect("copy to postgres");
     let copied = dump(Backend::Postgres, &postgres.url).await;
@@ -331,7 +331,7 @@ async fn sqlite_to_postgres_and_back_keeps_every_row_and_id() {
     );
 
     let back = TestDatabase::create(Backend::Sqlite).await;
-    store::copy::copy(&postgres.url, &back.url)
+    confab::copy::copy(&postgres.url, &back.url)
         .await
         .expect("copy back to sqlite");
     assert_eq!(dump(Backend::Sqlite, &back.url).await, before, "round trip");
@@ -353,7 +353,7 @@ async fn sqlite_to_sqlite_keeps_every_row_and_id() {
     };
     let before = dump(Backend::Sqlite, &source.url).await;
     let target = TestDatabase::create(Backend::Sqlite).await;
-    store::copy::copy(&source.url, &target.url)
+    confab::copy::copy(&source.url, &target.url)
         .await
         .expect("copy");
     assert_eq!(dump(Backend::Sqlite, &target.url).await, before);
@@ -374,7 +374,7 @@ async fn a_target_with_data_is_refused_and_left_alone(backend: Backend) {
         store.create_tenant("already here").await.expect("tenant");
     }
     let before = dump(backend, &target.url).await;
-    let error = store::copy::copy(&source.url, &target.url)
+    let error = confab::copy::copy(&source.url, &target.url)
         .await
         .expect_err("a non-empty target is refused");
     assert!(format!("{error:#}").contains("not empty"), "{error:#}");
@@ -392,7 +392,7 @@ async fn a_target_with_data_is_refused_and_left_alone(backend: Backend) {
             .expect("table");
     }
     let fresh = TestDatabase::create(backend).await;
-    let error = store::copy::copy(&empty.url, &fresh.url)
+    let error = confab::copy::copy(&empty.url, &fresh.url)
         .await
         .expect_err("not a confab database");
     assert!(format!("{error:#}").contains("schema"), "{error:#}");

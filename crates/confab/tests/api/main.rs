@@ -25,6 +25,7 @@ mod quotas;
 mod raw_http;
 mod redis_bus;
 mod revocation;
+mod schema;
 mod security;
 mod store;
 mod store_busy;

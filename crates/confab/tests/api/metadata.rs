@@ -111,7 +111,7 @@ async fn metadata_is_returned_byte_for_byte_everywhere(backend: Backend) {
 
     // `confab copy` moves the text as it is.
     let target = TestDatabase::create(backend).await;
-    confab::store::copy::copy(&app.database_url, &target.url)
+    confab::copy::copy(&app.database_url, &target.url)
         .await
         .expect("copy");
     let store = confab::store::connect(&target.url, 1)

@@ -5,34 +5,35 @@
 //! so a read-then-write transaction never fails to upgrade its lock; and a small pool of
 //! readers that WAL lets run beside the writer. `synchronous = FULL`: a commit is on disk
 //! before the API answers 2xx.
+//!
+//! What SQLite does its own way: appends share one commit (`group_commit.rs`), and the
+//! two lookups every authenticated request makes skip sqlx (`point_reads.rs`).
+
+mod group_commit;
+mod point_reads;
 
 use anyhow::Context as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Pool, Sqlite, Transaction};
+use sqlx::Sqlite;
 use std::str::FromStr;
 use std::time::Duration;
-use uuid::Uuid;
 
-use super::group_commit::GroupCommitter;
-use super::keyset::{self, ChatKey};
-use super::paged::*;
-use super::paged_sql::impl_paged_reads;
-use super::point_reads::PointReader;
-use super::quota::StorageQuotas;
-use super::sql::*;
-use super::{StoreError, StoreResult};
-use crate::domain::delete_last::{DeleteLastPlan, Planner};
-use crate::domain::{ChatName, Email, OrderBy, Timestamp};
-use crate::store::records::*;
+use super::records::{Appended, ChatRef, ChatVersion, NewMessage, UserRecord};
+use super::sql::{Sql, SqlEngine, SqlStore};
+use super::StoreResult;
+use crate::domain::Timestamp;
+use group_commit::GroupCommitter;
+use point_reads::PointReader;
 
-pub struct SqliteStore {
-    writer: Pool<Sqlite>,
-    reader: Pool<Sqlite>,
+/// The store on SQLite.
+pub type SqliteStore = SqlStore<Sqlite>;
+
+/// What SQLite keeps beside its pools.
+pub struct SqliteExtras {
     /// Appends go through group commit (the hot write path).
     group: GroupCommitter,
     /// Session and chat-version lookups without a thread hop (file databases only).
     points: Option<PointReader>,
-    quotas: StorageQuotas,
 }
 
 /// How long a connection waits for another's lock unless told otherwise.
@@ -42,6 +43,49 @@ pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const READER_CACHE_SIZE: &str = "-4000";
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+impl SqlEngine for Sqlite {
+    const ENGINE: &'static str = "sqlite";
+    const BEGIN_WRITE: Option<&'static str> = Some("BEGIN IMMEDIATE");
+    const BEGIN_READ: Option<&'static str> = None;
+    type Extras = SqliteExtras;
+
+    fn rows_affected(result: &Self::QueryResult) -> u64 {
+        result.rows_affected()
+    }
+
+    /// Atomically, sharing the commit with concurrent appends.
+    async fn append_messages(
+        store: &SqliteStore,
+        chat: ChatRef,
+        messages: Vec<NewMessage>,
+    ) -> StoreResult<Appended> {
+        let quotas = store.sql.quotas;
+        store
+            .extras
+            .group
+            .run(move |conn| Box::pin(Sql::<Sqlite>::append_in(conn, chat, messages, quotas)))
+            .await
+    }
+
+    async fn session_user(
+        store: &SqliteStore,
+        token_hash: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<Option<UserRecord>> {
+        match &store.extras.points {
+            Some(points) => points.session_user(token_hash, now),
+            None => store.sql.session_user(token_hash, now).await,
+        }
+    }
+
+    async fn chat_version(store: &SqliteStore, chat: &ChatRef) -> StoreResult<ChatVersion> {
+        match &store.extras.points {
+            Some(points) => points.chat_version(chat),
+            None => store.sql.chat_version(chat).await,
+        }
+    }
+}
 
 impl SqliteStore {
     /// Opens (creating if missing) and migrates the database at `url`.
@@ -83,74 +127,21 @@ impl SqliteStore {
             .connect_with(options.clone().pragma("cache_size", READER_CACHE_SIZE))
             .await
             .with_context(|| format!("cannot open SQLite database {url:?}"))?;
-        let group = GroupCommitter::start(writer.clone());
-        let points = PointReader::for_file(options.get_filename(), readers.max(1) as usize * 2);
-        let store = SqliteStore {
-            writer,
-            reader,
-            group,
-            points,
-            quotas: StorageQuotas::OFF,
+        let extras = SqliteExtras {
+            group: GroupCommitter::start(writer.clone()),
+            points: PointReader::for_file(options.get_filename(), readers.max(1) as usize * 2),
         };
-        store.ensure_default_tenant().await?;
+        let store = SqlStore::new(writer, reader, extras);
+        store.sql.ensure_default_tenant().await?;
         Ok(store)
-    }
-
-    fn writer(&self) -> &Pool<Sqlite> {
-        &self.writer
-    }
-
-    fn reader(&self) -> &Pool<Sqlite> {
-        &self.reader
-    }
-
-    pub(super) async fn begin_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
-    }
-
-    async fn begin_read(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        Ok(self.reader.begin().await?)
-    }
-
-    /// Appends atomically, sharing the commit with concurrent appends.
-    async fn append_atomically(
-        &self,
-        chat: ChatRef,
-        messages: Vec<NewMessage>,
-    ) -> StoreResult<Appended> {
-        let quotas = self.quotas;
-        self.group
-            .run(move |conn| Box::pin(Self::append_in(conn, chat, messages, quotas)))
-            .await
-    }
-
-    async fn session_user_point(
-        &self,
-        token_hash: &[u8],
-        now: Timestamp,
-    ) -> StoreResult<Option<UserRecord>> {
-        match &self.points {
-            Some(points) => points.session_user(token_hash, now),
-            None => self.session_user_sqlx(token_hash, now).await,
-        }
-    }
-
-    async fn chat_version_point(&self, chat: &ChatRef) -> StoreResult<ChatVersion> {
-        match &self.points {
-            Some(points) => points.chat_version(chat),
-            None => self.chat_version_sqlx(chat).await,
-        }
     }
 
     /// Runs `PRAGMA integrity_check`; "ok" when the file is sound.
     pub async fn integrity_check(&self) -> anyhow::Result<String> {
         Ok(
             sqlx::query_scalar::<Sqlite, String>("PRAGMA integrity_check")
-                .fetch_one(&self.writer)
+                .fetch_one(&self.sql.writer)
                 .await?,
         )
     }
 }
-
-impl_sql_store!(SqliteStore, Sqlite, "sqlite");
-impl_paged_reads!(SqliteStore, Sqlite);

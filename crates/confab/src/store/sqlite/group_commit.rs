@@ -11,7 +11,7 @@ use futures_util::future::BoxFuture;
 use sqlx::{Connection as _, Pool, Sqlite, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{StoreError, StoreResult};
+use crate::store::{is_busy, StoreError, StoreResult};
 
 /// Why a batch failed, for every caller in it (busy: the database was locked).
 #[derive(Debug, Clone)]
@@ -23,7 +23,7 @@ struct CommitFailure {
 impl From<&sqlx::Error> for CommitFailure {
     fn from(error: &sqlx::Error) -> Self {
         CommitFailure {
-            busy: super::is_busy(error),
+            busy: is_busy(error),
             message: error.to_string(),
         }
     }

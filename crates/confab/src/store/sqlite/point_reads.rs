@@ -12,10 +12,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::records::{ChatRef, ChatVersion, UserRecord};
-use super::sql::{chat_version_sql, parse_uuid, SESSION_USER_SQL};
-use super::{StoreError, StoreResult};
 use crate::domain::Timestamp;
+use crate::store::records::{ChatRef, ChatVersion, UserRecord};
+use crate::store::sql::rows::parse_uuid;
+use crate::store::sql::{chat_version_sql, SESSION_USER_SQL};
+use crate::store::{StoreError, StoreResult};
 
 pub struct PointReader {
     path: PathBuf,

@@ -1,0 +1,159 @@
+//! The tables of the schema, as `confab copy` moves them from one database to another.
+//!
+//! The migrations (`crates/confab/migrations/{sqlite,postgres}/`) define the schema; this
+//! list describes it for code that handles every table alike. It is checked against both
+//! engines' catalogs after migrating (`tests/api/schema.rs`): a migration that adds,
+//! drops or retypes a column or table fails that test until the list says the same.
+
+/// How a column is stored: every column of the schema is one of these on both engines
+/// (INTEGER/BIGINT, TEXT, BLOB/BYTEA).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Int,
+    Text,
+    Blob,
+}
+
+/// One table.
+#[derive(Debug)]
+pub struct Table {
+    pub name: &'static str,
+    /// The primary key (one column).
+    pub key: &'static str,
+    /// Whether `id` comes from a sequence (AUTOINCREMENT / BIGSERIAL).
+    pub serial: bool,
+    pub columns: &'static [(&'static str, Kind)],
+}
+
+impl Table {
+    /// The position of the primary key among the columns.
+    pub fn key_index(&self) -> usize {
+        self.columns
+            .iter()
+            .position(|(name, _)| *name == self.key)
+            .unwrap_or(0)
+    }
+}
+
+/// Every table, parents before children (the order foreign keys need).
+pub const TABLES: &[Table] = &[
+    Table {
+        name: "tenants",
+        key: "id",
+        serial: false,
+        columns: &[
+            ("id", Kind::Text),
+            ("name", Kind::Text),
+            ("is_default", Kind::Int),
+            ("created_at", Kind::Int),
+            ("message_bytes", Kind::Int),
+        ],
+    },
+    Table {
+        name: "api_keys",
+        key: "id",
+        serial: false,
+        columns: &[
+            ("id", Kind::Text),
+            ("tenant_id", Kind::Text),
+            ("name", Kind::Text),
+            ("prefix", Kind::Text),
+            ("secret_hash", Kind::Blob),
+            ("created_at", Kind::Int),
+            ("last_used_at", Kind::Int),
+            ("revoked_at", Kind::Int),
+        ],
+    },
+    Table {
+        name: "users",
+        key: "id",
+        serial: true,
+        columns: &[
+            ("id", Kind::Int),
+            ("tenant_id", Kind::Text),
+            ("email", Kind::Text),
+            ("email_lower", Kind::Text),
+            ("password_hash", Kind::Text),
+            ("created_at", Kind::Int),
+            ("updated_at", Kind::Int),
+        ],
+    },
+    Table {
+        name: "sessions",
+        key: "token_hash",
+        serial: false,
+        columns: &[
+            ("token_hash", Kind::Blob),
+            ("user_id", Kind::Int),
+            ("created_at", Kind::Int),
+            ("expires_at", Kind::Int),
+            ("revoked_at", Kind::Int),
+        ],
+    },
+    Table {
+        name: "chats",
+        key: "id",
+        serial: true,
+        columns: &[
+            ("id", Kind::Int),
+            ("uuid", Kind::Text),
+            ("tenant_id", Kind::Text),
+            ("user_id", Kind::Int),
+            ("name", Kind::Text),
+            ("model", Kind::Text),
+            ("metadata", Kind::Text),
+            ("version", Kind::Int),
+            ("created_at", Kind::Int),
+            ("updated_at", Kind::Int),
+            ("message_count", Kind::Int),
+            ("message_bytes", Kind::Int),
+        ],
+    },
+    Table {
+        name: "messages",
+        key: "id",
+        serial: true,
+        columns: &[
+            ("id", Kind::Int),
+            ("chat_id", Kind::Int),
+            ("actor", Kind::Text),
+            ("message", Kind::Text),
+            ("created_at", Kind::Int),
+            ("updated_at", Kind::Int),
+        ],
+    },
+    Table {
+        name: "files",
+        key: "id",
+        serial: true,
+        columns: &[
+            ("id", Kind::Int),
+            ("message_id", Kind::Int),
+            ("chat_id", Kind::Int),
+            ("user_id", Kind::Int),
+            ("title", Kind::Text),
+            ("text", Kind::Text),
+            ("language", Kind::Text),
+            ("extension", Kind::Text),
+            ("created_at", Kind::Int),
+            ("updated_at", Kind::Int),
+        ],
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_is_a_column() {
+        for table in TABLES {
+            assert!(
+                table.columns.iter().any(|(name, _)| *name == table.key),
+                "{}",
+                table.name
+            );
+        }
+        assert_eq!(TABLES[3].key_index(), 0);
+    }
+}

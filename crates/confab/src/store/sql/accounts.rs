@@ -1,0 +1,283 @@
+//! Tenants, API keys, users and sessions, and the credentials revoked since a moment.
+
+use anyhow::Context as _;
+use sqlx::error::ErrorKind;
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
+use uuid::Uuid;
+
+use super::rows::{parse_uuid, ApiKeyRow, CredentialsRow, TenantRow, UserRow};
+use super::{is_unique_violation, Sql, SqlEngine, SESSION_USER_SQL};
+use crate::domain::{Email, Timestamp};
+use crate::store::records::*;
+use crate::store::{StoreError, StoreResult};
+
+/// Keys revoked after `$1` (whatever clock the revoker had: no upper bound).
+const REVOKED_KEYS_SQL: &str = "SELECT id FROM api_keys WHERE revoked_at > $1";
+/// Sessions revoked after `$1`, or expiring in (`$1`, `$2`].
+const ENDED_SESSIONS_SQL: &str = "SELECT token_hash FROM sessions WHERE revoked_at > $1 \
+     UNION ALL SELECT token_hash FROM sessions WHERE expires_at > $1 AND expires_at <= $2";
+
+impl<DB> Sql<DB>
+where
+    DB: SqlEngine,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    pub async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+
+    /// Creates the default tenant (sign-up's) unless there is one. The partial unique
+    /// index allows only one, so nodes starting at once race harmlessly.
+    pub async fn ensure_default_tenant(&self) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO tenants (id, name, is_default, created_at) \
+             VALUES ($1, 'default', 1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(Uuid::new_v4().hyphenated().to_string())
+        .bind(Timestamp::now().micros())
+        .execute(&self.writer)
+        .await
+        .context("cannot create the default tenant")?;
+        Ok(())
+    }
+
+    pub async fn default_tenant(&self) -> StoreResult<TenantRecord> {
+        sqlx::query_as::<DB, TenantRow>(
+            "SELECT id, name, created_at FROM tenants WHERE is_default = 1",
+        )
+        .fetch_one(&self.reader)
+        .await?
+        .into_record()
+    }
+
+    pub async fn create_tenant(&self, name: &str) -> StoreResult<TenantRecord> {
+        sqlx::query_as::<DB, TenantRow>(
+            "INSERT INTO tenants (id, name, is_default, created_at) VALUES ($1, $2, 0, $3) \
+             RETURNING id, name, created_at",
+        )
+        .bind(Uuid::new_v4().hyphenated().to_string())
+        .bind(name)
+        .bind(Timestamp::now().micros())
+        .fetch_one(&self.writer)
+        .await?
+        .into_record()
+    }
+
+    pub async fn get_tenant(&self, id: Uuid) -> StoreResult<TenantRecord> {
+        sqlx::query_as::<DB, TenantRow>("SELECT id, name, created_at FROM tenants WHERE id = $1")
+            .bind(id.hyphenated().to_string())
+            .fetch_one(&self.reader)
+            .await?
+            .into_record()
+    }
+
+    pub async fn list_tenants(&self) -> StoreResult<Vec<TenantRecord>> {
+        sqlx::query_as::<DB, TenantRow>(
+            "SELECT id, name, created_at FROM tenants ORDER BY created_at, id",
+        )
+        .fetch_all(&self.reader)
+        .await?
+        .into_iter()
+        .map(TenantRow::into_record)
+        .collect()
+    }
+
+    pub async fn list_api_keys(&self, tenant_id: Uuid) -> StoreResult<Vec<ApiKeyRecord>> {
+        sqlx::query_as::<DB, ApiKeyRow>(
+            "SELECT * FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id",
+        )
+        .bind(tenant_id.hyphenated().to_string())
+        .fetch_all(&self.reader)
+        .await?
+        .into_iter()
+        .map(ApiKeyRow::into_record)
+        .collect()
+    }
+
+    pub async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKeyRecord> {
+        sqlx::query_as::<DB, ApiKeyRow>(
+            "INSERT INTO api_keys (id, tenant_id, name, prefix, secret_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
+        )
+        .bind(Uuid::new_v4().hyphenated().to_string())
+        .bind(key.tenant_id.hyphenated().to_string())
+        .bind(&key.name)
+        .bind(&key.prefix)
+        .bind(&key.secret_hash)
+        .bind(Timestamp::now().micros())
+        .fetch_one(&self.writer)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict("api key prefix taken")
+            } else if matches!(&e, sqlx::Error::Database(db) if db.kind() == ErrorKind::ForeignKeyViolation)
+            {
+                StoreError::NotFound
+            } else {
+                e.into()
+            }
+        })?
+        .into_record()
+    }
+
+    pub async fn find_api_key(&self, prefix: &str) -> StoreResult<Option<ApiKeyRecord>> {
+        sqlx::query_as::<DB, ApiKeyRow>("SELECT * FROM api_keys WHERE prefix = $1")
+            .bind(prefix)
+            .fetch_optional(&self.reader)
+            .await?
+            .map(ApiKeyRow::into_record)
+            .transpose()
+    }
+
+    pub async fn revoke_api_key(&self, id: Uuid, at: Timestamp) -> StoreResult<ApiKeyRecord> {
+        sqlx::query_as::<DB, ApiKeyRow>(
+            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 RETURNING *",
+        )
+        .bind(id.hyphenated().to_string())
+        .bind(at.micros())
+        .fetch_one(&self.writer)
+        .await?
+        .into_record()
+    }
+
+    pub async fn touch_api_key(&self, id: Uuid, at: Timestamp) -> StoreResult<()> {
+        sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
+            .bind(id.hyphenated().to_string())
+            .bind(at.micros())
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn create_user(
+        &self,
+        tenant_id: Uuid,
+        email: &Email,
+        password_hash: &str,
+    ) -> StoreResult<UserRecord> {
+        sqlx::query_as::<DB, UserRow>(
+            "INSERT INTO users (tenant_id, email, email_lower, password_hash, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $5) \
+             RETURNING id, tenant_id, email, created_at, updated_at",
+        )
+        .bind(tenant_id.hyphenated().to_string())
+        .bind(email.as_str())
+        .bind(email.normalized())
+        .bind(password_hash)
+        .bind(Timestamp::now().micros())
+        .fetch_one(&self.writer)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict("email already registered")
+            } else {
+                e.into()
+            }
+        })?
+        .into_record()
+    }
+
+    pub async fn user_credentials(
+        &self,
+        tenant_id: Uuid,
+        email: &Email,
+    ) -> StoreResult<Option<Credentials>> {
+        sqlx::query_as::<DB, CredentialsRow>(
+            "SELECT id, tenant_id, email, created_at, updated_at, password_hash FROM users \
+             WHERE tenant_id = $1 AND email_lower = $2",
+        )
+        .bind(tenant_id.hyphenated().to_string())
+        .bind(email.normalized())
+        .fetch_optional(&self.reader)
+        .await?
+        .map(CredentialsRow::into_record)
+        .transpose()
+    }
+
+    pub async fn get_user(&self, tenant_id: Uuid, user_id: i64) -> StoreResult<UserRecord> {
+        sqlx::query_as::<DB, UserRow>(
+            "SELECT id, tenant_id, email, created_at, updated_at FROM users \
+             WHERE id = $1 AND tenant_id = $2",
+        )
+        .bind(user_id)
+        .bind(tenant_id.hyphenated().to_string())
+        .fetch_one(&self.reader)
+        .await?
+        .into_record()
+    }
+
+    pub async fn create_session(&self, session: NewSession) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&session.token_hash)
+        .bind(session.user_id)
+        .bind(Timestamp::now().micros())
+        .bind(session.expires_at.micros())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// The user of a live session, through sqlx (SQLite has a faster way for files).
+    pub async fn session_user(
+        &self,
+        token_hash: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<Option<UserRecord>> {
+        sqlx::query_as::<DB, UserRow>(SESSION_USER_SQL)
+            .bind(token_hash)
+            .bind(now.micros())
+            .fetch_optional(&self.reader)
+            .await?
+            .map(UserRow::into_record)
+            .transpose()
+    }
+
+    pub async fn revoke_session(&self, token_hash: &[u8], at: Timestamp) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE sessions SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .bind(at.micros())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// API keys revoked after `since`, and sessions revoked after `since` or expiring
+    /// between `since` and `until`: two indexed range scans.
+    pub async fn revoked_between(
+        &self,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<RevokedCredentials> {
+        let keys: Vec<String> = sqlx::query_scalar::<DB, String>(REVOKED_KEYS_SQL)
+            .bind(since.micros())
+            .fetch_all(&self.reader)
+            .await?;
+        let sessions: Vec<Vec<u8>> = sqlx::query_scalar::<DB, Vec<u8>>(ENDED_SESSIONS_SQL)
+            .bind(since.micros())
+            .bind(until.micros())
+            .fetch_all(&self.reader)
+            .await?;
+        Ok(RevokedCredentials {
+            api_keys: keys
+                .iter()
+                .map(|id| parse_uuid(id))
+                .collect::<StoreResult<_>>()?,
+            sessions,
+        })
+    }
+}

@@ -1,0 +1,301 @@
+//! Chats: creating, reading, listing, renaming and deleting them, and the steps every
+//! change to a chat starts with (find it, bump its version).
+//!
+//! A chat is selected as `id, uuid, tenant_id, user_id, name, model, metadata, version,
+//! created_at, updated_at` ([`ChatRow`]), with `message_count, message_bytes` after it
+//! where the usage counters are wanted ([`ChatUsageRow`]).
+
+use sqlx::query::QueryAs;
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+use super::rows::{chats, ChatRow, ChatUsageRow};
+use super::{by_ref, chat_version_sql, Sql, SqlEngine, RELEASE_TENANT_BYTES_SQL};
+use crate::domain::{ChatName, Metadata, OrderBy, Timestamp};
+use crate::store::quota::{self, QuotaExceeded};
+use crate::store::records::*;
+use crate::store::StoreResult;
+
+impl<DB> Sql<DB>
+where
+    DB: SqlEngine,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    /// Binds a [`ChatRef`]'s two identifying parameters (`$1`, `$2` of [`by_ref`]).
+    pub(crate) fn bind_chat<'q, O>(
+        query: QueryAs<'q, DB, O, DB::Arguments<'q>>,
+        chat: &ChatRef,
+    ) -> QueryAs<'q, DB, O, DB::Arguments<'q>> {
+        match chat {
+            ChatRef::User { user_id, chat_id } => query.bind(*chat_id).bind(*user_id),
+            ChatRef::Tenant {
+                tenant_id,
+                chat_uuid,
+            } => query
+                .bind(chat_uuid.hyphenated().to_string())
+                .bind(tenant_id.hyphenated().to_string()),
+        }
+    }
+
+    /// The internal id of a chat the caller may see, or `NotFound`.
+    pub(crate) async fn resolve_chat(
+        conn: &mut DB::Connection,
+        chat: &ChatRef,
+    ) -> StoreResult<i64> {
+        let sql = by_ref(
+            chat,
+            "SELECT id FROM chats WHERE id = $1 AND user_id = $2",
+            "SELECT id FROM chats WHERE uuid = $1 AND tenant_id = $2",
+        );
+        let (id,) = Self::bind_chat(sqlx::query_as::<DB, (i64,)>(sql), chat)
+            .fetch_one(conn)
+            .await?;
+        Ok(id)
+    }
+
+    /// Bumps a chat's version inside a write transaction and returns the chat;
+    /// `NotFound` when the reference names no chat of the caller's. On PostgreSQL this
+    /// takes the chat's row lock, so changes to one chat run one after the other.
+    pub(crate) async fn bump_chat(
+        conn: &mut DB::Connection,
+        chat: &ChatRef,
+        now: Timestamp,
+    ) -> StoreResult<ChatRecord> {
+        let sql = by_ref(
+            chat,
+            "UPDATE chats SET version = version + 1, updated_at = $3 \
+             WHERE id = $1 AND user_id = $2 RETURNING id, uuid, tenant_id, user_id, name, \
+             model, metadata, version, created_at, updated_at",
+            "UPDATE chats SET version = version + 1, updated_at = $3 \
+             WHERE uuid = $1 AND tenant_id = $2 RETURNING id, uuid, tenant_id, user_id, name, \
+             model, metadata, version, created_at, updated_at",
+        );
+        Self::bind_chat(sqlx::query_as::<DB, ChatRow>(sql), chat)
+            .bind(now.micros())
+            .fetch_one(conn)
+            .await?
+            .into_record()
+    }
+
+    /// A chat's id and version, through sqlx (SQLite has a faster way for files).
+    pub async fn chat_version(&self, chat: &ChatRef) -> StoreResult<ChatVersion> {
+        Ok(Self::bind_chat(
+            sqlx::query_as::<DB, ChatVersion>(chat_version_sql(chat)),
+            chat,
+        )
+        .fetch_one(&self.reader)
+        .await?)
+    }
+
+    /// The chat as a [`ChatRef`] names it.
+    pub(crate) async fn read_chat<'c, E>(executor: E, chat: &ChatRef) -> StoreResult<ChatRecord>
+    where
+        E: Executor<'c, Database = DB>,
+    {
+        let sql = by_ref(
+            chat,
+            "SELECT id, uuid, tenant_id, user_id, name, model, metadata, version, created_at, \
+             updated_at FROM chats WHERE id = $1 AND user_id = $2",
+            "SELECT id, uuid, tenant_id, user_id, name, model, metadata, version, created_at, \
+             updated_at FROM chats WHERE uuid = $1 AND tenant_id = $2",
+        );
+        Self::bind_chat(sqlx::query_as::<DB, ChatRow>(sql), chat)
+            .fetch_one(executor)
+            .await?
+            .into_record()
+    }
+
+    pub async fn create_chat(&self, chat: NewChat) -> StoreResult<ChatRecord> {
+        let now = Timestamp::now().micros();
+        // Stored as the client wrote it (validated): numbers keep every digit.
+        let metadata = chat.metadata.as_ref().map(Metadata::as_str);
+        let mut tx = self.begin_write().await?;
+        let limit = self.quotas.max_chats_per_user;
+        if let (Some(user_id), true) = (chat.user_id, limit > 0) {
+            // A no-op update takes the user's row lock (PostgreSQL; SQLite's one writer
+            // is exclusive anyway), so creations for one user count in turn.
+            sqlx::query("UPDATE users SET updated_at = updated_at WHERE id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            let owned: i64 =
+                sqlx::query_scalar::<DB, i64>("SELECT COUNT(*) FROM chats WHERE user_id = $1")
+                    .bind(user_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            quota::within(limit, owned.saturating_add(1), QuotaExceeded::ChatsPerUser)?;
+        }
+        let created = sqlx::query_as::<DB, ChatRow>(
+            "INSERT INTO chats (uuid, tenant_id, user_id, name, model, metadata, version, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7) \
+             RETURNING id, uuid, tenant_id, user_id, name, model, metadata, version, \
+             created_at, updated_at",
+        )
+        .bind(Uuid::new_v4().hyphenated().to_string())
+        .bind(chat.tenant_id.hyphenated().to_string())
+        .bind(chat.user_id)
+        .bind(chat.name.as_str())
+        .bind(chat.model.as_str())
+        .bind(metadata)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?
+        .into_record()?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    pub async fn get_chat(&self, chat: &ChatRef) -> StoreResult<ChatRecord> {
+        Self::read_chat(&self.reader, chat).await
+    }
+
+    pub async fn list_user_chats(
+        &self,
+        user_id: i64,
+        order: &OrderBy,
+    ) -> StoreResult<Vec<ChatRecord>> {
+        // The order is built only from OrderBy's fixed column names.
+        let sql = format!(
+            "SELECT id, uuid, tenant_id, user_id, name, model, metadata, version, created_at, \
+             updated_at FROM chats WHERE user_id = $1 ORDER BY {}",
+            order.to_sql()
+        );
+        chats(
+            sqlx::query_as::<DB, ChatRow>(&sql)
+                .bind(user_id)
+                .fetch_all(&self.reader)
+                .await?,
+        )
+    }
+
+    pub async fn list_tenant_chats(
+        &self,
+        tenant_id: Uuid,
+        after: Option<ChatCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<ChatRecord>> {
+        let tenant = tenant_id.hyphenated().to_string();
+        let rows = match after {
+            None => {
+                sqlx::query_as::<DB, ChatRow>(
+                    "SELECT id, uuid, tenant_id, user_id, name, model, metadata, version, \
+                     created_at, updated_at FROM chats WHERE tenant_id = $1 \
+                     ORDER BY created_at DESC, id DESC LIMIT $2",
+                )
+                .bind(tenant)
+                .bind(i64::from(limit))
+                .fetch_all(&self.reader)
+                .await?
+            }
+            Some(cursor) => {
+                sqlx::query_as::<DB, ChatRow>(
+                    "SELECT id, uuid, tenant_id, user_id, name, model, metadata, version, \
+                     created_at, updated_at FROM chats WHERE tenant_id = $1 \
+                     AND (created_at, id) < ($3, $4) \
+                     ORDER BY created_at DESC, id DESC LIMIT $2",
+                )
+                .bind(tenant)
+                .bind(i64::from(limit))
+                .bind(cursor.created_at.micros())
+                .bind(cursor.id)
+                .fetch_all(&self.reader)
+                .await?
+            }
+        };
+        chats(rows)
+    }
+
+    pub async fn rename_chat(&self, chat: &ChatRef, name: &ChatName) -> StoreResult<ChatRecord> {
+        let sql = by_ref(
+            chat,
+            "UPDATE chats SET name = $3, version = version + 1, updated_at = $4 \
+             WHERE id = $1 AND user_id = $2 RETURNING id, uuid, tenant_id, user_id, name, \
+             model, metadata, version, created_at, updated_at",
+            "UPDATE chats SET name = $3, version = version + 1, updated_at = $4 \
+             WHERE uuid = $1 AND tenant_id = $2 RETURNING id, uuid, tenant_id, user_id, name, \
+             model, metadata, version, created_at, updated_at",
+        );
+        Self::bind_chat(sqlx::query_as::<DB, ChatRow>(sql), chat)
+            .bind(name.as_str())
+            .bind(Timestamp::now().micros())
+            .fetch_one(&self.writer)
+            .await?
+            .into_record()
+    }
+
+    /// Deletes the chat (its messages and files go with it) and gives its bytes back to
+    /// the tenant; returns the chat as it was.
+    pub async fn delete_chat(&self, chat: &ChatRef) -> StoreResult<ChatRecord> {
+        let sql = by_ref(
+            chat,
+            "DELETE FROM chats WHERE id = $1 AND user_id = $2 RETURNING id, uuid, tenant_id, \
+             user_id, name, model, metadata, version, created_at, updated_at, message_count, \
+             message_bytes",
+            "DELETE FROM chats WHERE uuid = $1 AND tenant_id = $2 RETURNING id, uuid, \
+             tenant_id, user_id, name, model, metadata, version, created_at, updated_at, \
+             message_count, message_bytes",
+        );
+        let mut tx = self.begin_write().await?;
+        let deleted = Self::bind_chat(sqlx::query_as::<DB, ChatUsageRow>(sql), chat)
+            .fetch_one(&mut *tx)
+            .await?;
+        sqlx::query(RELEASE_TENANT_BYTES_SQL)
+            .bind(deleted.chat.tenant_id.as_str())
+            .bind(deleted.message_bytes)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        deleted.chat.into_record()
+    }
+
+    /// Deletes those of `chat_ids` that belong to the user; returns the deleted chats.
+    pub async fn delete_user_chats(
+        &self,
+        user_id: i64,
+        chat_ids: &[i64],
+    ) -> StoreResult<Vec<ChatRecord>> {
+        if chat_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders = (0..chat_ids.len())
+            .map(|i| format!("${}", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "DELETE FROM chats WHERE user_id = $1 AND id IN ({placeholders}) RETURNING id, \
+             uuid, tenant_id, user_id, name, model, metadata, version, created_at, updated_at, \
+             message_count, message_bytes"
+        );
+        let mut query = sqlx::query_as::<DB, ChatUsageRow>(&sql).bind(user_id);
+        for id in chat_ids {
+            query = query.bind(*id);
+        }
+        let mut tx = self.begin_write().await?;
+        let rows = query.fetch_all(&mut *tx).await?;
+        // A user's chats are all in the user's tenant; summed per tenant anyway.
+        let mut released = BTreeMap::<&str, i64>::new();
+        for row in &rows {
+            let bytes = released.entry(row.chat.tenant_id.as_str()).or_default();
+            *bytes = bytes.saturating_add(row.message_bytes);
+        }
+        for (tenant_id, bytes) in released {
+            sqlx::query(RELEASE_TENANT_BYTES_SQL)
+                .bind(tenant_id)
+                .bind(bytes)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        chats(rows.into_iter().map(|row| row.chat).collect())
+    }
+}

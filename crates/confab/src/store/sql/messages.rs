@@ -1,0 +1,340 @@
+//! Messages and their files: appending, reading whole or by page, and delete-last.
+//!
+//! A message is selected as `id, chat_id, actor, message, created_at, updated_at`
+//! ([`MessageRow`]), a file as `id, title, text, language, extension, user_id, chat_id,
+//! message_id, created_at, updated_at` ([`FileRow`]).
+
+use futures_util::TryStreamExt as _;
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
+
+use super::rows::{attach_files, parse_actor, ChatUsageRow, FileRow, MessageRow};
+use super::{by_ref, chat_version_sql, Sql, SqlEngine, RELEASE_TENANT_BYTES_SQL};
+use crate::domain::delete_last::{DeleteLastPlan, Planner};
+use crate::domain::Timestamp;
+use crate::store::quota::{self, QuotaExceeded, StorageQuotas};
+use crate::store::records::*;
+use crate::store::StoreResult;
+
+impl<DB> Sql<DB>
+where
+    DB: SqlEngine,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    /// Appends messages and their files on `conn`, which the caller has inside a
+    /// transaction (or savepoint) and commits.
+    pub(crate) async fn append_in(
+        conn: &mut DB::Connection,
+        chat: ChatRef,
+        messages: Vec<NewMessage>,
+        quotas: StorageQuotas,
+    ) -> StoreResult<Appended> {
+        let now = Timestamp::now();
+        let added = i64::try_from(messages.len()).unwrap_or(i64::MAX);
+        let bytes = quota::text_bytes(messages.iter().map(|m| m.text.as_str()));
+        // The version bump takes the chat's row lock and moves its counters, so the count
+        // checked here already includes every earlier append.
+        let sql = by_ref(
+            &chat,
+            "UPDATE chats SET version = version + 1, updated_at = $3, \
+             message_count = message_count + $4, message_bytes = message_bytes + $5 \
+             WHERE id = $1 AND user_id = $2 RETURNING id, uuid, tenant_id, user_id, name, \
+             model, metadata, version, created_at, updated_at, message_count, message_bytes",
+            "UPDATE chats SET version = version + 1, updated_at = $3, \
+             message_count = message_count + $4, message_bytes = message_bytes + $5 \
+             WHERE uuid = $1 AND tenant_id = $2 RETURNING id, uuid, tenant_id, user_id, name, \
+             model, metadata, version, created_at, updated_at, message_count, message_bytes",
+        );
+        let bumped = Self::bind_chat(sqlx::query_as::<DB, ChatUsageRow>(sql), &chat)
+            .bind(now.micros())
+            .bind(added)
+            .bind(bytes)
+            .fetch_one(&mut *conn)
+            .await?;
+        quota::within(
+            quotas.max_messages_per_chat,
+            bumped.message_count,
+            QuotaExceeded::MessagesPerChat,
+        )?;
+        let chat = bumped.chat.into_record()?;
+        // Chronological order is (created_at, id): never stamp a message earlier than the
+        // chat's newest one, even if the clock stepped back.
+        let newest: Option<i64> = sqlx::query_scalar::<DB, i64>(
+            "SELECT created_at FROM messages WHERE chat_id = $1 \
+             ORDER BY created_at DESC, id DESC LIMIT 1",
+        )
+        .bind(chat.id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let stamp = now.micros().max(newest.unwrap_or(i64::MIN));
+        let mut stored = Vec::with_capacity(messages.len());
+        for message in messages {
+            let id: i64 = sqlx::query_scalar::<DB, i64>(
+                "INSERT INTO messages (chat_id, actor, message, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $4) RETURNING id",
+            )
+            .bind(chat.id)
+            .bind(message.actor.as_str())
+            .bind(message.text.as_str())
+            .bind(stamp)
+            .fetch_one(&mut *conn)
+            .await?;
+            let mut files = Vec::with_capacity(message.files.len());
+            for file in message.files {
+                let file_id: i64 = sqlx::query_scalar::<DB, i64>(
+                    "INSERT INTO files (message_id, chat_id, user_id, title, text, language, \
+                     extension, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+                )
+                .bind(id)
+                .bind(chat.id)
+                .bind(chat.user_id)
+                .bind(&file.title)
+                .bind(&file.text)
+                .bind(&file.language)
+                .bind(&file.extension)
+                .bind(stamp)
+                .fetch_one(&mut *conn)
+                .await?;
+                files.push(FileRecord {
+                    id: file_id,
+                    title: file.title,
+                    text: file.text,
+                    language: file.language,
+                    extension: file.extension,
+                    user_id: chat.user_id,
+                    chat_id: chat.id,
+                    message_id: id,
+                    created_at: Timestamp(stamp),
+                    updated_at: Timestamp(stamp),
+                });
+            }
+            stored.push(MessageRecord {
+                id,
+                chat_id: chat.id,
+                actor: message.actor,
+                message: message.text.into_string(),
+                created_at: Timestamp(stamp),
+                updated_at: Timestamp(stamp),
+                files,
+            });
+        }
+        // Last, so the tenant's row lock (PostgreSQL) is held only until the commit.
+        let tenant_bytes: i64 = sqlx::query_scalar::<DB, i64>(
+            "UPDATE tenants SET message_bytes = message_bytes + $2 WHERE id = $1 \
+             RETURNING message_bytes",
+        )
+        .bind(chat.tenant_id.hyphenated().to_string())
+        .bind(bytes)
+        .fetch_one(&mut *conn)
+        .await?;
+        quota::within(
+            quotas.max_tenant_message_bytes,
+            tenant_bytes,
+            QuotaExceeded::TenantMessageBytes,
+        )?;
+        Ok(Appended {
+            chat,
+            messages: stored,
+        })
+    }
+
+    /// Every message of the chat with its files, and the chat's version, from one
+    /// snapshot: three statements, however many messages and files.
+    pub async fn list_messages_versioned(
+        &self,
+        chat: &ChatRef,
+    ) -> StoreResult<(ChatVersion, Vec<MessageRecord>)> {
+        let mut tx = self.begin_read().await?;
+        let version = Self::bind_chat(
+            sqlx::query_as::<DB, ChatVersion>(chat_version_sql(chat)),
+            chat,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let rows = sqlx::query_as::<DB, MessageRow>(
+            "SELECT id, chat_id, actor, message, created_at, updated_at FROM messages \
+             WHERE chat_id = $1 ORDER BY created_at, id",
+        )
+        .bind(version.id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let files = Self::files_of_chat(&mut tx, version.id).await?;
+        tx.commit().await?;
+        Ok((version, attach_files(rows, files)?))
+    }
+
+    /// Every file of the chat, by message and id.
+    async fn files_of_chat(conn: &mut DB::Connection, chat_id: i64) -> StoreResult<Vec<FileRow>> {
+        Ok(sqlx::query_as::<DB, FileRow>(
+            "SELECT id, title, text, language, extension, user_id, chat_id, message_id, \
+             created_at, updated_at FROM files WHERE chat_id = $1 ORDER BY message_id, id",
+        )
+        .bind(chat_id)
+        .fetch_all(conn)
+        .await?)
+    }
+
+    /// The files of a page of a chat's messages (`rows`, in id order): one range read.
+    pub(crate) async fn files_of_page(
+        conn: &mut DB::Connection,
+        chat_id: i64,
+        rows: &[MessageRow],
+    ) -> StoreResult<Vec<FileRow>> {
+        let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+            return Ok(Vec::new());
+        };
+        Ok(sqlx::query_as::<DB, FileRow>(
+            "SELECT id, title, text, language, extension, user_id, chat_id, message_id, \
+             created_at, updated_at FROM files WHERE chat_id = $1 \
+             AND message_id BETWEEN $2 AND $3 ORDER BY message_id, id",
+        )
+        .bind(chat_id)
+        .bind(first.id.min(last.id))
+        .bind(first.id.max(last.id))
+        .fetch_all(conn)
+        .await?)
+    }
+
+    /// Chronological page of messages after `after`, each with its files.
+    pub async fn page_messages(
+        &self,
+        chat: &ChatRef,
+        after: Option<MessageCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<MessageRecord>> {
+        let mut tx = self.begin_read().await?;
+        let chat_id = Self::resolve_chat(&mut tx, chat).await?;
+        let (after_at, after_id) = after
+            .map(|c| (c.created_at.micros(), c.id))
+            .unwrap_or((i64::MIN, i64::MIN));
+        let rows = sqlx::query_as::<DB, MessageRow>(
+            "SELECT id, chat_id, actor, message, created_at, updated_at FROM messages \
+             WHERE chat_id = $1 AND (created_at, id) > ($2, $3) \
+             ORDER BY created_at, id LIMIT $4",
+        )
+        .bind(chat_id)
+        .bind(after_at)
+        .bind(after_id)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        let files = Self::files_of_page(&mut tx, chat_id, &rows).await?;
+        tx.commit().await?;
+        attach_files(rows, files)
+    }
+
+    pub async fn message_count(&self, chat_id: i64) -> StoreResult<i64> {
+        Ok(
+            sqlx::query_scalar::<DB, i64>("SELECT COUNT(*) FROM messages WHERE chat_id = $1")
+                .bind(chat_id)
+                .fetch_one(&self.reader)
+                .await?,
+        )
+    }
+
+    pub async fn list_files(&self, chat: &ChatRef) -> StoreResult<Vec<FileRecord>> {
+        let mut tx = self.begin_read().await?;
+        let chat_id = Self::resolve_chat(&mut tx, chat).await?;
+        let files = Self::files_of_chat(&mut tx, chat_id).await?;
+        tx.commit().await?;
+        Ok(files.into_iter().map(FileRow::into_record).collect())
+    }
+
+    /// Delete-last (see [`crate::domain::delete_last`]), in one transaction.
+    pub async fn delete_last(&self, chat: &ChatRef) -> StoreResult<DeleteLastOutcome> {
+        let mut tx = self.begin_write().await?;
+        // Bumping the version first takes the chat's row lock on engines with row locks,
+        // so concurrent delete-last and append on one chat serialise.
+        let chat = Self::bump_chat(&mut tx, chat, Timestamp::now()).await?;
+        let mut planner = Planner::new();
+        let mut newest_first = Vec::new();
+        {
+            let mut rows = sqlx::query_as::<DB, MessageRow>(
+                "SELECT id, chat_id, actor, message, created_at, updated_at FROM messages \
+                 WHERE chat_id = $1 ORDER BY created_at DESC, id DESC",
+            )
+            .bind(chat.id)
+            .fetch(&mut *tx);
+            while planner.wants_more() {
+                match rows.try_next().await? {
+                    Some(row) => {
+                        planner.push(parse_actor(&row.actor)?);
+                        newest_first.push(row);
+                    }
+                    None => break,
+                }
+            }
+        }
+        let plan = planner.finish();
+        let total = plan.total();
+        let trailing = match plan {
+            DeleteLastPlan::NoMessages => {
+                tx.rollback().await?;
+                return Ok(DeleteLastOutcome::NoMessages);
+            }
+            DeleteLastPlan::TrailingOnly { trailing } | DeleteLastPlan::Exchange { trailing } => {
+                trailing
+            }
+        };
+        if total > 0 {
+            // The plan always removes the newest `total` messages: delete from the oldest
+            // of them onwards.
+            let oldest = &newest_first[total - 1];
+            let removed = DB::rows_affected(
+                &sqlx::query(
+                    "DELETE FROM messages WHERE chat_id = $1 AND (created_at, id) >= ($2, $3)",
+                )
+                .bind(chat.id)
+                .bind(oldest.created_at)
+                .bind(oldest.id)
+                .execute(&mut *tx)
+                .await?,
+            );
+            let bytes =
+                quota::text_bytes(newest_first[..total].iter().map(|row| row.message.as_str()));
+            sqlx::query(
+                "UPDATE chats SET message_count = message_count - $2, \
+                 message_bytes = message_bytes - $3 WHERE id = $1",
+            )
+            .bind(chat.id)
+            .bind(i64::try_from(removed).unwrap_or(i64::MAX))
+            .bind(bytes)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(RELEASE_TENANT_BYTES_SQL)
+                .bind(chat.tenant_id.hyphenated().to_string())
+                .bind(bytes)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        let mut records = newest_first
+            .into_iter()
+            .take(total)
+            .map(MessageRow::into_record)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let exchange = if matches!(plan, DeleteLastPlan::Exchange { .. }) {
+            let before_last = records.pop();
+            let last = records.pop();
+            before_last.zip(last).map(Box::new)
+        } else {
+            None
+        };
+        records.truncate(trailing);
+        records.reverse();
+        Ok(DeleteLastOutcome::Deleted {
+            chat,
+            trailing: records,
+            exchange,
+        })
+    }
+}

@@ -1,0 +1,169 @@
+//! The SQL store, written once for both engines.
+//!
+//! Every statement uses `$N` placeholders, `RETURNING` and row-value comparisons, which
+//! SQLite and PostgreSQL both understand, and only INTEGER/BIGINT, TEXT and BLOB/BYTEA
+//! columns, which both decode the same way. [`Sql<DB>`] holds an engine's pools; its
+//! methods are generic over the engine and split by concern:
+//!
+//! * `accounts.rs`: tenants, API keys, users, sessions, revoked credentials;
+//! * `chats.rs`: creating, reading, listing, renaming and deleting chats;
+//! * `messages.rs`: appending, reading and delete-last;
+//! * `paged.rs`: [`PagedReads`](super::PagedReads), long lists page by page;
+//! * `store_impl.rs`: [`Store`](super::Store), once for both engines, calling the above;
+//! * `rows.rs`: the rows statements return, and their records.
+//!
+//! What an engine does its own way is its [`SqlEngine`] implementation, in
+//! `store/sqlite/` and `store/postgres.rs`.
+//!
+//! Rust does not carry a trait's where-clauses to the code that uses the trait, so each
+//! generic `impl` block states the sqlx capabilities it needs of the engine itself: the
+//! same short list each time (executors, arguments, and the column types above).
+
+mod accounts;
+mod chats;
+mod messages;
+mod paged;
+pub(crate) mod rows;
+mod store_impl;
+
+use sqlx::{Database, Pool, Transaction};
+use std::future::Future;
+
+use super::quota::StorageQuotas;
+use super::records::{Appended, ChatRef, ChatVersion, NewMessage, UserRecord};
+use super::StoreResult;
+use crate::domain::Timestamp;
+
+/// A database engine the SQL store runs on: how its transactions begin, and the three
+/// operations it runs its own way (SQLite shares commits between appends and answers the
+/// two per-request lookups without sqlx; PostgreSQL runs them like everything else).
+pub trait SqlEngine: Database {
+    /// The engine's name, for logs and `/healthz`.
+    const ENGINE: &'static str;
+    /// The statement a write transaction begins with on the writer pool (`None`: `BEGIN`).
+    const BEGIN_WRITE: Option<&'static str>;
+    /// The statement a read transaction begins with on the reader pool (`None`: `BEGIN`).
+    const BEGIN_READ: Option<&'static str>;
+    /// What the engine keeps beside its pools.
+    type Extras: Send + Sync + 'static;
+
+    /// How many rows a statement changed (sqlx has no trait for it).
+    fn rows_affected(result: &Self::QueryResult) -> u64;
+
+    /// Appends the messages (and their files) atomically, in order.
+    fn append_messages(
+        store: &SqlStore<Self>,
+        chat: ChatRef,
+        messages: Vec<NewMessage>,
+    ) -> impl Future<Output = StoreResult<Appended>> + Send;
+
+    /// The user of a live session.
+    fn session_user(
+        store: &SqlStore<Self>,
+        token_hash: &[u8],
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<Option<UserRecord>>> + Send;
+
+    /// A chat's id and version.
+    fn chat_version(
+        store: &SqlStore<Self>,
+        chat: &ChatRef,
+    ) -> impl Future<Output = StoreResult<ChatVersion>> + Send;
+}
+
+/// The store on one engine: the shared SQL on the engine's pools, and what the engine
+/// keeps beside them.
+pub struct SqlStore<DB: SqlEngine> {
+    pub(crate) sql: Sql<DB>,
+    pub(crate) extras: DB::Extras,
+}
+
+impl<DB: SqlEngine> SqlStore<DB> {
+    /// A store on these pools (one and the same for PostgreSQL), without quotas.
+    pub(crate) fn new(writer: Pool<DB>, reader: Pool<DB>, extras: DB::Extras) -> Self {
+        SqlStore {
+            sql: Sql {
+                writer,
+                reader,
+                quotas: StorageQuotas::OFF,
+            },
+            extras,
+        }
+    }
+
+    /// The store with `quotas` enforced on its writes.
+    pub fn with_quotas(mut self, quotas: StorageQuotas) -> Self {
+        self.sql.quotas = quotas;
+        self
+    }
+}
+
+/// An engine's pools and the quotas its writes enforce. Its methods are the SQL both
+/// engines share, one file per concern.
+pub(crate) struct Sql<DB: SqlEngine> {
+    pub(crate) writer: Pool<DB>,
+    pub(crate) reader: Pool<DB>,
+    pub(crate) quotas: StorageQuotas,
+}
+
+impl<DB: SqlEngine> Sql<DB> {
+    /// A write transaction on the writer pool.
+    pub(crate) async fn begin_write(&self) -> StoreResult<Transaction<'static, DB>> {
+        Ok(begin(&self.writer, DB::BEGIN_WRITE).await?)
+    }
+
+    /// A read transaction (one snapshot) on the reader pool.
+    pub(crate) async fn begin_read(&self) -> StoreResult<Transaction<'static, DB>> {
+        Ok(begin(&self.reader, DB::BEGIN_READ).await?)
+    }
+}
+
+async fn begin<DB: Database>(
+    pool: &Pool<DB>,
+    statement: Option<&'static str>,
+) -> sqlx::Result<Transaction<'static, DB>> {
+    match statement {
+        Some(statement) => pool.begin_with(statement).await,
+        None => pool.begin().await,
+    }
+}
+
+/// Picks the statement for a [`ChatRef`]: `by_user` names the chat with
+/// `id = $1 AND user_id = $2`, `by_tenant` with `uuid = $1 AND tenant_id = $2` (bind them
+/// with `bind_chat`); further parameters start at `$3`. Both are literals, so no SQL is
+/// built per request.
+pub(crate) fn by_ref(
+    chat: &ChatRef,
+    by_user: &'static str,
+    by_tenant: &'static str,
+) -> &'static str {
+    match chat {
+        ChatRef::User { .. } => by_user,
+        ChatRef::Tenant { .. } => by_tenant,
+    }
+}
+
+/// A chat's id and version, for a [`ChatRef`] (`$1`, `$2` as [`by_ref`] says).
+pub(crate) fn chat_version_sql(chat: &ChatRef) -> &'static str {
+    by_ref(
+        chat,
+        "SELECT id, version FROM chats WHERE id = $1 AND user_id = $2",
+        "SELECT id, version FROM chats WHERE uuid = $1 AND tenant_id = $2",
+    )
+}
+
+/// The user of a live session (`$1` token hash, `$2` now).
+pub(crate) const SESSION_USER_SQL: &str =
+    "SELECT u.id, u.tenant_id, u.email, u.created_at, u.updated_at \
+     FROM sessions s JOIN users u ON u.id = s.user_id \
+     WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2";
+
+/// Gives a tenant's message bytes back when messages or chats are deleted
+/// (`$1` tenant id, `$2` bytes).
+pub(crate) const RELEASE_TENANT_BYTES_SQL: &str =
+    "UPDATE tenants SET message_bytes = message_bytes - $2 WHERE id = $1";
+
+/// Recognises a uniqueness violation on either engine.
+pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation)
+}

@@ -1,0 +1,257 @@
+//! Rows as both engines return them, and their conversion into records.
+//!
+//! Every column is INTEGER/BIGINT, TEXT or BLOB/BYTEA, which both engines decode into the
+//! same Rust types; uuids are stored as hyphenated text.
+
+use anyhow::Context as _;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+use crate::domain::{Actor, Metadata, Timestamp};
+use crate::store::records::*;
+use crate::store::{StoreError, StoreResult};
+
+pub(crate) fn parse_uuid(text: &str) -> StoreResult<Uuid> {
+    Uuid::parse_str(text)
+        .with_context(|| format!("corrupt uuid {text:?} in the database"))
+        .map_err(StoreError::Other)
+}
+
+pub(crate) fn parse_actor(text: &str) -> StoreResult<Actor> {
+    Actor::parse(text)
+        .with_context(|| format!("corrupt actor {text:?} in the database"))
+        .map_err(StoreError::Other)
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TenantRow {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+impl TenantRow {
+    pub fn into_record(self) -> StoreResult<TenantRecord> {
+        Ok(TenantRecord {
+            id: parse_uuid(&self.id)?,
+            name: self.name,
+            created_at: Timestamp(self.created_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ApiKeyRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub prefix: String,
+    pub secret_hash: Vec<u8>,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+impl ApiKeyRow {
+    pub fn into_record(self) -> StoreResult<ApiKeyRecord> {
+        Ok(ApiKeyRecord {
+            id: parse_uuid(&self.id)?,
+            tenant_id: parse_uuid(&self.tenant_id)?,
+            name: self.name,
+            prefix: self.prefix,
+            secret_hash: self.secret_hash,
+            created_at: Timestamp(self.created_at),
+            last_used_at: self.last_used_at.map(Timestamp),
+            revoked_at: self.revoked_at.map(Timestamp),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    pub id: i64,
+    pub tenant_id: String,
+    pub email: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl UserRow {
+    pub fn into_record(self) -> StoreResult<UserRecord> {
+        Ok(UserRecord {
+            id: self.id,
+            tenant_id: parse_uuid(&self.tenant_id)?,
+            email: self.email,
+            created_at: Timestamp(self.created_at),
+            updated_at: Timestamp(self.updated_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CredentialsRow {
+    #[sqlx(flatten)]
+    pub user: UserRow,
+    pub password_hash: String,
+}
+
+impl CredentialsRow {
+    pub fn into_record(self) -> StoreResult<Credentials> {
+        Ok(Credentials {
+            user: self.user.into_record()?,
+            password_hash: self.password_hash,
+        })
+    }
+}
+
+/// A chat as every statement that returns one selects it:
+/// `id, uuid, tenant_id, user_id, name, model, metadata, version, created_at, updated_at`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct ChatRow {
+    pub id: i64,
+    pub uuid: String,
+    pub tenant_id: String,
+    pub user_id: Option<i64>,
+    pub name: String,
+    pub model: String,
+    pub metadata: Option<String>,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl ChatRow {
+    pub fn into_record(self) -> StoreResult<ChatRecord> {
+        let metadata = match self.metadata {
+            Some(text) => Some(
+                Metadata::from_stored(text)
+                    .context("corrupt chat metadata in the database")
+                    .map_err(StoreError::Other)?,
+            ),
+            None => None,
+        };
+        Ok(ChatRecord {
+            id: self.id,
+            uuid: parse_uuid(&self.uuid)?,
+            tenant_id: parse_uuid(&self.tenant_id)?,
+            user_id: self.user_id,
+            name: self.name,
+            model: self.model,
+            metadata,
+            version: self.version,
+            created_at: Timestamp(self.created_at),
+            updated_at: Timestamp(self.updated_at),
+        })
+    }
+}
+
+pub(crate) fn chats(rows: Vec<ChatRow>) -> StoreResult<Vec<ChatRecord>> {
+    rows.into_iter().map(ChatRow::into_record).collect()
+}
+
+/// A chat with its usage counters (see [`crate::store::quota`]): the chat's columns,
+/// then `message_count, message_bytes`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct ChatUsageRow {
+    #[sqlx(flatten)]
+    pub chat: ChatRow,
+    pub message_count: i64,
+    pub message_bytes: i64,
+}
+
+/// `id, chat_id, actor, message, created_at, updated_at`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct MessageRow {
+    pub id: i64,
+    pub chat_id: i64,
+    pub actor: String,
+    pub message: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl MessageRow {
+    pub fn into_record(self) -> StoreResult<MessageRecord> {
+        Ok(MessageRecord {
+            id: self.id,
+            chat_id: self.chat_id,
+            actor: parse_actor(&self.actor)?,
+            message: self.message,
+            created_at: Timestamp(self.created_at),
+            updated_at: Timestamp(self.updated_at),
+            files: Vec::new(),
+        })
+    }
+}
+
+/// `id, title, text, language, extension, user_id, chat_id, message_id, created_at,
+/// updated_at`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct FileRow {
+    pub id: i64,
+    pub title: String,
+    pub text: String,
+    pub language: String,
+    pub extension: String,
+    pub user_id: Option<i64>,
+    pub chat_id: i64,
+    pub message_id: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl FileRow {
+    pub fn into_record(self) -> FileRecord {
+        FileRecord {
+            id: self.id,
+            title: self.title,
+            text: self.text,
+            language: self.language,
+            extension: self.extension,
+            user_id: self.user_id,
+            chat_id: self.chat_id,
+            message_id: self.message_id,
+            created_at: Timestamp(self.created_at),
+            updated_at: Timestamp(self.updated_at),
+        }
+    }
+}
+
+/// `(created_at, id)` of a message, for bounds.
+#[derive(sqlx::FromRow)]
+pub(crate) struct PositionRow {
+    pub created_at: i64,
+    pub id: i64,
+}
+
+impl From<PositionRow> for MessageCursor {
+    fn from(row: PositionRow) -> Self {
+        MessageCursor {
+            created_at: Timestamp(row.created_at),
+            id: row.id,
+        }
+    }
+}
+
+/// Attaches files (any order) to their messages; files whose message is not in the list
+/// are dropped. Keeps the messages' order.
+pub(crate) fn attach_files(
+    rows: Vec<MessageRow>,
+    files: Vec<FileRow>,
+) -> StoreResult<Vec<MessageRecord>> {
+    let mut messages = rows
+        .into_iter()
+        .map(MessageRow::into_record)
+        .collect::<StoreResult<Vec<_>>>()?;
+    let position: HashMap<i64, usize> = messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.id, i))
+        .collect();
+    for file in files {
+        if let Some(&i) = position.get(&file.message_id) {
+            messages[i].files.push(file.into_record());
+        }
+    }
+    Ok(messages)
+}

@@ -1,0 +1,275 @@
+//! [`Store`] and [`PagedReads`] for both engines at once: each method is the shared SQL
+//! of its concern, except the three an engine runs its own way ([`SqlEngine`]).
+
+use async_trait::async_trait;
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
+use uuid::Uuid;
+
+use super::{SqlEngine, SqlStore};
+use crate::domain::{ChatName, Email, OrderBy, Timestamp};
+use crate::store::keyset::ChatKey;
+use crate::store::paged::*;
+use crate::store::records::*;
+use crate::store::{Store, StoreResult};
+
+#[async_trait]
+impl<DB> Store for SqlStore<DB>
+where
+    DB: SqlEngine,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    fn engine(&self) -> &'static str {
+        DB::ENGINE
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.sql.ping().await
+    }
+
+    // Tenants, API keys, users and sessions: accounts.rs.
+    async fn default_tenant(&self) -> StoreResult<TenantRecord> {
+        self.sql.default_tenant().await
+    }
+
+    async fn create_tenant(&self, name: &str) -> StoreResult<TenantRecord> {
+        self.sql.create_tenant(name).await
+    }
+
+    async fn get_tenant(&self, id: Uuid) -> StoreResult<TenantRecord> {
+        self.sql.get_tenant(id).await
+    }
+
+    async fn list_tenants(&self) -> StoreResult<Vec<TenantRecord>> {
+        self.sql.list_tenants().await
+    }
+
+    async fn list_api_keys(&self, tenant_id: Uuid) -> StoreResult<Vec<ApiKeyRecord>> {
+        self.sql.list_api_keys(tenant_id).await
+    }
+
+    async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKeyRecord> {
+        self.sql.create_api_key(key).await
+    }
+
+    async fn find_api_key(&self, prefix: &str) -> StoreResult<Option<ApiKeyRecord>> {
+        self.sql.find_api_key(prefix).await
+    }
+
+    async fn revoke_api_key(&self, id: Uuid, at: Timestamp) -> StoreResult<ApiKeyRecord> {
+        self.sql.revoke_api_key(id, at).await
+    }
+
+    async fn touch_api_key(&self, id: Uuid, at: Timestamp) -> StoreResult<()> {
+        self.sql.touch_api_key(id, at).await
+    }
+
+    async fn create_user(
+        &self,
+        tenant_id: Uuid,
+        email: &Email,
+        password_hash: &str,
+    ) -> StoreResult<UserRecord> {
+        self.sql.create_user(tenant_id, email, password_hash).await
+    }
+
+    async fn user_credentials(
+        &self,
+        tenant_id: Uuid,
+        email: &Email,
+    ) -> StoreResult<Option<Credentials>> {
+        self.sql.user_credentials(tenant_id, email).await
+    }
+
+    async fn get_user(&self, tenant_id: Uuid, user_id: i64) -> StoreResult<UserRecord> {
+        self.sql.get_user(tenant_id, user_id).await
+    }
+
+    async fn create_session(&self, session: NewSession) -> StoreResult<()> {
+        self.sql.create_session(session).await
+    }
+
+    async fn session_user(
+        &self,
+        token_hash: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<Option<UserRecord>> {
+        DB::session_user(self, token_hash, now).await
+    }
+
+    async fn revoke_session(&self, token_hash: &[u8], at: Timestamp) -> StoreResult<()> {
+        self.sql.revoke_session(token_hash, at).await
+    }
+
+    async fn revoked_between(
+        &self,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<RevokedCredentials> {
+        self.sql.revoked_between(since, until).await
+    }
+
+    // Chats: chats.rs.
+    async fn create_chat(&self, chat: NewChat) -> StoreResult<ChatRecord> {
+        self.sql.create_chat(chat).await
+    }
+
+    async fn get_chat(&self, chat: &ChatRef) -> StoreResult<ChatRecord> {
+        self.sql.get_chat(chat).await
+    }
+
+    async fn list_user_chats(&self, user_id: i64, order: &OrderBy) -> StoreResult<Vec<ChatRecord>> {
+        self.sql.list_user_chats(user_id, order).await
+    }
+
+    async fn list_tenant_chats(
+        &self,
+        tenant_id: Uuid,
+        after: Option<ChatCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<ChatRecord>> {
+        self.sql.list_tenant_chats(tenant_id, after, limit).await
+    }
+
+    async fn rename_chat(&self, chat: &ChatRef, name: &ChatName) -> StoreResult<ChatRecord> {
+        self.sql.rename_chat(chat, name).await
+    }
+
+    async fn delete_chat(&self, chat: &ChatRef) -> StoreResult<ChatRecord> {
+        self.sql.delete_chat(chat).await
+    }
+
+    async fn delete_user_chats(
+        &self,
+        user_id: i64,
+        chat_ids: &[i64],
+    ) -> StoreResult<Vec<ChatRecord>> {
+        self.sql.delete_user_chats(user_id, chat_ids).await
+    }
+
+    async fn chat_version(&self, chat: &ChatRef) -> StoreResult<ChatVersion> {
+        DB::chat_version(self, chat).await
+    }
+
+    // Messages and files: messages.rs.
+    async fn append_messages(
+        &self,
+        chat: &ChatRef,
+        messages: Vec<NewMessage>,
+    ) -> StoreResult<Appended> {
+        DB::append_messages(self, *chat, messages).await
+    }
+
+    async fn list_messages_versioned(
+        &self,
+        chat: &ChatRef,
+    ) -> StoreResult<(ChatVersion, Vec<MessageRecord>)> {
+        self.sql.list_messages_versioned(chat).await
+    }
+
+    async fn page_messages(
+        &self,
+        chat: &ChatRef,
+        after: Option<MessageCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<MessageRecord>> {
+        self.sql.page_messages(chat, after, limit).await
+    }
+
+    async fn message_count(&self, chat_id: i64) -> StoreResult<i64> {
+        self.sql.message_count(chat_id).await
+    }
+
+    async fn list_files(&self, chat: &ChatRef) -> StoreResult<Vec<FileRecord>> {
+        self.sql.list_files(chat).await
+    }
+
+    async fn delete_last(&self, chat: &ChatRef) -> StoreResult<DeleteLastOutcome> {
+        self.sql.delete_last(chat).await
+    }
+}
+
+/// Long lists page by page: paged.rs.
+#[async_trait]
+impl<DB> PagedReads for SqlStore<DB>
+where
+    DB: SqlEngine,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    async fn begin_messages(
+        &self,
+        chat: &ChatRef,
+        range: MessageRange,
+        budget: PageBudget,
+    ) -> StoreResult<Result<MessageListing, UnknownAnchor>> {
+        self.sql.begin_messages(chat, range, budget).await
+    }
+
+    async fn next_messages(
+        &self,
+        chat: &ChatRef,
+        after: MessageCursor,
+        upper: MessageCursor,
+        budget: PageBudget,
+    ) -> StoreResult<Vec<MessageRecord>> {
+        self.sql.next_messages(chat, after, upper, budget).await
+    }
+
+    async fn begin_files(&self, chat: &ChatRef, budget: PageBudget) -> StoreResult<FileListing> {
+        self.sql.begin_files(chat, budget).await
+    }
+
+    async fn next_files(
+        &self,
+        chat: &ChatRef,
+        after: FilePosition,
+        upper: FilePosition,
+        budget: PageBudget,
+    ) -> StoreResult<Vec<FileRecord>> {
+        self.sql.next_files(chat, after, upper, budget).await
+    }
+
+    async fn begin_chats(
+        &self,
+        user_id: i64,
+        order: &OrderBy,
+        range: ChatRange,
+        rows: u32,
+    ) -> StoreResult<Result<ChatListing, UnknownAnchor>> {
+        self.sql.begin_chats(user_id, order, range, rows).await
+    }
+
+    async fn next_chats(
+        &self,
+        user_id: i64,
+        order: &OrderBy,
+        after: &ChatKey,
+        upper: Option<&ChatKey>,
+        rows: u32,
+    ) -> StoreResult<Vec<ChatRecord>> {
+        self.sql
+            .next_chats(user_id, order, after, upper, rows)
+            .await
+    }
+
+    async fn chats_fingerprint(&self, user_id: i64) -> StoreResult<ChatsFingerprint> {
+        self.sql.chats_fingerprint(user_id).await
+    }
+}
