@@ -292,7 +292,8 @@ mod tests {
         let messages = &TABLES[5];
         assert_eq!(
             select_sql(messages, true),
-            "SELECT id, chat_id, actor, message, created_at, updated_at FROM messages \
+            "SELECT id, chat_id, actor, message, created_at, updated_at, parent_id, \
+             path_chat_id FROM messages \
              WHERE id > $2 ORDER BY id LIMIT $1"
         );
         let tenants = &TABLES[0];

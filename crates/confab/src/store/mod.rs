@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use std::sync::Arc;
 use uuid::Uuid;
 
-use crate::domain::{ChatName, Email, OrderBy, Timestamp};
+use crate::domain::{ChatName, Email, MessageText, OrderBy, Timestamp};
 pub use keyset::ChatKey;
 pub use paged::*;
 pub use records::*;
@@ -33,6 +33,13 @@ pub enum StoreError {
     /// A uniqueness rule was broken (e.g. an email already taken).
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// A message the request names in its path is not one of the chat's.
+    #[error("message not found")]
+    MessageNotFound,
+    /// A message the request names in its body (the named field) is not one of the
+    /// chat's.
+    #[error("{0} is not a message of this chat")]
+    NotInChat(&'static str),
     /// A storage quota would be exceeded; nothing was written.
     #[error("quota exceeded: {0}")]
     QuotaExceeded(#[from] quota::QuotaExceeded),
@@ -150,12 +157,34 @@ pub trait Store: PagedReads + Send + Sync + 'static {
     ) -> StoreResult<Vec<ChatRecord>>;
 
     // Messages and files.
-    /// Appends the messages (and their files) atomically, in order.
+    /// Appends the messages (and their files) atomically, in order: the first `under`
+    /// the given place of the tree, each further one under the one before. The last
+    /// becomes the current leaf. `NotInChat("parent_id")` for a parent of another chat.
     async fn append_messages(
         &self,
         chat: &ChatRef,
+        under: Under,
         messages: Vec<NewMessage>,
     ) -> StoreResult<Appended>;
+    /// Edit: a new sibling of `message_id` (same parent and actor, this text, code files
+    /// extracted again) that becomes the current leaf. `MessageNotFound` unless the
+    /// message is the chat's.
+    async fn edit_message(
+        &self,
+        chat: &ChatRef,
+        message_id: i64,
+        text: MessageText,
+    ) -> StoreResult<Appended>;
+    /// Moves the current leaf to the newest leaf under `message_id`; the chat after the
+    /// change, or `None` when it was already there. `NotInChat("message_id")` unless the
+    /// message is the chat's.
+    async fn switch_branch(
+        &self,
+        chat: &ChatRef,
+        message_id: i64,
+    ) -> StoreResult<Option<ChatRecord>>;
+    /// Every message of the chat, with the chat (its current leaf) from the same snapshot.
+    async fn list_tree(&self, chat: &ChatRef) -> StoreResult<(ChatRecord, Vec<MessageRecord>)>;
     /// All messages in chronological order, each with its files.
     async fn list_messages(&self, chat: &ChatRef) -> StoreResult<Vec<MessageRecord>> {
         Ok(self.list_messages_versioned(chat).await?.1)

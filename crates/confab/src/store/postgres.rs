@@ -14,7 +14,7 @@ use sqlx::{Pool, Postgres};
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::records::{Appended, ChatRef, ChatVersion, NewMessage, UserRecord};
+use super::records::{Appended, ChatRef, ChatVersion, NewMessage, Under, UserRecord};
 use super::sql::{Sql, SqlEngine, SqlStore};
 use super::{redact_url, StoreResult};
 use crate::domain::Timestamp;
@@ -40,11 +40,12 @@ impl SqlEngine for Postgres {
     async fn append_messages(
         store: &PostgresStore,
         chat: ChatRef,
+        under: Under,
         messages: Vec<NewMessage>,
     ) -> StoreResult<Appended> {
         let mut tx = store.sql.begin_write().await?;
         let appended =
-            Sql::<Postgres>::append_in(&mut tx, chat, messages, store.sql.quotas).await?;
+            Sql::<Postgres>::append_in(&mut tx, chat, under, messages, store.sql.quotas).await?;
         tx.commit().await?;
         Ok(appended)
     }

@@ -79,6 +79,11 @@ pub struct ChatRecord {
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The leaf of the active branch; `None` while the chat has no messages.
+    pub current_message_id: Option<i64>,
+    /// Whether any message of the chat ever had a sibling (until then every message is
+    /// its parent's only child).
+    pub branched: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -119,7 +124,42 @@ pub struct MessageRecord {
     pub message: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The message this one follows; `None` for a chat's first messages.
+    pub parent_id: Option<i64>,
+    pub siblings: Siblings,
     pub files: Vec<FileRecord>,
+}
+
+/// The children of a message's parent (for a first message: the chat's first messages).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Siblings {
+    /// The message is its parent's only child (no list kept: the common case).
+    #[default]
+    OnlyChild,
+    /// Every child of the parent, its own id included, oldest first.
+    Of(std::sync::Arc<[i64]>),
+}
+
+impl Siblings {
+    /// The sibling ids of message `id`, its own included.
+    pub fn ids(&self, id: i64) -> std::borrow::Cow<'_, [i64]> {
+        match self {
+            Siblings::OnlyChild => std::borrow::Cow::Owned(vec![id]),
+            Siblings::Of(ids) => std::borrow::Cow::Borrowed(ids),
+        }
+    }
+}
+
+/// Where appended messages go in the chat's tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Under {
+    /// Under the current leaf (a first message when the chat is empty).
+    #[default]
+    Current,
+    /// Under this message, which must be one of the chat's.
+    Message(i64),
+    /// As a first message beside the existing ones (an edit of a first message).
+    Root,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,6 +209,8 @@ pub enum DeleteLastOutcome {
         trailing: Vec<MessageRecord>,
         /// The last two messages before them: (`L[-2]`, `L[-1]`).
         exchange: Option<Box<(MessageRecord, MessageRecord)>>,
+        /// Every message deleted: those above and the subtrees under them.
+        removed: Vec<i64>,
     },
 }
 
@@ -177,13 +219,7 @@ impl DeleteLastOutcome {
     pub fn deleted_ids(&self) -> Vec<i64> {
         match self {
             DeleteLastOutcome::NoMessages => Vec::new(),
-            DeleteLastOutcome::Deleted {
-                trailing, exchange, ..
-            } => exchange
-                .iter()
-                .flat_map(|pair| [pair.0.id, pair.1.id])
-                .chain(trailing.iter().map(|m| m.id))
-                .collect(),
+            DeleteLastOutcome::Deleted { removed, .. } => removed.clone(),
         }
     }
 }

@@ -107,6 +107,8 @@ pub const TABLES: &[Table] = &[
             ("updated_at", Kind::Int),
             ("message_count", Kind::Int),
             ("message_bytes", Kind::Int),
+            ("current_message_id", Kind::Int),
+            ("branched", Kind::Int),
         ],
     },
     Table {
@@ -120,6 +122,8 @@ pub const TABLES: &[Table] = &[
             ("message", Kind::Text),
             ("created_at", Kind::Int),
             ("updated_at", Kind::Int),
+            ("parent_id", Kind::Int),
+            ("path_chat_id", Kind::Int),
         ],
     },
     Table {

@@ -75,10 +75,10 @@ where
             chat,
             "UPDATE chats SET version = version + 1, updated_at = $3 \
              WHERE id = $1 AND user_id = $2 RETURNING id, uuid, tenant_id, user_id, name, \
-             model, metadata, version, created_at, updated_at",
+             model, metadata, version, created_at, updated_at, current_message_id, branched",
             "UPDATE chats SET version = version + 1, updated_at = $3 \
              WHERE uuid = $1 AND tenant_id = $2 RETURNING id, uuid, tenant_id, user_id, name, \
-             model, metadata, version, created_at, updated_at",
+             model, metadata, version, created_at, updated_at, current_message_id, branched",
         );
         Self::bind_chat(sqlx::query_as::<DB, ChatRow>(sql), chat)
             .bind(now.micros())
@@ -104,10 +104,8 @@ where
     {
         let sql = by_ref(
             chat,
-            "SELECT id, uuid, tenant_id, user_id, name, model, metadata, version, created_at, \
-             updated_at FROM chats WHERE id = $1 AND user_id = $2",
-            "SELECT id, uuid, tenant_id, user_id, name, model, metadata, version, created_at, \
-             updated_at FROM chats WHERE uuid = $1 AND tenant_id = $2",
+            "SELECT id, uuid, tenant_id, user_id, name, model, metadata, version, created_at, updated_at, current_message_id, branched FROM chats WHERE id = $1 AND user_id = $2",
+            "SELECT id, uuid, tenant_id, user_id, name, model, metadata, version, created_at, updated_at, current_message_id, branched FROM chats WHERE uuid = $1 AND tenant_id = $2",
         );
         Self::bind_chat(sqlx::query_as::<DB, ChatRow>(sql), chat)
             .fetch_one(executor)
@@ -138,8 +136,7 @@ where
         let created = sqlx::query_as::<DB, ChatRow>(
             "INSERT INTO chats (uuid, tenant_id, user_id, name, model, metadata, version, \
              created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7) \
-             RETURNING id, uuid, tenant_id, user_id, name, model, metadata, version, \
-             created_at, updated_at",
+             RETURNING id, uuid, tenant_id, user_id, name, model, metadata, version, created_at, updated_at, current_message_id, branched",
         )
         .bind(Uuid::new_v4().hyphenated().to_string())
         .bind(chat.tenant_id.hyphenated().to_string())
@@ -166,8 +163,7 @@ where
     ) -> StoreResult<Vec<ChatRecord>> {
         // The order is built only from OrderBy's fixed column names.
         let sql = format!(
-            "SELECT id, uuid, tenant_id, user_id, name, model, metadata, version, created_at, \
-             updated_at FROM chats WHERE user_id = $1 ORDER BY {}",
+            "SELECT id, uuid, tenant_id, user_id, name, model, metadata, version, created_at, updated_at, current_message_id, branched FROM chats WHERE user_id = $1 ORDER BY {}",
             order.to_sql()
         );
         chats(
@@ -188,8 +184,7 @@ where
         let rows = match after {
             None => {
                 sqlx::query_as::<DB, ChatRow>(
-                    "SELECT id, uuid, tenant_id, user_id, name, model, metadata, version, \
-                     created_at, updated_at FROM chats WHERE tenant_id = $1 \
+                    "SELECT id, uuid, tenant_id, user_id, name, model, metadata, version, created_at, updated_at, current_message_id, branched FROM chats WHERE tenant_id = $1 \
                      ORDER BY created_at DESC, id DESC LIMIT $2",
                 )
                 .bind(tenant)
@@ -199,8 +194,7 @@ where
             }
             Some(cursor) => {
                 sqlx::query_as::<DB, ChatRow>(
-                    "SELECT id, uuid, tenant_id, user_id, name, model, metadata, version, \
-                     created_at, updated_at FROM chats WHERE tenant_id = $1 \
+                    "SELECT id, uuid, tenant_id, user_id, name, model, metadata, version, created_at, updated_at, current_message_id, branched FROM chats WHERE tenant_id = $1 \
                      AND (created_at, id) < ($3, $4) \
                      ORDER BY created_at DESC, id DESC LIMIT $2",
                 )
@@ -220,10 +214,10 @@ where
             chat,
             "UPDATE chats SET name = $3, version = version + 1, updated_at = $4 \
              WHERE id = $1 AND user_id = $2 RETURNING id, uuid, tenant_id, user_id, name, \
-             model, metadata, version, created_at, updated_at",
+             model, metadata, version, created_at, updated_at, current_message_id, branched",
             "UPDATE chats SET name = $3, version = version + 1, updated_at = $4 \
              WHERE uuid = $1 AND tenant_id = $2 RETURNING id, uuid, tenant_id, user_id, name, \
-             model, metadata, version, created_at, updated_at",
+             model, metadata, version, created_at, updated_at, current_message_id, branched",
         );
         Self::bind_chat(sqlx::query_as::<DB, ChatRow>(sql), chat)
             .bind(name.as_str())
@@ -239,10 +233,10 @@ where
         let sql = by_ref(
             chat,
             "DELETE FROM chats WHERE id = $1 AND user_id = $2 RETURNING id, uuid, tenant_id, \
-             user_id, name, model, metadata, version, created_at, updated_at, message_count, \
+             user_id, name, model, metadata, version, created_at, updated_at, current_message_id, branched, message_count, \
              message_bytes",
             "DELETE FROM chats WHERE uuid = $1 AND tenant_id = $2 RETURNING id, uuid, \
-             tenant_id, user_id, name, model, metadata, version, created_at, updated_at, \
+             tenant_id, user_id, name, model, metadata, version, created_at, updated_at, current_message_id, branched, \
              message_count, message_bytes",
         );
         let mut tx = self.begin_write().await?;
@@ -273,7 +267,7 @@ where
             .join(", ");
         let sql = format!(
             "DELETE FROM chats WHERE user_id = $1 AND id IN ({placeholders}) RETURNING id, \
-             uuid, tenant_id, user_id, name, model, metadata, version, created_at, updated_at, \
+             uuid, tenant_id, user_id, name, model, metadata, version, created_at, updated_at, current_message_id, branched, \
              message_count, message_bytes"
         );
         let mut query = sqlx::query_as::<DB, ChatUsageRow>(&sql).bind(user_id);

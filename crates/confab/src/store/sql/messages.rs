@@ -30,31 +30,48 @@ where
     usize: ColumnIndex<DB::Row>,
 {
     /// Appends messages and their files on `conn`, which the caller has inside a
-    /// transaction (or savepoint) and commits.
+    /// transaction (or savepoint) and commits. The first message goes `under` the given
+    /// place in the tree, each further one under the one before; the last becomes the
+    /// chat's current leaf.
     pub(crate) async fn append_in(
         conn: &mut DB::Connection,
         chat: ChatRef,
+        under: Under,
         messages: Vec<NewMessage>,
         quotas: StorageQuotas,
     ) -> StoreResult<Appended> {
-        let now = Timestamp::now();
         let added = i64::try_from(messages.len()).unwrap_or(i64::MAX);
         let bytes = quota::text_bytes(messages.iter().map(|m| m.text.as_str()));
-        // The version bump takes the chat's row lock and moves its counters, so the count
-        // checked here already includes every earlier append.
+        let chat = Self::charge_append(conn, &chat, added, bytes, quotas).await?;
+        let parent = Self::place(conn, &chat, under).await?;
+        Self::insert_in(conn, chat, parent, messages, bytes, quotas).await
+    }
+
+    /// The first step of every append: bumps the chat's version and moves its counters,
+    /// checking the chat quota. The bump takes the chat's row lock, so the count checked
+    /// here already includes every earlier append.
+    pub(crate) async fn charge_append(
+        conn: &mut DB::Connection,
+        chat: &ChatRef,
+        added: i64,
+        bytes: i64,
+        quotas: StorageQuotas,
+    ) -> StoreResult<ChatRecord> {
         let sql = by_ref(
-            &chat,
+            chat,
             "UPDATE chats SET version = version + 1, updated_at = $3, \
              message_count = message_count + $4, message_bytes = message_bytes + $5 \
              WHERE id = $1 AND user_id = $2 RETURNING id, uuid, tenant_id, user_id, name, \
-             model, metadata, version, created_at, updated_at, message_count, message_bytes",
+             model, metadata, version, created_at, updated_at, current_message_id, branched, \
+             message_count, message_bytes",
             "UPDATE chats SET version = version + 1, updated_at = $3, \
              message_count = message_count + $4, message_bytes = message_bytes + $5 \
              WHERE uuid = $1 AND tenant_id = $2 RETURNING id, uuid, tenant_id, user_id, name, \
-             model, metadata, version, created_at, updated_at, message_count, message_bytes",
+             model, metadata, version, created_at, updated_at, current_message_id, branched, \
+             message_count, message_bytes",
         );
-        let bumped = Self::bind_chat(sqlx::query_as::<DB, ChatUsageRow>(sql), &chat)
-            .bind(now.micros())
+        let bumped = Self::bind_chat(sqlx::query_as::<DB, ChatUsageRow>(sql), chat)
+            .bind(Timestamp::now().micros())
             .bind(added)
             .bind(bytes)
             .fetch_one(&mut *conn)
@@ -64,7 +81,25 @@ where
             bumped.message_count,
             QuotaExceeded::MessagesPerChat,
         )?;
-        let chat = bumped.chat.into_record()?;
+        bumped.chat.into_record()
+    }
+
+    /// Inserts messages (after [`Self::charge_append`] and [`Self::place`]): the first under
+    /// `parent`, each further one under the one before; the last becomes current.
+    pub(crate) async fn insert_in(
+        conn: &mut DB::Connection,
+        mut chat: ChatRecord,
+        parent: Option<i64>,
+        messages: Vec<NewMessage>,
+        bytes: i64,
+        quotas: StorageQuotas,
+    ) -> StoreResult<Appended> {
+        let now = Timestamp::now();
+        let first_siblings = if chat.branched {
+            Self::children_of(conn, chat.id, parent).await?
+        } else {
+            Siblings::OnlyChild
+        };
         // Chronological order is (created_at, id): never stamp a message earlier than the
         // chat's newest one, even if the clock stepped back.
         let newest: Option<i64> = sqlx::query_scalar::<DB, i64>(
@@ -76,15 +111,17 @@ where
         .await?;
         let stamp = now.micros().max(newest.unwrap_or(i64::MIN));
         let mut stored = Vec::with_capacity(messages.len());
+        let mut parent = parent;
         for message in messages {
             let id: i64 = sqlx::query_scalar::<DB, i64>(
-                "INSERT INTO messages (chat_id, actor, message, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $4) RETURNING id",
+                "INSERT INTO messages (chat_id, actor, message, created_at, updated_at, \
+                 parent_id, path_chat_id) VALUES ($1, $2, $3, $4, $4, $5, $1) RETURNING id",
             )
             .bind(chat.id)
             .bind(message.actor.as_str())
             .bind(message.text.as_str())
             .bind(stamp)
+            .bind(parent)
             .fetch_one(&mut *conn)
             .await?;
             let mut files = Vec::with_capacity(message.files.len());
@@ -117,6 +154,12 @@ where
                     updated_at: Timestamp(stamp),
                 });
             }
+            let siblings = match (&first_siblings, stored.is_empty()) {
+                (Siblings::Of(existing), true) => {
+                    Siblings::Of(existing.iter().copied().chain([id]).collect())
+                }
+                _ => Siblings::OnlyChild,
+            };
             stored.push(MessageRecord {
                 id,
                 chat_id: chat.id,
@@ -124,8 +167,20 @@ where
                 message: message.text.into_string(),
                 created_at: Timestamp(stamp),
                 updated_at: Timestamp(stamp),
+                parent_id: parent,
+                siblings,
                 files,
             });
+            parent = Some(id);
+        }
+        if let Some(leaf) = parent {
+            sqlx::query("UPDATE chats SET current_message_id = $2, branched = $3 WHERE id = $1")
+                .bind(chat.id)
+                .bind(leaf)
+                .bind(i64::from(chat.branched))
+                .execute(&mut *conn)
+                .await?;
+            chat.current_message_id = Some(leaf);
         }
         // Last, so the tenant's row lock (PostgreSQL) is held only until the commit.
         let tenant_bytes: i64 = sqlx::query_scalar::<DB, i64>(
@@ -160,27 +215,43 @@ where
         )
         .fetch_one(&mut *tx)
         .await?;
+        let branched = Self::is_branched(&mut tx, version.id).await?;
         let rows = sqlx::query_as::<DB, MessageRow>(
-            "SELECT id, chat_id, actor, message, created_at, updated_at FROM messages \
-             WHERE chat_id = $1 ORDER BY created_at, id",
+            "SELECT id, chat_id, actor, message, created_at, updated_at, parent_id FROM messages \
+             WHERE path_chat_id = $1 ORDER BY created_at, id",
         )
         .bind(version.id)
         .fetch_all(&mut *tx)
         .await?;
-        let files = Self::files_of_chat(&mut tx, version.id).await?;
+        let files = Self::files_of_chat(&mut tx, version.id, branched).await?;
+        let mut messages = attach_files(rows, files)?;
+        if branched {
+            Self::attach_siblings(&mut tx, version.id, &mut messages).await?;
+        }
         tx.commit().await?;
-        Ok((version, attach_files(rows, files)?))
+        Ok((version, messages))
     }
 
-    /// Every file of the chat, by message and id.
-    async fn files_of_chat(conn: &mut DB::Connection, chat_id: i64) -> StoreResult<Vec<FileRow>> {
-        Ok(sqlx::query_as::<DB, FileRow>(
+    /// Every file of the chat by message and id; only those of its active path when
+    /// `path_only` (a chain's files are all on its path).
+    pub(crate) async fn files_of_chat(
+        conn: &mut DB::Connection,
+        chat_id: i64,
+        path_only: bool,
+    ) -> StoreResult<Vec<FileRow>> {
+        let sql = if path_only {
+            "SELECT f.id, f.title, f.text, f.language, f.extension, f.user_id, f.chat_id, \
+             f.message_id, f.created_at, f.updated_at FROM files f \
+             JOIN messages m ON m.id = f.message_id \
+             WHERE f.chat_id = $1 AND m.path_chat_id = $1 ORDER BY f.message_id, f.id"
+        } else {
             "SELECT id, title, text, language, extension, user_id, chat_id, message_id, \
-             created_at, updated_at FROM files WHERE chat_id = $1 ORDER BY message_id, id",
-        )
-        .bind(chat_id)
-        .fetch_all(conn)
-        .await?)
+             created_at, updated_at FROM files WHERE chat_id = $1 ORDER BY message_id, id"
+        };
+        Ok(sqlx::query_as::<DB, FileRow>(sql)
+            .bind(chat_id)
+            .fetch_all(conn)
+            .await?)
     }
 
     /// The files of a page of a chat's messages (`rows`, in id order): one range read.
@@ -217,8 +288,8 @@ where
             .map(|c| (c.created_at.micros(), c.id))
             .unwrap_or((i64::MIN, i64::MIN));
         let rows = sqlx::query_as::<DB, MessageRow>(
-            "SELECT id, chat_id, actor, message, created_at, updated_at FROM messages \
-             WHERE chat_id = $1 AND (created_at, id) > ($2, $3) \
+            "SELECT id, chat_id, actor, message, created_at, updated_at, parent_id FROM messages \
+             WHERE path_chat_id = $1 AND (created_at, id) > ($2, $3) \
              ORDER BY created_at, id LIMIT $4",
         )
         .bind(chat_id)
@@ -227,9 +298,24 @@ where
         .bind(i64::from(limit))
         .fetch_all(&mut *tx)
         .await?;
-        let files = Self::files_of_page(&mut tx, chat_id, &rows).await?;
+        let messages = Self::complete_page(&mut tx, chat_id, rows).await?;
         tx.commit().await?;
-        attach_files(rows, files)
+        Ok(messages)
+    }
+
+    /// A page of the active path as records: with their files, and with their siblings
+    /// when the chat ever branched.
+    pub(crate) async fn complete_page(
+        conn: &mut DB::Connection,
+        chat_id: i64,
+        rows: Vec<MessageRow>,
+    ) -> StoreResult<Vec<MessageRecord>> {
+        let files = Self::files_of_page(&mut *conn, chat_id, &rows).await?;
+        let mut messages = attach_files(rows, files)?;
+        if !messages.is_empty() && Self::is_branched(&mut *conn, chat_id).await? {
+            Self::attach_siblings(conn, chat_id, &mut messages).await?;
+        }
+        Ok(messages)
     }
 
     pub async fn message_count(&self, chat_id: i64) -> StoreResult<i64> {
@@ -244,7 +330,8 @@ where
     pub async fn list_files(&self, chat: &ChatRef) -> StoreResult<Vec<FileRecord>> {
         let mut tx = self.begin_read().await?;
         let chat_id = Self::resolve_chat(&mut tx, chat).await?;
-        let files = Self::files_of_chat(&mut tx, chat_id).await?;
+        let branched = Self::is_branched(&mut tx, chat_id).await?;
+        let files = Self::files_of_chat(&mut tx, chat_id, branched).await?;
         tx.commit().await?;
         Ok(files.into_iter().map(FileRow::into_record).collect())
     }
@@ -259,8 +346,8 @@ where
         let mut newest_first = Vec::new();
         {
             let mut rows = sqlx::query_as::<DB, MessageRow>(
-                "SELECT id, chat_id, actor, message, created_at, updated_at FROM messages \
-                 WHERE chat_id = $1 ORDER BY created_at DESC, id DESC",
+                "SELECT id, chat_id, actor, message, created_at, updated_at, parent_id FROM messages \
+                 WHERE path_chat_id = $1 ORDER BY created_at DESC, id DESC",
             )
             .bind(chat.id)
             .fetch(&mut *tx);
@@ -285,29 +372,43 @@ where
                 trailing
             }
         };
-        if total > 0 {
-            // The plan always removes the newest `total` messages: delete from the oldest
-            // of them onwards.
-            let oldest = &newest_first[total - 1];
-            let removed = DB::rows_affected(
-                &sqlx::query(
-                    "DELETE FROM messages WHERE chat_id = $1 AND (created_at, id) >= ($2, $3)",
-                )
-                .bind(chat.id)
-                .bind(oldest.created_at)
-                .bind(oldest.id)
-                .execute(&mut *tx)
-                .await?,
-            );
-            let bytes =
-                quota::text_bytes(newest_first[..total].iter().map(|row| row.message.as_str()));
-            sqlx::query(
-                "UPDATE chats SET message_count = message_count - $2, \
-                 message_bytes = message_bytes - $3 WHERE id = $1",
+        let mut records = newest_first
+            .into_iter()
+            .take(total)
+            .map(MessageRow::into_record)
+            .collect::<StoreResult<Vec<_>>>()?;
+        if chat.branched {
+            Self::attach_siblings(&mut tx, chat.id, &mut records).await?;
+        }
+        let mut removed = Vec::new();
+        if let Some(oldest) = records.last() {
+            // The plan removes the newest `total` messages of the active path; each takes
+            // its subtree along, and the oldest one's subtree holds all of them.
+            let new_leaf = oldest.parent_id;
+            let doomed: Vec<(i64, i64)> = sqlx::query_as::<DB, (i64, i64)>(
+                "WITH RECURSIVE doomed(id) AS ( \
+                 SELECT id FROM messages WHERE id = $2 AND chat_id = $1 \
+                 UNION ALL \
+                 SELECT m.id FROM messages m JOIN doomed ON m.chat_id = $1 \
+                 AND m.parent_id = doomed.id) \
+                 DELETE FROM messages WHERE id IN (SELECT id FROM doomed) \
+                 RETURNING id, octet_length(message)",
             )
             .bind(chat.id)
-            .bind(i64::try_from(removed).unwrap_or(i64::MAX))
+            .bind(oldest.id)
+            .fetch_all(&mut *tx)
+            .await?;
+            let bytes = doomed.iter().map(|(_, bytes)| *bytes).sum::<i64>();
+            removed = doomed.into_iter().map(|(id, _)| id).collect();
+            removed.sort_unstable();
+            sqlx::query(
+                "UPDATE chats SET message_count = message_count - $2, \
+                 message_bytes = message_bytes - $3, current_message_id = $4 WHERE id = $1",
+            )
+            .bind(chat.id)
+            .bind(i64::try_from(removed.len()).unwrap_or(i64::MAX))
             .bind(bytes)
+            .bind(new_leaf)
             .execute(&mut *tx)
             .await?;
             sqlx::query(RELEASE_TENANT_BYTES_SQL)
@@ -317,11 +418,6 @@ where
                 .await?;
         }
         tx.commit().await?;
-        let mut records = newest_first
-            .into_iter()
-            .take(total)
-            .map(MessageRow::into_record)
-            .collect::<StoreResult<Vec<_>>>()?;
         let exchange = if matches!(plan, DeleteLastPlan::Exchange { .. }) {
             let before_last = records.pop();
             let last = records.pop();
@@ -335,6 +431,7 @@ where
             chat,
             trailing: records,
             exchange,
+            removed,
         })
     }
 }

@@ -8,6 +8,7 @@
 //! * `accounts.rs`: tenants, API keys, users, sessions, revoked credentials;
 //! * `chats.rs`: creating, reading, listing, renaming and deleting chats;
 //! * `messages.rs`: appending, reading and delete-last;
+//! * `tree.rs`: the message tree: placing appends, the active path, edits, switches;
 //! * `paged.rs`: [`PagedReads`](super::PagedReads), long lists page by page;
 //! * `store_impl.rs`: [`Store`](super::Store), once for both engines, calling the above;
 //! * `rows.rs`: the rows statements return, and their records.
@@ -25,12 +26,13 @@ mod messages;
 mod paged;
 pub(crate) mod rows;
 mod store_impl;
+mod tree;
 
 use sqlx::{Database, Pool, Transaction};
 use std::future::Future;
 
 use super::quota::StorageQuotas;
-use super::records::{Appended, ChatRef, ChatVersion, NewMessage, UserRecord};
+use super::records::{Appended, ChatRef, ChatVersion, NewMessage, Under, UserRecord};
 use super::StoreResult;
 use crate::domain::Timestamp;
 
@@ -54,6 +56,7 @@ pub trait SqlEngine: Database {
     fn append_messages(
         store: &SqlStore<Self>,
         chat: ChatRef,
+        under: Under,
         messages: Vec<NewMessage>,
     ) -> impl Future<Output = StoreResult<Appended>> + Send;
 

@@ -8,7 +8,7 @@ use futures_util::TryStreamExt as _;
 use sqlx::query::QueryAs;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
-use super::rows::{attach_files, chats, ChatRow, FileRow, MessageRow, PositionRow};
+use super::rows::{chats, ChatRow, FileRow, MessageRow, PositionRow};
 use super::{Sql, SqlEngine};
 use crate::domain::OrderBy;
 use crate::store::keyset::{self, ChatKey};
@@ -48,7 +48,7 @@ where
         id: i64,
     ) -> StoreResult<Option<MessageCursor>> {
         Ok(sqlx::query_as::<DB, PositionRow>(
-            "SELECT created_at, id FROM messages WHERE chat_id = $1 AND id = $2",
+            "SELECT created_at, id FROM messages WHERE path_chat_id = $1 AND id = $2",
         )
         .bind(chat_id)
         .bind(id)
@@ -65,7 +65,7 @@ where
         skip: i64,
     ) -> StoreResult<Option<MessageCursor>> {
         Ok(sqlx::query_as::<DB, PositionRow>(
-            "SELECT created_at, id FROM messages WHERE chat_id = $1 \
+            "SELECT created_at, id FROM messages WHERE path_chat_id = $1 \
              AND (created_at, id) < ($2, $3) \
              ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET $4",
         )
@@ -86,7 +86,7 @@ where
         skip: i64,
     ) -> StoreResult<Option<MessageCursor>> {
         Ok(sqlx::query_as::<DB, PositionRow>(
-            "SELECT created_at, id FROM messages WHERE chat_id = $1 \
+            "SELECT created_at, id FROM messages WHERE path_chat_id = $1 \
              AND (created_at, id) > ($2, $3) \
              ORDER BY created_at, id LIMIT 1 OFFSET $4",
         )
@@ -107,7 +107,7 @@ where
         upper: MessageCursor,
     ) -> StoreResult<i64> {
         Ok(sqlx::query_scalar::<DB, i64>(
-            "SELECT COUNT(*) FROM messages WHERE chat_id = $1 \
+            "SELECT COUNT(*) FROM messages WHERE path_chat_id = $1 \
              AND (created_at, id) > ($2, $3) AND (created_at, id) <= ($4, $5) AND id <= $5",
         )
         .bind(chat_id)
@@ -131,8 +131,8 @@ where
         let mut rows = Vec::new();
         {
             let mut stream = sqlx::query_as::<DB, MessageRow>(
-                "SELECT id, chat_id, actor, message, created_at, updated_at FROM messages \
-                 WHERE chat_id = $1 AND (created_at, id) > ($2, $3) \
+                "SELECT id, chat_id, actor, message, created_at, updated_at, parent_id FROM messages \
+                 WHERE path_chat_id = $1 AND (created_at, id) > ($2, $3) \
                  AND (created_at, id) <= ($4, $5) AND id <= $5 \
                  ORDER BY created_at, id LIMIT $6",
             )
@@ -152,8 +152,7 @@ where
                 }
             }
         }
-        let files = Self::files_of_page(conn, chat_id, &rows).await?;
-        attach_files(rows, files)
+        Self::complete_page(conn, chat_id, rows).await
     }
 
     /// One page of the chat's files in `(after, upper]`, cut at the text budget.
@@ -165,10 +164,11 @@ where
         budget: PageBudget,
     ) -> StoreResult<Vec<FileRecord>> {
         let mut stream = sqlx::query_as::<DB, FileRow>(
-            "SELECT id, title, text, language, extension, user_id, chat_id, message_id, \
-             created_at, updated_at FROM files WHERE chat_id = $1 \
-             AND (message_id, id) > ($2, $3) AND (message_id, id) <= ($4, $5) \
-             ORDER BY message_id, id LIMIT $6",
+            "SELECT f.id, f.title, f.text, f.language, f.extension, f.user_id, f.chat_id, \
+             f.message_id, f.created_at, f.updated_at FROM files f \
+             JOIN messages m ON m.id = f.message_id WHERE f.chat_id = $1 AND m.path_chat_id = $1 \
+             AND (f.message_id, f.id) > ($2, $3) AND (f.message_id, f.id) <= ($4, $5) \
+             ORDER BY f.message_id, f.id LIMIT $6",
         )
         .bind(chat_id)
         .bind(after.0)
@@ -227,7 +227,7 @@ where
         }
         let sql = format!(
             "SELECT id, uuid, tenant_id, user_id, name, model, CAST(NULL AS TEXT) AS metadata, \
-             version, created_at, updated_at FROM chats WHERE user_id = $1{conditions} \
+             version, created_at, updated_at, current_message_id, branched FROM chats WHERE user_id = $1{conditions} \
              ORDER BY {} LIMIT $2",
             order.to_sql()
         );
@@ -248,7 +248,7 @@ where
     ) -> StoreResult<Option<ChatKey>> {
         let row = sqlx::query_as::<DB, ChatRow>(
             "SELECT id, uuid, tenant_id, user_id, name, model, CAST(NULL AS TEXT) AS metadata, \
-             version, created_at, updated_at FROM chats WHERE id = $1 AND user_id = $2",
+             version, created_at, updated_at, current_message_id, branched FROM chats WHERE id = $1 AND user_id = $2",
         )
         .bind(chat_id)
         .bind(user_id)
@@ -344,8 +344,9 @@ where
         let mut tx = self.begin_read().await?;
         let chat_id = Self::resolve_chat(&mut tx, chat).await?;
         let upper = sqlx::query_as::<DB, (i64, i64)>(
-            "SELECT message_id, id FROM files WHERE chat_id = $1 \
-             ORDER BY message_id DESC, id DESC LIMIT 1",
+            "SELECT f.message_id, f.id FROM files f JOIN messages m ON m.id = f.message_id \
+             WHERE f.chat_id = $1 AND m.path_chat_id = $1 \
+             ORDER BY f.message_id DESC, f.id DESC LIMIT 1",
         )
         .bind(chat_id)
         .fetch_optional(&mut *tx)
@@ -359,7 +360,8 @@ where
             });
         };
         let total = sqlx::query_scalar::<DB, i64>(
-            "SELECT COUNT(*) FROM files WHERE chat_id = $1 AND (message_id, id) <= ($2, $3)",
+            "SELECT COUNT(*) FROM files f JOIN messages m ON m.id = f.message_id \
+             WHERE f.chat_id = $1 AND m.path_chat_id = $1 AND (f.message_id, f.id) <= ($2, $3)",
         )
         .bind(chat_id)
         .bind(upper.0)
@@ -416,7 +418,7 @@ where
             (None, Some(upper), Some(n)) => {
                 let sql = format!(
                     "SELECT id, uuid, tenant_id, user_id, name, model, \
-                     CAST(NULL AS TEXT) AS metadata, version, created_at, updated_at \
+                     CAST(NULL AS TEXT) AS metadata, version, created_at, updated_at, current_message_id, branched \
                      FROM chats WHERE user_id = $1 AND {} ORDER BY {} LIMIT 1 OFFSET $2",
                     keyset::condition(order, keyset::Side::Before, 3),
                     keyset::reversed_sql(order)

@@ -105,7 +105,8 @@ impl CredentialsRow {
 }
 
 /// A chat as every statement that returns one selects it:
-/// `id, uuid, tenant_id, user_id, name, model, metadata, version, created_at, updated_at`.
+/// `id, uuid, tenant_id, user_id, name, model, metadata, version, created_at, updated_at,
+/// current_message_id, branched`.
 #[derive(sqlx::FromRow)]
 pub(crate) struct ChatRow {
     pub id: i64,
@@ -118,6 +119,8 @@ pub(crate) struct ChatRow {
     pub version: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    pub current_message_id: Option<i64>,
+    pub branched: i64,
 }
 
 impl ChatRow {
@@ -141,6 +144,8 @@ impl ChatRow {
             version: self.version,
             created_at: Timestamp(self.created_at),
             updated_at: Timestamp(self.updated_at),
+            current_message_id: self.current_message_id,
+            branched: self.branched != 0,
         })
     }
 }
@@ -159,7 +164,7 @@ pub(crate) struct ChatUsageRow {
     pub message_bytes: i64,
 }
 
-/// `id, chat_id, actor, message, created_at, updated_at`.
+/// `id, chat_id, actor, message, created_at, updated_at, parent_id`.
 #[derive(sqlx::FromRow)]
 pub(crate) struct MessageRow {
     pub id: i64,
@@ -168,6 +173,7 @@ pub(crate) struct MessageRow {
     pub message: String,
     pub created_at: i64,
     pub updated_at: i64,
+    pub parent_id: Option<i64>,
 }
 
 impl MessageRow {
@@ -179,6 +185,8 @@ impl MessageRow {
             message: self.message,
             created_at: Timestamp(self.created_at),
             updated_at: Timestamp(self.updated_at),
+            parent_id: self.parent_id,
+            siblings: Siblings::OnlyChild,
             files: Vec::new(),
         })
     }

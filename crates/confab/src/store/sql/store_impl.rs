@@ -6,7 +6,7 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 use uuid::Uuid;
 
 use super::{SqlEngine, SqlStore};
-use crate::domain::{ChatName, Email, OrderBy, Timestamp};
+use crate::domain::{ChatName, Email, MessageText, OrderBy, Timestamp};
 use crate::store::keyset::ChatKey;
 use crate::store::paged::*;
 use crate::store::records::*;
@@ -163,9 +163,31 @@ where
     async fn append_messages(
         &self,
         chat: &ChatRef,
+        under: Under,
         messages: Vec<NewMessage>,
     ) -> StoreResult<Appended> {
-        DB::append_messages(self, *chat, messages).await
+        DB::append_messages(self, *chat, under, messages).await
+    }
+
+    async fn edit_message(
+        &self,
+        chat: &ChatRef,
+        message_id: i64,
+        text: MessageText,
+    ) -> StoreResult<Appended> {
+        self.sql.edit_message(chat, message_id, text).await
+    }
+
+    async fn switch_branch(
+        &self,
+        chat: &ChatRef,
+        message_id: i64,
+    ) -> StoreResult<Option<ChatRecord>> {
+        self.sql.switch_branch(chat, message_id).await
+    }
+
+    async fn list_tree(&self, chat: &ChatRef) -> StoreResult<(ChatRecord, Vec<MessageRecord>)> {
+        self.sql.list_tree(chat).await
     }
 
     async fn list_messages_versioned(

@@ -18,7 +18,7 @@ use sqlx::Sqlite;
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::records::{Appended, ChatRef, ChatVersion, NewMessage, UserRecord};
+use super::records::{Appended, ChatRef, ChatVersion, NewMessage, Under, UserRecord};
 use super::sql::{Sql, SqlEngine, SqlStore};
 use super::StoreResult;
 use crate::domain::Timestamp;
@@ -58,13 +58,14 @@ impl SqlEngine for Sqlite {
     async fn append_messages(
         store: &SqliteStore,
         chat: ChatRef,
+        under: Under,
         messages: Vec<NewMessage>,
     ) -> StoreResult<Appended> {
         let quotas = store.sql.quotas;
         store
             .extras
             .group
-            .run(move |conn| Box::pin(Sql::<Sqlite>::append_in(conn, chat, messages, quotas)))
+            .run(move |conn| Box::pin(Sql::<Sqlite>::append_in(conn, chat, under, messages, quotas)))
             .await
     }
 
