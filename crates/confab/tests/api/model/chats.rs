@@ -182,7 +182,7 @@ impl Run<'_> {
             );
             return Ok(());
         }
-        let current = self.model.chats[c].current;
+        let current = self.model.chats[c].tree.current;
         ensure!(
             status == StatusCode::OK
                 && body["chat"]["name"] == json!(name)
@@ -198,7 +198,7 @@ impl Run<'_> {
         for chat in chats {
             self.model
                 .gone_messages
-                .extend(chat.messages.iter().map(|m| m.id));
+                .extend(chat.tree.messages.keys().copied());
             self.model.gone.push((chat.id, chat.uuid));
         }
     }
@@ -322,7 +322,7 @@ impl Run<'_> {
         }
         let want: Vec<Value> = mine
             .iter()
-            .map(|c| json!({"id": c.id, "uuid": c.uuid, "name": c.name, "model": c.model, "neptun_user_id": user_id, "current_message_id": c.current}))
+            .map(|c| json!({"id": c.id, "uuid": c.uuid, "name": c.name, "model": c.model, "neptun_user_id": user_id, "current_message_id": c.tree.current}))
             .collect();
         let got: Vec<Value> = listed
             .iter()
@@ -372,8 +372,8 @@ impl Run<'_> {
                 && body["name"] == json!(chat.name)
                 && body["model"] == json!(chat.model)
                 && body["user_id"] == json!(owner)
-                && body["message_count"] == json!(chat.messages.len())
-                && body["current_message_id"] == json!(chat.current)
+                && body["message_count"] == json!(chat.tree.len())
+                && body["current_message_id"] == json!(chat.tree.current)
                 && body["active_connections"] == json!(0),
             "get chat: {status} {body}, model {chat:?}"
         );
@@ -415,7 +415,7 @@ impl Run<'_> {
                     c.uuid,
                     c.name,
                     c.owner.map(|u| self.model.users[u].id),
-                    c.current
+                    c.tree.current
                 ])
             })
             .collect();

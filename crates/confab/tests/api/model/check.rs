@@ -12,20 +12,21 @@ impl Run<'_> {
     pub(super) fn check_message(
         &self,
         actual: &Value,
+        id: i64,
         expected: &Message,
         chat: &Chat,
         with_files: bool,
     ) -> Step {
         ensure!(
-            actual["id"] == json!(expected.id),
-            "message id: {actual} vs {expected:?}"
+            actual["id"] == json!(id),
+            "message id: {actual} vs {id} {expected:?}"
         );
         ensure!(
             actual["actor"] == json!(expected.actor),
             "actor: {actual} vs {expected:?}"
         );
         ensure!(
-            actual["message"] == json!(expected.text),
+            actual["message"] == json!(expected.data.text),
             "text: {actual} vs {expected:?}"
         );
         if let Some(id) = chat.id {
@@ -39,26 +40,26 @@ impl Run<'_> {
             "parent_id of {actual}: want {:?}",
             expected.parent
         );
-        let siblings = chat.sibling_ids(expected.parent);
+        let siblings = chat.tree.sibling_ids(expected.parent);
         ensure!(
             actual["sibling_ids"] == json!(siblings),
             "sibling_ids of {actual}: want {siblings:?}"
         );
         if with_files {
-            self.check_files(actual, expected, chat)?;
+            self.check_files(actual, id, expected, chat)?;
         }
         Ok(())
     }
 
-    fn check_files(&self, actual: &Value, expected: &Message, chat: &Chat) -> Step {
+    fn check_files(&self, actual: &Value, id: i64, expected: &Message, chat: &Chat) -> Step {
         let files = actual["files"]
             .as_array()
             .ok_or(format!("no files in {actual}"))?;
         ensure!(
-            files.len() == expected.files.len(),
+            files.len() == expected.data.files.len(),
             "files of {actual} vs {expected:?}"
         );
-        for (file, (title, language, extension)) in files.iter().zip(&expected.files) {
+        for (file, (title, language, extension)) in files.iter().zip(&expected.data.files) {
             ensure!(
                 file["title"] == json!(title)
                     && file["language"] == json!(language)
@@ -66,9 +67,8 @@ impl Run<'_> {
                 "file {file} vs {title} {language} {extension}"
             );
             ensure!(
-                file["chat_conversation_message_id"] == json!(expected.id),
-                "file {file} of message {}",
-                expected.id
+                file["chat_conversation_message_id"] == json!(id),
+                "file {file} of message {id}"
             );
             let owner = chat.owner.map(|u| self.model.users[u].id);
             ensure!(
@@ -79,31 +79,34 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Checks a list of messages, with their files, against `expected` in order.
-    pub(super) fn check_list(&self, actual: &[Value], expected: &[&Message], chat: &Chat) -> Step {
+    /// Checks a list of messages, with their files, against the chat's messages `ids`.
+    pub(super) fn check_list(&self, actual: &[Value], ids: &[i64], chat: &Chat) -> Step {
         ensure!(
-            actual.len() == expected.len(),
-            "{} messages listed, model has {}: {:?} vs {:?}",
+            actual.len() == ids.len(),
+            "{} messages listed, model has {}: {:?} vs {ids:?}",
             actual.len(),
-            expected.len(),
-            actual.iter().map(|m| m["id"].clone()).collect::<Vec<_>>(),
-            expected.iter().map(|m| m.id).collect::<Vec<_>>()
+            ids.len(),
+            actual.iter().map(|m| m["id"].clone()).collect::<Vec<_>>()
         );
-        for (a, e) in actual.iter().zip(expected) {
-            self.check_message(a, e, chat, true)?;
+        for (a, id) in actual.iter().zip(ids) {
+            let expected = chat
+                .tree
+                .get(*id)
+                .ok_or(format!("the model lost message {id}"))?;
+            self.check_message(a, *id, expected, chat, true)?;
         }
         Ok(())
     }
 
     /// Checks a listing: the chat's active path, oldest first.
     pub(super) fn check_path(&self, actual: &[Value], chat: &Chat) -> Step {
-        self.check_list(actual, &chat.path(), chat)
+        self.check_list(actual, &chat.tree.path(), chat)
     }
 
     /// Checks a first page of the active path (`limit` per page) and its cursor: there is
     /// one exactly when the path is longer than the page.
     pub(super) fn check_first_page(&self, body: &Value, limit: usize, chat: &Chat) -> Step {
-        let path = chat.path();
+        let path = chat.tree.path();
         let page = body["data"]
             .as_array()
             .ok_or(format!("no data in {body}"))?;
@@ -121,12 +124,12 @@ impl Run<'_> {
         let listed = messages
             .as_array()
             .ok_or(format!("no messages in the tree {body}"))?;
-        let all: Vec<&Message> = chat.messages.iter().collect();
+        let all: Vec<i64> = chat.tree.messages.keys().copied().collect();
         self.check_list(listed, &all, chat)?;
         ensure!(
-            body["current_message_id"] == json!(chat.current),
+            body["current_message_id"] == json!(chat.tree.current),
             "current_message_id of the tree {body}: want {:?}",
-            chat.current
+            chat.tree.current
         );
         Ok(())
     }

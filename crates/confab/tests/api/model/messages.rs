@@ -5,8 +5,9 @@ use rand::Rng as _;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use super::state::{message_text, FileSpec, Message};
+use super::state::{message_text, Content, FileSpec};
 use super::{Run, Step};
+use crate::support::tree::Node;
 use crate::support::user_error;
 
 /// Which `parent_id` a post names.
@@ -34,7 +35,7 @@ impl Run<'_> {
             .iter()
             .enumerate()
             .filter(|(i, _)| *i != c)
-            .flat_map(|(_, chat)| chat.messages.iter().map(|m| m.id))
+            .flat_map(|(_, chat)| chat.tree.messages.keys().copied())
             .chain(self.model.gone_messages.iter().copied())
             .collect();
         ids.push(i64::from(i32::MAX));
@@ -43,8 +44,8 @@ impl Run<'_> {
 
     /// A message of chat `c`, if it has any.
     pub(super) fn own_message(&mut self, c: usize) -> Option<i64> {
-        let messages = &self.model.chats[c].messages;
-        (!messages.is_empty()).then(|| messages[self.rng.gen_range(0..messages.len())].id)
+        let ids: Vec<i64> = self.model.chats[c].tree.messages.keys().copied().collect();
+        (!ids.is_empty()).then(|| ids[self.rng.gen_range(0..ids.len())])
     }
 
     fn pick_parent(&mut self, c: usize, allowed: bool) -> Parent {
@@ -168,27 +169,22 @@ impl Run<'_> {
         // of a batch chain on; the last one becomes the current leaf.
         let mut under = match parent {
             Parent::Own(id) => Some(id),
-            _ => self.model.chats[c].current,
+            _ => self.model.chats[c].tree.current,
         };
         let mut added = Vec::new();
         for ((actor, text, files), shown) in batch.into_iter().zip(&returned) {
             let id = self.fresh_message_id(shown)?;
             self.learn_chat_id(c, shown)?;
-            let message = Message {
-                id,
+            let message = Node {
                 parent: under,
                 actor,
-                text,
-                files,
+                data: Content { text, files },
             };
             under = Some(id);
-            self.model.chats[c].add(message.clone());
-            added.push(message);
+            self.model.chats[c].tree.add(id, message);
+            added.push(id);
         }
-        let chat = &self.model.chats[c];
-        for (shown, message) in returned.iter().zip(&added) {
-            self.check_message(shown, message, chat, true)?;
-        }
+        self.check_list(&returned, &added, &self.model.chats[c])?;
         Ok(())
     }
 
@@ -207,7 +203,7 @@ impl Run<'_> {
         }
         // The bodies show the messages as they were before the delete.
         let chat = self.model.chats[c].clone();
-        if chat.path().is_empty() {
+        let Some(plan) = chat.tree.plan_delete_last() else {
             // An empty active path has no last exchange, even if other branches remain.
             if target.user_api {
                 ensure!(
@@ -223,10 +219,9 @@ impl Run<'_> {
                 );
             }
             return Ok(());
-        }
+        };
         ensure!(status == StatusCode::OK, "delete-last: {status} {body}");
-        let plan = chat.plan_delete_last();
-        let trailing_ids: Vec<i64> = plan.trailing.iter().map(|m| m.id).collect();
+        let trailing_ids = plan.trailing.clone();
         let keys: Vec<&str> = body
             .as_object()
             .map(|o| o.keys().map(String::as_str).collect())
@@ -249,13 +244,13 @@ impl Run<'_> {
                     got == want,
                     "delete-last keys {got:?}, want {want:?}: {body}"
                 );
-                self.check_message(&body["maybeUserMessageToDelete"], user_side, &chat, false)?;
-                self.check_message(
-                    &body["maybeAssistantMessageToDelete"],
-                    assistant_side,
-                    &chat,
-                    false,
-                )?;
+                for (key, id) in [
+                    ("maybeUserMessageToDelete", user_side),
+                    ("maybeAssistantMessageToDelete", assistant_side),
+                ] {
+                    let expected = chat.tree.get(*id).ok_or("the model lost a message")?;
+                    self.check_message(&body[key], *id, expected, &chat, false)?;
+                }
             }
             None => {
                 ensure!(
@@ -264,7 +259,7 @@ impl Run<'_> {
                 );
             }
         }
-        let gone = self.model.chats[c].delete_last(&plan);
+        let gone = self.model.chats[c].tree.delete_last(&plan);
         self.model.gone_messages.extend(gone);
         Ok(())
     }
@@ -297,7 +292,7 @@ impl Run<'_> {
         let limit = self.rng.gen_range(1..=4);
         let mut listed = Vec::new();
         let mut after: Option<String> = None;
-        for _ in 0..=chat.path().len() {
+        for _ in 0..=chat.tree.path().len() {
             let path = match &after {
                 Some(a) => format!(
                     "/api/v1/chats/{}/messages?limit={limit}&after={a}",
@@ -345,9 +340,11 @@ impl Run<'_> {
         ensure!(status == StatusCode::OK, "files: {status} {body}");
         let chat = &self.model.chats[c];
         let want: Vec<Value> = chat
+            .tree
             .path()
             .into_iter()
-            .flat_map(|m| m.files.iter().map(move |(t, l, e)| json!([m.id, t, l, e])))
+            .filter_map(|id| chat.tree.get(id).map(|m| (id, &m.data.files)))
+            .flat_map(|(id, files)| files.iter().map(move |(t, l, e)| json!([id, t, l, e])))
             .collect();
         let got: Vec<Value> = body["chatFiles"]
             .as_array()

@@ -296,11 +296,11 @@ async fn random_call_sequences_match_the_model(backend: Backend) {
             run.log.len(),
             run.model.users.len(),
             chats.len(),
-            chats.iter().map(|c| c.messages.len()).sum::<usize>(),
-            chats.iter().map(|c| c.path().len()).sum::<usize>(),
+            chats.iter().map(|c| c.tree.len()).sum::<usize>(),
+            chats.iter().map(|c| c.tree.path().len()).sum::<usize>(),
             chats
                 .iter()
-                .filter(|c| c.messages.len() > c.path().len())
+                .filter(|c| c.tree.len() > c.tree.path().len())
                 .count(),
             run.model.gone.len()
         );

@@ -6,8 +6,9 @@ use rand::Rng as _;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use super::state::{message_text, Message};
+use super::state::{message_text, Content};
 use super::{Run, Step};
+use crate::support::tree::Node;
 use crate::support::user_error;
 
 impl Run<'_> {
@@ -38,7 +39,7 @@ impl Run<'_> {
         } else {
             target.path.push_str(&mid.to_string());
         }
-        let original = self.model.chats[c].message(mid).cloned();
+        let original = self.model.chats[c].tree.get(mid).cloned();
         let blank = target.allowed && original.is_some() && self.rng.gen_bool(0.1);
         let n = self.next();
         let (text, files) = message_text(&mut self.rng, n);
@@ -92,19 +93,20 @@ impl Run<'_> {
         let id = self.fresh_message_id(shown)?;
         self.learn_chat_id(c, shown)?;
         // A sibling of the original: same parent, same actor, the new text's files.
-        let edited = Message {
-            id,
+        let edited = Node {
             parent: original.parent,
             actor: original.actor,
-            text,
-            files: if original.actor == "assistant" {
-                files
-            } else {
-                Vec::new()
+            data: Content {
+                text,
+                files: if original.actor == "assistant" {
+                    files
+                } else {
+                    Vec::new()
+                },
             },
         };
-        self.model.chats[c].add(edited.clone());
-        self.check_message(shown, &edited, &self.model.chats[c], true)
+        self.model.chats[c].tree.add(id, edited.clone());
+        self.check_message(shown, id, &edited, &self.model.chats[c], true)
     }
 
     pub(super) async fn switch(&mut self) -> Step {
@@ -141,12 +143,11 @@ impl Run<'_> {
         if !target.allowed {
             return Self::chat_not_found(&target, status, &answer, "switch");
         }
-        if self.model.chats[c].message(x).is_none() {
+        let Some(leaf) = self.model.chats[c].tree.newest_leaf(x) else {
             return Self::bad_request(&target, status, &answer, "invalid_message_id");
-        }
+        };
         ensure!(status == StatusCode::OK, "switch to {x}: {status} {answer}");
-        let chat = &mut self.model.chats[c];
-        chat.current = Some(chat.newest_leaf(x));
+        self.model.chats[c].tree.current = Some(leaf);
         let chat = &self.model.chats[c];
         if target.user_api {
             let path = answer["chatMessages"]

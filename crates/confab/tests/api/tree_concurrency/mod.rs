@@ -5,15 +5,16 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
+use crate::support::tree::{actor, Node};
 use crate::support::{Auth, Backend, TestApp};
 use crate::tenant_support::{default_tenant_key, first_chat_uuid};
 
 mod serial;
 
-use serial::{explain_serially, Node, Seen, State};
+use serial::{explain_serially, Seen, State};
 
 crate::per_backend!(concurrent_tree_operations_behave_like_some_serial_order);
 
@@ -24,25 +25,29 @@ async fn read_tree(app: &TestApp, path: &str, auth: &Auth, list_key: &str) -> St
     assert_eq!(status, StatusCode::OK, "{body}");
     let messages = body[list_key].as_array().expect("the tree's messages");
     let mut state = State {
-        tree: BTreeMap::new(),
         current: body["current_message_id"].as_i64(),
+        ..State::default()
     };
     for message in messages {
         let id = message["id"].as_i64().expect("id");
         let node = Node {
             parent: message["parent_id"].as_i64(),
-            user: message["actor"] == "user",
+            actor: message["actor"].as_str().and_then(actor).expect("an actor"),
+            data: (),
         };
         assert!(
             node.parent.is_some() || message["parent_id"].is_null(),
             "{message}"
         );
-        assert!(state.tree.insert(id, node).is_none(), "{id} listed twice");
+        assert!(
+            state.messages.insert(id, node).is_none(),
+            "{id} listed twice"
+        );
     }
-    for (id, node) in &state.tree {
+    for (id, node) in &state.messages {
         if let Some(parent) = node.parent {
             assert!(
-                state.tree.contains_key(&parent),
+                state.contains(parent),
                 "message {id}'s parent {parent} is no message of the chat: {body}"
             );
         }
@@ -53,17 +58,15 @@ async fn read_tree(app: &TestApp, path: &str, auth: &Auth, list_key: &str) -> St
     }
     for message in messages {
         let parent = message["parent_id"].as_i64();
-        let siblings: Vec<i64> = state
-            .tree
-            .iter()
-            .filter(|(_, n)| n.parent == parent)
-            .map(|(id, _)| *id)
-            .collect();
-        assert_eq!(message["sibling_ids"], json!(siblings), "{message}");
+        assert_eq!(
+            message["sibling_ids"],
+            json!(state.sibling_ids(parent)),
+            "{message}"
+        );
     }
     match state.current {
         Some(current) => assert!(
-            state.tree.contains_key(&current),
+            state.contains(current),
             "current {current} is no message of the chat: {body}"
         ),
         None => assert!(body["current_message_id"].is_null(), "{body}"),
@@ -143,7 +146,7 @@ async fn fire(app: &TestApp, routes: &Routes, call: Call, n: usize) -> Seen {
                     id: message["id"].as_i64().expect("id"),
                     parent: message["parent_id"].as_i64(),
                     asked,
-                    user,
+                    actor,
                 },
                 (StatusCode::BAD_REQUEST, Some(asked)) => Seen::ParentRefused(asked),
                 (other, _) => panic!("post {call:?} answered {other}: {answer}"),
@@ -308,9 +311,9 @@ async fn concurrent_tree_operations_behave_like_some_serial_order(backend: Backe
             });
             calls.push(Call::Switch {
                 target: *start
-                    .tree
+                    .messages
                     .keys()
-                    .nth((i * 5) % start.tree.len())
+                    .nth((i * 5) % start.len())
                     .expect("a message"),
                 tenant: !tenant,
             });
@@ -340,12 +343,12 @@ async fn concurrent_tree_operations_behave_like_some_serial_order(backend: Backe
                     reported.insert(*id),
                     "{id} reported deleted twice: {observed:?}"
                 );
-                assert!(!end.tree.contains_key(id), "{id} reported deleted is back");
+                assert!(!end.contains(*id), "{id} reported deleted is back");
             }
         }
     }
     // The current leaf: a message of the chat, null exactly when the chat is empty.
-    assert_eq!(end.current.is_none(), end.tree.is_empty(), "{end:?}");
+    assert_eq!(end.current.is_none(), end.is_empty(), "{end:?}");
     // The listed path is the chain from the current leaf up to the root, on both APIs.
     let (status, body) = app
         .get(&format!("{}/messages", routes.user_path), &routes.user_auth)
@@ -363,7 +366,7 @@ async fn concurrent_tree_operations_behave_like_some_serial_order(backend: Backe
     // The tenant's view of the chat counts the whole tree and names the same leaf.
     let (status, body) = app.get(&routes.tenant_path, &routes.key).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["message_count"], json!(end.tree.len()), "{body}");
+    assert_eq!(body["message_count"], json!(end.len()), "{body}");
     assert_eq!(body["current_message_id"], json!(end.current), "{body}");
 
     let kinds = |f: fn(&Seen) -> bool| observed.iter().filter(|s| f(s)).count();
@@ -378,7 +381,7 @@ async fn concurrent_tree_operations_behave_like_some_serial_order(backend: Backe
             s,
             Seen::Empty | Seen::EditMissed(_) | Seen::SwitchRefused(_) | Seen::ParentRefused(_)
         )),
-        end.tree.len(),
+        end.len(),
         end.path().len()
     );
     assert!(

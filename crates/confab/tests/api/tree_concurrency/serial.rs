@@ -1,72 +1,18 @@
 //! The serial replay of the concurrent calls: a chat's tree as the test models it, what
 //! each call reported, and a search for an order of the calls that explains them all.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::HashSet;
 
-/// A message as the serial replay needs it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Node {
-    pub parent: Option<i64>,
-    pub user: bool,
-}
+use crate::support::tree::{Node, Tree};
 
-/// A chat's tree and current leaf.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct State {
-    pub tree: BTreeMap<i64, Node>,
-    pub current: Option<i64>,
-}
+/// A chat's tree and current leaf, as the replay needs them.
+pub type State = Tree<()>;
 
-impl State {
-    /// The chain from a root to `leaf`, oldest first; `None` if it breaks off or loops.
-    pub fn path_to(&self, leaf: Option<i64>) -> Option<Vec<i64>> {
-        let mut path = Vec::new();
-        let mut next = leaf;
-        while let Some(id) = next {
-            if path.len() > self.tree.len() {
-                return None; // a cycle
-            }
-            path.push(id);
-            next = self.tree.get(&id)?.parent;
-        }
-        path.reverse();
-        Some(path)
-    }
-
-    pub fn path(&self) -> Vec<i64> {
-        self.path_to(self.current).unwrap_or_default()
-    }
-
-    fn subtree(&self, root: i64) -> BTreeSet<i64> {
-        let mut ids = BTreeSet::from([root]);
-        // A child is newer than its parent: one pass in id order finds them all.
-        for (id, node) in &self.tree {
-            if node.parent.is_some_and(|p| ids.contains(&p)) {
-                ids.insert(*id);
-            }
-        }
-        ids
-    }
-
-    /// SPEC §2's delete-last over the active path: the path ids it deletes (sorted), or
-    /// `None` when the path is empty.
-    fn plan_delete_last(&self) -> Option<Vec<i64>> {
-        let path = self.path();
-        if path.is_empty() {
-            return None;
-        }
-        let is_user = |id: &i64| self.tree.get(id).is_some_and(|n| n.user);
-        let trailing = path.iter().rev().take_while(|id| is_user(id)).count();
-        let rest = path.len() - trailing;
-        let from = if rest >= 2 { rest - 2 } else { rest };
-        let mut ids = path[from..].to_vec();
-        ids.sort_unstable();
-        Some(ids)
-    }
-
-    fn add(&mut self, id: i64, node: Node) {
-        self.tree.insert(id, node);
-        self.current = Some(id);
+fn node(parent: Option<i64>, actor: &'static str) -> Node<()> {
+    Node {
+        parent,
+        actor,
+        data: (),
     }
 }
 
@@ -78,7 +24,7 @@ pub enum Seen {
         id: i64,
         parent: Option<i64>,
         asked: Option<i64>,
-        user: bool,
+        actor: &'static str,
     },
     /// A post naming a parent that is no message of the chat (any more): 400.
     ParentRefused(i64),
@@ -109,62 +55,41 @@ fn replay(state: &State, seen: &Seen) -> Option<State> {
             id,
             parent,
             asked,
-            user,
+            actor,
         } => {
             let under = match asked {
-                Some(asked) if state.tree.contains_key(asked) => Some(*asked),
+                Some(asked) if state.contains(*asked) => Some(*asked),
                 Some(_) => return None,
                 None => state.current,
             };
             (*parent == under).then(|| {
-                next.add(
-                    *id,
-                    Node {
-                        parent: *parent,
-                        user: *user,
-                    },
-                );
+                next.add(*id, node(*parent, actor));
                 next
             })
         }
         Seen::Edited { target, id, parent } => {
-            let original = state.tree.get(target)?;
+            let original = state.get(*target)?;
             (original.parent == *parent).then(|| {
-                next.add(
-                    *id,
-                    Node {
-                        parent: *parent,
-                        user: original.user,
-                    },
-                );
+                next.add(*id, node(*parent, original.actor));
                 next
             })
         }
         Seen::Switched { target, path } => {
-            let leaf = state.subtree(*target).last().copied();
-            (state.tree.contains_key(target) && state.path_to(leaf).as_ref() == Some(path)).then(
-                || {
-                    next.current = leaf;
-                    next
-                },
-            )
-        }
-        Seen::Deleted(ids) => {
-            let old_path = state.path();
-            (state.plan_delete_last().as_ref() == Some(ids)).then(|| {
-                let mut gone = BTreeSet::new();
-                for id in ids {
-                    gone.extend(state.subtree(*id));
-                }
-                next.tree.retain(|id, _| !gone.contains(id));
-                next.current = old_path.into_iter().rev().find(|id| !gone.contains(id));
+            let leaf = state.newest_leaf(*target)?;
+            (state.path_to(Some(leaf)).as_ref() == Some(path)).then(|| {
+                next.current = Some(leaf);
                 next
             })
+        }
+        Seen::Deleted(ids) => {
+            let plan = state.plan_delete_last().filter(|plan| plan.ids() == *ids)?;
+            next.delete_last(&plan);
+            Some(next)
         }
         Seen::Empty => state.path().is_empty().then_some(next),
         // Refusals change nothing: the named message is gone (for good) at that moment.
         Seen::ParentRefused(target) | Seen::EditMissed(target) | Seen::SwitchRefused(target) => {
-            (!state.tree.contains_key(target)).then_some(next)
+            (!state.contains(*target)).then_some(next)
         }
     }
 }
@@ -227,7 +152,11 @@ pub fn explain_serially(start: &State, observed: &[Seen], end: &State) -> bool {
             let key = (
                 next,
                 used.clone(),
-                state.tree.iter().map(|(id, n)| (*id, n.parent)).collect(),
+                state
+                    .messages
+                    .iter()
+                    .map(|(id, n)| (*id, n.parent))
+                    .collect(),
                 state.current,
             );
             if self.dead.contains(&key) {
@@ -274,21 +203,21 @@ mod serial_checker {
 
     /// 1 user → 2 assistant → 3 user, and 4 (an edit of 3); current 3.
     fn start() -> State {
-        let node = |parent, user| Node { parent, user };
-        State {
-            tree: BTreeMap::from([
-                (1, node(None, true)),
-                (2, node(Some(1), false)),
-                (3, node(Some(2), true)),
-                (4, node(Some(2), true)),
-            ]),
-            current: Some(3),
+        let mut state = State::default();
+        for (id, parent, actor) in [
+            (1, None, "user"),
+            (2, Some(1), "assistant"),
+            (4, Some(2), "user"),
+            (3, Some(2), "user"),
+        ] {
+            state.add(id, node(parent, actor));
         }
+        state
     }
 
     fn without(state: &State, ids: &[i64], current: Option<i64>) -> State {
         let mut state = state.clone();
-        state.tree.retain(|id, _| !ids.contains(id));
+        state.messages.retain(|id, _| !ids.contains(id));
         state.current = current;
         state
     }
@@ -306,13 +235,7 @@ mod serial_checker {
         ));
         // A post under the current leaf, then a switch to 4's branch.
         let mut end = start.clone();
-        end.add(
-            5,
-            Node {
-                parent: Some(3),
-                user: false,
-            },
-        );
+        end.add(5, node(Some(3), "assistant"));
         end.current = Some(4);
         let history = [
             Seen::Switched {
@@ -323,7 +246,7 @@ mod serial_checker {
                 id: 5,
                 parent: Some(3),
                 asked: None,
-                user: false,
+                actor: "assistant",
             },
         ];
         assert!(explain_serially(&start, &history, &end));
@@ -352,18 +275,12 @@ mod serial_checker {
         ));
         // A post without parent_id goes under the current leaf, not elsewhere.
         let mut end = start.clone();
-        end.add(
-            5,
-            Node {
-                parent: Some(4),
-                user: false,
-            },
-        );
+        end.add(5, node(Some(4), "assistant"));
         let post = Seen::Posted {
             id: 5,
             parent: Some(4),
             asked: None,
-            user: false,
+            actor: "assistant",
         };
         assert!(!explain_serially(&start, std::slice::from_ref(&post), &end));
         // ... unless a switch to 4 came first, which must then answer 4's path.
@@ -381,13 +298,7 @@ mod serial_checker {
         assert!(!explain_serially(&start, &[Seen::EditMissed(3)], &start));
         // An edit's sibling has the original's parent.
         let mut end = start.clone();
-        end.add(
-            5,
-            Node {
-                parent: Some(3),
-                user: true,
-            },
-        );
+        end.add(5, node(Some(3), "user"));
         let edit = Seen::Edited {
             target: 3,
             id: 5,
