@@ -147,3 +147,99 @@ pub fn summary(tree: &ChatTree) -> String {
         .collect();
     format!("[{}] current {:?}", messages.join(" "), tree.current)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 1 user → 2 assistant → 3 user, current 3.
+    fn chain() -> ChatTree {
+        let mut tree = ChatTree::default();
+        tree.add(1, said(None, "user", "q"));
+        tree.add(2, said(Some(1), "assistant", "a"));
+        tree.add(3, said(Some(2), "user", "q2"));
+        tree
+    }
+
+    #[test]
+    fn a_request_in_flight_lands_whole_or_not_at_all() {
+        let before = chain();
+        let append = Pending::Append {
+            parent: Some(1),
+            batch: vec![("assistant", "b".into()), ("user", "c".into())],
+        };
+        let mut whole = before.clone();
+        whole.add(4, said(Some(1), "assistant", "b"));
+        whole.add(5, said(Some(4), "user", "c"));
+        assert_eq!(landed(&before, &append, &whole), Some(whole.clone()));
+        let mut half = before.clone();
+        half.add(4, said(Some(1), "assistant", "b"));
+        assert_eq!(landed(&before, &append, &half), None);
+
+        // An edit: the sibling and the leaf move together, or it did not land.
+        let edit = Pending::Edit {
+            of: 3,
+            text: "q2'".into(),
+        };
+        let mut edited = before.clone();
+        edited.add(4, said(Some(2), "user", "q2'"));
+        assert_eq!(landed(&before, &edit, &edited), Some(edited.clone()));
+        let mut half_moved = edited.clone();
+        half_moved.current = Some(3);
+        assert_ne!(
+            landed(&before, &edit, &half_moved),
+            Some(half_moved.clone())
+        );
+
+        // A switch lands on the newest leaf under its message.
+        let switch = Pending::Switch(2);
+        let mut switched = edited.clone();
+        switched.current = Some(3);
+        let after = landed(&switched, &switch, &switched);
+        assert_eq!(after.and_then(|t| t.current), Some(4));
+
+        // A delete-last takes the exchange with the subtrees under it.
+        let after = landed(&edited, &Pending::DeleteLast, &edited);
+        assert_eq!(after.map(|t| t.len()), Some(0));
+    }
+
+    #[test]
+    fn stored_trees_of_a_bad_shape_are_caught() {
+        let tree = chain();
+        let good = Stored {
+            tree: tree.clone(),
+            listed: vec![1, 2, 3],
+        };
+        assert!(shape_problems("c", &good).is_empty());
+        let wrong_path = Stored {
+            tree: tree.clone(),
+            listed: vec![1, 2],
+        };
+        assert_eq!(shape_problems("c", &wrong_path).len(), 1);
+        let mut stray = tree.clone();
+        stray.add(9, said(Some(77), "user", "x"));
+        stray.current = Some(3);
+        let stray = Stored {
+            tree: stray,
+            listed: vec![1, 2, 3],
+        };
+        assert_eq!(shape_problems("c", &stray).len(), 1);
+        let mut cycle = tree.clone();
+        if let Some(root) = cycle.messages.get_mut(&1) {
+            root.parent = Some(3);
+        }
+        let cycle = Stored {
+            tree: cycle,
+            listed: vec![],
+        };
+        // Three messages on the cycle, and the listed path cannot be its chain.
+        assert_eq!(shape_problems("c", &cycle).len(), 4);
+        let mut leafless = tree;
+        leafless.current = None;
+        let leafless = Stored {
+            tree: leafless,
+            listed: vec![],
+        };
+        assert_eq!(shape_problems("c", &leafless).len(), 1);
+    }
+}
