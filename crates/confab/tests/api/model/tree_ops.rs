@@ -11,6 +11,9 @@ use super::{Run, Step};
 use crate::support::tree::Node;
 use crate::support::user_error;
 
+/// The tenant API's page size when a request gives no `limit`.
+const DEFAULT_PAGE: usize = 20;
+
 impl Run<'_> {
     /// A message id for an edit or a switch on chat `c`: mostly one of its own, else one
     /// that is not (another chat's, another user's or tenant's, deleted, never used).
@@ -118,7 +121,7 @@ impl Run<'_> {
             return Ok(());
         };
         // The tenant API answers a first page: the default size, or a given `limit`.
-        let mut limit = 20;
+        let mut limit = DEFAULT_PAGE;
         if !target.user_api && self.rng.gen_bool(0.5) {
             limit = self.rng.gen_range(1..=4);
             target.path.push_str(&format!("?limit={limit}"));
