@@ -109,23 +109,6 @@ pub fn files_in(text: &str, actor: &str) -> usize {
     }
 }
 
-/// The ids a delete-last answer reports, sorted.
-pub fn reported_deleted(body: &Value) -> Vec<i64> {
-    let mut ids: Vec<i64> = ["maybeUserMessageToDelete", "maybeAssistantMessageToDelete"]
-        .iter()
-        .filter_map(|k| body[k]["id"].as_i64())
-        .chain(
-            body["deletedSuccessfully"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_i64),
-        )
-        .collect();
-    ids.sort_unstable();
-    ids
-}
-
 pub fn messages_of(api: &Api, body: &Value) -> Option<Vec<Value>> {
     match api {
         Api::User { .. } => body
@@ -150,6 +133,23 @@ pub fn ids_of(list: &[Value]) -> Result<Vec<i64>, String> {
         .collect()
 }
 
+/// A GET on the restarted server: the body, `None` on 404, an error otherwise.
+async fn get(
+    client: &reqwest::Client,
+    base: &str,
+    api: &Api,
+    path: &str,
+) -> Result<Option<Value>, String> {
+    let (status, body) = send(client, base, api, Method::GET, path, None)
+        .await
+        .ok_or_else(|| format!("GET {path}: no answer from the restarted server"))?;
+    match status {
+        StatusCode::OK => Ok(Some(body)),
+        StatusCode::NOT_FOUND => Ok(None),
+        _ => Err(format!("GET {path}: {status} {body}")),
+    }
+}
+
 /// The chat's messages over its API (all pages of the active path) as JSON; `None` on 404.
 pub async fn stored_raw(
     client: &reqwest::Client,
@@ -167,15 +167,9 @@ pub async fn stored_raw(
                 format!("{}/messages?limit=100&after={c}", api.chat_path(chat))
             }
         };
-        let (status, body) = send(client, base, api, Method::GET, &path, None)
-            .await
-            .ok_or_else(|| format!("GET {path}: no answer from the restarted server"))?;
-        if status == StatusCode::NOT_FOUND {
+        let Some(body) = get(client, base, api, &path).await? else {
             return Ok(None);
-        }
-        if status != StatusCode::OK {
-            return Err(format!("GET {path}: {status} {body}"));
-        }
+        };
         let list = body[api.list_key()]
             .as_array()
             .ok_or_else(|| format!("GET {path}: {body}"))?;
@@ -214,15 +208,9 @@ pub async fn stored_tree(
     chat: &str,
 ) -> Result<Option<Stored>, String> {
     let path = format!("{}/tree", api.chat_path(chat));
-    let (status, body) = send(client, base, api, Method::GET, &path, None)
-        .await
-        .ok_or_else(|| format!("GET {path}: no answer from the restarted server"))?;
-    if status == StatusCode::NOT_FOUND {
+    let Some(body) = get(client, base, api, &path).await? else {
         return Ok(None);
-    }
-    if status != StatusCode::OK {
-        return Err(format!("GET {path}: {status} {body}"));
-    }
+    };
     let current = &body["current_message_id"];
     let mut tree = ChatTree {
         current: current.as_i64(),

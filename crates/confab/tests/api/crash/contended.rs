@@ -9,9 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use super::api::{
-    actor_of, message_text, messages_of, reported_deleted, send, shape_problems, stored_raw,
-    stored_tree, Api,
+    actor_of, message_text, messages_of, send, shape_problems, stored_raw, stored_tree, Api,
 };
+use crate::support::tree::reported_deleted;
 
 /// A message of a contended chat: its place in chat order (`created_at`, id) and actor.
 #[derive(Debug, Clone)]

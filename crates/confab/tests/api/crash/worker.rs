@@ -8,11 +8,9 @@ use rand::Rng as _;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use super::api::{
-    files_in, ids_of, message_text, messages_of, reported_deleted, send, Api, ChatTree, Said,
-};
+use super::api::{files_in, ids_of, message_text, messages_of, send, Api, ChatTree, Said};
 use super::CHATS_PER_WORKER;
-use crate::support::tree::Node;
+use crate::support::tree::{reported_deleted, Node};
 
 /// What the request in flight at the kill would have done, had it landed.
 #[derive(Debug, Clone)]

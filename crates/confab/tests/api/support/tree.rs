@@ -3,6 +3,7 @@
 //! tests predict answers with: active path, siblings, subtrees, the newest leaf a switch
 //! lands on, and delete-last over the active path taking subtrees along.
 
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One message: its parent (`None` for a first message), actor, and what else a test
@@ -46,6 +47,23 @@ pub fn actor(name: &str) -> Option<&'static str> {
     ["user", "assistant", "system"]
         .into_iter()
         .find(|known| *known == name)
+}
+
+/// The ids a delete-last answer reports (the path messages of either body shape), sorted.
+pub fn reported_deleted(body: &Value) -> Vec<i64> {
+    let mut ids: Vec<i64> = ["maybeUserMessageToDelete", "maybeAssistantMessageToDelete"]
+        .iter()
+        .filter_map(|k| body[k]["id"].as_i64())
+        .chain(
+            body["deletedSuccessfully"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_i64),
+        )
+        .collect();
+    ids.sort_unstable();
+    ids
 }
 
 impl<T> Default for Tree<T> {

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::support::tree::{actor, Node};
+use crate::support::tree::{actor, reported_deleted, Node};
 use crate::support::{Auth, Backend, TestApp};
 use crate::tenant_support::{default_tenant_key, first_chat_uuid};
 
@@ -209,20 +209,7 @@ async fn fire(app: &TestApp, routes: &Routes, call: Call, n: usize) -> Seen {
             match status {
                 StatusCode::OK => {
                     assert_eq!(body["failedToDelete"].as_array().map_or(0, Vec::len), 0);
-                    let mut ids: Vec<i64> =
-                        ["maybeUserMessageToDelete", "maybeAssistantMessageToDelete"]
-                            .iter()
-                            .filter_map(|k| body[k]["id"].as_i64())
-                            .chain(
-                                body["deletedSuccessfully"]
-                                    .as_array()
-                                    .into_iter()
-                                    .flatten()
-                                    .filter_map(Value::as_i64),
-                            )
-                            .collect();
-                    ids.sort_unstable();
-                    Seen::Deleted(ids)
+                    Seen::Deleted(reported_deleted(&body))
                 }
                 StatusCode::BAD_REQUEST => Seen::Empty,
                 other => panic!("delete-last answered {other}: {body}"),
