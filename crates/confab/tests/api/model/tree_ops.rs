@@ -43,7 +43,7 @@ impl Run<'_> {
             target.path.push_str(&mid.to_string());
         }
         let original = self.model.chats[c].tree.get(mid).cloned();
-        let blank = target.allowed && original.is_some() && self.rng.gen_bool(0.1);
+        let blank = target.allowed && !malformed && original.is_some() && self.rng.gen_bool(0.1);
         let n = self.next();
         let (text, files) = message_text(&mut self.rng, n);
         let field = if self.rng.gen_bool(0.8) {
