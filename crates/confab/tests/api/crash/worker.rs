@@ -305,8 +305,13 @@ impl Worker {
             return true;
         };
         let api = self.api.clone();
+        // The tenant API answers a page of the path: the largest one.
+        let page = match api {
+            Api::User { .. } => "",
+            Api::Tenant { .. } => "?limit=100",
+        };
         let path = format!(
-            "{}/current?limit=100",
+            "{}/current{page}",
             api.chat_path(&self.chats[chat].route_id)
         );
         self.chats[chat].pending = Some(Pending::Switch(to));

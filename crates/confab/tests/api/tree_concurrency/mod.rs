@@ -182,7 +182,7 @@ async fn fire(app: &TestApp, routes: &Routes, call: Call, n: usize) -> Seen {
             let (status, answer) = app
                 .call(
                     Method::PUT,
-                    &format!("{path}/current?limit=100"),
+                    &format!("{path}/current{}", if tenant { "?limit=100" } else { "" }),
                     auth,
                     Some(json!({ "message_id": target })),
                 )
