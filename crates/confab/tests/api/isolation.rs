@@ -54,7 +54,8 @@ enum Shape {
 
 struct Route {
     method: Method,
-    /// `{u}` user id, `{c}` chat id, `{uuid}` chat uuid, `{n}` a fresh number.
+    /// `{u}` user id, `{c}` chat id, `{uuid}` chat uuid, `{m}` a message of the chat off
+    /// its active branch, `{n}` a fresh number.
     path: &'static str,
     body: Option<Value>,
     creds: Creds,
@@ -80,6 +81,7 @@ fn routes() -> Vec<Route> {
     let get = Method::GET;
     let post = Method::POST;
     let delete = Method::DELETE;
+    let (patch, put) = (Method::PATCH, Method::PUT);
     let message = json!({"message": "intruder", "actor": "user"});
     vec![
         // Public auth routes: credentials in the body; cookies and keys are ignored.
@@ -113,6 +115,14 @@ fn routes() -> Vec<Route> {
                                                                              [401, 401, 401, 401, 401, 404, 404, 200])),
         own(ws(r(get.clone(), "/api/users/{u}/chats/{c}/ws", None, Cookie, User,
                                                                              [401, 401, 401, 401, 401, 404, 404, 101]))),
+        // The message tree: an edit, a branch switch and the whole tree. Others naming
+        // Bob's chat and message under their own id may neither see nor change anything.
+        own(r(patch.clone(), "/api/users/{u}/chats/{c}/messages/{m}", Some(json!({"message": "intruder's edit"})), Cookie, User,
+                                                                             [401, 401, 401, 401, 401, 404, 404, 200])),
+        own(r(put.clone(), "/api/users/{u}/chats/{c}/current", Some(json!({"message_id": "{m}"})), Cookie, User,
+                                                                             [401, 401, 401, 401, 401, 404, 404, 200])),
+        own(r(get.clone(), "/api/users/{u}/chats/{c}/tree", None, Cookie, User,
+                                                                             [401, 401, 401, 401, 401, 404, 404, 200])),
         // Tenant API. Another tenant's key lists and creates in its own tenant only.
         r(get.clone(), "/api/v1/chats?limit=100", None, Key, Tenant,         [401, 401, 401, 401, 401, 401, 200, 200]),
         r(post.clone(), "/api/v1/chats", Some(json!({"name": "intruder"})), Key, Tenant,
@@ -125,6 +135,11 @@ fn routes() -> Vec<Route> {
                                                                              [401, 401, 401, 401, 401, 401, 404, 200]),
         r(get.clone(), "/api/v1/chats/{uuid}/export?format=json", None, Key, Tenant,
                                                                              [401, 401, 401, 401, 401, 401, 404, 200]),
+        r(patch, "/api/v1/chats/{uuid}/messages/{m}", Some(json!({"message": "intruder's edit"})), Key, Tenant,
+                                                                             [401, 401, 401, 401, 401, 401, 404, 200]),
+        r(put, "/api/v1/chats/{uuid}/current", Some(json!({"message_id": "{m}"})), Key, Tenant,
+                                                                             [401, 401, 401, 401, 401, 401, 404, 200]),
+        r(get.clone(), "/api/v1/chats/{uuid}/tree", None, Key, Tenant,       [401, 401, 401, 401, 401, 401, 404, 200]),
         r(delete.clone(), "/api/v1/chats/{uuid}", None, Key, Tenant,         [401, 401, 401, 401, 401, 401, 404, 200]),
         // The tenant WebSocket takes a key, or the session of the chat's owner: a
         // signed-in user who does not own the chat gets 404, like another tenant.
@@ -176,11 +191,12 @@ impl Cast {
     }
 }
 
-/// A chat of Bob's, by both of its names.
+/// A chat of Bob's, by both of its names, and a message of it off the active branch.
 #[derive(Clone)]
 struct Chat {
     id: i64,
     uuid: String,
+    message: i64,
 }
 
 fn fill(text: &str, user: i64, chat: &Chat, n: usize) -> String {
@@ -188,6 +204,8 @@ fn fill(text: &str, user: i64, chat: &Chat, n: usize) -> String {
         .replace("\"{c}\"", &chat.id.to_string())
         .replace("{c}", &chat.id.to_string())
         .replace("{uuid}", &chat.uuid)
+        .replace("\"{m}\"", &chat.message.to_string())
+        .replace("{m}", &chat.message.to_string())
         .replace("{n}", &n.to_string())
 }
 
@@ -217,12 +235,24 @@ async fn run_cell(
     (status.as_u16(), body)
 }
 
-/// Bob's chat with an exchange in it (a code block makes a file).
+/// Bob's chat with an exchange in it (a code block makes a file) whose answer was edited:
+/// two branches, the edited one current. Switching to the first answer, or editing it,
+/// would change what Bob sees.
 async fn bobs_chat(app: &TestApp, bob: &TestUser, name: &str) -> Chat {
     let id = app.create_chat(bob, name).await;
     app.post_message(bob, id, "user", "bob's question").await;
-    app.post_message(bob, id, "assistant", "```sh\nbob's answer\n```")
+    let first = app
+        .post_message(bob, id, "assistant", "```sh\nbob's answer\n```")
         .await;
+    let (status, body) = app
+        .call(
+            Method::PATCH,
+            &format!("/api/users/{}/chats/{id}/messages/{first}", bob.id),
+            &bob.auth,
+            Some(json!({"message": "```sh\nbob's better answer\n```"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     let (_, listed) = app
         .get(&format!("/api/users/{}/chats", bob.id), &bob.auth)
         .await;
@@ -234,10 +264,15 @@ async fn bobs_chat(app: &TestApp, bob: &TestUser, name: &str) -> Chat {
         .and_then(|chat| chat["uuid"].as_str())
         .expect("uuid")
         .to_owned();
-    Chat { id, uuid }
+    Chat {
+        id,
+        uuid,
+        message: first,
+    }
 }
 
-/// Everything of Bob's and his tenant's, through both APIs, to prove no cell changed it.
+/// Everything of Bob's and his tenant's, through both APIs, to prove no cell changed it:
+/// chats (with their current leaves), the active path, files, and the whole tree.
 async fn victim_data(app: &TestApp, cast: &Cast, chat: &Chat) -> Value {
     let bob = &cast.bob;
     let mut seen = Vec::new();
@@ -245,6 +280,7 @@ async fn victim_data(app: &TestApp, cast: &Cast, chat: &Chat) -> Value {
         format!("/api/users/{}/chats?order_by=id:asc", bob.id),
         format!("/api/users/{}/chats/{}/messages", bob.id, chat.id),
         format!("/api/users/{}/chats/{}/files", bob.id, chat.id),
+        format!("/api/users/{}/chats/{}/tree", bob.id, chat.id),
     ] {
         let (status, body) = app.get(&path, &bob.auth).await;
         assert_eq!(status, StatusCode::OK, "{path}: {body}");
@@ -253,6 +289,7 @@ async fn victim_data(app: &TestApp, cast: &Cast, chat: &Chat) -> Value {
     for path in [
         format!("/api/v1/chats/{}", chat.uuid),
         format!("/api/v1/chats/{}/messages?limit=100", chat.uuid),
+        format!("/api/v1/chats/{}/tree", chat.uuid),
         "/api/v1/chats?limit=100".to_owned(),
     ] {
         let (status, mut body) = app.get(&path, &cast.key).await;
@@ -409,6 +446,11 @@ async fn access_matrix_of_every_route_and_caller(backend: Backend) {
             format!("/api/users/{}/chats/0/files", cast.bob.id),
             &cast.bob.auth,
         ),
+        (
+            format!("/api/users/{}/chats/-1/tree", cast.bob.id),
+            &cast.bob.auth,
+        ),
+        ("/api/v1/chats/not-a-uuid/tree".to_owned(), &cast.key),
         ("/api/v1/chats/42/messages".to_owned(), &cast.key),
         ("/api/v1/chats/not-a-uuid".to_owned(), &cast.key),
     ] {
@@ -447,8 +489,8 @@ async fn access_matrix_of_every_route_and_caller(backend: Backend) {
         routes.len(),
         CALLERS.len()
     );
-    assert_eq!(routes.len(), 25);
-    assert_eq!(cells, 25 * 8, "every cell of the matrix ran");
+    assert_eq!(routes.len(), 31);
+    assert_eq!(cells, 31 * 8, "every cell of the matrix ran");
 }
 
 /// Compares one cell; errors must be in the route's API shape.

@@ -31,5 +31,6 @@ mod store;
 mod store_busy;
 mod streaming;
 mod tenant_api;
+mod tree_concurrency;
 mod user_api;
 mod websocket;

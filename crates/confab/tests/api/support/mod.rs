@@ -5,6 +5,7 @@
 
 pub mod database;
 pub mod process;
+pub mod tree;
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
