@@ -31,6 +31,8 @@ mod store;
 mod store_busy;
 mod streaming;
 mod tenant_api;
+mod tree;
 mod tree_concurrency;
+mod tree_migration;
 mod user_api;
 mod websocket;
