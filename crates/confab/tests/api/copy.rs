@@ -6,7 +6,7 @@ use sqlx::{Column as _, Connection as _, Row as _};
 use std::collections::BTreeMap;
 
 use confab::domain::{Actor, ChatName, Email, ModelName, Timestamp};
-use confab::store::{self, ChatRef, NewChat, NewSession, Store};
+use confab::store::{self, ChatRef, NewChat, NewSession, Store, Under};
 
 use crate::store::{exchange, message};
 use crate::support::database::postgres_url;
@@ -197,7 +197,7 @@ async fn fill(store: &dyn Store) -> BTreeMap<&'static str, i64> {
             };
             for n in 0..4 {
                 let appended = store
-                    .append_messages(&chat_ref, exchange(n))
+                    .append_messages(&chat_ref, Under::Current, exchange(n))
                     .await
                     .expect("append");
                 last_message = last_message.max(appended.messages[1].id);
@@ -227,7 +227,7 @@ async fn fill(store: &dyn Store) -> BTreeMap<&'static str, i64> {
         chat_uuid: tenant_chat.uuid,
     };
     store
-        .append_messages(&tenant_ref, vec![message(Actor::System, "be brief")])
+        .append_messages(&tenant_ref, Under::Current, vec![message(Actor::System, "be brief")])
         .await
         .expect("system message");
     // Holes at the end of each range: the newest chat and the newest messages go.
@@ -246,7 +246,7 @@ async fn fill(store: &dyn Store) -> BTreeMap<&'static str, i64> {
         chat_id: doomed.id,
     };
     let appended = store
-        .append_messages(&doomed_ref, exchange(99))
+        .append_messages(&doomed_ref, Under::Current, exchange(99))
         .await
         .expect("append");
     store.delete_chat(&doomed_ref).await.expect("delete chat");
@@ -286,7 +286,7 @@ async fn ids_continue(target_url: &str, handed_out: &BTreeMap<&'static str, i64>
         chat_id: chat.id,
     };
     let appended = store
-        .append_messages(&chat_ref, exchange(1))
+        .append_messages(&chat_ref, Under::Current, exchange(1))
         .await
         .expect("append");
     assert_eq!(appended.messages[0].id, handed_out["messages"] + 1);

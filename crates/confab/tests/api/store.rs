@@ -8,7 +8,7 @@ use confab::domain::{
 };
 use confab::store::{
     self, ChatCursor, ChatRef, DeleteLastOutcome, MessageCursor, NewApiKey, NewChat, NewMessage,
-    NewSession, Store, StoreError,
+    NewSession, Store, StoreError, Under,
 };
 
 use crate::support::{Backend, TestDatabase};
@@ -95,7 +95,7 @@ async fn concurrent_delete_last_and_appends_serialise_per_chat(backend: Backend)
     let mut appended: BTreeSet<i64> = BTreeSet::new();
     for n in 0..12 {
         let batch = store
-            .append_messages(&chat, exchange(n))
+            .append_messages(&chat, Under::Current, exchange(n))
             .await
             .expect("seed");
         appended.extend(batch.messages.iter().map(|m| m.id));
@@ -110,7 +110,7 @@ async fn concurrent_delete_last_and_appends_serialise_per_chat(backend: Backend)
                 (Vec::new(), outcome.deleted_ids(), Some(outcome))
             } else {
                 let batch = store
-                    .append_messages(&chat, exchange(100 + n))
+                    .append_messages(&chat, Under::Current, exchange(100 + n))
                     .await
                     .expect("append");
                 (
@@ -376,7 +376,7 @@ async fn tenant_chats_and_message_pages_behave_alike(backend: Backend) {
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        store.append_messages(&foreign, exchange(0)).await,
+        store.append_messages(&foreign, Under::Current, exchange(0)).await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
@@ -387,7 +387,7 @@ async fn tenant_chats_and_message_pages_behave_alike(backend: Backend) {
     let mut ids = Vec::new();
     for n in 0..4 {
         let appended = store
-            .append_messages(&chat, exchange(n))
+            .append_messages(&chat, Under::Current, exchange(n))
             .await
             .expect("append");
         ids.extend(appended.messages.iter().map(|m| m.id));
@@ -504,8 +504,7 @@ async fn concurrent_appends_commit_together_and_fail_alone(backend: Backend) {
         let target = if i % 10 == 3 { missing } else { good };
         tasks.spawn(async move {
             let result = store
-                .append_messages(
-                    &target,
+                .append_messages(&target, Under::Current,
                     vec![
                         user_message(&format!("m{i}")),
                         user_message(&format!("m{i}b")),
