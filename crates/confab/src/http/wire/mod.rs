@@ -34,23 +34,6 @@ use std::task::{Context, Poll};
 
 use super::error::ApiError;
 
-/// The most headers `--max-headers` may allow (a stack array of this many slots).
-pub const MAX_HEADERS_CAP: usize = 256;
-
-/// What a request head may be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HeadLimits {
-    /// Longest request target (path and query), in bytes: 414 over it.
-    pub max_uri_bytes: usize,
-    /// Most header lines: 431 over it.
-    pub max_headers: usize,
-    /// Largest head (request line, headers, final blank line), in bytes: 431 over it.
-    pub max_head_bytes: usize,
-    /// A body announced larger than this with `Expect: 100-continue` is refused (413)
-    /// before it is sent.
-    pub body_limit_bytes: u64,
-}
-
 /// Why a head was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
