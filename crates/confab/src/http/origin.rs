@@ -16,7 +16,8 @@ use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts, HeaderMap, StatusCode};
 
 use super::error::ApiError;
-use super::AppState;
+use super::extract::cookie_secure;
+use super::state::AppState;
 use crate::config::origin::normalize;
 
 fn foreign_origin() -> ApiError {
@@ -66,7 +67,7 @@ impl FromRequestParts<AppState> for NotForged {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let secure = super::user_api::cookie_secure(state, &parts.headers);
+        let secure = cookie_secure(state, &parts.headers);
         check(&parts.headers, state, secure)?;
         let json = |value: &header::HeaderValue| {
             value.to_str().is_ok_and(|text| {

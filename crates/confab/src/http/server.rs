@@ -23,7 +23,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tower_service::Service as _;
 
-use super::wire::{Guarded, Wire};
+use super::wire::guard::Guarded;
+use super::wire::Wire;
 use crate::config::HeadLimits;
 
 /// How the server treats connections.

@@ -32,7 +32,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::{ChatEvent, CloseReason, EventBus, Flavor, LocalHub, Subscription};
+use super::local::LocalHub;
+use super::{ChatEvent, CloseReason, EventBus, Flavor, Subscription};
 use crate::store::redact_url;
 use presence::{run_presence, PresenceGuard, PresenceUpdate};
 use shared::{connect_once, run_connector, timed, Envelope, Shared, COMMAND_TIMEOUT};

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use crate::events::LocalHub;
+use crate::events::local::LocalHub;
 
 /// How long one Redis command may take before the caller gives up on it.
 pub(super) const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);

@@ -3,7 +3,7 @@
 //!
 //! hyper answers a head it cannot parse (URI too long, too many or too large headers,
 //! conflicting Content-Length, obs-folded lines, HTTP/0.9, garbage) with an empty body
-//! and no hook to change it. So each connection's reads go through [`Guarded`], which
+//! and no hook to change it. So each connection's reads go through [`guard::Guarded`], which
 //! holds a request head back until it is complete and valid, then releases it to
 //! hyper, follows the body's framing (Content-Length or chunked) to find the next head
 //! on a keep-alive connection, and passes upgraded connections through untouched.
@@ -19,10 +19,8 @@
 //! cannot be reused).
 
 mod chunked;
-mod guard;
+pub mod guard;
 mod head;
-
-pub use guard::Guarded;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
