@@ -11,7 +11,7 @@ use crate::domain::{code_blocks, Actor, MessageText};
 use crate::store::NewMessage;
 
 /// What a message post's body holds, as sent: the forms and spellings are told apart
-/// in [`MessagesInput::parse`], so a mixed or partial body gets a precise refusal.
+/// when it is parsed (below), so a mixed or partial body gets a precise refusal.
 #[derive(Deserialize)]
 pub struct MessagesInput {
     // A single message's fields, in either spelling (no `flatten`: it would buffer the body).

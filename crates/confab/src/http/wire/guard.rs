@@ -1,4 +1,4 @@
-//! The connection's reader: holds each request head back until [`head::check`] passes
+//! The connection's reader: holds each request head back until `head::check` passes
 //! it, then follows the body to the next head. See the module above for why.
 
 use std::io;
