@@ -296,7 +296,18 @@ fn is_ping(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_ping;
+    use super::{is_ping, text, Frame, Message};
+
+    #[test]
+    fn a_hub_frame_reaches_the_socket_without_a_copy() {
+        let frame = Frame::from(r#"{"type":"chat.deleted"}"#.to_owned());
+        let shared = frame.clone().into_bytes();
+        let Message::Text(sent) = text(frame) else {
+            panic!("a text message");
+        };
+        assert_eq!(sent.as_str(), r#"{"type":"chat.deleted"}"#);
+        assert_eq!(bytes::Bytes::from(sent).as_ptr(), shared.as_ptr());
+    }
 
     #[test]
     fn recognises_application_pings() {
