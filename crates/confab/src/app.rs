@@ -8,8 +8,11 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::auth::password::Hashing;
+use crate::chats::Chats;
 use crate::config::Config;
-use crate::events::{EventBus, LocalHub, RedisBus, RedisOptions};
+use crate::events::local::LocalHub;
+use crate::events::redis::{RedisBus, RedisOptions};
+use crate::events::EventBus;
 use crate::http::response_cache::ResponseCache;
 use crate::http::{self, AppState};
 use crate::revocation;
@@ -42,6 +45,7 @@ pub async fn state(config: Config) -> anyhow::Result<AppState> {
         None => hub,
     };
     Ok(AppState {
+        chats: Chats::new(store.clone(), events.clone(), config.limits.clone()),
         store,
         events,
         message_cache: Arc::new(ResponseCache::new(

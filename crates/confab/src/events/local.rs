@@ -1,13 +1,12 @@
 //! The in-process hub: fan-out to this node's connections, ordered per chat.
 
 use async_trait::async_trait;
-use axum::extract::ws::Utf8Bytes;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{ChatEvent, CloseReason, EventBus, Flavor, Subscription};
+use super::{ChatEvent, CloseReason, EventBus, Flavor, Frame, Subscription};
 
 /// How long a later change waits for an earlier one whose publisher was lost (for
 /// instance a request cancelled between commit and publish) before it is sent anyway.
@@ -36,7 +35,7 @@ struct ChatFanout {
 struct Subscriber {
     id: u64,
     flavor: Flavor,
-    frames: mpsc::Sender<Utf8Bytes>,
+    frames: mpsc::Sender<Frame>,
     close: Option<oneshot::Sender<CloseReason>>,
 }
 
@@ -50,18 +49,10 @@ impl Subscriber {
 
 impl ChatFanout {
     /// Sends one change to every subscriber; drops (and signals) any that cannot keep up.
-    fn deliver(&mut self, event: &ChatEvent) {
-        // Frames are shared: one allocation per frame, whatever the subscriber count.
-        let user: Vec<Utf8Bytes> = event
-            .user_frames
-            .iter()
-            .map(|f| Utf8Bytes::from(f.as_str()))
-            .collect();
-        let tenant: Vec<Utf8Bytes> = event
-            .tenant_frames
-            .iter()
-            .map(|f| Utf8Bytes::from(f.as_str()))
-            .collect();
+    fn deliver(&mut self, event: ChatEvent) {
+        // Frames are shared: taken over once per change, whatever the subscriber count.
+        let user: Vec<Frame> = event.user_frames.into_iter().map(Frame::from).collect();
+        let tenant: Vec<Frame> = event.tenant_frames.into_iter().map(Frame::from).collect();
         self.subscribers.retain_mut(|subscriber| {
             let frames = match subscriber.flavor {
                 Flavor::User => &user,
@@ -85,7 +76,7 @@ impl ChatFanout {
     /// Delivers every pending change that is next in line.
     fn drain(&mut self) {
         while let Some(event) = self.pending.remove(&self.next_seq) {
-            self.deliver(&event);
+            self.deliver(event);
         }
     }
 
@@ -94,7 +85,7 @@ impl ChatFanout {
         let pending = std::mem::take(&mut self.pending);
         for event in pending.into_values() {
             if event.seq >= self.next_seq {
-                self.deliver(&event);
+                self.deliver(event);
             }
         }
     }
@@ -125,22 +116,22 @@ impl LocalHub {
 
     /// Delivers a change to this node's connections, in sequence order.
     pub fn deliver(&self, event: ChatEvent) {
+        let chat_id = event.chat_id;
         let mut chats = Self::lock(&self.inner);
-        let Some(fanout) = chats.chats.get_mut(&event.chat_id) else {
+        let Some(fanout) = chats.chats.get_mut(&chat_id) else {
             return; // nobody here is watching this chat
         };
         if event.seq < fanout.next_seq {
             return; // already reflected in what the subscribers read when they joined
         }
         if event.seq == fanout.next_seq {
-            fanout.deliver(&event);
+            fanout.deliver(event);
             fanout.drain();
         } else {
-            fanout.pending.insert(event.seq, event.clone());
+            fanout.pending.insert(event.seq, event);
             if !fanout.gap_timer {
                 fanout.gap_timer = true;
                 let inner = Arc::downgrade(&self.inner);
-                let chat_id = event.chat_id;
                 tokio::spawn(async move {
                     tokio::time::sleep(GAP_WAIT).await;
                     Self::close_gap(inner, chat_id);
@@ -148,7 +139,7 @@ impl LocalHub {
             }
         }
         if fanout.subscribers.is_empty() {
-            chats.chats.remove(&event.chat_id);
+            chats.chats.remove(&chat_id);
         }
     }
 
@@ -297,7 +288,10 @@ mod tests {
         hub.deliver(event(1, 12, "b"));
         hub.deliver(event(1, 9, "stale"));
         for expected in ["a", "b", "c"] {
-            assert_eq!(sub.frames.recv().await.as_deref(), Some(expected));
+            assert_eq!(
+                sub.frames.recv().await.as_ref().map(Frame::as_str),
+                Some(expected)
+            );
         }
         assert!(
             sub.frames.try_recv().is_err(),
@@ -311,7 +305,10 @@ mod tests {
         let mut sub = hub.subscribe_local(1, Flavor::Tenant, 0);
         hub.deliver(event(1, 2, "second"));
         let got = tokio::time::timeout(Duration::from_secs(5), sub.frames.recv()).await;
-        assert_eq!(got.ok().flatten().as_deref(), Some("t:second"));
+        assert_eq!(
+            got.ok().flatten().as_ref().map(Frame::as_str),
+            Some("t:second")
+        );
     }
 
     #[tokio::test]
@@ -321,7 +318,10 @@ mod tests {
         let mut fast = hub.subscribe_local(1, Flavor::User, 0);
         for seq in 1..=3 {
             hub.deliver(event(1, seq, "x"));
-            assert_eq!(fast.frames.recv().await.as_deref(), Some("x"));
+            assert_eq!(
+                fast.frames.recv().await.as_ref().map(Frame::as_str),
+                Some("x")
+            );
         }
         assert_eq!(slow.closed.try_recv(), Ok(CloseReason::TooSlow));
         assert_eq!(hub.local_connections(1), 1);

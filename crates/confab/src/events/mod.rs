@@ -5,31 +5,26 @@
 //! hub delivers a chat's changes in sequence order even when the tasks that committed
 //! them publish out of order (or on other nodes).
 
-mod local;
-mod redis;
+pub mod local;
+pub mod redis;
 
 use async_trait::async_trait;
-use axum::extract::ws::Utf8Bytes;
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
-pub use self::redis::{RedisBus, RedisOptions};
-pub use local::LocalHub;
-
-use crate::http::views::{ChatView, MessageView, TenantChatView};
-use crate::store::{ChatRecord, MessageRecord};
-
-/// Which API a connection came through: decides the form of `chat_id` in its frames.
+/// Which API a connection came through: decides which frames of an event it gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Flavor {
-    /// `chat_id` is the integer id.
+    /// The user API's frames.
     User,
-    /// `chat_id` is the uuid.
+    /// The tenant API's frames.
     Tenant,
 }
 
-/// One committed change, rendered once for each flavor.
+/// One committed change, its frames already rendered as text once per flavor (by
+/// `views::frames`): this layer carries them without knowing their shape. This is also
+/// what travels between nodes through Redis.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChatEvent {
     pub chat_id: i64,
@@ -42,98 +37,34 @@ pub struct ChatEvent {
     pub closes: bool,
 }
 
-impl ChatEvent {
-    /// Renders the frames once per flavor; `make` gets the flavor and its `chat_id`.
-    fn build(
-        chat: &ChatRecord,
-        seq: i64,
-        closes: bool,
-        make: impl Fn(Flavor, serde_json::Value) -> Vec<serde_json::Value>,
-    ) -> Self {
-        let render = |flavor: Flavor| {
-            let chat_id = match flavor {
-                Flavor::User => json!(chat.id),
-                Flavor::Tenant => json!(chat.uuid),
-            };
-            make(flavor, chat_id)
-                .into_iter()
-                .map(|frame| frame.to_string())
-                .collect()
-        };
-        ChatEvent {
-            chat_id: chat.id,
-            seq,
-            user_frames: render(Flavor::User),
-            tenant_frames: render(Flavor::Tenant),
-            closes,
-        }
+/// One text frame as a connection receives it. Every connection of a flavor gets the
+/// same bytes: cloning shares them rather than copying the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame(Bytes);
+
+impl Frame {
+    /// The frame's UTF-8 bytes.
+    pub fn into_bytes(self) -> Bytes {
+        self.0
     }
 
-    /// `message.created`, one frame per message.
-    pub fn messages_created(chat: &ChatRecord, messages: &[MessageRecord]) -> Self {
-        let seq = chat.version;
-        Self::build(chat, seq, false, |_, chat_id| {
-            messages
-                .iter()
-                .map(|message| {
-                    json!({"type": "message.created", "chat_id": chat_id, "seq": seq,
-                           "message": MessageView::with_files(message)})
-                })
-                .collect()
-        })
-    }
-
-    /// `messages.deleted` with the ids removed.
-    pub fn messages_deleted(chat: &ChatRecord, ids: Vec<i64>) -> Self {
-        let seq = chat.version;
-        Self::build(chat, seq, false, |_, chat_id| {
-            vec![
-                json!({"type": "messages.deleted", "chat_id": chat_id, "seq": seq, "message_ids": ids}),
-            ]
-        })
-    }
-
-    /// `chat.updated` with the chat as its API shows it.
-    pub fn updated(chat: &ChatRecord) -> Self {
-        let seq = chat.version;
-        ChatEvent {
-            chat_id: chat.id,
-            seq,
-            user_frames: vec![chat_updated(chat.id, seq, ChatView::from(chat))],
-            tenant_frames: vec![chat_updated(chat.uuid, seq, TenantChatView::from(chat))],
-            closes: false,
-        }
-    }
-
-    /// `chat.deleted`; connections close after it. Deletion is the chat's last change,
-    /// one past its final version.
-    pub fn deleted(chat: &ChatRecord) -> Self {
-        let seq = chat.version + 1;
-        Self::build(chat, seq, true, |_, chat_id| {
-            vec![json!({"type": "chat.deleted", "chat_id": chat_id, "seq": seq})]
-        })
+    /// The frame's text.
+    pub fn as_str(&self) -> &str {
+        // Built only from text (below), so this is always the whole frame.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 
-/// A `chat.updated` frame, serialised straight to text rather than through
-/// `serde_json::Value`, so the tenant view's metadata keeps its exact bytes.
-fn chat_updated(chat_id: impl Serialize, seq: i64, chat: impl Serialize) -> String {
-    #[derive(Serialize)]
-    struct Frame<Id, View> {
-        #[serde(rename = "type")]
-        kind: &'static str,
-        chat_id: Id,
-        seq: i64,
-        chat: View,
+impl From<String> for Frame {
+    fn from(text: String) -> Self {
+        Frame(Bytes::from(text))
     }
-    let frame = Frame {
-        kind: "chat.updated",
-        chat_id,
-        seq,
-        chat,
-    };
-    // Ids, numbers, strings and validated raw JSON: serialising them cannot fail.
-    serde_json::to_string(&frame).expect("a chat.updated frame serialises")
+}
+
+impl std::fmt::Display for Frame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Why the server ends a connection.
@@ -174,7 +105,7 @@ impl CloseReason {
 
 /// A live connection's view of the hub: frames to send, and a signal to close.
 pub struct Subscription {
-    pub frames: mpsc::Receiver<Utf8Bytes>,
+    pub frames: mpsc::Receiver<Frame>,
     pub closed: oneshot::Receiver<CloseReason>,
     /// Unregisters the connection (and its presence) when dropped.
     pub guard: Box<dyn Send + Sync>,

@@ -5,14 +5,19 @@
 //!
 //! * user API: `{"statusCode": N, "statusMessage": "...", "data": {"message": "..."}}`
 //! * tenant API (`/api/v1`): `{"success": false, "error": {"code": "...", "message": "..."}}`
+//!
+//! Those bodies are the typed shapes at the end of this file, which the OpenAPI document
+//! shows too.
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 use std::borrow::Cow;
+use utoipa::ToSchema;
 
 use crate::auth::password::HashError;
+use crate::chats::error::ChatError;
 use crate::store::quota::QuotaExceeded;
 use crate::store::StoreError;
 
@@ -189,28 +194,41 @@ impl ApiError {
         )
     }
 
-    fn user_body(&self) -> serde_json::Value {
+    /// The body in the tenant API's shape or the user API's. Made through a `Value`,
+    /// whose keys are sorted: the byte order these bodies have always been sent in.
+    fn body(&self, tenant_api: bool) -> serde_json::Value {
+        let status_code = self.status.as_u16();
         let reason = self.status.canonical_reason().unwrap_or("Error");
-        if self.seed_000_body {
-            json!({"statusCode": self.status.as_u16(), "statusMessage": format!("{reason}."), "data": self.message})
+        let message = &*self.message;
+        let body = if tenant_api {
+            serde_json::to_value(TenantError {
+                success: false,
+                error: TenantErrorDetail {
+                    code: self.code,
+                    message,
+                },
+            })
+        } else if self.seed_000_body {
+            serde_json::to_value(DeleteLastError {
+                statusCode: status_code,
+                statusMessage: &format!("{reason}."),
+                data: DeleteLastErrorData::Text(message),
+            })
         } else {
-            json!({"statusCode": self.status.as_u16(), "statusMessage": reason, "data": {"message": self.message}})
-        }
-    }
-
-    fn tenant_body(&self) -> serde_json::Value {
-        json!({"success": false, "error": {"code": self.code, "message": self.message}})
+            serde_json::to_value(UserError {
+                statusCode: status_code,
+                statusMessage: reason,
+                data: UserErrorData { message },
+            })
+        };
+        // Strings and a number: serialising them cannot fail.
+        body.unwrap_or_default()
     }
 
     /// The response in the tenant API's shape or the user API's (the default for
     /// every path outside `/api/v1`).
     pub fn render_for(&self, tenant_api: bool) -> Response {
-        let body = if tenant_api {
-            self.tenant_body()
-        } else {
-            self.user_body()
-        };
-        let mut response = (self.status, axum::Json(body)).into_response();
+        let mut response = (self.status, axum::Json(self.body(tenant_api))).into_response();
         if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()
@@ -228,6 +246,30 @@ impl From<StoreError> for ApiError {
             StoreError::QuotaExceeded(quota) => ApiError::quota_exceeded(quota),
             StoreError::Busy => ApiError::database_busy(),
             StoreError::Other(cause) => ApiError::internal(&format!("{cause:#}")),
+        }
+    }
+}
+
+impl From<ChatError> for ApiError {
+    fn from(error: ChatError) -> Self {
+        match error {
+            ChatError::Invalid(message) => ApiError::validation(message),
+            ChatError::InvalidMetadata(message) => {
+                ApiError::bad_request("invalid_metadata", message)
+            }
+            ChatError::InvalidUserId => {
+                ApiError::bad_request("invalid_user_id", "user_id must be a positive integer")
+            }
+            ChatError::UserNotFound => ApiError::user_not_found(),
+            ChatError::NoMessages => ApiError::no_messages(),
+            ChatError::Watched(live) => ApiError::conflict(
+                "chat_has_active_connections",
+                format!(
+                    "Chat has {live} active WebSocket connection(s); close them or delete with ?force=true"
+                ),
+            ),
+            ChatError::PresenceUnavailable(cause) => ApiError::presence_unavailable(cause),
+            ChatError::Store(error) => error.into(),
         }
     }
 }
@@ -279,18 +321,65 @@ pub async fn method_not_allowed(_request: Request) -> ApiError {
     ApiError::method_not_allowed()
 }
 
+/// Error body of the user API.
+#[derive(Serialize, ToSchema)]
+#[allow(non_snake_case)]
+pub struct UserError<'a> {
+    statusCode: u16,
+    statusMessage: &'a str,
+    data: UserErrorData<'a>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserErrorData<'a> {
+    message: &'a str,
+}
+
+/// Delete-last's errors: seed 000's body for an empty chat (`data` is a string), the
+/// usual shape otherwise.
+#[derive(Serialize, ToSchema)]
+#[allow(non_snake_case)]
+pub struct DeleteLastError<'a> {
+    statusCode: u16,
+    statusMessage: &'a str,
+    data: DeleteLastErrorData<'a>,
+}
+
+/// `data` of a delete-last error: seed 000's plain string, or `{"message"}`.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum DeleteLastErrorData<'a> {
+    Text(&'a str),
+    Detail(UserErrorData<'a>),
+}
+
+/// Error body of the tenant API.
+#[derive(Serialize, ToSchema)]
+pub struct TenantError<'a> {
+    success: bool,
+    error: TenantErrorDetail<'a>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TenantErrorDetail<'a> {
+    /// Stable snake_case code, e.g. `chat_not_found`.
+    code: &'a str,
+    message: &'a str,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn user_shape_and_the_seed_000_exception() {
         assert_eq!(
-            ApiError::chat_not_found().user_body(),
+            ApiError::chat_not_found().body(false),
             json!({"statusCode":404,"statusMessage":"Not Found","data":{"message":"Chat not found"}})
         );
         assert_eq!(
-            ApiError::no_messages().user_body(),
+            ApiError::no_messages().body(false),
             json!({"statusCode":400,"statusMessage":"Bad Request.","data":"No messages found, for chat."})
         );
     }
@@ -314,7 +403,7 @@ mod tests {
     fn quota_errors_are_413_with_a_stable_code() {
         let error = ApiError::from(StoreError::QuotaExceeded(QuotaExceeded::MessagesPerChat(5)));
         assert_eq!(
-            error.tenant_body(),
+            error.body(true),
             json!({"success":false,"error":{"code":"quota_exceeded","message":"This chat already holds the most messages allowed (5)"}})
         );
         assert_eq!(error.status, StatusCode::PAYLOAD_TOO_LARGE);
@@ -323,7 +412,7 @@ mod tests {
     #[test]
     fn tenant_shape() {
         assert_eq!(
-            ApiError::chat_not_found().tenant_body(),
+            ApiError::chat_not_found().body(true),
             json!({"success":false,"error":{"code":"chat_not_found","message":"Chat not found"}})
         );
     }

@@ -1,53 +1,36 @@
-//! HTTP: the router, shared state, extractors, the error type, and both APIs.
+//! HTTP: both APIs over the use cases (`crate::chats`) and the store.
+//!
+//! Modules import downward only: `mod.rs` (the router) and `openapi.rs` on top; the
+//! handlers in `user_api/`, `tenant_api/`, `ws/` and `ops.rs`; below them the shared
+//! extractors (`extract/`), checks (`origin.rs`, `throttle.rs`) and `state.rs`; at the
+//! bottom what knows no handler: `error.rs`, `streamed.rs`,
+//! `message_body.rs`, `response_cache.rs`, `metrics.rs`, `key_touches.rs`,
+//! `forwarded.rs`, and the connection layer `server.rs` with `wire/`.
 
 pub mod error;
 pub mod extract;
 pub mod forwarded;
-pub mod message_input;
+pub mod key_touches;
+pub mod message_body;
+pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod origin;
 pub mod response_cache;
 pub mod server;
+pub mod state;
 pub mod streamed;
 pub mod tenant_api;
 pub mod throttle;
 pub mod user_api;
-pub mod views;
 pub mod wire;
 pub mod ws;
-pub mod ws_close;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::{middleware, Router};
-use std::sync::Arc;
 
-use crate::auth::password::Hashing;
-use crate::config::Config;
-use crate::events::EventBus;
-use crate::revocation::LiveCredentials;
-use crate::store::Store;
-use crate::throttle::Throttles;
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub events: Arc<dyn EventBus>,
-    pub config: Arc<Config>,
-    pub metrics: Arc<ops::Metrics>,
-    /// Serialised message lists of unchanged chats.
-    pub message_cache: Arc<response_cache::ResponseCache>,
-    /// When each API key's `last_used_at` was last written (throttles those writes).
-    pub key_touches: Arc<tenant_api::KeyTouches>,
-    /// Abuse limits: auth throttles, API key and user write rates, WebSocket caps.
-    pub throttles: Arc<Throttles>,
-    /// Bounded password hashing (sign-up and login).
-    pub hashing: Arc<Hashing>,
-    /// This node's WebSockets by the credential they were opened with.
-    pub live_credentials: Arc<LiveCredentials>,
-}
+pub use state::AppState;
 
 pub fn router(state: AppState) -> Router {
     Router::new()

@@ -1,57 +1,12 @@
-//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+//! The OpenAPI 3.1 document, generated from the handlers' annotations: the top of
+//! `http/`, importing every handler (nothing imports it but the router).
 
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 
+use super::error::{TenantError, UserError};
 use super::{tenant_api, user_api, ws};
-
-/// Error body of the user API.
-#[derive(Serialize, ToSchema)]
-#[allow(non_snake_case)]
-pub struct UserError {
-    statusCode: u16,
-    statusMessage: String,
-    data: UserErrorData,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct UserErrorData {
-    message: String,
-}
-
-/// Delete-last's errors: seed 000's body for an empty chat (`data` is a string), the
-/// usual shape otherwise.
-#[derive(Serialize, ToSchema)]
-#[allow(non_snake_case)]
-pub struct DeleteLastError {
-    statusCode: u16,
-    statusMessage: String,
-    data: DeleteLastErrorData,
-}
-
-/// `data` of a delete-last error: seed 000's plain string, or `{"message"}`.
-#[derive(Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum DeleteLastErrorData {
-    Text(String),
-    Detail(UserErrorData),
-}
-
-/// Error body of the tenant API.
-#[derive(Serialize, ToSchema)]
-pub struct TenantError {
-    success: bool,
-    error: TenantErrorDetail,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct TenantErrorDetail {
-    /// Stable snake_case code, e.g. `chat_not_found`.
-    code: String,
-    message: String,
-}
 
 struct Security;
 

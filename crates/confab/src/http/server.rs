@@ -23,7 +23,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tower_service::Service as _;
 
-use super::wire::{Guarded, HeadLimits, Wire};
+use super::wire::guard::Guarded;
+use super::wire::Wire;
+use crate::config::HeadLimits;
 
 /// How the server treats connections.
 #[derive(Debug, Clone, Copy)]

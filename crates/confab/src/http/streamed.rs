@@ -20,11 +20,12 @@ use std::sync::Arc;
 
 use crate::domain::OrderBy;
 use crate::http::error::ApiError;
-use crate::http::views::{ChatView, FileView, MessageView};
 use crate::store::{
     ChatKey, ChatListing, ChatRecord, ChatRef, ChatsFingerprint, FileListing, FilePosition,
     FileRecord, MessageCursor, MessageListing, MessageRecord, PageBudget, Store, StoreError,
 };
+use crate::views::markdown::markdown_message;
+use crate::views::{ChatView, FileView, MessageView};
 
 /// What a streamed body is made of, a part at a time.
 #[async_trait]
@@ -88,7 +89,7 @@ impl MessageFormat {
             }
             MessageFormat::Markdown => {
                 let mut text = String::new();
-                crate::http::tenant_api::markdown_message(&mut text, index, message);
+                markdown_message(&mut text, index, message);
                 out.extend_from_slice(text.as_bytes());
                 Ok(())
             }

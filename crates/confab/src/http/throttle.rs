@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 use super::error::ApiError;
-use super::AppState;
+use super::state::AppState;
 use crate::domain::Email;
 use crate::throttle::{self, retry_after_seconds, AccountKey, ClientKey, Full, SlotGuard};
 

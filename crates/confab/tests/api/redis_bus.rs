@@ -5,7 +5,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use confab::events::{ChatEvent, EventBus, Flavor, LocalHub, RedisBus, RedisOptions, Subscription};
+use confab::events::local::LocalHub;
+use confab::events::redis::{RedisBus, RedisOptions};
+use confab::events::{ChatEvent, EventBus, Flavor, Subscription};
 
 use crate::support::database::{redis_url, REDIS_URL_VAR};
 use crate::support::process::{free_port, RedisServer};

@@ -8,9 +8,10 @@ use serde_json::{json, Value};
 use crate::support::{user_error, Auth, Backend, TestApp, TestUser};
 use crate::tenant_support::{chat_uuid, create_v1_chat, new_tenant};
 use confab::domain::{ChatName, ModelName, OrderBy, Timestamp};
-use confab::http::tenant_api::{to_markdown, ChatExport};
+use confab::http::tenant_api::ChatExport;
 use confab::http::user_api::{ChatsEnvelope, FilesEnvelope, MessagesEnvelope};
 use confab::store::{ChatRef, NewChat};
+use confab::views::markdown::to_markdown;
 
 crate::per_backend!(
     long_message_lists_stream_the_one_shot_bytes,

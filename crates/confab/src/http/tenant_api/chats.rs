@@ -7,20 +7,15 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::key::{TenantChat, TenantKey};
 use super::paging;
+use crate::chats::lifecycle::{ChatDetails, LiveConnections};
 use crate::domain::cursor::{CursorKind, Position};
-use crate::domain::{ChatName, Metadata, ModelName, Timestamp};
-use crate::events::ChatEvent;
-use crate::http::error::ApiError;
-use crate::http::extract::{ValidJson, ValidQuery};
-use crate::http::openapi::TenantError;
-use crate::http::views::TenantChatView;
-use crate::http::AppState;
-use crate::store::{ChatCursor, NewChat, StoreError};
-
-/// The name of a chat created without one.
-pub const DEFAULT_CHAT_NAME: &str = "New chat";
+use crate::domain::Timestamp;
+use crate::http::error::{ApiError, TenantError};
+use crate::http::extract::{TenantChat, TenantKey, ValidJson, ValidQuery};
+use crate::http::state::AppState;
+use crate::store::ChatCursor;
+use crate::views::TenantChatView;
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateTenantChatBody {
@@ -72,12 +67,6 @@ pub struct ChatDeletedResponse {
     deleted_at: Timestamp,
 }
 
-fn metadata(raw: Option<Box<serde_json::value::RawValue>>) -> Result<Option<Metadata>, ApiError> {
-    raw.map(Metadata::from_raw)
-        .transpose()
-        .map_err(|e| ApiError::bad_request("invalid_metadata", e.0))
-}
-
 /// Create a chat in the key's tenant, optionally owned by one of its users.
 #[utoipa::path(post, path = "/api/v1/chats", tag = "tenant chats",
     request_body = CreateTenantChatBody,
@@ -96,34 +85,15 @@ pub async fn create_chat(
     key: TenantKey,
     ValidJson(body): ValidJson<CreateTenantChatBody>,
 ) -> Result<Response, ApiError> {
-    let name = ChatName::parse(body.name.as_deref().unwrap_or(DEFAULT_CHAT_NAME))
-        .map_err(|e| ApiError::validation(e.0))?;
-    let model = ModelName::parse(body.model.as_deref().unwrap_or_default())
-        .map_err(|e| ApiError::validation(e.0))?;
-    let metadata = metadata(body.metadata)?;
-    let user_id = match body.user_id {
-        None => None,
-        Some(id) if id <= 0 => {
-            return Err(ApiError::bad_request(
-                "invalid_user_id",
-                "user_id must be a positive integer",
-            ))
-        }
-        Some(id) => match state.store.get_user(key.tenant_id, id).await {
-            Ok(user) => Some(user.id),
-            Err(StoreError::NotFound) => return Err(ApiError::user_not_found()),
-            Err(other) => return Err(other.into()),
-        },
-    };
     let chat = state
-        .store
-        .create_chat(NewChat {
-            tenant_id: key.tenant_id,
-            user_id,
-            name,
-            model,
-            metadata,
-        })
+        .chats
+        .create_in_tenant(
+            key.tenant_id,
+            body.name.as_deref(),
+            body.model.as_deref(),
+            body.user_id,
+            body.metadata,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(TenantChatView::from(&chat))).into_response())
 }
@@ -179,13 +149,11 @@ pub async fn get_chat(
     State(state): State<AppState>,
     TenantChat { chat, .. }: TenantChat,
 ) -> Result<Response, ApiError> {
-    let chat = state.store.get_chat(&chat).await?;
-    let message_count = state.store.message_count(chat.id).await?;
-    let active_connections = state
-        .events
-        .active_connections(chat.id)
-        .await
-        .map_err(ApiError::presence_unavailable)?;
+    let ChatDetails {
+        chat,
+        message_count,
+        active_connections,
+    } = state.chats.details(&chat).await?;
     Ok(Json(TenantChatView {
         message_count: Some(message_count),
         active_connections: Some(active_connections),
@@ -215,56 +183,17 @@ pub async fn delete_chat(
     TenantChat { chat, .. }: TenantChat,
     ValidQuery(query): ValidQuery<DeleteTenantChatQuery>,
 ) -> Result<Response, ApiError> {
-    if !query.force.unwrap_or(false) {
-        let current = state.store.get_chat(&chat).await?;
-        let live = state
-            .events
-            .active_connections(current.id)
-            .await
-            .map_err(ApiError::presence_unavailable)?;
-        if live > 0 {
-            return Err(ApiError::conflict(
-                "chat_has_active_connections",
-                format!(
-                    "Chat has {live} active WebSocket connection(s); close them or delete with ?force=true"
-                ),
-            ));
-        }
-    }
-    let deleted = state.store.delete_chat(&chat).await?;
+    let live = if query.force.unwrap_or(false) {
+        LiveConnections::Close
+    } else {
+        LiveConnections::Refuse
+    };
+    state.chats.delete(&chat, live).await?;
     let deleted_at = Timestamp::now();
-    state.events.publish(ChatEvent::deleted(&deleted)).await;
     Ok(Json(ChatDeletedResponse {
         success: true,
         message: "Chat deleted successfully",
         deleted_at,
     })
     .into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn metadata_must_be_a_small_object() {
-        let raw = |v: serde_json::Value| serde_json::value::to_raw_value(&v).ok();
-        assert_eq!(metadata(None), Ok(None));
-        assert_eq!(
-            metadata(raw(json!({"a": [1, 2]}))).map(|m| m.map(|m| m.as_str().to_owned())),
-            Ok(Some(r#"{"a":[1,2]}"#.to_owned()))
-        );
-        for bad in [json!([1]), json!("text"), json!(3)] {
-            assert_eq!(
-                metadata(raw(bad)).map_err(|e| e.code),
-                Err("invalid_metadata")
-            );
-        }
-        let big = json!({"k": "x".repeat(crate::domain::metadata::MAX_METADATA_BYTES)});
-        assert_eq!(
-            metadata(raw(big)).map_err(|e| e.code),
-            Err("invalid_metadata")
-        );
-    }
 }

@@ -7,17 +7,14 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::key::TenantChat;
 use super::paging;
+use crate::chats::input::MessagesInput;
 use crate::domain::cursor::{CursorKind, Position};
-use crate::http::error::ApiError;
-use crate::http::extract::{ValidJson, ValidQuery};
-use crate::http::message_input::{append_and_publish, PostMessagesBody};
-use crate::http::openapi::TenantError;
-use crate::http::user_api::{delete_last_response, DeleteLastResponse};
-use crate::http::views::{MessageView, MessagesView};
-use crate::http::AppState;
+use crate::http::error::{ApiError, TenantError};
+use crate::http::extract::{TenantChat, ValidJson, ValidQuery};
+use crate::http::state::AppState;
 use crate::store::MessageCursor;
+use crate::views::{DeleteLastResponse, MessageView, MessagesView};
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -82,7 +79,7 @@ pub async fn list_messages(
 /// stored atomically in order; code blocks of assistant messages become files.
 #[utoipa::path(post, path = "/api/v1/chats/{chat_id}/messages", tag = "tenant messages",
     params(("chat_id" = uuid::Uuid, Path)),
-    request_body = crate::http::message_input::PostMessages,
+    request_body = crate::http::message_body::PostMessages,
     security(("api_key" = [])),
     responses(
         (status = 201, description = "The stored messages, in order", body = TenantMessagesCreated),
@@ -94,13 +91,13 @@ pub async fn list_messages(
 pub async fn post_messages(
     State(state): State<AppState>,
     TenantChat { chat, .. }: TenantChat,
-    ValidJson(body): ValidJson<PostMessagesBody>,
+    ValidJson(input): ValidJson<MessagesInput>,
 ) -> Result<Response, ApiError> {
-    let (appended, _) = append_and_publish(&state, &chat, body).await?;
+    let posted = state.chats.post_messages(&chat, input).await?;
     Ok((
         StatusCode::CREATED,
         Json(TenantMessagesCreated {
-            data: MessagesView(&appended.messages),
+            data: MessagesView(&posted.messages),
         }),
     )
         .into_response())
@@ -122,5 +119,7 @@ pub async fn delete_last(
     State(state): State<AppState>,
     TenantChat { chat, .. }: TenantChat,
 ) -> Result<Response, ApiError> {
-    delete_last_response(&state, &chat).await
+    let deleted = state.chats.delete_last(&chat).await?;
+    let body = DeleteLastResponse::new(&deleted.trailing, deleted.exchange.as_deref());
+    Ok(Json(body).into_response())
 }

@@ -1,21 +1,19 @@
 //! The tenant API (SPEC §3): `X-API-Key` authentication, UUID chat ids, keyset pages,
 //! errors as `{"success": false, "error": {"code", "message"}}`. Live events for these
-//! chats are served by [`super::ws`].
+//! chats are served by `http::ws`.
 
 mod chats;
 mod export;
-mod key;
 mod messages;
 mod paging;
 
 use axum::routing::{delete, get};
 use axum::Router;
 
-use super::AppState;
+use super::state::AppState;
 
 pub use chats::*;
 pub use export::*;
-pub use key::{chat_uuid, KeyTouches, TenantChat, TenantKey, API_KEY_HEADER};
 pub use messages::*;
 pub use paging::{DEFAULT_LIMIT, MAX_LIMIT};
 

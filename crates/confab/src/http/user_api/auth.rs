@@ -12,14 +12,13 @@ use uuid::Uuid;
 use crate::auth::session;
 use crate::domain::{Email, Password, Timestamp};
 use crate::http::error::ApiError;
-use crate::http::extract::{session_token_hash, SessionUser, ValidJson};
-use crate::http::forwarded;
+use crate::http::extract::{cookie_secure, session_token_hash, SessionUser, ValidJson};
 use crate::http::origin::NotForged;
+use crate::http::state::AppState;
 use crate::http::throttle::{account_attempt, account_succeeded, AuthAttempt};
-use crate::http::views::UserView;
-use crate::http::AppState;
 use crate::revocation::Credential;
 use crate::store::{NewSession, StoreError, UserRecord};
+use crate::views::UserView;
 
 /// Login: any password within the size limit may be tried.
 #[derive(Deserialize, ToSchema)]
@@ -61,13 +60,6 @@ pub struct UserEnvelope<'a> {
     user: UserView<'a>,
 }
 
-/// Whether the session cookie must carry `Secure`: configured, or a trusted
-/// TLS-terminating proxy says the client used HTTPS.
-pub(crate) fn cookie_secure(state: &AppState, headers: &HeaderMap) -> bool {
-    state.config.cookie_secure
-        || forwarded::client_used_https(headers, state.config.abuse.trust_forwarded_for)
-}
-
 async fn start_session(
     state: &AppState,
     headers: &HeaderMap,
@@ -100,11 +92,11 @@ async fn start_session(
     request_body = NewAccount,
     responses(
         (status = 201, description = "Account created; the session cookie is set", body = UserEnvelope),
-        (status = 400, description = "Invalid email, weak password or unknown `tenant_id`", body = crate::http::openapi::UserError),
-        (status = 409, description = "Email already registered", body = crate::http::openapi::UserError),
-        (status = 429, description = "Too many attempts from this client or for this email; see `Retry-After`", body = crate::http::openapi::UserError),
-        (status = 503, description = "Password hashing is saturated; see `Retry-After`", body = crate::http::openapi::UserError),
-        (status = 413, body = crate::http::openapi::UserError), (status = 415, body = crate::http::openapi::UserError),
+        (status = 400, description = "Invalid email, weak password or unknown `tenant_id`", body = crate::http::error::UserError),
+        (status = 409, description = "Email already registered", body = crate::http::error::UserError),
+        (status = 429, description = "Too many attempts from this client or for this email; see `Retry-After`", body = crate::http::error::UserError),
+        (status = 503, description = "Password hashing is saturated; see `Retry-After`", body = crate::http::error::UserError),
+        (status = 413, body = crate::http::error::UserError), (status = 415, body = crate::http::error::UserError),
     ))]
 pub async fn sign_up(
     State(state): State<AppState>,
@@ -148,11 +140,11 @@ pub async fn sign_up(
     request_body = Credentials,
     responses(
         (status = 200, description = "Signed in; the session cookie is set", body = UserEnvelope),
-        (status = 400, description = "Malformed body", body = crate::http::openapi::UserError),
-        (status = 401, description = "Wrong email or password (the same answer for both)", body = crate::http::openapi::UserError),
-        (status = 429, description = "Too many attempts from this client or failures for this email; see `Retry-After`", body = crate::http::openapi::UserError),
-        (status = 503, description = "Password hashing is saturated; see `Retry-After`", body = crate::http::openapi::UserError),
-        (status = 413, body = crate::http::openapi::UserError), (status = 415, body = crate::http::openapi::UserError),
+        (status = 400, description = "Malformed body", body = crate::http::error::UserError),
+        (status = 401, description = "Wrong email or password (the same answer for both)", body = crate::http::error::UserError),
+        (status = 429, description = "Too many attempts from this client or failures for this email; see `Retry-After`", body = crate::http::error::UserError),
+        (status = 503, description = "Password hashing is saturated; see `Retry-After`", body = crate::http::error::UserError),
+        (status = 413, body = crate::http::error::UserError), (status = 415, body = crate::http::error::UserError),
     ))]
 pub async fn login(
     State(state): State<AppState>,
@@ -200,8 +192,8 @@ pub async fn login(
 #[utoipa::path(post, path = "/api/auth/logout", tag = "user auth",
     responses(
         (status = 200, description = "Signed out", body = bool, content_type = "application/json", example = json!(true)),
-        (status = 403, description = "`Origin` is not this server's, nor allowed by `--allowed-origins`", body = crate::http::openapi::UserError),
-        (status = 415, description = "A `Content-Type` other than `application/json`", body = crate::http::openapi::UserError),
+        (status = 403, description = "`Origin` is not this server's, nor allowed by `--allowed-origins`", body = crate::http::error::UserError),
+        (status = 415, description = "A `Content-Type` other than `application/json`", body = crate::http::error::UserError),
     ))]
 pub async fn logout(
     State(state): State<AppState>,

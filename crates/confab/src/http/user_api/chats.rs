@@ -7,19 +7,15 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::domain::{ChatName, ModelName, OrderBy};
-use crate::events::ChatEvent;
-use crate::http::error::ApiError;
+use super::list_params::PageParams;
+use crate::chats::lifecycle::{LiveConnections, MAX_BULK_DELETE};
+use crate::domain::OrderBy;
+use crate::http::error::{ApiError, UserError};
 use crate::http::extract::{OwnChat, OwnUser, ValidJson, ValidQuery};
-use crate::http::openapi::UserError;
+use crate::http::state::AppState;
 use crate::http::streamed::{self, Listed};
-use crate::http::user_api::list_params::PageParams;
-use crate::http::views::ChatView;
-use crate::http::AppState;
-use crate::store::{ChatRange, NewChat};
-
-/// The most chat ids one bulk delete may name.
-const MAX_BULK_DELETE: usize = 1000;
+use crate::store::ChatRange;
+use crate::views::ChatView;
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -160,18 +156,9 @@ pub async fn create_chat(
     OwnUser(user): OwnUser,
     ValidJson(body): ValidJson<CreateChatBody>,
 ) -> Result<Response, ApiError> {
-    let name = ChatName::parse(&body.name).map_err(|e| ApiError::validation(e.0))?;
-    let model = ModelName::parse(body.model.as_deref().unwrap_or_default())
-        .map_err(|e| ApiError::validation(e.0))?;
     let chat = state
-        .store
-        .create_chat(NewChat {
-            tenant_id: user.tenant_id,
-            user_id: Some(user.id),
-            name,
-            model,
-            metadata: None,
-        })
+        .chats
+        .create_for_user(&user, &body.name, body.model.as_deref())
         .await?;
     Ok(Json(ChatEnvelope {
         chat: ChatView::from(&chat),
@@ -195,9 +182,7 @@ pub async fn rename_chat(
     OwnChat { chat, .. }: OwnChat,
     ValidJson(body): ValidJson<RenameChatBody>,
 ) -> Result<Response, ApiError> {
-    let name = ChatName::parse(&body.name).map_err(|e| ApiError::validation(e.0))?;
-    let chat = state.store.rename_chat(&chat, &name).await?;
-    state.events.publish(ChatEvent::updated(&chat)).await;
+    let chat = state.chats.rename(&chat, &body.name).await?;
     Ok(Json(ChatEnvelope {
         chat: ChatView::from(&chat),
     })
@@ -219,8 +204,7 @@ pub async fn delete_chat(
     State(state): State<AppState>,
     OwnChat { chat, .. }: OwnChat,
 ) -> Result<Json<bool>, ApiError> {
-    let deleted = state.store.delete_chat(&chat).await?;
-    state.events.publish(ChatEvent::deleted(&deleted)).await;
+    state.chats.delete(&chat, LiveConnections::Close).await?;
     Ok(Json(true))
 }
 
@@ -240,20 +224,6 @@ pub async fn delete_chats(
     OwnUser(user): OwnUser,
     ValidJson(body): ValidJson<DeleteChatsBody>,
 ) -> Result<Json<bool>, ApiError> {
-    if body.chat_ids.len() > MAX_BULK_DELETE {
-        return Err(ApiError::validation(format!(
-            "chat_ids holds at most {MAX_BULK_DELETE} ids"
-        )));
-    }
-    if body.chat_ids.iter().any(|id| *id <= 0) {
-        return Err(ApiError::validation("chat_ids must be positive integers"));
-    }
-    let mut ids = body.chat_ids;
-    ids.sort_unstable();
-    ids.dedup();
-    let deleted = state.store.delete_user_chats(user.id, &ids).await?;
-    for chat in &deleted {
-        state.events.publish(ChatEvent::deleted(chat)).await;
-    }
+    state.chats.delete_many(user.id, body.chat_ids).await?;
     Ok(Json(true))
 }

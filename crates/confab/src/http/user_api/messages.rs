@@ -8,16 +8,14 @@ use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::events::ChatEvent;
-use crate::http::error::ApiError;
+use super::list_params::PageParams;
+use crate::chats::input::MessagesInput;
+use crate::http::error::{ApiError, DeleteLastError, UserError};
 use crate::http::extract::{OwnChat, ValidJson, ValidQuery};
-use crate::http::message_input::{append_and_publish, PostMessagesBody};
-use crate::http::openapi::{DeleteLastError, UserError};
+use crate::http::state::AppState;
 use crate::http::streamed::{self, Listed, MessageFormat};
-use crate::http::user_api::list_params::PageParams;
-use crate::http::views::{FileView, MessageView, MessagesView};
-use crate::http::AppState;
-use crate::store::{ChatRef, ChatVersion, DeleteLastOutcome, MessageRange, PageBudget};
+use crate::store::{ChatVersion, MessageRange, PageBudget};
+use crate::views::{DeleteLastResponse, FileView, MessageView, MessagesView};
 
 /// `{"chatMessages": [...]}`
 #[derive(Serialize, ToSchema)]
@@ -68,28 +66,6 @@ impl<'a> FilesEnvelope<'a> {
             chat_files: files.iter().map(FileView::from).collect(),
         }
     }
-}
-
-/// The delete-last answer; which fields are present depends on what was deleted.
-#[derive(Serialize, ToSchema)]
-pub struct DeleteLastResponse<'a> {
-    #[serde(
-        rename = "maybeAssistantMessageToDelete",
-        skip_serializing_if = "Option::is_none"
-    )]
-    maybe_assistant: Option<MessageView<'a>>,
-    #[serde(
-        rename = "maybeUserMessageToDelete",
-        skip_serializing_if = "Option::is_none"
-    )]
-    maybe_user: Option<MessageView<'a>>,
-    #[serde(
-        rename = "deletedSuccessfully",
-        skip_serializing_if = "Option::is_none"
-    )]
-    deleted_successfully: Option<Vec<i64>>,
-    #[serde(rename = "failedToDelete", skip_serializing_if = "Option::is_none")]
-    failed_to_delete: Option<Vec<i64>>,
 }
 
 /// The chat's messages in chronological order, each with its files (seed 003).
@@ -177,7 +153,7 @@ fn json_bytes(body: Bytes) -> Response {
 #[utoipa::path(post, path = "/api/users/{user_id}/chats/{chat_id}/messages", tag = "user messages",
     params(("user_id" = i64, Path, minimum = 1), ("chat_id" = i64, Path, minimum = 1)),
     security(("session" = [])),
-    request_body = crate::http::message_input::PostMessages,
+    request_body = crate::http::message_body::PostMessages,
     responses(
         (status = 200, description = "`{\"chatMessage\"}` for one message, `{\"chatMessages\"}` for a batch", body = PostedMessages),
         (status = 400, body = UserError), (status = 401, body = UserError), (status = 404, body = UserError),
@@ -188,15 +164,13 @@ fn json_bytes(body: Bytes) -> Response {
 pub async fn post_messages(
     State(state): State<AppState>,
     OwnChat { chat, .. }: OwnChat,
-    ValidJson(body): ValidJson<PostMessagesBody>,
+    ValidJson(input): ValidJson<MessagesInput>,
 ) -> Result<Response, ApiError> {
-    let (appended, batch) = append_and_publish(&state, &chat, body).await?;
-    let body = if batch {
-        PostedMessages::Batch(MessagesEnvelope {
-            chat_messages: MessagesView(&appended.messages),
-        })
+    let posted = state.chats.post_messages(&chat, input).await?;
+    let body = if posted.batch {
+        PostedMessages::Batch(MessagesEnvelope::new(&posted.messages))
     } else {
-        let message = appended
+        let message = posted
             .messages
             .first()
             .ok_or_else(|| ApiError::internal(&"append returned no message for a single post"))?;
@@ -222,48 +196,9 @@ pub async fn delete_last(
     State(state): State<AppState>,
     OwnChat { chat, .. }: OwnChat,
 ) -> Result<Response, ApiError> {
-    delete_last_response(&state, &chat).await
-}
-
-/// Delete-last for either API: one transaction in the store, the event, the body.
-pub async fn delete_last_response(state: &AppState, chat: &ChatRef) -> Result<Response, ApiError> {
-    let outcome = state.store.delete_last(chat).await?;
-    let DeleteLastOutcome::Deleted {
-        chat,
-        trailing,
-        exchange,
-    } = &outcome
-    else {
-        return Err(ApiError::no_messages());
-    };
-    state
-        .events
-        .publish(ChatEvent::messages_deleted(chat, outcome.deleted_ids()))
-        .await;
-    Ok(Json(delete_last_body(trailing, exchange.as_deref())).into_response())
-}
-
-/// SPEC §2 step 3/4: the pair when one was deleted; the trailing ids when there were
-/// some, or when nothing else was deleted.
-pub fn delete_last_body<'a>(
-    trailing: &'a [crate::store::MessageRecord],
-    exchange: Option<&'a (crate::store::MessageRecord, crate::store::MessageRecord)>,
-) -> DeleteLastResponse<'a> {
-    let trailing_ids = || Some(trailing.iter().map(|m| m.id).collect());
-    match exchange {
-        Some((user, assistant)) => DeleteLastResponse {
-            maybe_assistant: Some(MessageView::without_files(assistant)),
-            maybe_user: Some(MessageView::without_files(user)),
-            deleted_successfully: (!trailing.is_empty()).then(trailing_ids).flatten(),
-            failed_to_delete: (!trailing.is_empty()).then(Vec::new),
-        },
-        None => DeleteLastResponse {
-            maybe_assistant: None,
-            maybe_user: None,
-            deleted_successfully: trailing_ids(),
-            failed_to_delete: Some(Vec::new()),
-        },
-    }
+    let deleted = state.chats.delete_last(&chat).await?;
+    let body = DeleteLastResponse::new(&deleted.trailing, deleted.exchange.as_deref());
+    Ok(Json(body).into_response())
 }
 
 /// The chat's code files.

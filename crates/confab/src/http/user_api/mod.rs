@@ -8,7 +8,7 @@ mod messages;
 use axum::routing::{delete, get, head, patch, post};
 use axum::Router;
 
-use super::AppState;
+use super::state::AppState;
 
 pub use auth::*;
 pub use chats::*;

@@ -1,4 +1,4 @@
-//! The connection's reader: holds each request head back until [`head::check`] passes
+//! The connection's reader: holds each request head back until `head::check` passes
 //! it, then follows the body to the next head. See the module above for why.
 
 use std::io;
@@ -10,7 +10,8 @@ use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, ReadBuf};
 
 use super::chunked::Chunked;
 use super::head::{self, Framing, Head};
-use super::{HeadLimits, Rejection, Wire};
+use super::{Rejection, Wire};
+use crate::config::HeadLimits;
 
 /// What hyper reads in place of a refused head; the service answers it with the error.
 const STAND_IN: &[u8] = b"GET / HTTP/1.1\r\nconnection: close\r\n\r\n";

@@ -6,7 +6,8 @@
 
 use std::mem::MaybeUninit;
 
-use super::{HeadLimits, Refusal, Rejection, MAX_HEADERS_CAP};
+use super::{Refusal, Rejection};
+use crate::config::{HeadLimits, MAX_HEADERS_CAP};
 
 /// What a buffer holds so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 //!
 //! hyper answers a head it cannot parse (URI too long, too many or too large headers,
 //! conflicting Content-Length, obs-folded lines, HTTP/0.9, garbage) with an empty body
-//! and no hook to change it. So each connection's reads go through [`Guarded`], which
+//! and no hook to change it. So each connection's reads go through [`guard::Guarded`], which
 //! holds a request head back until it is complete and valid, then releases it to
 //! hyper, follows the body's framing (Content-Length or chunked) to find the next head
 //! on a keep-alive connection, and passes upgraded connections through untouched.
@@ -19,10 +19,8 @@
 //! cannot be reused).
 
 mod chunked;
-mod guard;
+pub mod guard;
 mod head;
-
-pub use guard::Guarded;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
@@ -33,23 +31,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::error::ApiError;
-
-/// The most headers `--max-headers` may allow (a stack array of this many slots).
-pub const MAX_HEADERS_CAP: usize = 256;
-
-/// What a request head may be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HeadLimits {
-    /// Longest request target (path and query), in bytes: 414 over it.
-    pub max_uri_bytes: usize,
-    /// Most header lines: 431 over it.
-    pub max_headers: usize,
-    /// Largest head (request line, headers, final blank line), in bytes: 431 over it.
-    pub max_head_bytes: usize,
-    /// A body announced larger than this with `Expect: 100-continue` is refused (413)
-    /// before it is sent.
-    pub body_limit_bytes: u64,
-}
 
 /// Why a head was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,9 +16,10 @@
 //! What an engine does its own way is its [`SqlEngine`] implementation, in
 //! `store/sqlite/` and `store/postgres.rs`.
 //!
-//! Rust does not carry a trait's where-clauses to the code that uses the trait, so each
-//! generic `impl` block states the sqlx capabilities it needs of the engine itself: the
-//! same short list each time (executors, arguments, and the column types above).
+//! Rust does not carry a trait's where-clauses to the code that uses the trait (only
+//! bounds on `Self` travel), so [`SqlEngine`] cannot hold the sqlx capabilities the SQL
+//! needs (`i64: Encode<DB>` and the like): each generic `impl` block states them, the
+//! same list each time (executors, arguments, the column types above).
 
 mod accounts;
 mod chats;

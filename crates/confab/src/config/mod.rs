@@ -1,6 +1,11 @@
 //! Server configuration: flags and `CONFAB_*` environment variables (see `confab serve --help`).
+//!
+//! Every default is written once, in its flag's clap attribute; [`defaults`] reads them
+//! back for code that builds a configuration without a command line (tests, tools).
 
-use clap::Args;
+pub mod origin;
+
+use clap::{Args, FromArgMatches};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://confab.db";
@@ -60,7 +65,7 @@ pub struct Limits {
     pub max_uri_bytes: u64,
     /// Most header lines in a request; more get 431.
     #[arg(long, env = "CONFAB_MAX_HEADERS", default_value_t = 100,
-          value_parser = clap::value_parser!(u64).range(1..=crate::http::wire::MAX_HEADERS_CAP as u64))]
+          value_parser = clap::value_parser!(u64).range(1..=MAX_HEADERS_CAP as u64))]
     pub max_headers: u64,
     /// Largest request head (request line and headers) in bytes; larger ones get 431.
     #[arg(long, env = "CONFAB_MAX_HEADER_BYTES", default_value_t = 16 * 1024,
@@ -174,16 +179,6 @@ pub struct StorageQuotas {
     pub max_tenant_message_bytes: u64,
 }
 
-impl Default for StorageQuotas {
-    fn default() -> Self {
-        StorageQuotas {
-            max_messages_per_chat: 1_000_000,
-            max_chats_per_user: 100_000,
-            max_tenant_message_bytes: 10 * 1024 * 1024 * 1024,
-        }
-    }
-}
-
 impl StorageQuotas {
     /// No quotas (tools and tests that write below the API).
     pub const OFF: StorageQuotas = StorageQuotas {
@@ -207,26 +202,22 @@ impl AbuseLimits {
     }
 }
 
-impl Default for AbuseLimits {
-    fn default() -> Self {
-        AbuseLimits {
-            trust_forwarded_for: false,
-            auth_ip_attempts: 10,
-            auth_ip_window_seconds: 60,
-            auth_account_failures: 5,
-            auth_account_window_seconds: 900,
-            api_key_rate_per_second: 100,
-            api_key_burst: 200,
-            user_write_rate_per_second: 20,
-            user_write_burst: 200,
-            password_hash_concurrency: default_hash_concurrency(),
-            password_hash_wait_ms: 2000,
-            ws_max_per_chat: 100,
-            ws_max_per_key: 1000,
-            header_read_timeout_seconds: 30,
-            body_read_timeout_seconds: 60,
-        }
-    }
+/// The most headers `--max-headers` may allow (the head parser keeps a stack array of
+/// this many slots).
+pub const MAX_HEADERS_CAP: usize = 256;
+
+/// What a request head may be: [`Limits`] as the connection reader applies them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeadLimits {
+    /// Longest request target (path and query), in bytes: 414 over it.
+    pub max_uri_bytes: usize,
+    /// Most header lines: 431 over it.
+    pub max_headers: usize,
+    /// Largest head (request line, headers, final blank line), in bytes: 431 over it.
+    pub max_head_bytes: usize,
+    /// A body announced larger than this with `Expect: 100-continue` is refused (413)
+    /// before it is sent.
+    pub body_limit_bytes: u64,
 }
 
 impl Limits {
@@ -236,8 +227,8 @@ impl Limits {
     }
 
     /// What a request head may be, for the connection reader.
-    pub fn head_limits(&self) -> crate::http::wire::HeadLimits {
-        crate::http::wire::HeadLimits {
+    pub fn head_limits(&self) -> HeadLimits {
+        HeadLimits {
             max_uri_bytes: usize::try_from(self.max_uri_bytes).unwrap_or(usize::MAX),
             max_headers: usize::try_from(self.max_headers).unwrap_or(usize::MAX),
             max_head_bytes: usize::try_from(self.max_header_bytes).unwrap_or(usize::MAX),
@@ -282,7 +273,7 @@ pub struct Config {
     /// WebSocket upgrades and logout: comma-separated, exact
     /// (`https://app.example.com,http://localhost:3000`). Empty: the server's own only.
     #[arg(long, env = "CONFAB_ALLOWED_ORIGINS", value_delimiter = ',',
-          value_parser = crate::http::origin::parse_allowed)]
+          value_parser = origin::parse_allowed)]
     pub allowed_origins: Vec<String>,
     /// How long a session lasts, in hours.
     #[arg(long, env = "CONFAB_SESSION_TTL_HOURS", default_value_t = 24 * 30)]
@@ -314,57 +305,46 @@ impl Config {
 
     /// The defaults, for a given database (tests and tools build configs this way).
     pub fn with_database(database_url: impl Into<String>) -> Self {
-        Config {
-            listen: DEFAULT_LISTEN.to_owned(),
-            database: DatabaseArgs {
-                database_url: database_url.into(),
-                db_pool_size: 4,
-            },
-            redis_url: None,
-            redis_prefix: "confab".to_owned(),
-            presence_ttl_seconds: 30,
-            cookie_secure: false,
-            allowed_origins: Vec::new(),
-            session_ttl_hours: 24 * 30,
-            log_format: "text".to_owned(),
-            sqlite_busy_timeout_ms: 10_000,
-            limits: Limits {
-                body_limit_bytes: 1024 * 1024,
-                max_message_bytes: 512 * 1024,
-                max_batch_messages: 100,
-                message_cache_mib: 32,
-                message_cache_entry_kib: 1024,
-                list_page_kib: 256,
-                ws_buffer_frames: 1024,
-                ws_ping_interval_seconds: 20,
-                revocation_poll_ms: 250,
-                max_uri_bytes: 8 * 1024,
-                max_headers: 100,
-                max_header_bytes: 16 * 1024,
-            },
-            abuse: AbuseLimits::default(),
-            quotas: StorageQuotas::default(),
-            shutdown_grace_seconds: 30,
-        }
+        let mut config: Config = defaults();
+        config.database.database_url = database_url.into();
+        config
     }
+}
+
+/// The defaults of a group of flags, as the command line has them with no flag given and
+/// no `CONFAB_*` variable set (variables are ignored here).
+pub fn defaults<T: Args + FromArgMatches>() -> T {
+    let command = T::augment_args(clap::Command::new("confab")).mut_args(|arg| arg.env(None));
+    // Fixed input: it fails only if a default in the attributes above is invalid, which
+    // the unit test below catches.
+    let matches = command
+        .try_get_matches_from(["confab"])
+        .expect("the flags' defaults parse");
+    T::from_arg_matches(&matches).expect("the flags' defaults fit their fields")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
 
-    #[derive(Parser)]
-    struct Probe {
-        #[command(flatten)]
-        config: Config,
-    }
-
-    /// The hand-written defaults agree with the command line's.
     #[test]
-    fn defaults_match_the_command_line() {
-        let parsed = Probe::parse_from(["confab"]).config;
-        let built = Config::with_database(parsed.database.database_url.clone());
-        assert_eq!(format!("{parsed:?}"), format!("{built:?}"));
+    fn defaults_come_from_the_flags() {
+        let config = Config::with_database("sqlite://x.db");
+        assert_eq!(config.database.database_url, "sqlite://x.db");
+        assert_eq!(config.database.db_pool_size, 4);
+        assert_eq!(config.listen, DEFAULT_LISTEN);
+        assert_eq!(config.limits.body_limit_bytes, 1024 * 1024);
+        assert_eq!(config.limits.max_headers, 100);
+        assert_eq!(config.abuse.auth_ip_attempts, 10);
+        assert_eq!(
+            config.abuse.password_hash_concurrency,
+            default_hash_concurrency()
+        );
+        assert_eq!(config.quotas.max_messages_per_chat, 1_000_000);
+        assert!(config.allowed_origins.is_empty());
+        assert_eq!(
+            defaults::<DatabaseArgs>().database_url,
+            DEFAULT_DATABASE_URL
+        );
     }
 }

@@ -1,21 +1,19 @@
-//! The message-posting body both APIs accept: one message or a batch
+//! The message-posting input both APIs accept: one message or a batch
 //! `{"messages":[...]}`. A message is spelled either `{"message","actor"}` or
-//! `{"content","role"}`, in both forms; one message mixing the two spellings is a 400.
+//! `{"content","role"}`, in both forms; one message mixing the two spellings is refused.
+//! (Its documented schema is `http::message_body`.)
 
 use serde::Deserialize;
-use utoipa::ToSchema;
 
-use super::error::ApiError;
-use super::AppState;
+use super::error::ChatError;
 use crate::config::Limits;
 use crate::domain::{code_blocks, Actor, MessageText};
-use crate::events::ChatEvent;
-use crate::store::{Appended, ChatRef, NewMessage};
+use crate::store::NewMessage;
 
 /// What a message post's body holds, as sent: the forms and spellings are told apart
-/// in [`PostMessagesBody::parse`], so a mixed or partial body gets a precise 400.
+/// when it is parsed (below), so a mixed or partial body gets a precise refusal.
 #[derive(Deserialize)]
-pub struct PostMessagesBody {
+pub struct MessagesInput {
     // A single message's fields, in either spelling (no `flatten`: it would buffer the body).
     message: Option<String>,
     actor: Option<String>,
@@ -58,63 +56,22 @@ impl SpelledMessage {
     }
 }
 
-/// The documented body of a message post: one message, or a batch.
-#[derive(Deserialize, ToSchema)]
-#[serde(untagged)]
-pub enum PostMessages {
-    Single(SingleMessage),
-    Batch(MessageBatch),
-}
-
-/// One message, in either spelling (both are accepted in both forms).
-#[derive(Deserialize, ToSchema)]
-#[serde(untagged)]
-pub enum SingleMessage {
-    MessageActor(MessageActor),
-    ContentRole(ContentRole),
-}
-
-/// A message spelled `{"message","actor"}`.
-#[derive(Deserialize, ToSchema)]
-pub struct MessageActor {
-    /// The text (not empty, no NUL characters).
-    #[schema(min_length = 1, pattern = r"^[^\u0000]+$")]
-    pub message: String,
-    pub actor: Actor,
-}
-
-/// A message spelled `{"content","role"}`.
-#[derive(Deserialize, ToSchema)]
-pub struct ContentRole {
-    /// The text (not empty, no NUL characters).
-    #[schema(min_length = 1, pattern = r"^[^\u0000]+$")]
-    pub content: String,
-    pub role: Actor,
-}
-
-/// A batch, stored atomically in order (at most `--max-batch-messages`, default 100).
-#[derive(Deserialize, ToSchema)]
-pub struct MessageBatch {
-    #[schema(min_items = 1, max_items = 100)]
-    pub messages: Vec<SingleMessage>,
-}
-
 /// What the caller posted, validated, with code files extracted.
-pub struct ParsedMessages {
+pub(super) struct ParsedMessages {
     pub messages: Vec<NewMessage>,
     /// Whether the caller used the batch form (decides the response shape).
     pub batch: bool,
 }
 
-impl PostMessagesBody {
-    pub fn parse(self, limits: &Limits) -> Result<ParsedMessages, ApiError> {
+impl MessagesInput {
+    pub(super) fn parse(self, limits: &Limits) -> Result<ParsedMessages, ChatError> {
         let single = SpelledMessage {
             message: self.message,
             actor: self.actor,
             content: self.content,
             role: self.role,
         };
-        let single = single.resolve().map_err(ApiError::validation)?;
+        let single = single.resolve().map_err(ChatError::invalid)?;
         match (single, self.messages) {
             (Some((text, actor)), None) => Ok(ParsedMessages {
                 messages: vec![new_message(text, &actor, limits, None)?],
@@ -122,10 +79,10 @@ impl PostMessagesBody {
             }),
             (None, Some(items)) => {
                 if items.is_empty() {
-                    return Err(ApiError::validation("messages must not be empty"));
+                    return Err(ChatError::invalid("messages must not be empty"));
                 }
                 if items.len() > limits.max_batch_messages {
-                    return Err(ApiError::validation(format!(
+                    return Err(ChatError::invalid(format!(
                         "a batch holds at most {} messages",
                         limits.max_batch_messages
                     )));
@@ -135,10 +92,10 @@ impl PostMessagesBody {
                     .enumerate()
                     .map(|(i, item)| match item.resolve() {
                         Ok(Some((text, actor))) => new_message(text, &actor, limits, Some(i)),
-                        Ok(None) => Err(ApiError::validation(format!(
+                        Ok(None) => Err(ChatError::invalid(format!(
                             "messages[{i}]: missing field `content`"
                         ))),
-                        Err(why) => Err(ApiError::validation(format!("messages[{i}]: {why}"))),
+                        Err(why) => Err(ChatError::invalid(format!("messages[{i}]: {why}"))),
                     })
                     .collect::<Result<_, _>>()?;
                 Ok(ParsedMessages {
@@ -146,10 +103,10 @@ impl PostMessagesBody {
                     batch: true,
                 })
             }
-            (None, None) => Err(ApiError::validation(
+            (None, None) => Err(ChatError::invalid(
                 "expected {\"message\", \"actor\"} or {\"messages\": [{\"content\", \"role\"}]}",
             )),
-            (Some(_), Some(_)) => Err(ApiError::validation(
+            (Some(_), Some(_)) => Err(ChatError::invalid(
                 "send either one message or {\"messages\": [...]}, not both",
             )),
         }
@@ -161,10 +118,10 @@ fn new_message(
     actor: &str,
     limits: &Limits,
     index: Option<usize>,
-) -> Result<NewMessage, ApiError> {
+) -> Result<NewMessage, ChatError> {
     let at = |e: crate::domain::ValueError| match index {
-        Some(i) => ApiError::validation(format!("messages[{i}]: {e}")),
-        None => ApiError::validation(e.0),
+        Some(i) => ChatError::invalid(format!("messages[{i}]: {e}")),
+        None => ChatError::invalid(e.0),
     };
     let actor = Actor::parse(actor).map_err(at)?;
     let text = MessageText::parse(text, limits.max_message_bytes).map_err(at)?;
@@ -174,23 +131,4 @@ fn new_message(
         Vec::new()
     };
     Ok(NewMessage { actor, text, files })
-}
-
-/// Posting for either API: validate, append atomically, publish the change. Returns what
-/// was stored and whether the caller used the batch form (which decides the body shape).
-pub async fn append_and_publish(
-    state: &AppState,
-    chat: &ChatRef,
-    body: PostMessagesBody,
-) -> Result<(Appended, bool), ApiError> {
-    let parsed = body.parse(&state.config.limits)?;
-    let appended = state.store.append_messages(chat, parsed.messages).await?;
-    state
-        .events
-        .publish(ChatEvent::messages_created(
-            &appended.chat,
-            &appended.messages,
-        ))
-        .await;
-    Ok((appended, parsed.batch))
 }

@@ -1,5 +1,10 @@
-//! JSON shapes of the API, borrowed from store records so a response is serialised
-//! straight from what the store returned, without copying message text.
+//! JSON shapes of both APIs, borrowed from store records so a response body or a live
+//! frame is serialised straight from what the store returned, without copying message
+//! text. `frames.rs`: the live-event frames built from them; `markdown.rs`: a chat as a
+//! Markdown document.
+
+pub mod frames;
+pub mod markdown;
 
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
@@ -183,6 +188,53 @@ impl<'a> From<&'a ChatRecord> for TenantChatView<'a> {
             updated_at: chat.updated_at,
             message_count: None,
             active_connections: None,
+        }
+    }
+}
+
+/// The delete-last answer; which fields are present depends on what was deleted.
+#[derive(Serialize, ToSchema)]
+pub struct DeleteLastResponse<'a> {
+    #[serde(
+        rename = "maybeAssistantMessageToDelete",
+        skip_serializing_if = "Option::is_none"
+    )]
+    maybe_assistant: Option<MessageView<'a>>,
+    #[serde(
+        rename = "maybeUserMessageToDelete",
+        skip_serializing_if = "Option::is_none"
+    )]
+    maybe_user: Option<MessageView<'a>>,
+    #[serde(
+        rename = "deletedSuccessfully",
+        skip_serializing_if = "Option::is_none"
+    )]
+    deleted_successfully: Option<Vec<i64>>,
+    #[serde(rename = "failedToDelete", skip_serializing_if = "Option::is_none")]
+    failed_to_delete: Option<Vec<i64>>,
+}
+
+impl<'a> DeleteLastResponse<'a> {
+    /// The pair when one was deleted; the trailing ids when there were some, or when
+    /// nothing else was deleted.
+    pub fn new(
+        trailing: &'a [MessageRecord],
+        exchange: Option<&'a (MessageRecord, MessageRecord)>,
+    ) -> Self {
+        let trailing_ids = || Some(trailing.iter().map(|m| m.id).collect());
+        match exchange {
+            Some((user, assistant)) => DeleteLastResponse {
+                maybe_assistant: Some(MessageView::without_files(assistant)),
+                maybe_user: Some(MessageView::without_files(user)),
+                deleted_successfully: (!trailing.is_empty()).then(trailing_ids).flatten(),
+                failed_to_delete: (!trailing.is_empty()).then(Vec::new),
+            },
+            None => DeleteLastResponse {
+                maybe_assistant: None,
+                maybe_user: None,
+                deleted_successfully: trailing_ids(),
+                failed_to_delete: Some(Vec::new()),
+            },
         }
     }
 }

@@ -1,0 +1,97 @@
+//! The session cookie: who is signed in, and the user-API routes' own user and chat.
+
+use axum::extract::FromRequestParts;
+use axum::http::{header, request::Parts, HeaderMap, Method};
+
+use super::path::path_id;
+use crate::auth::session;
+use crate::domain::Timestamp;
+use crate::http::error::ApiError;
+use crate::http::forwarded;
+use crate::http::state::AppState;
+use crate::http::throttle::user_write;
+use crate::store::{ChatRef, UserRecord};
+
+/// Whether the session cookie must carry `Secure`: configured, or a trusted
+/// TLS-terminating proxy says the client used HTTPS.
+pub fn cookie_secure(state: &AppState, headers: &HeaderMap) -> bool {
+    state.config.cookie_secure
+        || forwarded::client_used_https(headers, state.config.abuse.trust_forwarded_for)
+}
+
+/// The signed-in user of a valid, unexpired, unrevoked session cookie; else 401.
+pub struct SessionUser {
+    pub user: UserRecord,
+    pub token_hash: Vec<u8>,
+}
+
+/// The session token hash from the request's cookies, if one is present.
+pub fn session_token_hash(parts: &Parts) -> Option<Vec<u8>> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find_map(session::token_from_cookie_header)
+        // Our tokens are 43 characters; anything far longer is not one of ours.
+        .filter(|token| token.len() <= 128)
+        .map(session::hash_token)
+}
+
+impl FromRequestParts<AppState> for SessionUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token_hash = session_token_hash(parts).ok_or_else(ApiError::unauthorized)?;
+        let user = state
+            .store
+            .session_user(&token_hash, Timestamp::now())
+            .await?
+            .ok_or_else(ApiError::unauthorized)?;
+        Ok(SessionUser { user, token_hash })
+    }
+}
+
+/// `/api/users/{user_id}/...` for the signed-in user's own id: 401 without a session,
+/// 400 for an id that is not a positive integer, 404 for anyone else's id. A write (any
+/// method but GET and HEAD) also spends one of the user's writes: 429 over the rate.
+pub struct OwnUser(pub UserRecord);
+
+impl FromRequestParts<AppState> for OwnUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let SessionUser { user, .. } = SessionUser::from_request_parts(parts, state).await?;
+        let user_id = path_id(parts, state, "user_id").await?;
+        if user_id != user.id {
+            return Err(ApiError::user_not_found());
+        }
+        if !matches!(parts.method, Method::GET | Method::HEAD) {
+            user_write(state, user.id)?;
+        }
+        Ok(OwnUser(user))
+    }
+}
+
+/// `/api/users/{user_id}/chats/{chat_id}/...`: [`OwnUser`] plus a valid chat id. Whether
+/// the chat is the user's is decided by the store, in the same transaction as the work.
+pub struct OwnChat {
+    pub user: UserRecord,
+    pub chat: ChatRef,
+}
+
+impl FromRequestParts<AppState> for OwnChat {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let OwnUser(user) = OwnUser::from_request_parts(parts, state).await?;
+        let chat_id = path_id(parts, state, "chat_id").await?;
+        Ok(OwnChat {
+            chat: ChatRef::User {
+                user_id: user.id,
+                chat_id,
+            },
+            user,
+        })
+    }
+}

@@ -1,0 +1,49 @@
+//! The documented body of a message post (OpenAPI only): one message or a batch, each
+//! message spelled `{"message","actor"}` or `{"content","role"}`. The body is read and
+//! checked by [`crate::chats::input::MessagesInput`].
+
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::domain::Actor;
+
+/// The documented body of a message post: one message, or a batch.
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum PostMessages {
+    Single(SingleMessage),
+    Batch(MessageBatch),
+}
+
+/// One message, in either spelling (both are accepted in both forms).
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum SingleMessage {
+    MessageActor(MessageActor),
+    ContentRole(ContentRole),
+}
+
+/// A message spelled `{"message","actor"}`.
+#[derive(Deserialize, ToSchema)]
+pub struct MessageActor {
+    /// The text (not empty, no NUL characters).
+    #[schema(min_length = 1, pattern = r"^[^\u0000]+$")]
+    pub message: String,
+    pub actor: Actor,
+}
+
+/// A message spelled `{"content","role"}`.
+#[derive(Deserialize, ToSchema)]
+pub struct ContentRole {
+    /// The text (not empty, no NUL characters).
+    #[schema(min_length = 1, pattern = r"^[^\u0000]+$")]
+    pub content: String,
+    pub role: Actor,
+}
+
+/// A batch, stored atomically in order (at most `--max-batch-messages`, default 100).
+#[derive(Deserialize, ToSchema)]
+pub struct MessageBatch {
+    #[schema(min_items = 1, max_items = 100)]
+    pub messages: Vec<SingleMessage>,
+}

@@ -1,0 +1,35 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+
+use super::key_touches::KeyTouches;
+use super::metrics::Metrics;
+use super::response_cache::ResponseCache;
+use crate::auth::password::Hashing;
+use crate::chats::Chats;
+use crate::config::Config;
+use crate::events::EventBus;
+use crate::revocation::LiveCredentials;
+use crate::store::Store;
+use crate::throttle::Throttles;
+
+#[derive(Clone)]
+pub struct AppState {
+    /// The use cases that change chats (and publish their events).
+    pub chats: Chats,
+    /// Reads, sign-up and sessions go to the store directly.
+    pub store: Arc<dyn Store>,
+    pub events: Arc<dyn EventBus>,
+    pub config: Arc<Config>,
+    pub metrics: Arc<Metrics>,
+    /// Serialised message lists of unchanged chats.
+    pub message_cache: Arc<ResponseCache>,
+    /// When each API key's `last_used_at` was last written (throttles those writes).
+    pub key_touches: Arc<KeyTouches>,
+    /// Abuse limits: auth throttles, API key and user write rates, WebSocket caps.
+    pub throttles: Arc<Throttles>,
+    /// Bounded password hashing (sign-up and login).
+    pub hashing: Arc<Hashing>,
+    /// This node's WebSockets by the credential they were opened with.
+    pub live_credentials: Arc<LiveCredentials>,
+}
