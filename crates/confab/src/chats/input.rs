@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::error::ChatError;
 use crate::config::Limits;
 use crate::domain::{code_blocks, Actor, MessageText};
-use crate::store::NewMessage;
+use crate::store::{NewMessage, Under};
 
 /// What a message post's body holds, as sent: the forms and spellings are told apart
 /// when it is parsed (below), so a mixed or partial body gets a precise refusal.
@@ -21,6 +21,8 @@ pub struct MessagesInput {
     role: Option<String>,
     /// A batch, stored atomically in order.
     messages: Option<Vec<SpelledMessage>>,
+    /// Where the (first) message goes in the tree; the current leaf when absent or null.
+    parent_id: Option<i64>,
 }
 
 /// One message's fields in either spelling, as sent.
@@ -61,10 +63,17 @@ pub(super) struct ParsedMessages {
     pub messages: Vec<NewMessage>,
     /// Whether the caller used the batch form (decides the response shape).
     pub batch: bool,
+    /// Where the first message goes.
+    pub under: Under,
 }
 
 impl MessagesInput {
     pub(super) fn parse(self, limits: &Limits) -> Result<ParsedMessages, ChatError> {
+        let under = match self.parent_id {
+            None => Under::Current,
+            Some(id) if id > 0 => Under::Message(id),
+            Some(_) => return Err(ChatError::invalid("parent_id must be a positive integer")),
+        };
         let single = SpelledMessage {
             message: self.message,
             actor: self.actor,
@@ -76,6 +85,7 @@ impl MessagesInput {
             (Some((text, actor)), None) => Ok(ParsedMessages {
                 messages: vec![new_message(text, &actor, limits, None)?],
                 batch: false,
+                under,
             }),
             (None, Some(items)) => {
                 if items.is_empty() {
@@ -101,6 +111,7 @@ impl MessagesInput {
                 Ok(ParsedMessages {
                     messages,
                     batch: true,
+                    under,
                 })
             }
             (None, None) => Err(ChatError::invalid(
@@ -110,6 +121,43 @@ impl MessagesInput {
                 "send either one message or {\"messages\": [...]}, not both",
             )),
         }
+    }
+}
+
+/// An edit's body: the new text, as `message` or `content`.
+#[derive(Deserialize)]
+pub struct EditInput {
+    message: Option<String>,
+    content: Option<String>,
+}
+
+impl EditInput {
+    pub(super) fn parse(self, limits: &Limits) -> Result<MessageText, ChatError> {
+        let text = match (self.message, self.content) {
+            (Some(text), None) | (None, Some(text)) => text,
+            (None, None) => return Err(ChatError::invalid("missing field `message`")),
+            (Some(_), Some(_)) => {
+                return Err(ChatError::invalid("send `message` or `content`, not both"))
+            }
+        };
+        if text.trim().is_empty() {
+            return Err(ChatError::invalid("message must not be blank"));
+        }
+        Ok(MessageText::parse(text, limits.max_message_bytes)?)
+    }
+}
+
+/// A branch switch's body: `{"message_id": X}`.
+#[derive(Deserialize)]
+pub struct SwitchInput {
+    message_id: Option<i64>,
+}
+
+impl SwitchInput {
+    pub(super) fn parse(self) -> Result<i64, ChatError> {
+        self.message_id
+            .filter(|id| *id > 0)
+            .ok_or_else(|| ChatError::invalid("message_id must be a positive integer"))
     }
 }
 

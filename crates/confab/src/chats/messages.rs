@@ -30,7 +30,10 @@ impl Chats {
         input: MessagesInput,
     ) -> Result<Posted, ChatError> {
         let parsed = input.parse(&self.limits)?;
-        let appended = self.store.append_messages(chat, parsed.messages).await?;
+        let appended = self
+            .store
+            .append_messages(chat, parsed.under, parsed.messages)
+            .await?;
         self.events
             .publish(frames::messages_created(&appended.chat, &appended.messages))
             .await;
@@ -49,6 +52,7 @@ impl Chats {
             chat,
             trailing,
             exchange,
+            ..
         } = outcome
         else {
             return Err(ChatError::NoMessages);

@@ -7,7 +7,8 @@
 //! * `lifecycle.rs`: create (for a user, in a tenant), rename, delete one or many; a
 //!   chat's details.
 //! * `messages.rs`: post one message or a batch, delete the last exchange.
-//! * `input.rs`: the message-post input, checked.
+//! * `tree.rs`: the message tree: edit a message, switch branch, read the tree.
+//! * `input.rs`: the message-post, edit and switch inputs, checked.
 //! * `error.rs`: [`error::ChatError`], what they refuse or fail with.
 //!
 //! Later operations (editing a message, generating a reply, import, trash) take a file
@@ -18,6 +19,7 @@ pub mod error;
 pub mod input;
 pub mod lifecycle;
 pub mod messages;
+pub mod tree;
 
 use std::sync::Arc;
 

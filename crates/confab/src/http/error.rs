@@ -242,6 +242,18 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound => ApiError::chat_not_found(),
+            StoreError::MessageNotFound => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "message_not_found",
+                "Message not found",
+            ),
+            StoreError::NotInChat(field) => ApiError::bad_request(
+                match field {
+                    "parent_id" => "invalid_parent_id",
+                    _ => "invalid_message_id",
+                },
+                format!("{field} is not a message of this chat"),
+            ),
             StoreError::Conflict(what) => ApiError::conflict("conflict", what),
             StoreError::QuotaExceeded(quota) => ApiError::quota_exceeded(quota),
             StoreError::Busy => ApiError::database_busy(),

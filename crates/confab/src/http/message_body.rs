@@ -30,6 +30,9 @@ pub struct MessageActor {
     #[schema(min_length = 1, pattern = r"^[^\u0000]+$")]
     pub message: String,
     pub actor: Actor,
+    /// The message it follows; the chat's current leaf when absent.
+    #[schema(minimum = 1)]
+    pub parent_id: Option<i64>,
 }
 
 /// A message spelled `{"content","role"}`.
@@ -39,6 +42,9 @@ pub struct ContentRole {
     #[schema(min_length = 1, pattern = r"^[^\u0000]+$")]
     pub content: String,
     pub role: Actor,
+    /// The message it follows; the chat's current leaf when absent.
+    #[schema(minimum = 1)]
+    pub parent_id: Option<i64>,
 }
 
 /// A batch, stored atomically in order (at most `--max-batch-messages`, default 100).
@@ -46,4 +52,23 @@ pub struct ContentRole {
 pub struct MessageBatch {
     #[schema(min_items = 1, max_items = 100)]
     pub messages: Vec<SingleMessage>,
+    /// The message the first one follows (each further one follows the one before); the
+    /// chat's current leaf when absent. Only read at the top level.
+    #[schema(minimum = 1)]
+    pub parent_id: Option<i64>,
+}
+
+/// An edit: the new text of the message (`content` is accepted too).
+#[derive(Deserialize, ToSchema)]
+pub struct EditMessage {
+    /// The text (not empty, no NUL characters).
+    #[schema(min_length = 1, pattern = r"^[^\u0000]+$")]
+    pub message: String,
+}
+
+/// A branch switch: the message whose newest leaf becomes current.
+#[derive(Deserialize, ToSchema)]
+pub struct SwitchBranch {
+    #[schema(minimum = 1)]
+    pub message_id: i64,
 }

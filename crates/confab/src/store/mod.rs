@@ -175,14 +175,10 @@ pub trait Store: PagedReads + Send + Sync + 'static {
         message_id: i64,
         text: MessageText,
     ) -> StoreResult<Appended>;
-    /// Moves the current leaf to the newest leaf under `message_id`; the chat after the
-    /// change, or `None` when it was already there. `NotInChat("message_id")` unless the
+    /// Moves the current leaf to the newest leaf under `message_id`, and reads the new
+    /// active path in the same transaction. `NotInChat("message_id")` unless the
     /// message is the chat's.
-    async fn switch_branch(
-        &self,
-        chat: &ChatRef,
-        message_id: i64,
-    ) -> StoreResult<Option<ChatRecord>>;
+    async fn switch_branch(&self, chat: &ChatRef, message_id: i64) -> StoreResult<Switched>;
     /// Every message of the chat, with the chat (its current leaf) from the same snapshot.
     async fn list_tree(&self, chat: &ChatRef) -> StoreResult<(ChatRecord, Vec<MessageRecord>)>;
     /// All messages in chronological order, each with its files.

@@ -150,6 +150,15 @@ impl Siblings {
     }
 }
 
+/// A branch switch: the chat after it, whether the current leaf moved, and the active
+/// path as it is then (oldest first, with files and siblings).
+#[derive(Debug, Clone)]
+pub struct Switched {
+    pub chat: ChatRecord,
+    pub moved: bool,
+    pub path: Vec<MessageRecord>,
+}
+
 /// Where appended messages go in the chat's tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Under {

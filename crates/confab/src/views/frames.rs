@@ -55,6 +55,36 @@ pub fn messages_deleted(chat: &ChatRecord, ids: &[i64]) -> ChatEvent {
     })
 }
 
+/// An edit: `message.created` for the new message, then `chat.current_changed` (one
+/// change, one `seq`).
+pub fn message_edited(chat: &ChatRecord, message: &MessageRecord) -> ChatEvent {
+    let seq = chat.version;
+    both_apis(chat, seq, false, |chat_id| {
+        vec![
+            json!({"type": "message.created", "chat_id": chat_id, "seq": seq,
+                   "message": MessageView::with_files(message)}),
+            current_changed(&chat_id, seq, chat.current_message_id),
+        ]
+    })
+}
+
+/// `chat.current_changed`: a branch switch moved the current leaf.
+pub fn branch_switched(chat: &ChatRecord) -> ChatEvent {
+    let seq = chat.version;
+    both_apis(chat, seq, false, |chat_id| {
+        vec![current_changed(&chat_id, seq, chat.current_message_id)]
+    })
+}
+
+fn current_changed(
+    chat_id: &serde_json::Value,
+    seq: i64,
+    current: Option<i64>,
+) -> serde_json::Value {
+    json!({"type": "chat.current_changed", "chat_id": chat_id, "seq": seq,
+           "current_message_id": current})
+}
+
 /// `chat.updated` with the chat as each API shows it.
 pub fn chat_updated(chat: &ChatRecord) -> ChatEvent {
     let seq = chat.version;

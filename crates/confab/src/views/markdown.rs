@@ -157,6 +157,8 @@ mod tests {
             version: 3,
             created_at: Timestamp(0),
             updated_at: Timestamp(0),
+            current_message_id: None,
+            branched: false,
         }
     }
 
@@ -184,6 +186,8 @@ mod tests {
             message: text.to_owned(),
             created_at: Timestamp(id),
             updated_at: Timestamp(id),
+            parent_id: None,
+            siblings: crate::store::Siblings::OnlyChild,
             files,
         }
     }

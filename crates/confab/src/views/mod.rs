@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::{Actor, Timestamp};
-use crate::store::{ChatRecord, FileRecord, MessageRecord, UserRecord};
+use crate::store::{ChatRecord, FileRecord, MessageRecord, Siblings, UserRecord};
 
 #[derive(Serialize, ToSchema)]
 pub struct UserView<'a> {
@@ -43,6 +43,8 @@ pub struct ChatView<'a> {
     pub neptun_user_id: Option<i64>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The leaf of the active branch; `null` while the chat has no messages.
+    pub current_message_id: Option<i64>,
 }
 
 impl<'a> From<&'a ChatRecord> for ChatView<'a> {
@@ -55,6 +57,7 @@ impl<'a> From<&'a ChatRecord> for ChatView<'a> {
             neptun_user_id: chat.user_id,
             created_at: chat.created_at,
             updated_at: chat.updated_at,
+            current_message_id: chat.current_message_id,
         }
     }
 }
@@ -101,6 +104,12 @@ pub struct MessageView<'a> {
     pub message: &'a str,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The message this one follows; `null` for a chat's first messages.
+    pub parent_id: Option<i64>,
+    /// Every child of the parent, this message included, oldest first (for a first
+    /// message: the chat's first messages).
+    #[schema(value_type = Vec<i64>)]
+    pub sibling_ids: SiblingIds<'a>,
     #[serde(
         skip_serializing_if = "Option::is_none",
         serialize_with = "files_as_views"
@@ -137,8 +146,26 @@ impl<'a> MessageView<'a> {
             message: &message.message,
             created_at: message.created_at,
             updated_at: message.updated_at,
+            parent_id: message.parent_id,
+            sibling_ids: SiblingIds {
+                id: message.id,
+                siblings: &message.siblings,
+            },
             files: None,
         }
+    }
+}
+
+/// A message's sibling ids as a JSON array: `[id]` for an only child, without keeping
+/// a list for it.
+pub struct SiblingIds<'a> {
+    id: i64,
+    siblings: &'a Siblings,
+}
+
+impl Serialize for SiblingIds<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.siblings.ids(self.id).serialize(serializer)
     }
 }
 
@@ -168,6 +195,8 @@ pub struct TenantChatView<'a> {
     pub metadata: Option<&'a crate::domain::Metadata>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The leaf of the active branch; `null` while the chat has no messages.
+    pub current_message_id: Option<i64>,
     /// Present on `GET /api/v1/chats/{chat_id}`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_count: Option<i64>,
@@ -186,6 +215,7 @@ impl<'a> From<&'a ChatRecord> for TenantChatView<'a> {
             metadata: chat.metadata.as_ref(),
             created_at: chat.created_at,
             updated_at: chat.updated_at,
+            current_message_id: chat.current_message_id,
             message_count: None,
             active_connections: None,
         }

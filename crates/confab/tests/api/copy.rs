@@ -227,7 +227,11 @@ async fn fill(store: &dyn Store) -> BTreeMap<&'static str, i64> {
         chat_uuid: tenant_chat.uuid,
     };
     store
-        .append_messages(&tenant_ref, Under::Current, vec![message(Actor::System, "be brief")])
+        .append_messages(
+            &tenant_ref,
+            Under::Current,
+            vec![message(Actor::System, "be brief")],
+        )
         .await
         .expect("system message");
     // Holes at the end of each range: the newest chat and the newest messages go.

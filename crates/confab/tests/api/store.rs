@@ -131,6 +131,7 @@ async fn concurrent_delete_last_and_appends_serialise_per_chat(backend: Backend)
             chat,
             trailing,
             exchange,
+            ..
         }) = outcome
         {
             assert!(trailing.is_empty(), "appends always end with an answer");
@@ -376,7 +377,9 @@ async fn tenant_chats_and_message_pages_behave_alike(backend: Backend) {
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        store.append_messages(&foreign, Under::Current, exchange(0)).await,
+        store
+            .append_messages(&foreign, Under::Current, exchange(0))
+            .await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
@@ -504,7 +507,9 @@ async fn concurrent_appends_commit_together_and_fail_alone(backend: Backend) {
         let target = if i % 10 == 3 { missing } else { good };
         tasks.spawn(async move {
             let result = store
-                .append_messages(&target, Under::Current,
+                .append_messages(
+                    &target,
+                    Under::Current,
                     vec![
                         user_message(&format!("m{i}")),
                         user_message(&format!("m{i}b")),

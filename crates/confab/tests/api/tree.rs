@@ -32,7 +32,10 @@ async fn chat_with(app: &TestApp, actors: &[&str]) -> (Chat, Vec<i64>) {
     let path = format!("/api/users/{}/chats/{id}", user.id);
     let mut ids = Vec::new();
     for (n, actor) in actors.iter().enumerate() {
-        ids.push(app.post_message(&user, id, actor, &format!("{actor} {n}")).await);
+        ids.push(
+            app.post_message(&user, id, actor, &format!("{actor} {n}"))
+                .await,
+        );
     }
     (Chat { user, id, path }, ids)
 }
@@ -42,7 +45,10 @@ async fn listed(app: &TestApp, chat: &Chat) -> Vec<Value> {
         .get(&format!("{}/messages", chat.path), &chat.user.auth)
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    body["chatMessages"].as_array().expect("chatMessages").clone()
+    body["chatMessages"]
+        .as_array()
+        .expect("chatMessages")
+        .clone()
 }
 
 fn ids(messages: &[Value]) -> Vec<i64> {
@@ -77,7 +83,9 @@ async fn switch(app: &TestApp, path: &str, auth: &Auth, message: Value) -> (Stat
 }
 
 async fn current_of(app: &TestApp, chat: &Chat) -> Value {
-    let (status, body) = app.get(&format!("{}/tree", chat.path), &chat.user.auth).await;
+    let (status, body) = app
+        .get(&format!("{}/tree", chat.path), &chat.user.auth)
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["current_message_id"].clone()
 }
@@ -88,12 +96,19 @@ async fn a_chat_that_never_branched_reads_as_a_chain(backend: Backend) {
     let messages = listed(&app, &chat).await;
     assert_eq!(ids(&messages), posted);
     for (n, message) in messages.iter().enumerate() {
-        let parent = if n == 0 { Value::Null } else { json!(posted[n - 1]) };
+        let parent = if n == 0 {
+            Value::Null
+        } else {
+            json!(posted[n - 1])
+        };
         assert_eq!(of(message, "parent_id"), parent, "{message}");
         assert_eq!(of(message, "sibling_ids"), json!([posted[n]]), "{message}");
     }
     let (_, chats) = app
-        .get(&format!("/api/users/{}/chats", chat.user.id), &chat.user.auth)
+        .get(
+            &format!("/api/users/{}/chats", chat.user.id),
+            &chat.user.auth,
+        )
         .await;
     assert_eq!(chats["chats"][0]["current_message_id"], json!(posted[3]));
     assert_eq!(current_of(&app, &chat).await, json!(posted[3]));
@@ -106,7 +121,10 @@ async fn an_edit_adds_a_sibling_and_moves_the_leaf(backend: Backend) {
     assert_eq!(status, StatusCode::OK, "{body}");
     let edited = &body["chatMessage"];
     let edited_id = edited["id"].as_i64().expect("id");
-    assert!(edited_id > posted[3], "a new message, not an update: {edited}");
+    assert!(
+        edited_id > posted[3],
+        "a new message, not an update: {edited}"
+    );
     assert_eq!(edited["actor"], "user");
     assert_eq!(edited["message"], "user 2, edited");
     assert_eq!(edited["parent_id"], json!(posted[1]));
@@ -152,7 +170,10 @@ async fn posting_under_a_parent_regenerates_a_reply(backend: Backend) {
     assert_eq!(status, StatusCode::OK, "{body}");
     let second = body["chatMessage"]["id"].as_i64().expect("id");
     assert_eq!(body["chatMessage"]["parent_id"], json!(posted[0]));
-    assert_eq!(body["chatMessage"]["sibling_ids"], json!([posted[1], second]));
+    assert_eq!(
+        body["chatMessage"]["sibling_ids"],
+        json!([posted[1], second])
+    );
     let messages = listed(&app, &chat).await;
     assert_eq!(ids(&messages), [posted[0], second]);
 
@@ -178,7 +199,10 @@ async fn posting_under_a_parent_regenerates_a_reply(backend: Backend) {
     // Without parent_id, a post goes under the current leaf.
     let next = app.post_message(&chat.user, chat.id, "user", "more").await;
     let messages = listed(&app, &chat).await;
-    assert_eq!(messages.last().map(|m| m["parent_id"].clone()), Some(json!(batch[1])));
+    assert_eq!(
+        messages.last().map(|m| m["parent_id"].clone()),
+        Some(json!(batch[1]))
+    );
     assert_eq!(ids(&messages).last(), Some(&next));
 }
 
@@ -213,7 +237,9 @@ async fn the_tree_holds_every_branch(backend: Backend) {
     let (chat, posted) = chat_with(&app, &["user", "assistant"]).await;
     let (_, body) = edit(&app, &chat, posted[1], "second answer").await;
     let second = body["chatMessage"]["id"].as_i64().expect("id");
-    let (status, tree) = app.get(&format!("{}/tree", chat.path), &chat.user.auth).await;
+    let (status, tree) = app
+        .get(&format!("{}/tree", chat.path), &chat.user.auth)
+        .await;
     assert_eq!(status, StatusCode::OK, "{tree}");
     assert_eq!(tree["current_message_id"], json!(second));
     let messages = tree["chatMessages"].as_array().expect("chatMessages");
@@ -236,11 +262,20 @@ async fn delete_last_takes_the_subtrees_along(backend: Backend) {
         .delete(&format!("{}/messages/last", chat.path), &chat.user.auth)
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["maybeAssistantMessageToDelete"]["id"], json!(posted[3]));
+    assert_eq!(
+        body["maybeAssistantMessageToDelete"]["id"],
+        json!(posted[3])
+    );
     assert_eq!(body["maybeUserMessageToDelete"]["id"], json!(posted[2]));
-    let (_, tree) = app.get(&format!("{}/tree", chat.path), &chat.user.auth).await;
+    let (_, tree) = app
+        .get(&format!("{}/tree", chat.path), &chat.user.auth)
+        .await;
     let remaining = ids(tree["chatMessages"].as_array().expect("tree"));
-    assert_eq!(remaining, posted[..2], "the regenerated {regenerated} went with its parent");
+    assert_eq!(
+        remaining,
+        posted[..2],
+        "the regenerated {regenerated} went with its parent"
+    );
     assert_eq!(tree["current_message_id"], json!(posted[1]));
     assert_eq!(ids(&listed(&app, &chat).await), posted[..2]);
 
@@ -249,14 +284,20 @@ async fn delete_last_takes_the_subtrees_along(backend: Backend) {
     let other = body["chatMessage"]["id"].as_i64().expect("id");
     switch(&app, &chat.path, &chat.user.auth, json!(posted[1])).await;
     app.post_message(&chat.user, chat.id, "user", "q").await;
-    app.post_message(&chat.user, chat.id, "assistant", "a").await;
+    app.post_message(&chat.user, chat.id, "assistant", "a")
+        .await;
     let (status, _) = app
         .delete(&format!("{}/messages/last", chat.path), &chat.user.auth)
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(current_of(&app, &chat).await, json!(posted[1]));
-    let (_, tree) = app.get(&format!("{}/tree", chat.path), &chat.user.auth).await;
-    assert_eq!(ids(tree["chatMessages"].as_array().expect("tree")), [posted[0], posted[1], other]);
+    let (_, tree) = app
+        .get(&format!("{}/tree", chat.path), &chat.user.auth)
+        .await;
+    assert_eq!(
+        ids(tree["chatMessages"].as_array().expect("tree")),
+        [posted[0], posted[1], other]
+    );
     // A tenant's view of the chat counts what is left.
     let key = default_tenant_key(&app).await;
     let uuid = first_chat_uuid(&app, &chat.user).await;
@@ -269,10 +310,10 @@ async fn the_tenant_api_edits_switches_and_reads_the_tree(backend: Backend) {
     let (_, key) = new_tenant(&app, "acme").await;
     let chat = chat_uuid(&create_v1_chat(&app, &key, json!({})).await);
     let path = format!("/api/v1/chats/{chat}");
-    let question = post_v1_message(&app, &key, &chat, "user", "q")["id"].clone();
-    let answer = post_v1_message(&app, &key, &chat, "assistant", "a")["id"].clone();
+    let question = post_v1_message(&app, &key, &chat, "user", "q").await["id"].clone();
+    let answer = post_v1_message(&app, &key, &chat, "assistant", "a").await["id"].clone();
     assert_eq!(
-        post_v1_message(&app, &key, &chat, "user", "q2")["parent_id"],
+        post_v1_message(&app, &key, &chat, "user", "q2").await["parent_id"],
         answer
     );
 
@@ -291,7 +332,10 @@ async fn the_tenant_api_edits_switches_and_reads_the_tree(backend: Backend) {
 
     let (status, page) = app.get(&format!("{path}/messages"), &key).await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    assert_eq!(ids(page["data"].as_array().expect("data")), [question.as_i64().unwrap_or(0), again.as_i64().unwrap_or(0)]);
+    assert_eq!(
+        ids(page["data"].as_array().expect("data")),
+        [question.as_i64().unwrap_or(0), again.as_i64().unwrap_or(0)]
+    );
     let (_, chat_body) = app.get(&path, &key).await;
     assert_eq!(chat_body["current_message_id"], again);
 
@@ -317,7 +361,9 @@ async fn branch_changes_reach_live_sockets(backend: Backend) {
     let first = app.post_message(&chat.user, chat.id, "user", "q").await;
     let mut socket = ws(&app, &format!("/api/v1/chats/{uuid}/ws"), &key).await;
 
-    let reply = app.post_message(&chat.user, chat.id, "assistant", "a").await;
+    let reply = app
+        .post_message(&chat.user, chat.id, "assistant", "a")
+        .await;
     let created = next_json(&mut socket).await;
     assert_eq!(created["type"], "message.created");
     assert_eq!(created["message"]["id"], json!(reply));
@@ -343,10 +389,14 @@ async fn bad_references_are_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (chat, posted) = chat_with(&app, &["user", "assistant"]).await;
     let other_chat = app.create_chat(&chat.user, "other").await;
-    let foreign = app.post_message(&chat.user, other_chat, "user", "elsewhere").await;
+    let foreign = app
+        .post_message(&chat.user, other_chat, "user", "elsewhere")
+        .await;
     let stranger = app.sign_up("stranger@example.com").await;
     let strangers_chat = app.create_chat(&stranger, "theirs").await;
-    let strangers = app.post_message(&stranger, strangers_chat, "user", "mine").await;
+    let strangers = app
+        .post_message(&stranger, strangers_chat, "user", "mine")
+        .await;
 
     // Editing a message of another chat, or another user's: 404 as if absent.
     for message in [foreign, strangers, 999_999] {
@@ -429,7 +479,13 @@ async fn bad_references_are_refused(backend: Backend) {
         "message_not_found",
     );
     assert_tenant_error(
-        switch(&app, &format!("/api/v1/chats/{own}"), &key, json!(posted[0])).await,
+        switch(
+            &app,
+            &format!("/api/v1/chats/{own}"),
+            &key,
+            json!(posted[0]),
+        )
+        .await,
         StatusCode::BAD_REQUEST,
         "invalid_message_id",
     );

@@ -138,5 +138,4 @@ async fn chats_made_before_the_tree_read_the_same_after_it(backend: Backend) {
         ]
     );
     assert_eq!(chats, [Some(5), Some(2), None]);
-
 }

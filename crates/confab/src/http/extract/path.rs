@@ -35,6 +35,25 @@ pub fn parse_positive_id(text: &str) -> Option<i64> {
     text.parse::<i64>().ok().filter(|id| *id > 0)
 }
 
+/// The `{message_id}` path parameter: a positive integer, else 400 `invalid_message_id`.
+pub struct MessageId(pub i64);
+
+impl FromRequestParts<AppState> for MessageId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        path_id(parts, state, "message_id")
+            .await
+            .map(MessageId)
+            .map_err(|_| {
+                ApiError::bad_request(
+                    "invalid_message_id",
+                    "message_id must be a positive integer",
+                )
+            })
+    }
+}
+
 /// The `{chat_id}` path parameter as a UUID; 400 `invalid_chat_id` otherwise.
 pub async fn chat_uuid(parts: &mut Parts, state: &AppState) -> Result<Uuid, ApiError> {
     let invalid = || ApiError::bad_request("invalid_chat_id", "chat_id must be a UUID");

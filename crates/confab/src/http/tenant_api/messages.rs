@@ -13,7 +13,7 @@ use crate::domain::cursor::{CursorKind, Position};
 use crate::http::error::{ApiError, TenantError};
 use crate::http::extract::{TenantChat, ValidJson, ValidQuery};
 use crate::http::state::AppState;
-use crate::store::MessageCursor;
+use crate::store::{MessageCursor, MessageRecord};
 use crate::views::{DeleteLastResponse, MessageView, MessagesView};
 
 #[derive(Deserialize, IntoParams)]
@@ -21,9 +21,9 @@ use crate::views::{DeleteLastResponse, MessageView, MessagesView};
 pub struct ListTenantMessagesQuery {
     /// `next_cursor` of the previous page; omit for the first page.
     #[serde(alias = "cursor")]
-    after: Option<String>,
+    pub(super) after: Option<String>,
     /// Messages per page, 1 to 100 (default 20).
-    limit: Option<String>,
+    pub(super) limit: Option<String>,
 }
 
 /// One page of messages, oldest first, each with its files.
@@ -33,6 +33,15 @@ pub struct TenantMessagePage<'a> {
     data: MessagesView<'a>,
     /// Pass as `after` to get the next page; `null` on the last page.
     next_cursor: Option<String>,
+}
+
+impl<'a> TenantMessagePage<'a> {
+    pub fn new(messages: &'a [MessageRecord], next_cursor: Option<String>) -> Self {
+        TenantMessagePage {
+            data: MessagesView(messages),
+            next_cursor,
+        }
+    }
 }
 
 /// `{"data": [message...]}`
@@ -68,11 +77,7 @@ pub async fn list_messages(
         created_at: m.created_at,
         id: m.id,
     });
-    Ok(Json(TenantMessagePage {
-        data: MessagesView(&messages),
-        next_cursor,
-    })
-    .into_response())
+    Ok(Json(TenantMessagePage::new(&messages, next_cursor)).into_response())
 }
 
 /// Post one message (`{"message","actor"}`) or a batch (`{"messages":[{"content","role"}]}`),

@@ -6,8 +6,9 @@ mod chats;
 mod export;
 mod messages;
 mod paging;
+mod tree;
 
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, patch, put};
 use axum::Router;
 
 use super::state::AppState;
@@ -16,6 +17,7 @@ pub use chats::*;
 pub use export::*;
 pub use messages::*;
 pub use paging::{DEFAULT_LIMIT, MAX_LIMIT};
+pub use tree::*;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -35,5 +37,11 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/chats/{chat_id}/messages/last",
             delete(messages::delete_last),
         )
+        .route(
+            "/api/v1/chats/{chat_id}/messages/{message_id}",
+            patch(tree::edit_message),
+        )
+        .route("/api/v1/chats/{chat_id}/current", put(tree::switch_branch))
+        .route("/api/v1/chats/{chat_id}/tree", get(tree::tree))
         .route("/api/v1/chats/{chat_id}/export", get(export::export_chat))
 }

@@ -14,7 +14,7 @@ use crate::http::error::{ApiError, DeleteLastError, UserError};
 use crate::http::extract::{OwnChat, ValidJson, ValidQuery};
 use crate::http::state::AppState;
 use crate::http::streamed::{self, Listed, MessageFormat};
-use crate::store::{ChatVersion, MessageRange, PageBudget};
+use crate::store::{ChatRef, ChatVersion, MessageRange, PageBudget};
 use crate::views::{DeleteLastResponse, FileView, MessageView, MessagesView};
 
 /// `{"chatMessages": [...]}`
@@ -40,6 +40,14 @@ impl<'a> MessagesEnvelope<'a> {
 pub struct MessageEnvelope<'a> {
     #[serde(rename = "chatMessage")]
     chat_message: MessageView<'a>,
+}
+
+impl<'a> MessageEnvelope<'a> {
+    pub fn new(message: &'a crate::store::MessageRecord) -> Self {
+        MessageEnvelope {
+            chat_message: MessageView::with_files(message),
+        }
+    }
 }
 
 /// What a message post answers: `{"chatMessage"}` for one message, `{"chatMessages"}`
@@ -91,6 +99,16 @@ pub async fn list_messages(
         before: page.before,
         limit: page.limit,
     };
+    active_path(&state, chat, range).await
+}
+
+/// The active path (or the window `range` of it) as the listing route answers it:
+/// cached while exact, streamed when long.
+async fn active_path(
+    state: &AppState,
+    chat: ChatRef,
+    range: MessageRange,
+) -> Result<Response, ApiError> {
     let cache = &state.message_cache;
     let cacheable = cache.enabled() && range == MessageRange::default();
     if cacheable {
@@ -174,9 +192,7 @@ pub async fn post_messages(
             .messages
             .first()
             .ok_or_else(|| ApiError::internal(&"append returned no message for a single post"))?;
-        PostedMessages::One(MessageEnvelope {
-            chat_message: MessageView::with_files(message),
-        })
+        PostedMessages::One(MessageEnvelope::new(message))
     };
     Ok(Json(body).into_response())
 }

@@ -4,8 +4,9 @@ mod auth;
 mod chats;
 pub mod list_params;
 mod messages;
+mod tree;
 
-use axum::routing::{delete, get, head, patch, post};
+use axum::routing::{delete, get, head, patch, post, put};
 use axum::Router;
 
 use super::state::AppState;
@@ -13,6 +14,7 @@ use super::state::AppState;
 pub use auth::*;
 pub use chats::*;
 pub use messages::*;
+pub use tree::*;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -38,6 +40,15 @@ pub fn routes() -> Router<AppState> {
             "/api/users/{user_id}/chats/{chat_id}/messages/last",
             delete(messages::delete_last),
         )
+        .route(
+            "/api/users/{user_id}/chats/{chat_id}/messages/{message_id}",
+            patch(tree::edit_message),
+        )
+        .route(
+            "/api/users/{user_id}/chats/{chat_id}/current",
+            put(tree::switch_branch),
+        )
+        .route("/api/users/{user_id}/chats/{chat_id}/tree", get(tree::tree))
         .route(
             "/api/users/{user_id}/chats/{chat_id}/files",
             get(messages::list_files),

@@ -42,8 +42,8 @@ where
     ) -> StoreResult<Appended> {
         let added = i64::try_from(messages.len()).unwrap_or(i64::MAX);
         let bytes = quota::text_bytes(messages.iter().map(|m| m.text.as_str()));
-        let chat = Self::charge_append(conn, &chat, added, bytes, quotas).await?;
-        let parent = Self::place(conn, &chat, under).await?;
+        let mut chat = Self::charge_append(conn, &chat, added, bytes, quotas).await?;
+        let parent = Self::place(conn, &mut chat, under).await?;
         Self::insert_in(conn, chat, parent, messages, bytes, quotas).await
     }
 
@@ -392,7 +392,7 @@ where
                  SELECT m.id FROM messages m JOIN doomed ON m.chat_id = $1 \
                  AND m.parent_id = doomed.id) \
                  DELETE FROM messages WHERE id IN (SELECT id FROM doomed) \
-                 RETURNING id, octet_length(message)",
+                 RETURNING id, CAST(octet_length(message) AS BIGINT)",
             )
             .bind(chat.id)
             .bind(oldest.id)

@@ -178,11 +178,7 @@ where
         self.sql.edit_message(chat, message_id, text).await
     }
 
-    async fn switch_branch(
-        &self,
-        chat: &ChatRef,
-        message_id: i64,
-    ) -> StoreResult<Option<ChatRecord>> {
+    async fn switch_branch(&self, chat: &ChatRef, message_id: i64) -> StoreResult<Switched> {
         self.sql.switch_branch(chat, message_id).await
     }
 

@@ -46,7 +46,7 @@ where
     /// will have siblings.
     pub(crate) async fn place(
         conn: &mut DB::Connection,
-        chat: &ChatRecord,
+        chat: &mut ChatRecord,
         under: Under,
     ) -> StoreResult<Option<i64>> {
         let parent = match under {
@@ -74,6 +74,7 @@ where
                     .bind(chat.id)
                     .execute(&mut *conn)
                     .await?;
+                chat.branched = true;
             }
         }
         Ok(parent)
@@ -204,15 +205,14 @@ where
     ) -> StoreResult<Appended> {
         let bytes = quota::text_bytes([text.as_str()]);
         let mut tx = self.begin_write().await?;
-        let locked = Self::charge_append(&mut tx, chat, 1, bytes, self.quotas).await?;
-        let original: Option<(Option<i64>, String)> =
-            sqlx::query_as::<DB, (Option<i64>, String)>(
-                "SELECT parent_id, actor FROM messages WHERE id = $1 AND chat_id = $2",
-            )
-            .bind(message_id)
-            .bind(locked.id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let mut locked = Self::charge_append(&mut tx, chat, 1, bytes, self.quotas).await?;
+        let original: Option<(Option<i64>, String)> = sqlx::query_as::<DB, (Option<i64>, String)>(
+            "SELECT parent_id, actor FROM messages WHERE id = $1 AND chat_id = $2",
+        )
+        .bind(message_id)
+        .bind(locked.id)
+        .fetch_optional(&mut *tx)
+        .await?;
         let (parent, actor) = original.ok_or(StoreError::MessageNotFound)?;
         let actor = super::rows::parse_actor(&actor)?;
         let files = match actor {
@@ -220,30 +220,21 @@ where
             _ => Vec::new(),
         };
         let under = parent.map_or(Under::Root, Under::Message);
-        let parent = Self::place(&mut tx, &locked, under).await?;
-        // `place` may have marked the chat branched: an edit always makes a sibling.
-        let locked = ChatRecord {
-            branched: true,
-            ..locked
-        };
-        let message = NewMessage {
-            actor,
-            text,
-            files,
-        };
+        let parent = Self::place(&mut tx, &mut locked, under).await?;
+        // An edit always makes a sibling (`place` marks the chat unless it moved nothing,
+        // which only a chat that branched before can meet).
+        locked.branched = true;
+        let message = NewMessage { actor, text, files };
         let appended =
             Self::insert_in(&mut tx, locked, parent, vec![message], bytes, self.quotas).await?;
         tx.commit().await?;
         Ok(appended)
     }
 
-    /// Switch: the current leaf becomes the newest leaf under `message_id`. `None` when
-    /// the chat was already there (nothing changed, no version bump).
-    pub async fn switch_branch(
-        &self,
-        chat: &ChatRef,
-        message_id: i64,
-    ) -> StoreResult<Option<ChatRecord>> {
+    /// Switch: the current leaf becomes the newest leaf under `message_id`; the new
+    /// active path is read in the same transaction. `moved` is false when the chat was
+    /// already there (nothing changed, no version bump).
+    pub async fn switch_branch(&self, chat: &ChatRef, message_id: i64) -> StoreResult<Switched> {
         let mut tx = self.begin_write().await?;
         let chat = Self::charge_append(&mut tx, chat, 0, 0, quota::StorageQuotas::OFF).await?;
         // Ids grow and children are newer than parents: the newest leaf of a subtree is
@@ -260,21 +251,36 @@ where
         .fetch_one(&mut *tx)
         .await?;
         let leaf = leaf.ok_or(StoreError::NotInChat("message_id"))?;
-        if Some(leaf) == chat.current_message_id {
-            tx.rollback().await?;
-            return Ok(None);
+        let moved = Some(leaf) != chat.current_message_id;
+        if moved {
+            Self::move_path(&mut tx, chat.id, Some(leaf)).await?;
+            sqlx::query("UPDATE chats SET current_message_id = $2 WHERE id = $1")
+                .bind(chat.id)
+                .bind(leaf)
+                .execute(&mut *tx)
+                .await?;
         }
-        Self::move_path(&mut tx, chat.id, Some(leaf)).await?;
-        sqlx::query("UPDATE chats SET current_message_id = $2 WHERE id = $1")
-            .bind(chat.id)
-            .bind(leaf)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(Some(ChatRecord {
-            current_message_id: Some(leaf),
-            ..chat
-        }))
+        let rows = sqlx::query_as::<DB, MessageRow>(
+            "SELECT id, chat_id, actor, message, created_at, updated_at, parent_id \
+             FROM messages WHERE path_chat_id = $1 ORDER BY created_at, id",
+        )
+        .bind(chat.id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let path = Self::complete_page(&mut tx, chat.id, rows).await?;
+        if moved {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
+        Ok(Switched {
+            chat: ChatRecord {
+                current_message_id: Some(leaf),
+                ..chat
+            },
+            moved,
+            path,
+        })
     }
 
     /// Every message of the chat in (created_at, id) order, with parents, siblings and

@@ -65,7 +65,11 @@ impl SqlEngine for Sqlite {
         store
             .extras
             .group
-            .run(move |conn| Box::pin(Sql::<Sqlite>::append_in(conn, chat, under, messages, quotas)))
+            .run(move |conn| {
+                Box::pin(Sql::<Sqlite>::append_in(
+                    conn, chat, under, messages, quotas,
+                ))
+            })
             .await
     }
 

@@ -97,8 +97,8 @@ fn replay(state: &State, seen: &Seen) -> Option<State> {
 /// Searches for a serial order of the observed calls that, replayed from `start`, gives
 /// every observed answer and ends in `end`. Posts and edits commit in id order (ids are
 /// assigned under the chat's write lock), so only where the other calls fall is open;
-/// a call that changes nothing is placed at the first moment it fits (placing it there
-/// never rules anything out).
+/// a call that can change nothing (a refusal, an empty delete-last) is placed at the
+/// first moment it fits (placing it there never rules anything out).
 pub fn explain_serially(start: &State, observed: &[Seen], end: &State) -> bool {
     let mut creators: Vec<&Seen> = observed
         .iter()
@@ -130,10 +130,16 @@ pub fn explain_serially(start: &State, observed: &[Seen], end: &State) -> bool {
                 return false;
             }
             self.budget -= 1;
-            // Calls that leave this state as it is: place them now.
+            // Calls that change nothing wherever they fit (refusals, a delete-last on an
+            // empty path or with nothing to delete): place them now. A switch is not one
+            // of them: it changes nothing where its leaf is current already, but the same
+            // answer can also be a real move from elsewhere.
             let mut placed_here = Vec::new();
             for (i, seen) in self.others.iter().enumerate() {
-                if !used[i] && replay(state, seen).as_ref() == Some(state) {
+                if !used[i]
+                    && !matches!(seen, Seen::Switched { .. })
+                    && replay(state, seen).as_ref() == Some(state)
+                {
                     used[i] = true;
                     placed_here.push(i);
                 }
@@ -194,7 +200,12 @@ pub fn explain_serially(start: &State, observed: &[Seen], end: &State) -> bool {
         dead: HashSet::new(),
     };
     let mut used = vec![false; search.others.len()];
-    search.go(start, 0, &mut used)
+    let found = search.go(start, 0, &mut used);
+    assert!(
+        found || search.budget > 0,
+        "the search for a serial order ran out of steps: inconclusive"
+    );
+    found
 }
 
 #[cfg(test)]
@@ -309,5 +320,196 @@ mod serial_checker {
         let mut moved = start.clone();
         moved.current = Some(4);
         assert!(!explain_serially(&start, &[], &moved));
+    }
+
+    /// A real history (PostgreSQL, 60 calls) with a switch whose answer was already the
+    /// starting state: the search once placed it there and missed the order where it
+    /// moved the leaf back.
+    #[test]
+    fn a_history_seen_on_postgres() {
+        let mut start = State::default();
+        for (id, parent, actor) in [
+            (1, None, "user"),
+            (2, Some(1), "assistant"),
+            (3, Some(2), "user"),
+            (4, Some(3), "assistant"),
+            (5, Some(4), "user"),
+            (6, Some(5), "assistant"),
+            (7, Some(6), "user"),
+            (8, Some(7), "assistant"),
+            (9, Some(8), "user"),
+            (10, Some(9), "assistant"),
+            (11, Some(2), "user"),
+            (12, Some(5), "assistant"),
+        ] {
+            start.add(id, node(parent, actor));
+        }
+        start.current = Some(10);
+        let mut end = State::default();
+        end.add(26, node(None, "assistant"));
+        end.add(29, node(Some(26), "assistant"));
+        let observed = vec![
+            Seen::Edited {
+                target: 6,
+                id: 13,
+                parent: Some(5),
+            },
+            Seen::Posted {
+                id: 14,
+                parent: Some(13),
+                asked: None,
+                actor: "assistant",
+            },
+            Seen::Switched {
+                target: 6,
+                path: vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+            },
+            Seen::Deleted(vec![9, 10]),
+            Seen::Posted {
+                id: 15,
+                parent: Some(8),
+                asked: None,
+                actor: "assistant",
+            },
+            Seen::Deleted(vec![8, 15]),
+            Seen::SwitchRefused(12),
+            Seen::Deleted(vec![5, 6, 7]),
+            Seen::Deleted(vec![3, 4]),
+            Seen::Posted {
+                id: 16,
+                parent: Some(1),
+                asked: Some(1),
+                actor: "user",
+            },
+            Seen::EditMissed(9),
+            Seen::Deleted(vec![1, 16]),
+            Seen::ParentRefused(5),
+            Seen::Empty,
+            Seen::Posted {
+                id: 17,
+                parent: None,
+                asked: None,
+                actor: "user",
+            },
+            Seen::Posted {
+                id: 18,
+                parent: Some(17),
+                asked: None,
+                actor: "user",
+            },
+            Seen::ParentRefused(7),
+            Seen::EditMissed(7),
+            Seen::Posted {
+                id: 19,
+                parent: Some(18),
+                asked: None,
+                actor: "assistant",
+            },
+            Seen::SwitchRefused(11),
+            Seen::Deleted(vec![18, 19]),
+            Seen::Deleted(vec![17]),
+            Seen::Empty,
+            Seen::Posted {
+                id: 20,
+                parent: None,
+                asked: None,
+                actor: "user",
+            },
+            Seen::EditMissed(10),
+            Seen::Posted {
+                id: 21,
+                parent: Some(20),
+                asked: None,
+                actor: "user",
+            },
+            Seen::Posted {
+                id: 22,
+                parent: Some(21),
+                asked: None,
+                actor: "user",
+            },
+            Seen::EditMissed(5),
+            Seen::SwitchRefused(4),
+            Seen::EditMissed(4),
+            Seen::Deleted(vec![20, 21, 22]),
+            Seen::SwitchRefused(2),
+            Seen::Posted {
+                id: 23,
+                parent: None,
+                asked: None,
+                actor: "user",
+            },
+            Seen::EditMissed(8),
+            Seen::Deleted(vec![23]),
+            Seen::Posted {
+                id: 24,
+                parent: None,
+                asked: None,
+                actor: "user",
+            },
+            Seen::ParentRefused(3),
+            Seen::EditMissed(2),
+            Seen::Deleted(vec![24]),
+            Seen::EditMissed(3),
+            Seen::SwitchRefused(1),
+            Seen::SwitchRefused(7),
+            Seen::SwitchRefused(9),
+            Seen::Empty,
+            Seen::SwitchRefused(5),
+            Seen::Empty,
+            Seen::Empty,
+            Seen::Empty,
+            Seen::Empty,
+            Seen::Empty,
+            Seen::ParentRefused(9),
+            Seen::Posted {
+                id: 25,
+                parent: None,
+                asked: None,
+                actor: "user",
+            },
+            Seen::Deleted(vec![25]),
+            Seen::EditMissed(2),
+            Seen::Posted {
+                id: 26,
+                parent: None,
+                asked: None,
+                actor: "assistant",
+            },
+            Seen::Posted {
+                id: 27,
+                parent: Some(26),
+                asked: None,
+                actor: "user",
+            },
+            Seen::Posted {
+                id: 28,
+                parent: Some(27),
+                asked: None,
+                actor: "user",
+            },
+            Seen::Deleted(vec![27, 28]),
+            Seen::SwitchRefused(10),
+            Seen::Posted {
+                id: 29,
+                parent: Some(26),
+                asked: None,
+                actor: "assistant",
+            },
+        ];
+        // The order found by hand replays.
+        let by_hand: Vec<usize> = [0usize, 1, 2, 3, 4, 5, 7, 6, 8, 9, 11, 10, 12, 13]
+            .into_iter()
+            .chain(14..observed.len())
+            .collect();
+        let mut state = start.clone();
+        for i in by_hand {
+            match replay(&state, &observed[i]) {
+                Some(next) => state = next,
+                None => panic!("step {i} {:?} fails on {state:?}", observed[i]),
+            }
+        }
+        assert_eq!(state, end, "the order by hand");
+        assert!(explain_serially(&start, &observed, &end));
     }
 }
