@@ -11,6 +11,7 @@ mod load;
 mod scenarios;
 mod seed;
 mod server;
+mod tree;
 
 use anyhow::Context as _;
 use std::path::PathBuf;
@@ -73,7 +74,8 @@ fn usage() -> ! {
          \x20            [--binary PATH] [--big-chat-mib N]\n\
          Scenarios: 1 GET messages, 2 ceiling, 3 POST messages, 4 delete-last and delete chat,\n\
          5 tenant chat pages, 6 WebSocket fan-out and idle sockets,\n\
-         7 eight parallel reads of a 500 MiB chat (only with --only 7; --big-chat-mib sizes it).\n\
+         7 eight parallel reads of a 500 MiB chat (only with --only 7; --big-chat-mib sizes it),\n\
+         8 a 10,000-message tree: GET of its 500-deep active path, branch switches.\n\
          --binary runs that confab instead of building this workspace's release binary."
     );
     std::process::exit(2)

@@ -159,7 +159,7 @@ pub(crate) fn row(
 }
 
 /// Runs a closed loop and turns it into a row, accounting CPU on both sides.
-async fn measured(
+pub(crate) async fn measured(
     scenario: &str,
     server: &Process,
     connections: usize,
@@ -225,6 +225,9 @@ pub async fn run_all(options: &Options) -> anyhow::Result<Vec<Row>> {
     }
     if wanted(options, 6) {
         rows.extend(websockets(options, &setup, idle_rss).await?);
+    }
+    if wanted(options, 8) {
+        rows.extend(crate::tree::run(options, &setup.server).await?);
     }
     // Writes half a gigabyte: only when named.
     if options.only.as_ref().is_some_and(|only| only.contains(&7)) {
