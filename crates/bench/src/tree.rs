@@ -25,7 +25,9 @@ pub async fn run(options: &Options, server: &Process) -> anyhow::Result<Vec<Row>
     let mut client = Client::sign_up(server.address, "tree@bench.test").await?;
     let chat = client.create_chat("branched").await?;
     let messages_path = format!("/api/users/{}/chats/{chat}/messages", client.user_id);
-    client.post_batch(chat, &conversation(PATH, 300, 10)).await?;
+    client
+        .post_batch(chat, &conversation(PATH, 300, 10))
+        .await?;
     let path = active_path(&mut client, &messages_path).await?;
     anyhow::ensure!(path.len() == PATH, "the path has {} messages", path.len());
 

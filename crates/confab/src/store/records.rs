@@ -213,7 +213,7 @@ pub enum DeleteLastOutcome {
     /// The chat has no messages; nothing changed.
     NoMessages,
     Deleted {
-        chat: ChatRecord,
+        chat: Box<ChatRecord>,
         /// The trailing `user` messages, oldest first.
         trailing: Vec<MessageRecord>,
         /// The last two messages before them: (`L[-2]`, `L[-1]`).

@@ -428,7 +428,7 @@ where
         records.truncate(trailing);
         records.reverse();
         Ok(DeleteLastOutcome::Deleted {
-            chat,
+            chat: Box::new(chat),
             trailing: records,
             exchange,
             removed,
