@@ -68,7 +68,10 @@ where
         };
         if parent != chat.current_message_id || under == Under::Root {
             Self::move_path(conn, chat.id, parent).await?;
-            let has_children = Self::first_child(conn, chat.id, parent).await?.is_some();
+            let has_children = match Self::children_of(conn, chat.id, parent).await? {
+                Siblings::Of(ids) => !ids.is_empty(),
+                Siblings::OnlyChild => false,
+            };
             if has_children && !chat.branched {
                 sqlx::query("UPDATE chats SET branched = 1 WHERE id = $1")
                     .bind(chat.id)
@@ -127,25 +130,6 @@ where
             .await?;
         }
         Ok(())
-    }
-
-    async fn first_child(
-        conn: &mut DB::Connection,
-        chat_id: i64,
-        parent: Option<i64>,
-    ) -> StoreResult<Option<i64>> {
-        let query = match parent {
-            Some(parent) => sqlx::query_scalar::<DB, i64>(
-                "SELECT id FROM messages WHERE chat_id = $1 AND parent_id = $2 LIMIT 1",
-            )
-            .bind(chat_id)
-            .bind(parent),
-            None => sqlx::query_scalar::<DB, i64>(
-                "SELECT id FROM messages WHERE chat_id = $1 AND parent_id IS NULL LIMIT 1",
-            )
-            .bind(chat_id),
-        };
-        Ok(query.fetch_optional(conn).await?)
     }
 
     /// The ids of `parent`'s children (of the chat's first messages for `None`), oldest
