@@ -63,6 +63,23 @@ where
         Ok(id)
     }
 
+    /// [`Self::resolve_chat`], with whether the chat ever branched (whether its lists
+    /// need sibling lists), from the same row.
+    pub(crate) async fn resolve_chat_shape(
+        conn: &mut DB::Connection,
+        chat: &ChatRef,
+    ) -> StoreResult<(i64, bool)> {
+        let sql = by_ref(
+            chat,
+            "SELECT id, branched FROM chats WHERE id = $1 AND user_id = $2",
+            "SELECT id, branched FROM chats WHERE uuid = $1 AND tenant_id = $2",
+        );
+        let (id, branched) = Self::bind_chat(sqlx::query_as::<DB, (i64, i64)>(sql), chat)
+            .fetch_one(conn)
+            .await?;
+        Ok((id, branched != 0))
+    }
+
     /// Bumps a chat's version inside a write transaction and returns the chat;
     /// `NotFound` when the reference names no chat of the caller's. On PostgreSQL this
     /// takes the chat's row lock, so changes to one chat run one after the other.

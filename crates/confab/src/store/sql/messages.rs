@@ -8,7 +8,7 @@ use futures_util::TryStreamExt as _;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
 use super::rows::{attach_files, parse_actor, ChatUsageRow, FileRow, MessageRow};
-use super::{by_ref, chat_version_sql, Sql, SqlEngine, RELEASE_TENANT_BYTES_SQL};
+use super::{by_ref, Sql, SqlEngine, RELEASE_TENANT_BYTES_SQL};
 use crate::domain::delete_last::{DeleteLastPlan, Planner};
 use crate::domain::Timestamp;
 use crate::store::quota::{self, QuotaExceeded, StorageQuotas};
@@ -209,13 +209,16 @@ where
         chat: &ChatRef,
     ) -> StoreResult<(ChatVersion, Vec<MessageRecord>)> {
         let mut tx = self.begin_read().await?;
-        let version = Self::bind_chat(
-            sqlx::query_as::<DB, ChatVersion>(chat_version_sql(chat)),
+        let sql = by_ref(
             chat,
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        let branched = Self::is_branched(&mut tx, version.id).await?;
+            "SELECT id, version, branched FROM chats WHERE id = $1 AND user_id = $2",
+            "SELECT id, version, branched FROM chats WHERE uuid = $1 AND tenant_id = $2",
+        );
+        let (id, version, branched) =
+            Self::bind_chat(sqlx::query_as::<DB, (i64, i64, i64)>(sql), chat)
+                .fetch_one(&mut *tx)
+                .await?;
+        let (version, branched) = (ChatVersion { id, version }, branched != 0);
         let rows = sqlx::query_as::<DB, MessageRow>(
             "SELECT id, chat_id, actor, message, created_at, updated_at, parent_id FROM messages \
              WHERE path_chat_id = $1 ORDER BY created_at, id",
@@ -283,7 +286,7 @@ where
         limit: u32,
     ) -> StoreResult<Vec<MessageRecord>> {
         let mut tx = self.begin_read().await?;
-        let chat_id = Self::resolve_chat(&mut tx, chat).await?;
+        let (chat_id, branched) = Self::resolve_chat_shape(&mut tx, chat).await?;
         let (after_at, after_id) = after
             .map(|c| (c.created_at.micros(), c.id))
             .unwrap_or((i64::MIN, i64::MIN));
@@ -298,7 +301,7 @@ where
         .bind(i64::from(limit))
         .fetch_all(&mut *tx)
         .await?;
-        let messages = Self::complete_page(&mut tx, chat_id, rows).await?;
+        let messages = Self::complete_page(&mut tx, chat_id, branched, rows).await?;
         tx.commit().await?;
         Ok(messages)
     }
@@ -308,11 +311,12 @@ where
     pub(crate) async fn complete_page(
         conn: &mut DB::Connection,
         chat_id: i64,
+        branched: bool,
         rows: Vec<MessageRow>,
     ) -> StoreResult<Vec<MessageRecord>> {
         let files = Self::files_of_page(&mut *conn, chat_id, &rows).await?;
         let mut messages = attach_files(rows, files)?;
-        if !messages.is_empty() && Self::is_branched(&mut *conn, chat_id).await? {
+        if branched {
             Self::attach_siblings(conn, chat_id, &mut messages).await?;
         }
         Ok(messages)
@@ -329,8 +333,7 @@ where
 
     pub async fn list_files(&self, chat: &ChatRef) -> StoreResult<Vec<FileRecord>> {
         let mut tx = self.begin_read().await?;
-        let chat_id = Self::resolve_chat(&mut tx, chat).await?;
-        let branched = Self::is_branched(&mut tx, chat_id).await?;
+        let (chat_id, branched) = Self::resolve_chat_shape(&mut tx, chat).await?;
         let files = Self::files_of_chat(&mut tx, chat_id, branched).await?;
         tx.commit().await?;
         Ok(files.into_iter().map(FileRow::into_record).collect())

@@ -123,7 +123,7 @@ where
     /// rest of the result left unread once the text reaches the budget.
     async fn read_messages(
         conn: &mut DB::Connection,
-        chat_id: i64,
+        (chat_id, branched): (i64, bool),
         after: (i64, i64),
         upper: MessageCursor,
         budget: PageBudget,
@@ -152,7 +152,7 @@ where
                 }
             }
         }
-        Self::complete_page(conn, chat_id, rows).await
+        Self::complete_page(conn, chat_id, branched, rows).await
     }
 
     /// One page of the chat's files in `(after, upper]`, cut at the text budget.
@@ -311,7 +311,14 @@ where
             return Ok(Ok(empty(record)));
         }
         let total = Self::count_in(&mut tx, chat_id, position(lower), upper).await?;
-        let first = Self::read_messages(&mut tx, chat_id, position(lower), upper, budget).await?;
+        let first = Self::read_messages(
+            &mut tx,
+            (chat_id, record.branched),
+            position(lower),
+            upper,
+            budget,
+        )
+        .await?;
         tx.commit().await?;
         Ok(Ok(MessageListing {
             chat: record,
@@ -329,9 +336,9 @@ where
         budget: PageBudget,
     ) -> StoreResult<Vec<MessageRecord>> {
         let mut tx = self.begin_read().await?;
-        let chat_id = Self::resolve_chat(&mut tx, chat).await?;
+        let shape = Self::resolve_chat_shape(&mut tx, chat).await?;
         let page =
-            Self::read_messages(&mut tx, chat_id, position(Some(after)), upper, budget).await?;
+            Self::read_messages(&mut tx, shape, position(Some(after)), upper, budget).await?;
         tx.commit().await?;
         Ok(page)
     }

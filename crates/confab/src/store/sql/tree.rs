@@ -251,7 +251,7 @@ where
         .bind(chat.id)
         .fetch_all(&mut *tx)
         .await?;
-        let path = Self::complete_page(&mut tx, chat.id, rows).await?;
+        let path = Self::complete_page(&mut tx, chat.id, chat.branched, rows).await?;
         if moved {
             tx.commit().await?;
         } else {
@@ -288,16 +288,6 @@ where
             set_siblings(&mut messages, pairs);
         }
         Ok((record, messages))
-    }
-
-    /// Whether the chat ever branched (reads of a chain need no sibling query).
-    pub(crate) async fn is_branched(conn: &mut DB::Connection, chat_id: i64) -> StoreResult<bool> {
-        let branched: i64 =
-            sqlx::query_scalar::<DB, i64>("SELECT branched FROM chats WHERE id = $1")
-                .bind(chat_id)
-                .fetch_one(conn)
-                .await?;
-        Ok(branched != 0)
     }
 }
 
