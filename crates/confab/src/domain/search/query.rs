@@ -12,9 +12,10 @@
 use super::text::{is_unspaced, tokens};
 
 /// Most characters in a query.
-pub const MAX_QUERY_CHARS: usize = 1_000;
+/// (500 characters of 4 bytes each, percent-encoded, still fit the default URL limit.)
+pub const MAX_QUERY_CHARS: usize = 500;
 /// Most words a query may hold across all its terms.
-pub const MAX_QUERY_TOKENS: usize = 64;
+pub const MAX_QUERY_TOKENS: usize = 256;
 
 /// One thing that must match: a phrase of one or more normalised words, the last of
 /// which may be a prefix.
@@ -156,7 +157,7 @@ mod tests {
         for q in ["", "   ", "***", "\"\"", "!! ?? --", "\u{301}"] {
             assert_eq!(Query::parse(q), Err(QueryError::Empty), "{q:?}");
         }
-        assert_eq!(Query::parse(&"a".repeat(1001)), Err(QueryError::TooLong));
+        assert_eq!(Query::parse(&"a".repeat(501)), Err(QueryError::TooLong));
         assert_eq!(
             Query::parse(&"a ".repeat(65)),
             Err(QueryError::TooManyWords)
