@@ -1,7 +1,7 @@
 //! Whose chats a search sees (a user's own; a key's tenant's), and the tenant API's
 //! filters, each of which must really narrow the hits.
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
@@ -12,6 +12,7 @@ use crate::tenant_support::*;
 crate::per_backend!(
     searches_see_only_their_users_and_tenants_chats,
     tenant_filters_narrow_the_hits,
+    cookie_searches_from_foreign_origins_reveal_nothing,
 );
 
 fn chat_ids(hits: &[Value]) -> BTreeSet<String> {
@@ -241,4 +242,71 @@ async fn tenant_filters_narrow_the_hits(backend: Backend) {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{name}={value:?}: {body}");
         assert_tenant_error((status, body), StatusCode::BAD_REQUEST, &code);
     }
+}
+
+/// A page of another site may make the browser send Bob's cookie with a search; it must
+/// not get to read the hits: either the server refuses (403 `forbidden_origin`, like
+/// the cookie's WebSocket upgrade), or it answers without granting that origin the
+/// read (no `Access-Control-Allow-Origin` for it). A preflight grants nothing either.
+async fn cookie_searches_from_foreign_origins_reveal_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let bob = app.sign_up("bob@example.com").await;
+    let chat = app.create_chat(&bob, "bob's").await;
+    app.post_message(&bob, chat, "user", "bob's secret plan")
+        .await;
+    let path = format!("/api/users/{}/search?q=secret", bob.id);
+    for origin in ["https://evil.example", "null"] {
+        let response = bob
+            .auth
+            .apply(app.client.get(app.url(&path)))
+            .header("origin", origin)
+            .send()
+            .await
+            .expect("search sent");
+        let status = response.status();
+        let allowed = response
+            .headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let credentials = response
+            .headers()
+            .get("access-control-allow-credentials")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response.text().await.expect("body");
+        if status == StatusCode::FORBIDDEN {
+            let body: Value = serde_json::from_str(&body).expect("json");
+            assert_eq!(body["statusCode"], 403, "{body}");
+        } else {
+            assert_eq!(status, StatusCode::OK, "{origin}: {body}");
+            assert!(
+                allowed.is_none() || allowed.as_deref() == Some("*") && credentials.is_none(),
+                "{origin} may read Bob's hits: allow-origin {allowed:?}, credentials \
+                 {credentials:?}"
+            );
+        }
+        let preflight = app
+            .client
+            .request(Method::OPTIONS, app.url(&path))
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .send()
+            .await
+            .expect("preflight sent");
+        let granted = preflight
+            .headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        assert!(
+            granted.as_deref() != Some(origin),
+            "a preflight from {origin} is granted: {granted:?}"
+        );
+    }
+    // The same search without a foreign Origin does find the plan: the check above
+    // could fail.
+    let (status, body) = app.get(&path, &bob.auth).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["results"].as_array().map(Vec::len), Some(1), "{body}");
 }
