@@ -12,6 +12,7 @@
 mod consistency;
 mod language;
 mod lifecycle;
+mod long_texts;
 mod migration;
 mod paging;
 mod scope;

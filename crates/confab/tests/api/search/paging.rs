@@ -1,13 +1,16 @@
 //! Keyset paging: small pages walk the same hits, in the same order, as one big page.
 
-use serde_json::json;
+use serde_json::{json, Value};
 use std::collections::HashSet;
 
 use super::*;
 use crate::support::{Backend, TestApp};
 use crate::tenant_support::default_tenant_key;
 
-crate::per_backend!(pages_walk_the_same_hits_as_one_big_page);
+crate::per_backend!(
+    pages_walk_the_same_hits_as_one_big_page,
+    a_walk_survives_writes_between_its_pages,
+);
 
 async fn pages_walk_the_same_hits_as_one_big_page(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -128,4 +131,75 @@ async fn pages_walk_the_same_hits_as_one_big_page(backend: Backend) {
     assert!(all
         .iter()
         .all(|h| h["chat_id"] == json!(chat) || h["chat_id"] == json!(other)));
+}
+
+async fn a_walk_survives_writes_between_its_pages(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let user = app.sign_up("walker@example.com").await;
+    let mut chats = Vec::new();
+    for n in 0..6 {
+        let chat = app.create_chat(&user, &format!("chat {n}")).await;
+        let text = format!("ibis {}", "and more words ".repeat(n));
+        app.post_message(&user, chat, "user", &text).await;
+        chats.push(chat);
+    }
+    let base = format!("/api/users/{}/search", user.id);
+    let before = walk(&app, Api::User, &base, &[("q", "ibis")], &user.auth, 100).await;
+    assert_eq!(before.len(), 6);
+
+    // Page one; then the hit the cursor points after is deleted, a new best hit and a
+    // new worst hit arrive; then the rest of the walk.
+    let first = page(
+        &app,
+        Api::User,
+        &user_path(&user, &[("q", "ibis"), ("limit", "2")]),
+        &user.auth,
+    )
+    .await;
+    assert_eq!(first.hits, before[..2]);
+    let cursor = first.next_cursor.expect("more pages");
+    let last_chat = first.hits[1]["chat_id"].as_i64().expect("chat id");
+    let (status, body) = app
+        .delete(
+            &format!("/api/users/{}/chats/{last_chat}", user.id),
+            &user.auth,
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    let newcomer = app.create_chat(&user, "late").await;
+    app.post_message(&user, newcomer, "user", "ibis ibis ibis")
+        .await;
+    app.post_message(
+        &user,
+        newcomer,
+        "user",
+        &format!("ibis {}", "filler ".repeat(40)),
+    )
+    .await;
+
+    let mut rest = Vec::new();
+    let mut next = Some(cursor);
+    while let Some(cursor) = next {
+        let page = page(
+            &app,
+            Api::User,
+            &user_path(&user, &[("q", "ibis"), ("limit", "2"), ("cursor", &cursor)]),
+            &user.auth,
+        )
+        .await;
+        rest.extend(page.hits);
+        next = page.next_cursor;
+        assert!(rest.len() <= 20, "the walk ends");
+    }
+    // What was after the cursor before is still there, in order; nothing from page one
+    // comes again.
+    let old_rest: Vec<Value> = rest
+        .iter()
+        .filter(|h| h["chat_id"] != json!(newcomer))
+        .cloned()
+        .collect();
+    assert_eq!(old_rest, before[2..], "the rest of the old walk, unchanged");
+    for hit in &first.hits {
+        assert!(!rest.contains(hit), "{hit} came twice");
+    }
 }

@@ -115,8 +115,12 @@ async fn bad_parameters_are_400_in_each_apis_shape(backend: Backend) {
         app.post_message(&user, chat, "user", &format!("paged word {n}"))
             .await;
     }
-    let long_ok = format!("{}word", "a ".repeat(498)); // 1,000 characters
+    // 1,000 characters in 10 words (the server also caps q at 64 words: not in the
+    // contract, but its own documented limit, checked below).
+    let long_ok = vec!["x".repeat(99); 10].join(" ") + "y";
     let too_long = format!("{long_ok}s"); // 1,001
+    let words_64 = vec!["paged"; 64].join(" ");
+    let words_65 = vec!["paged"; 65].join(" ");
     assert_eq!(long_ok.chars().count(), 1000);
 
     // A cursor from another listing: the tenant API's chat list.
@@ -149,6 +153,7 @@ async fn bad_parameters_are_400_in_each_apis_shape(backend: Backend) {
         ("only bangs", vec![("q", "!!")]),
         ("only separators", vec![("q", "_-./ \"\" *")]),
         ("q over 1,000 characters", vec![("q", too_long.as_str())]),
+        ("q over 64 words", vec![("q", words_65.as_str())]),
         ("limit 0", vec![("q", "paged"), ("limit", "0")]),
         ("limit 101", vec![("q", "paged"), ("limit", "101")]),
         ("limit abc", vec![("q", "paged"), ("limit", "abc")]),
@@ -184,7 +189,7 @@ async fn bad_parameters_are_400_in_each_apis_shape(backend: Backend) {
         let code = match *what {
             w if w.starts_with("limit") => "invalid_limit",
             w if w.contains("cursor") => "invalid_cursor",
-            _ => body["error"]["code"].as_str().unwrap_or("(none)"),
+            _ => "invalid_query",
         };
         assert_tenant_error((status, body.clone()), StatusCode::BAD_REQUEST, code);
     }
@@ -192,6 +197,7 @@ async fn bad_parameters_are_400_in_each_apis_shape(backend: Backend) {
     // The controls: the edges that are allowed.
     for params in [
         vec![("q", long_ok.as_str())],
+        vec![("q", words_64.as_str())],
         vec![("q", "paged"), ("limit", "1")],
         vec![("q", "paged"), ("limit", "100")],
         vec![("q", "  paged  ")],
@@ -206,6 +212,23 @@ async fn bad_parameters_are_400_in_each_apis_shape(backend: Backend) {
     }
     let found = user_hits(&app, &user, "  paged  ").await;
     assert_eq!(found.len(), 3, "surrounding blanks are ignored");
+
+    // Under 1,000 characters and 64 words, in a script of 3-byte characters (Korean):
+    // the contract takes it, so the server's URL limit must too.
+    let korean = vec!["가나다라마바사아자차카타파하가"; 62].join(" ");
+    assert_eq!(korean.chars().count(), 991);
+    for (path, auth) in [
+        (user_path(&user, &[("q", &korean)]), &user.auth),
+        (tenant_path(&[("q", &korean)]), &key),
+    ] {
+        let (status, body) = app.get(&path, auth).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "a q of 991 characters, {} URL bytes: {body}",
+            path.len()
+        );
+    }
 }
 
 async fn no_query_is_ever_a_500(backend: Backend) {
@@ -265,6 +288,23 @@ async fn no_query_is_ever_a_500(backend: Backend) {
                 status == StatusCode::OK || status == StatusCode::BAD_REQUEST,
                 "q {q:?}: {status} {body}"
             );
+        }
+    }
+    // Heavy queries: the longest CJK run, the most prefixes, the most phrases.
+    let cjk: String = "東京都庁舎の展望台".chars().cycle().take(1000).collect();
+    let prefixes = vec!["q*"; 64].join(" ");
+    let phrases = vec!["\"quick brown\""; 32].join(" ");
+    let mixed = (0..64)
+        .map(|n| format!("w{n}*"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    for q in [cjk.as_str(), &prefixes, &phrases, &mixed] {
+        for (path, auth) in [
+            (user_path(&user, &[("q", q)]), &user.auth),
+            (tenant_path(&[("q", q)]), &key),
+        ] {
+            let (status, body) = app.get(&path, auth).await;
+            assert!(!status.is_server_error(), "q {q:?}: {status} {body}");
         }
     }
     // Words around operators' characters are still words.
