@@ -14,7 +14,7 @@ crate::per_backend!(
 );
 
 /// The corpus, one message each, in posting order.
-const CORPUS: [&str; 18] = [
+const CORPUS: [&str; 19] = [
     "The quick brown fox jumps over the lazy dog",
     "brown quick thinking saves the day",
     "confab is a chat server",
@@ -33,6 +33,7 @@ const CORPUS: [&str; 18] = [
     "Rust で東京のサーバーを書く",
     "Snake-Case with a dash",
     "e-mail the résumé today",
+    "İstanbul'da ﬁnance OFFICE",
 ];
 
 /// Each query and the corpus texts it must find (a set: relevance order is the
@@ -64,6 +65,10 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("naive", &[CORPUS[6], CORPUS[7]]),
     ("naïve", &[CORPUS[6], CORPUS[7]]),
     ("resume", &[CORPUS[17]]),
+    // Compatibility forms and special casings: İ, the ﬁ ligature.
+    ("istanbul", &[CORPUS[18]]),
+    ("İSTANBUL finance", &[CORPUS[18]]),
+    ("ofﬁce", &[CORPUS[18]]),
     ("ｃａｆｅ", &[CORPUS[4], CORPUS[5]]),
     ("fullwidth", &[CORPUS[8]]),
     ("ｆｕｌｌｗｉｄｔｈ text", &[CORPUS[8]]),

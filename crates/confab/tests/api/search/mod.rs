@@ -9,6 +9,8 @@
 
 #![allow(dead_code)] // each submodule uses a different part of the helpers
 
+#[cfg(test)]
+mod checkers;
 mod consistency;
 mod language;
 mod lifecycle;
