@@ -13,6 +13,7 @@ crate::per_backend!(
     every_kind_of_delete_removes_hits_at_once,
     a_rename_is_searched_at_once,
     ties_are_newest_first_and_frequency_ranks_higher,
+    every_write_path_is_searchable_at_once,
 );
 
 async fn messages_off_the_active_branch_are_found(backend: Backend) {
@@ -281,5 +282,88 @@ async fn ties_are_newest_first_and_frequency_ranks_higher(backend: Backend) {
     assert_eq!(
         message_ids(&tenant_hits(&app, &key, &[("q", "kiwi")]).await),
         [often, once]
+    );
+}
+
+async fn every_write_path_is_searchable_at_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let key = default_tenant_key(&app).await;
+    let user = app.sign_up("paths@example.com").await;
+    let chat = app.create_chat(&user, "paths").await;
+    let sorted = |mut ids: Vec<i64>| {
+        ids.sort_unstable();
+        ids
+    };
+
+    // A batch on the user API.
+    let (status, body) = app
+        .post(
+            &format!("/api/users/{}/chats/{chat}/messages", user.id),
+            &user.auth,
+            json!({"messages": [
+                {"role": "user", "content": "batchone lynx"},
+                {"role": "assistant", "content": "batchtwo lynx"},
+            ]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let batch: Vec<i64> = body["chatMessages"]
+        .as_array()
+        .expect("chatMessages")
+        .iter()
+        .map(|m| m["id"].as_i64().expect("id"))
+        .collect();
+    assert_eq!(
+        sorted(message_ids(&user_hits(&app, &user, "lynx").await)),
+        batch
+    );
+
+    // A batch and an edit on the tenant API, in a chat created there with a name.
+    let uuid = chat_uuid(
+        &create_v1_chat(
+            &app,
+            &key,
+            json!({"name": "ocelot den", "user_id": user.id}),
+        )
+        .await,
+    );
+    let path = format!("/api/v1/chats/{uuid}/messages");
+    let (status, body) = app
+        .post(
+            &path,
+            &key,
+            json!({"messages": [
+                {"role": "user", "content": "ocelot question"},
+                {"role": "assistant", "content": "ocelot answer"},
+            ]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let answer = body["data"][1]["id"].as_i64().expect("answer id");
+    let hits = tenant_hits(&app, &key, &[("q", "ocelot")]).await;
+    assert_eq!(hits.len(), 3, "two messages and the name: {hits:?}");
+    assert_eq!(name_hits(&hits), ["ocelot den"]);
+    let (status, body) = app
+        .call(
+            Method::PATCH,
+            &format!("{path}/{answer}"),
+            &key,
+            Some(json!({"message": "serval answer, edited"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let edited = body["data"]["id"].as_i64().expect("edited id");
+    assert_eq!(
+        message_ids(&tenant_hits(&app, &key, &[("q", "serval")]).await),
+        [edited]
+    );
+    assert_eq!(
+        message_ids(&user_hits(&app, &user, "serval").await),
+        [edited]
+    );
+    assert_eq!(
+        sorted(message_ids(&user_hits(&app, &user, "ocelot").await)).len(),
+        2,
+        "the edited answer stays findable on its branch"
     );
 }
