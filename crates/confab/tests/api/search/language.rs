@@ -14,7 +14,7 @@ crate::per_backend!(
 );
 
 /// The corpus, one message each, in posting order.
-const CORPUS: [&str; 19] = [
+const CORPUS: [&str; 21] = [
     "The quick brown fox jumps over the lazy dog",
     "brown quick thinking saves the day",
     "confab is a chat server",
@@ -34,6 +34,8 @@ const CORPUS: [&str; 19] = [
     "Snake-Case with a dash",
     "e-mail the résumé today",
     "İstanbul'da ﬁnance OFFICE",
+    "かきを食べた",
+    "がきが来た",
 ];
 
 /// Each query and the corpus texts it must find (a set: relevance order is the
@@ -102,6 +104,10 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("rust 東京", &[CORPUS[15]]),
     ("RUST サーバー", &[CORPUS[15]]),
     ("rust 大阪", &[]),
+    // Voiced marks change the word (docs/api.md): か and が differ.
+    ("かき", &[CORPUS[19]]),
+    ("がき", &[CORPUS[20]]),
+    ("きを食", &[CORPUS[19]]),
 ];
 
 /// Posts the corpus in one chat of a fresh user; returns the user.
