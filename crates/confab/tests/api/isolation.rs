@@ -123,7 +123,16 @@ fn routes() -> Vec<Route> {
                                                                              [401, 401, 401, 401, 401, 404, 404, 200])),
         own(r(get.clone(), "/api/users/{u}/chats/{c}/tree", None, Cookie, User,
                                                                              [401, 401, 401, 401, 401, 404, 404, 200])),
-        // Tenant API. Another tenant's key lists and creates in its own tenant only.
+        // Search (SPEC §7). Others naming Bob's id get the 404 of every user route;
+        // under their own id they search their own chats and find nothing of Bob's.
+        r(get.clone(), "/api/users/{u}/search?q=bob", None, Cookie, User,   [401, 401, 401, 401, 401, 404, 404, 200]),
+        own(r(get.clone(), "/api/users/{u}/search?q=bob&limit=100", None, Cookie, User,
+                                                                             [401, 401, 401, 401, 401, 200, 200, 200])),
+        // Tenant API. Another tenant's key lists and creates in its own tenant only,
+        // and searches it only, even naming Bob's chat.
+        r(get.clone(), "/api/v1/search?q=bob", None, Key, Tenant,            [401, 401, 401, 401, 401, 401, 200, 200]),
+        r(get.clone(), "/api/v1/search?q=bob&chat_id={uuid}", None, Key, Tenant,
+                                                                             [401, 401, 401, 401, 401, 401, 200, 200]),
         r(get.clone(), "/api/v1/chats?limit=100", None, Key, Tenant,         [401, 401, 401, 401, 401, 401, 200, 200]),
         r(post.clone(), "/api/v1/chats", Some(json!({"name": "intruder"})), Key, Tenant,
                                                                              [401, 401, 401, 401, 401, 401, 201, 201]),
@@ -419,6 +428,14 @@ async fn access_matrix_of_every_route_and_caller(backend: Backend) {
                     "another tenant's list shows the victim's chat: {body}"
                 );
             }
+            if status == 200 && route.path.contains("/search?") {
+                assert_eq!(
+                    search_hits(route, &body),
+                    0,
+                    "{} as {caller} finds Bob's messages: {body}",
+                    route.path
+                );
+            }
             cells += 1;
         }
     }
@@ -476,6 +493,14 @@ async fn access_matrix_of_every_route_and_caller(backend: Backend) {
             &body,
             &mut failures,
         );
+        if status == 200 && route.path.contains("/search?") {
+            // His fresh chat's "bob's question" at least.
+            assert!(
+                search_hits(route, &body) > 0,
+                "{} as the owner finds his messages: {body}",
+                route.path
+            );
+        }
         cells += 1;
     }
     assert!(
@@ -489,8 +514,19 @@ async fn access_matrix_of_every_route_and_caller(backend: Backend) {
         routes.len(),
         CALLERS.len()
     );
-    assert_eq!(routes.len(), 31);
-    assert_eq!(cells, 31 * 8, "every cell of the matrix ran");
+    assert_eq!(routes.len(), 35);
+    assert_eq!(cells, 35 * 8, "every cell of the matrix ran");
+}
+
+/// How many hits a search answer holds (either API's list key).
+fn search_hits(route: &Route, body: &Value) -> usize {
+    let list = match route.shape {
+        Shape::User => &body["results"],
+        Shape::Tenant => &body["data"],
+    };
+    list.as_array()
+        .unwrap_or_else(|| panic!("{} answers a list of hits: {body}", route.path))
+        .len()
 }
 
 /// Compares one cell; errors must be in the route's API shape.
