@@ -158,10 +158,12 @@ mod tests {
             assert_eq!(Query::parse(q), Err(QueryError::Empty), "{q:?}");
         }
         assert_eq!(Query::parse(&"a".repeat(501)), Err(QueryError::TooLong));
+        // 258 Han characters are 257 pairs.
         assert_eq!(
-            Query::parse(&"a ".repeat(65)),
+            Query::parse(&"東".repeat(258)),
             Err(QueryError::TooManyWords)
         );
+        assert!(Query::parse(&"東".repeat(257)).is_ok());
     }
 
     proptest! {

@@ -115,13 +115,14 @@ async fn bad_parameters_are_400_in_each_apis_shape(backend: Backend) {
         app.post_message(&user, chat, "user", &format!("paged word {n}"))
             .await;
     }
-    // 1,000 characters in 10 words (the server also caps q at 64 words: not in the
-    // contract, but its own documented limit, checked below).
-    let long_ok = vec!["x".repeat(99); 10].join(" ") + "y";
-    let too_long = format!("{long_ok}s"); // 1,001
-    let words_64 = vec!["paged"; 64].join(" ");
-    let words_65 = vec!["paged"; 65].join(" ");
-    assert_eq!(long_ok.chars().count(), 1000);
+    // 500 characters in 5 words (the documented limit; the server also caps q at 256
+    // words, its own documented limit, checked below).
+    let long_ok = vec!["x".repeat(99); 5].join(" ") + "y";
+    let too_long = format!("{long_ok}s"); // 501
+                                          // (Chinese pairs count as words: 257 characters are 256 of them.)
+    let words_256 = "東".repeat(257);
+    let words_257 = "東".repeat(258);
+    assert_eq!(long_ok.chars().count(), 500);
 
     // A cursor from another listing: the tenant API's chat list.
     for n in 0..2 {
@@ -152,8 +153,8 @@ async fn bad_parameters_are_400_in_each_apis_shape(backend: Backend) {
         ("only stars", vec![("q", "***")]),
         ("only bangs", vec![("q", "!!")]),
         ("only separators", vec![("q", "_-./ \"\" *")]),
-        ("q over 1,000 characters", vec![("q", too_long.as_str())]),
-        ("q over 64 words", vec![("q", words_65.as_str())]),
+        ("q over 500 characters", vec![("q", too_long.as_str())]),
+        ("q over 256 words", vec![("q", words_257.as_str())]),
         ("limit 0", vec![("q", "paged"), ("limit", "0")]),
         ("limit 101", vec![("q", "paged"), ("limit", "101")]),
         ("limit abc", vec![("q", "paged"), ("limit", "abc")]),
@@ -197,7 +198,7 @@ async fn bad_parameters_are_400_in_each_apis_shape(backend: Backend) {
     // The controls: the edges that are allowed.
     for params in [
         vec![("q", long_ok.as_str())],
-        vec![("q", words_64.as_str())],
+        vec![("q", words_256.as_str())],
         vec![("q", "paged"), ("limit", "1")],
         vec![("q", "paged"), ("limit", "100")],
         vec![("q", "  paged  ")],
