@@ -16,6 +16,8 @@ use super::text::{is_unspaced, tokens};
 pub const MAX_QUERY_CHARS: usize = 500;
 /// Most words a query may hold across all its terms.
 pub const MAX_QUERY_TOKENS: usize = 256;
+/// Most terms (words, phrases, prefixes) a query may hold.
+pub const MAX_QUERY_TERMS: usize = 32;
 
 /// One thing that must match: a phrase of one or more normalised words, the last of
 /// which may be a prefix.
@@ -40,6 +42,8 @@ pub enum QueryError {
     TooLong,
     #[error("q holds more than {MAX_QUERY_TOKENS} words")]
     TooManyWords,
+    #[error("q holds more than {MAX_QUERY_TERMS} terms (words, phrases or prefixes)")]
+    TooManyTerms,
 }
 
 impl Query {
@@ -76,6 +80,9 @@ impl Query {
         }
         if terms.iter().map(|t| t.words.len()).sum::<usize>() > MAX_QUERY_TOKENS {
             return Err(QueryError::TooManyWords);
+        }
+        if terms.len() > MAX_QUERY_TERMS {
+            return Err(QueryError::TooManyTerms);
         }
         Ok(Query { terms })
     }
@@ -164,6 +171,11 @@ mod tests {
             Err(QueryError::TooManyWords)
         );
         assert!(Query::parse(&"東".repeat(257)).is_ok());
+        assert_eq!(
+            Query::parse(&"a ".repeat(33)),
+            Err(QueryError::TooManyTerms)
+        );
+        assert!(Query::parse(&"a ".repeat(32)).is_ok());
     }
 
     proptest! {
