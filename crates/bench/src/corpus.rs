@@ -93,7 +93,11 @@ impl Corpus {
         }
         let mut rng = Rng::new(seed ^ 0x766F_6361_6275_6C61);
         while words.len() < VOCABULARY {
-            let syllables = 1 + rng.below(0..3) + usize::from(rng.chance(0.3));
+            let syllables = match rng.below(0..10) {
+                0..=2 => 1,
+                3..=7 => 2,
+                _ => 3,
+            };
             let mut word = String::new();
             for _ in 0..syllables {
                 word.push_str(ONSETS[rng.below(0..ONSETS.len())]);

@@ -11,6 +11,7 @@ mod corpus;
 mod load;
 mod scenarios;
 mod search;
+mod search_costs;
 mod seed;
 mod server;
 mod tree;
