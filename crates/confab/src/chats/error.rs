@@ -14,6 +14,9 @@ pub enum ChatError {
     /// `metadata` is not a small JSON object.
     #[error("{0}")]
     InvalidMetadata(String),
+    /// A search query that cannot be run.
+    #[error("{0}")]
+    InvalidQuery(crate::domain::search::QueryError),
     /// A `user_id` that is not a positive integer.
     #[error("user_id must be a positive integer")]
     InvalidUserId,

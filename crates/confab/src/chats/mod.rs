@@ -8,6 +8,7 @@
 //!   chat's details.
 //! * `messages.rs`: post one message or a batch, delete the last exchange.
 //! * `tree.rs`: the message tree: edit a message, switch branch, read the tree.
+//! * `search.rs`: search the caller's chats, with snippets.
 //! * `input.rs`: the message-post, edit and switch inputs, checked.
 //! * `error.rs`: [`error::ChatError`], what they refuse or fail with.
 //!
@@ -19,6 +20,7 @@ pub mod error;
 pub mod input;
 pub mod lifecycle;
 pub mod messages;
+pub mod search;
 pub mod tree;
 
 use std::sync::Arc;

@@ -10,7 +10,8 @@
 //! copied rows: ids the source handed out and deleted are not handed out again).
 //!
 //! The tables and columns are [`crate::store::schema::TABLES`], which a test checks
-//! against the migrated schema of both engines.
+//! against the migrated schema of both engines. The search index is not copied: the
+//! target indexes every row when a server first opens it.
 
 mod engine;
 
@@ -19,7 +20,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use std::str::FromStr;
 
 use crate::store::postgres::{self, PostgresStore};
-use crate::store::schema::TABLES;
+use crate::store::schema::{REINDEX_STATEMENTS, TABLES};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{redact_url, Engine};
 use engine::{Cell, Side, BATCH_ROWS};
@@ -157,6 +158,12 @@ pub async fn copy(from: &str, to: &str) -> anyhow::Result<CopyReport> {
         }
         tracing::info!(table = table.name, rows = copied, "copied");
         report.rows.push((table.name, copied));
+    }
+    for statement in REINDEX_STATEMENTS {
+        target
+            .execute(statement)
+            .await
+            .context("cannot schedule the search index's rebuild")?;
     }
     target
         .commit()

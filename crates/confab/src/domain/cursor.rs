@@ -4,8 +4,9 @@
 //! encoded as unpadded base64url (safe in a query string without escaping) of
 //! `[version, kind, created_at (8 bytes BE), id (8 bytes BE)]`. The version byte lets the
 //! format change later without misreading old cursors; the kind byte keeps a cursor of
-//! one listing from being accepted by another. Decoding refuses anything else, and never
-//! panics, whatever the input.
+//! one listing from being accepted by another. A search cursor also carries the score
+//! its results are ranked by: `[version, 's', score (f64 bits), created_at, doc]`.
+//! Decoding refuses anything else, and never panics, whatever the input.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -13,9 +14,14 @@ use base64::Engine as _;
 use super::{Timestamp, ValueError};
 
 const VERSION: u8 = 1;
+/// A listing cursor's bytes, and their base64 length (longer input is refused unread).
+#[cfg(test)]
 const ENCODED_BYTES: usize = 18;
-/// Base64 of [`ENCODED_BYTES`] without padding; longer input is refused unread.
+#[cfg(test)]
 const ENCODED_CHARS: usize = 24;
+/// A search cursor's bytes: version, kind, score (8), created_at (8), document id (8).
+#[cfg(test)]
+const SEARCH_BYTES: usize = 26;
 
 /// Which listing a cursor belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +41,9 @@ impl CursorKind {
     }
 }
 
+/// The tag of search cursors (their position has a score as well).
+const SEARCH_TAG: u8 = b's';
+
 /// A position in a keyset listing: the last row of the page a cursor continues after.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Position {
@@ -42,32 +51,60 @@ pub struct Position {
     pub id: i64,
 }
 
+/// A position in search results, ordered by `score` (lower is better), then newest
+/// first. `doc` is a message id, or a chat's id negated for a hit on its name.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SearchPosition {
+    pub score: f64,
+    pub created_at: Timestamp,
+    pub doc: i64,
+}
+
+/// `[version, tag, payload]` as unpadded base64url.
+fn seal(tag: u8, payload: &[&[u8; 8]]) -> String {
+    let mut bytes = vec![VERSION, tag];
+    for part in payload {
+        bytes.extend_from_slice(&part[..]);
+    }
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The payload's 8-byte words of a cursor [`seal`] made with `tag`, if `text` is one.
+fn open<const WORDS: usize>(tag: u8, text: &str) -> Option<[[u8; 8]; WORDS]> {
+    let length = 2 + 8 * WORDS;
+    if text.len() != (length * 4).div_ceil(3) {
+        return None;
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
+    if bytes.len() != length || bytes[0] != VERSION || bytes[1] != tag {
+        return None;
+    }
+    let mut words = [[0u8; 8]; WORDS];
+    for (i, word) in words.iter_mut().enumerate() {
+        word.copy_from_slice(&bytes[2 + 8 * i..10 + 8 * i]);
+    }
+    Some(words)
+}
+
+fn invalid() -> ValueError {
+    ValueError("cursor is not valid for this listing".to_owned())
+}
+
 /// The opaque text of a cursor at `position` in a `kind` listing.
 pub fn encode(kind: CursorKind, position: Position) -> String {
-    let mut bytes = [0u8; ENCODED_BYTES];
-    bytes[0] = VERSION;
-    bytes[1] = kind.tag();
-    bytes[2..10].copy_from_slice(&position.created_at.micros().to_be_bytes());
-    bytes[10..18].copy_from_slice(&position.id.to_be_bytes());
-    URL_SAFE_NO_PAD.encode(bytes)
+    seal(
+        kind.tag(),
+        &[
+            &position.created_at.micros().to_be_bytes(),
+            &position.id.to_be_bytes(),
+        ],
+    )
 }
 
 /// The position a cursor of a `kind` listing names; refuses anything [`encode`] did not
 /// produce for that kind.
 pub fn decode(kind: CursorKind, text: &str) -> Result<Position, ValueError> {
-    let invalid = || ValueError("cursor is not valid for this listing".to_owned());
-    if text.len() != ENCODED_CHARS {
-        return Err(invalid());
-    }
-    let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| invalid())?;
-    let bytes: [u8; ENCODED_BYTES] = bytes.try_into().map_err(|_| invalid())?;
-    if bytes[0] != VERSION || bytes[1] != kind.tag() {
-        return Err(invalid());
-    }
-    let mut created_at = [0u8; 8];
-    created_at.copy_from_slice(&bytes[2..10]);
-    let mut id = [0u8; 8];
-    id.copy_from_slice(&bytes[10..18]);
+    let [created_at, id] = open::<2>(kind.tag(), text).ok_or_else(invalid)?;
     let id = i64::from_be_bytes(id);
     if id <= 0 {
         return Err(invalid());
@@ -75,6 +112,34 @@ pub fn decode(kind: CursorKind, text: &str) -> Result<Position, ValueError> {
     Ok(Position {
         created_at: Timestamp(i64::from_be_bytes(created_at)),
         id,
+    })
+}
+
+/// The opaque text of a cursor at `position` in search results.
+pub fn encode_search(position: SearchPosition) -> String {
+    seal(
+        SEARCH_TAG,
+        &[
+            &position.score.to_bits().to_be_bytes(),
+            &position.created_at.micros().to_be_bytes(),
+            &position.doc.to_be_bytes(),
+        ],
+    )
+}
+
+/// The position a search cursor names; refuses anything [`encode_search`] did not
+/// produce (including a score that is not a number).
+pub fn decode_search(text: &str) -> Result<SearchPosition, ValueError> {
+    let [score, created_at, doc] = open::<3>(SEARCH_TAG, text).ok_or_else(invalid)?;
+    let score = f64::from_bits(u64::from_be_bytes(score));
+    let doc = i64::from_be_bytes(doc);
+    if !score.is_finite() || doc == 0 {
+        return Err(invalid());
+    }
+    Ok(SearchPosition {
+        score,
+        created_at: Timestamp(i64::from_be_bytes(created_at)),
+        doc,
     })
 }
 
@@ -133,7 +198,33 @@ mod tests {
         }
     }
 
+    #[test]
+    fn search_cursors_are_their_own_listing() {
+        let at = SearchPosition {
+            score: -1.25,
+            created_at: Timestamp(7),
+            doc: -3,
+        };
+        let text = encode_search(at);
+        assert_eq!(text.len(), (SEARCH_BYTES * 4).div_ceil(3));
+        assert_eq!(decode_search(&text), Ok(at));
+        assert!(decode(CursorKind::Chats, &text).is_err());
+        assert!(decode_search(&encode(CursorKind::Chats, position(5, 9))).is_err());
+        let nan = SearchPosition {
+            score: f64::NAN,
+            ..at
+        };
+        assert!(decode_search(&encode_search(nan)).is_err());
+    }
+
     proptest! {
+        #[test]
+        fn search_positions_round_trip(score in -1e9f64..1e9, created_at in any::<i64>(), doc in any::<i64>()) {
+            prop_assume!(doc != 0);
+            let at = SearchPosition { score, created_at: Timestamp(created_at), doc };
+            prop_assert_eq!(decode_search(&encode_search(at)), Ok(at));
+        }
+
         #[test]
         fn round_trips(created_at in any::<i64>(), id in 1..=i64::MAX, messages in any::<bool>()) {
             let kind = if messages { CursorKind::Messages } else { CursorKind::Chats };

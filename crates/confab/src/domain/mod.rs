@@ -6,6 +6,7 @@ pub mod delete_last;
 pub mod metadata;
 pub mod normalize;
 pub mod order_by;
+pub mod search;
 pub mod timestamp;
 pub mod values;
 

@@ -28,6 +28,16 @@ impl Timestamp {
         Timestamp(self.0.saturating_add(seconds.saturating_mul(1_000_000)))
     }
 
+    /// Parses an RFC 3339 date-time (any offset; finer than microseconds is cut).
+    pub fn parse_rfc3339(text: &str) -> Option<Self> {
+        let parsed =
+            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                .ok()?;
+        i64::try_from(parsed.unix_timestamp_nanos().div_euclid(1_000))
+            .ok()
+            .map(Timestamp)
+    }
+
     /// `YYYY-MM-DDTHH:MM:SS.ffffffZ`, always 27 bytes for years 0..=9999.
     pub fn to_rfc3339(self) -> String {
         let mut buf = [0u8; 27];

@@ -269,6 +269,9 @@ impl From<ChatError> for ApiError {
             ChatError::InvalidMetadata(message) => {
                 ApiError::bad_request("invalid_metadata", message)
             }
+            ChatError::InvalidQuery(error) => {
+                ApiError::bad_request("invalid_query", error.to_string())
+            }
             ChatError::InvalidUserId => {
                 ApiError::bad_request("invalid_user_id", "user_id must be a positive integer")
             }

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod origin;
+pub mod paging;
 pub mod response_cache;
 pub mod server;
 pub mod state;

@@ -11,6 +11,7 @@ pub mod postgres;
 pub mod quota;
 mod records;
 pub mod schema;
+pub mod search;
 mod sql;
 pub mod sqlite;
 
@@ -22,6 +23,7 @@ use crate::domain::{ChatName, Email, MessageText, OrderBy, Timestamp};
 pub use keyset::ChatKey;
 pub use paged::*;
 pub use records::*;
+pub use search::{SearchHit, SearchRequest, SearchScope};
 pub use sql::{SqlEngine, SqlStore};
 
 /// What can go wrong in the store, in the terms the API layer needs.
@@ -204,6 +206,9 @@ pub trait Store: PagedReads + Send + Sync + 'static {
     async fn list_files(&self, chat: &ChatRef) -> StoreResult<Vec<FileRecord>>;
     /// SPEC §2 delete-last, in one transaction.
     async fn delete_last(&self, chat: &ChatRef) -> StoreResult<DeleteLastOutcome>;
+
+    /// One page of search hits, best first (SPEC §7).
+    async fn search(&self, request: &SearchRequest) -> StoreResult<Vec<SearchHit>>;
 }
 
 /// The database engines, told apart by the URL's scheme.

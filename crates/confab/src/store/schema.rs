@@ -145,6 +145,31 @@ pub const TABLES: &[Table] = &[
     },
 ];
 
+/// What search derives from the tables above, which a copy does not move but rebuilds:
+/// these tables (on SQLite also the `<name>_*` tables FTS5 keeps for each), and the
+/// document columns PostgreSQL keeps on two tables.
+pub const SEARCH_TABLES: &[&str] = &["search_backfill", "message_search", "chat_name_search"];
+pub const SEARCH_COLUMNS: &[(&str, &str)] = &[("messages", "search"), ("chats", "name_search")];
+
+/// Whether a table of the catalog is one of [`SEARCH_TABLES`] or FTS5's tables for one.
+pub fn is_search_table(name: &str) -> bool {
+    SEARCH_TABLES.iter().any(|table| {
+        name == *table
+            || name
+                .strip_prefix(table)
+                .is_some_and(|rest| rest.starts_with('_'))
+    })
+}
+
+/// After a copy: every copied row is indexed when a server next opens the database
+/// (the same backfill that indexes a database older than search).
+pub const REINDEX_STATEMENTS: &[&str] = &[
+    "DELETE FROM search_backfill",
+    "INSERT INTO search_backfill (id, messages_upto, messages_done, chats_upto, chats_done) \
+     SELECT 1, COALESCE((SELECT MAX(id) FROM messages), 0), 0, \
+     COALESCE((SELECT MAX(id) FROM chats), 0), 0",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,10 +1,11 @@
 //! JSON shapes of both APIs, borrowed from store records so a response body or a live
 //! frame is serialised straight from what the store returned, without copying message
 //! text. `frames.rs`: the live-event frames built from them; `markdown.rs`: a chat as a
-//! Markdown document.
+//! Markdown document; `search.rs`: search hits.
 
 pub mod frames;
 pub mod markdown;
+pub mod search;
 
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;

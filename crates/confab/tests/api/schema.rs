@@ -6,7 +6,7 @@ use sqlx::{Connection as _, PgConnection, SqliteConnection};
 use std::collections::BTreeMap;
 
 use confab::store;
-use confab::store::schema::{Kind, TABLES};
+use confab::store::schema::{is_search_table, Kind, SEARCH_COLUMNS, TABLES};
 
 use crate::support::{Backend, TestDatabase};
 
@@ -60,6 +60,11 @@ async fn the_copied_tables_are_the_migrated_schema(backend: Backend) {
     }
 }
 
+/// Search's document columns are rebuilt, never copied.
+fn is_search_column(table: &str, column: &str) -> bool {
+    SEARCH_COLUMNS.contains(&(table, column))
+}
+
 impl Catalogued {
     /// From the columns' declared types (SQLite's or PostgreSQL's names).
     fn new(
@@ -96,6 +101,9 @@ async fn sqlite_catalog(url: &str) -> BTreeMap<String, Catalogued> {
     .expect("tables");
     let mut catalog = BTreeMap::new();
     for (table, sql) in tables {
+        if is_search_table(&table) {
+            continue; // rebuilt by search, never copied
+        }
         let columns: Vec<(String, String, i64)> =
             sqlx::query_as("SELECT name, type, pk FROM pragma_table_info($1)")
                 .bind(&table)
@@ -116,6 +124,9 @@ async fn sqlite_catalog(url: &str) -> BTreeMap<String, Catalogued> {
         let serial = sql.to_ascii_uppercase().contains("AUTOINCREMENT");
         let types = columns
             .into_iter()
+            .filter(|(name, _, _)| !is_search_column(&table, name))
+            .collect::<Vec<_>>()
+            .into_iter()
             .map(|(name, declared, _)| (name, declared));
         catalog.insert(table, Catalogued::new(types, key, serial, parents));
     }
@@ -134,6 +145,9 @@ async fn postgres_catalog(url: &str) -> BTreeMap<String, Catalogued> {
     .expect("tables");
     let mut catalog = BTreeMap::new();
     for table in tables {
+        if is_search_table(&table) {
+            continue; // rebuilt by search, never copied
+        }
         let columns: Vec<(String, String, String)> = sqlx::query_as(
             "SELECT column_name::text, data_type::text, COALESCE(column_default::text, '') \
              FROM information_schema.columns \
@@ -164,6 +178,9 @@ async fn postgres_catalog(url: &str) -> BTreeMap<String, Catalogued> {
             .iter()
             .any(|(name, _, default)| key.contains(name) && default.starts_with("nextval("));
         let types = columns
+            .into_iter()
+            .filter(|(name, _, _)| !is_search_column(&table, name))
+            .collect::<Vec<_>>()
             .into_iter()
             .map(|(name, declared, _)| (name, declared));
         catalog.insert(table, Catalogued::new(types, key, serial, parents));

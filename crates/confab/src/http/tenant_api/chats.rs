@@ -7,12 +7,12 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::paging;
 use crate::chats::lifecycle::{ChatDetails, LiveConnections};
 use crate::domain::cursor::{CursorKind, Position};
 use crate::domain::Timestamp;
 use crate::http::error::{ApiError, TenantError};
 use crate::http::extract::{TenantChat, TenantKey, ValidJson, ValidQuery};
+use crate::http::paging;
 use crate::http::state::AppState;
 use crate::store::ChatCursor;
 use crate::views::TenantChatView;

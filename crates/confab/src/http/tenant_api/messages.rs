@@ -7,11 +7,11 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::paging;
 use crate::chats::input::MessagesInput;
 use crate::domain::cursor::{CursorKind, Position};
 use crate::http::error::{ApiError, TenantError};
 use crate::http::extract::{TenantChat, ValidJson, ValidQuery};
+use crate::http::paging;
 use crate::http::state::AppState;
 use crate::store::{MessageCursor, MessageRecord};
 use crate::views::{DeleteLastResponse, MessageView, MessagesView};

@@ -5,7 +5,7 @@
 mod chats;
 mod export;
 mod messages;
-mod paging;
+mod search;
 mod tree;
 
 use axum::routing::{delete, get, patch, put};
@@ -13,10 +13,11 @@ use axum::Router;
 
 use super::state::AppState;
 
+pub use crate::http::paging::{DEFAULT_LIMIT, MAX_LIMIT};
 pub use chats::*;
 pub use export::*;
 pub use messages::*;
-pub use paging::{DEFAULT_LIMIT, MAX_LIMIT};
+pub use search::*;
 pub use tree::*;
 
 pub fn routes() -> Router<AppState> {
@@ -44,4 +45,5 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/chats/{chat_id}/current", put(tree::switch_branch))
         .route("/api/v1/chats/{chat_id}/tree", get(tree::tree))
         .route("/api/v1/chats/{chat_id}/export", get(export::export_chat))
+        .route("/api/v1/search", get(search::search))
 }

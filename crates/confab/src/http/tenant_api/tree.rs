@@ -7,12 +7,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::messages::{ListTenantMessagesQuery, TenantMessagePage};
-use super::paging;
 use crate::chats::input::{EditInput, SwitchInput};
 use crate::domain::cursor::{CursorKind, Position};
 use crate::http::error::{ApiError, TenantError};
 use crate::http::extract::{MessageId, TenantChat, ValidJson, ValidQuery};
 use crate::http::message_body::{EditMessage, SwitchBranch};
+use crate::http::paging;
 use crate::http::state::AppState;
 use crate::views::{MessageView, MessagesView};
 

@@ -4,6 +4,7 @@ mod auth;
 mod chats;
 pub mod list_params;
 mod messages;
+mod search;
 mod tree;
 
 use axum::routing::{delete, get, head, patch, post, put};
@@ -14,6 +15,7 @@ use super::state::AppState;
 pub use auth::*;
 pub use chats::*;
 pub use messages::*;
+pub use search::*;
 pub use tree::*;
 
 pub fn routes() -> Router<AppState> {
@@ -49,6 +51,7 @@ pub fn routes() -> Router<AppState> {
             put(tree::switch_branch),
         )
         .route("/api/users/{user_id}/chats/{chat_id}/tree", get(tree::tree))
+        .route("/api/users/{user_id}/search", get(search::search))
         .route(
             "/api/users/{user_id}/chats/{chat_id}/files",
             get(messages::list_files),

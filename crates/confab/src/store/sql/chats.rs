@@ -165,6 +165,7 @@ where
         .fetch_one(&mut *tx)
         .await?
         .into_record()?;
+        Self::index_chat_name_in(&mut tx, created.id, &created.name).await?;
         tx.commit().await?;
         Ok(created)
     }
@@ -236,12 +237,16 @@ where
              WHERE uuid = $1 AND tenant_id = $2 RETURNING id, uuid, tenant_id, user_id, name, \
              model, metadata, version, created_at, updated_at, current_message_id, branched",
         );
-        Self::bind_chat(sqlx::query_as::<DB, ChatRow>(sql), chat)
+        let mut tx = self.begin_write().await?;
+        let renamed = Self::bind_chat(sqlx::query_as::<DB, ChatRow>(sql), chat)
             .bind(name.as_str())
             .bind(Timestamp::now().micros())
-            .fetch_one(&self.writer)
+            .fetch_one(&mut *tx)
             .await?
-            .into_record()
+            .into_record()?;
+        Self::index_chat_name_in(&mut tx, renamed.id, &renamed.name).await?;
+        tx.commit().await?;
+        Ok(renamed)
     }
 
     /// Deletes the chat (its messages and files go with it) and gives its bytes back to

@@ -113,17 +113,20 @@ where
         let mut stored = Vec::with_capacity(messages.len());
         let mut parent = parent;
         for message in messages {
-            let id: i64 = sqlx::query_scalar::<DB, i64>(
-                "INSERT INTO messages (chat_id, actor, message, created_at, updated_at, \
-                 parent_id, path_chat_id) VALUES ($1, $2, $3, $4, $4, $5, $1) RETURNING id",
-            )
-            .bind(chat.id)
-            .bind(message.actor.as_str())
-            .bind(message.text.as_str())
-            .bind(stamp)
-            .bind(parent)
-            .fetch_one(&mut *conn)
-            .await?;
+            let document = DB::search_document(message.text.as_str());
+            let insert = sqlx::query_scalar::<DB, i64>(DB::INSERT_MESSAGE_SQL)
+                .bind(chat.id)
+                .bind(message.actor.as_str())
+                .bind(message.text.as_str())
+                .bind(stamp)
+                .bind(parent);
+            let id: i64 = if DB::SEARCH_DOCUMENT_IN_INSERT {
+                insert.bind(document).fetch_one(&mut *conn).await?
+            } else {
+                let id = insert.fetch_one(&mut *conn).await?;
+                Self::index_message_in(conn, id, document).await?;
+                id
+            };
             let mut files = Vec::with_capacity(message.files.len());
             for file in message.files {
                 let file_id: i64 = sqlx::query_scalar::<DB, i64>(

@@ -9,6 +9,8 @@
 //! * `chats.rs`: creating, reading, listing, renaming and deleting chats;
 //! * `messages.rs`: appending, reading and delete-last;
 //! * `tree.rs`: the message tree: placing appends, the active path, edits, switches;
+//! * `search.rs`: search documents written with every change, the search statement, and
+//!   indexing rows older than search;
 //! * `paged.rs`: [`PagedReads`](super::PagedReads), long lists page by page;
 //! * `store_impl.rs`: [`Store`](super::Store), once for both engines, calling the above;
 //! * `rows.rs`: the rows statements return, and their records.
@@ -26,6 +28,7 @@ mod chats;
 mod messages;
 mod paged;
 pub(crate) mod rows;
+mod search;
 mod store_impl;
 mod tree;
 
@@ -34,7 +37,9 @@ use std::future::Future;
 
 use super::quota::StorageQuotas;
 use super::records::{Appended, ChatRef, ChatVersion, NewMessage, Under, UserRecord};
+use super::search::{SearchHit, SearchRequest};
 use super::StoreResult;
+use crate::domain::search::Query;
 use crate::domain::Timestamp;
 
 /// A database engine the SQL store runs on: how its transactions begin, and the three
@@ -49,6 +54,26 @@ pub trait SqlEngine: Database {
     const BEGIN_READ: Option<&'static str>;
     /// What the engine keeps beside its pools.
     type Extras: Send + Sync + 'static;
+
+    /// The message INSERT, returning the id: `$1` chat, `$2` actor, `$3` text, `$4` time,
+    /// `$5` parent, and `$6` the search document if [`Self::SEARCH_DOCUMENT_IN_INSERT`].
+    const INSERT_MESSAGE_SQL: &'static str;
+    /// Whether the message INSERT stores the search document itself.
+    const SEARCH_DOCUMENT_IN_INSERT: bool;
+    /// Stores a message's search document (`$1` message id, `$2` document).
+    const INDEX_MESSAGE_SQL: &'static str;
+    /// Stores a chat name's search document (`$1` chat id, `$2` document), replacing the
+    /// one of its former name.
+    const INDEX_CHAT_NAME_SQL: &'static str;
+    /// Reads (and, where rows lock, locks) the backfill's progress row.
+    const BACKFILL_PROGRESS_SQL: &'static str;
+    /// The search statement; its parameters are in `store/sqlite/search.rs`.
+    const SEARCH_SQL: &'static str;
+
+    /// A text's search document, in the form the engine's index takes.
+    fn search_document(text: &str) -> String;
+    /// A parsed query in the engine's query syntax.
+    fn search_expression(query: &Query) -> String;
 
     /// How many rows a statement changed (sqlx has no trait for it).
     fn rows_affected(result: &Self::QueryResult) -> u64;
@@ -67,6 +92,13 @@ pub trait SqlEngine: Database {
         token_hash: &[u8],
         now: Timestamp,
     ) -> impl Future<Output = StoreResult<Option<UserRecord>>> + Send;
+
+    /// One page of search hits (the shared SQL of `search.rs`, called with the engine's
+    /// own types, which carry the capabilities it needs).
+    fn search(
+        store: &SqlStore<Self>,
+        request: &SearchRequest,
+    ) -> impl Future<Output = StoreResult<Vec<SearchHit>>> + Send;
 
     /// A chat's id and version.
     fn chat_version(

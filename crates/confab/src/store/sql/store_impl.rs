@@ -10,6 +10,7 @@ use crate::domain::{ChatName, Email, MessageText, OrderBy, Timestamp};
 use crate::store::keyset::ChatKey;
 use crate::store::paged::*;
 use crate::store::records::*;
+use crate::store::search::{SearchHit, SearchRequest};
 use crate::store::{Store, StoreResult};
 
 #[async_trait]
@@ -212,6 +213,11 @@ where
 
     async fn delete_last(&self, chat: &ChatRef) -> StoreResult<DeleteLastOutcome> {
         self.sql.delete_last(chat).await
+    }
+
+    // Search: search.rs, through the engine.
+    async fn search(&self, request: &SearchRequest) -> StoreResult<Vec<SearchHit>> {
+        DB::search(self, request).await
     }
 }
 

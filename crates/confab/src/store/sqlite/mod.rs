@@ -7,10 +7,12 @@
 //! before the API answers 2xx.
 //!
 //! What SQLite does its own way: appends share one commit (`group_commit.rs`), and the
-//! two lookups every authenticated request makes skip sqlx (`point_reads.rs`).
+//! two lookups every authenticated request makes skip sqlx (`point_reads.rs`); search is
+//! FTS5 (`search.rs`).
 
 mod group_commit;
 mod point_reads;
+mod search;
 
 use anyhow::Context as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -19,8 +21,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use super::records::{Appended, ChatRef, ChatVersion, NewMessage, Under, UserRecord};
+use super::search::{SearchHit, SearchRequest};
 use super::sql::{Sql, SqlEngine, SqlStore};
 use super::StoreResult;
+use crate::domain::search::Query;
 use crate::domain::Timestamp;
 use group_commit::GroupCommitter;
 use point_reads::PointReader;
@@ -49,6 +53,27 @@ impl SqlEngine for Sqlite {
     const BEGIN_WRITE: Option<&'static str> = Some("BEGIN IMMEDIATE");
     const BEGIN_READ: Option<&'static str> = None;
     type Extras = SqliteExtras;
+
+    const INSERT_MESSAGE_SQL: &'static str =
+        "INSERT INTO messages (chat_id, actor, message, created_at, updated_at, parent_id, \
+         path_chat_id) VALUES ($1, $2, $3, $4, $4, $5, $1) RETURNING id";
+    const SEARCH_DOCUMENT_IN_INSERT: bool = false;
+    const INDEX_MESSAGE_SQL: &'static str =
+        "INSERT INTO message_search (rowid, terms) VALUES ($1, $2)";
+    // The rename trigger has removed the former name's document.
+    const INDEX_CHAT_NAME_SQL: &'static str =
+        "INSERT INTO chat_name_search (rowid, terms) VALUES ($1, $2)";
+    const BACKFILL_PROGRESS_SQL: &'static str =
+        "SELECT messages_upto, messages_done, chats_upto, chats_done FROM search_backfill";
+    const SEARCH_SQL: &'static str = search::SEARCH_SQL;
+
+    fn search_document(text: &str) -> String {
+        search::document(text)
+    }
+
+    fn search_expression(query: &Query) -> String {
+        search::expression(query)
+    }
 
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
@@ -82,6 +107,10 @@ impl SqlEngine for Sqlite {
             Some(points) => points.session_user(token_hash, now),
             None => store.sql.session_user(token_hash, now).await,
         }
+    }
+
+    async fn search(store: &SqliteStore, request: &SearchRequest) -> StoreResult<Vec<SearchHit>> {
+        store.sql.search(request).await
     }
 
     async fn chat_version(store: &SqliteStore, chat: &ChatRef) -> StoreResult<ChatVersion> {
@@ -138,6 +167,7 @@ impl SqliteStore {
         };
         let store = SqlStore::new(writer, reader, extras);
         store.sql.ensure_default_tenant().await?;
+        store.sql.backfill_search().await?;
         Ok(store)
     }
 

@@ -1,6 +1,7 @@
-//! Keyset pagination for the tenant API: `limit` and opaque cursors.
+//! Keyset pagination: `limit` and opaque cursors (the tenant API's listings and both
+//! APIs' search).
 
-use crate::domain::cursor::{self, CursorKind, Position};
+use crate::domain::cursor::{self, CursorKind, Position, SearchPosition};
 use crate::http::error::ApiError;
 
 /// Rows per page when `limit` is not given.
@@ -32,6 +33,16 @@ pub fn cursor(kind: CursorKind, raw: Option<&str>) -> Result<Option<Position>, A
     match raw.filter(|text| !text.is_empty()) {
         None => Ok(None),
         Some(text) => cursor::decode(kind, text)
+            .map(Some)
+            .map_err(|e| ApiError::bad_request("invalid_cursor", e.0)),
+    }
+}
+
+/// A search cursor from the query string (absent or empty: the first page).
+pub fn search_cursor(raw: Option<&str>) -> Result<Option<SearchPosition>, ApiError> {
+    match raw.filter(|text| !text.is_empty()) {
+        None => Ok(None),
+        Some(text) => cursor::decode_search(text)
             .map(Some)
             .map_err(|e| ApiError::bad_request("invalid_cursor", e.0)),
     }

@@ -5,7 +5,10 @@
 //! the chat's row lock, so concurrent changes to one chat run one after the other while
 //! changes to different chats run in parallel. Read transactions are `REPEATABLE READ
 //! READ ONLY`, so a listing's messages and files come from one snapshot. Appends and the
-//! per-request lookups run as the shared SQL writes them.
+//! per-request lookups run as the shared SQL writes them. Search documents are `tsvector`
+//! columns with GIN indexes (`search.rs`).
+
+mod search;
 
 use anyhow::Context as _;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
@@ -15,8 +18,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use super::records::{Appended, ChatRef, ChatVersion, NewMessage, Under, UserRecord};
+use super::search::{SearchHit, SearchRequest};
 use super::sql::{Sql, SqlEngine, SqlStore};
 use super::{redact_url, StoreResult};
+use crate::domain::search::Query;
 use crate::domain::Timestamp;
 
 /// The store on PostgreSQL.
@@ -30,6 +35,28 @@ impl SqlEngine for Postgres {
     const BEGIN_READ: Option<&'static str> =
         Some("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     type Extras = ();
+
+    const INSERT_MESSAGE_SQL: &'static str =
+        "INSERT INTO messages (chat_id, actor, message, created_at, updated_at, parent_id, \
+         path_chat_id, search) VALUES ($1, $2, $3, $4, $4, $5, $1, $6::tsvector) RETURNING id";
+    const SEARCH_DOCUMENT_IN_INSERT: bool = true;
+    const INDEX_MESSAGE_SQL: &'static str =
+        "UPDATE messages SET search = $2::tsvector WHERE id = $1";
+    const INDEX_CHAT_NAME_SQL: &'static str =
+        "UPDATE chats SET name_search = $2::tsvector WHERE id = $1";
+    // Nodes starting together index one batch at a time.
+    const BACKFILL_PROGRESS_SQL: &'static str =
+        "SELECT messages_upto, messages_done, chats_upto, chats_done FROM search_backfill \
+         FOR UPDATE";
+    const SEARCH_SQL: &'static str = search::SEARCH_SQL;
+
+    fn search_document(text: &str) -> String {
+        search::document(text)
+    }
+
+    fn search_expression(query: &Query) -> String {
+        search::expression(query)
+    }
 
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
@@ -58,6 +85,10 @@ impl SqlEngine for Postgres {
         store.sql.session_user(token_hash, now).await
     }
 
+    async fn search(store: &PostgresStore, request: &SearchRequest) -> StoreResult<Vec<SearchHit>> {
+        store.sql.search(request).await
+    }
+
     async fn chat_version(store: &PostgresStore, chat: &ChatRef) -> StoreResult<ChatVersion> {
         store.sql.chat_version(chat).await
     }
@@ -74,6 +105,7 @@ impl PostgresStore {
             .context("cannot apply PostgreSQL migrations")?;
         let store = SqlStore::new(pool.clone(), pool, ());
         store.sql.ensure_default_tenant().await?;
+        store.sql.backfill_search().await?;
         Ok(store)
     }
 }

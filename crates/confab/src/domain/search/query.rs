@@ -1,0 +1,181 @@
+//! The query language, parsed by confab so that no user text ever reaches an engine's
+//! own query syntax.
+//!
+//! * words separated by spaces: every one must match, as a whole word;
+//! * `"exact phrase"`: its words adjacent and in order (an unclosed quote runs to the end);
+//! * `prefix*`: words starting with the prefix.
+//!
+//! Every other character is a separator, as in [`tokens`](super::text::tokens): a word
+//! such as `snake_case` or `src/main.rs` becomes a phrase of its parts, and Chinese or
+//! Japanese text becomes a phrase of its character pairs (a substring search).
+
+use super::text::{is_unspaced, tokens};
+
+/// Most characters in a query.
+pub const MAX_QUERY_CHARS: usize = 1_000;
+/// Most words a query may hold across all its terms.
+pub const MAX_QUERY_TOKENS: usize = 64;
+
+/// One thing that must match: a phrase of one or more normalised words, the last of
+/// which may be a prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Term {
+    pub words: Vec<String>,
+    pub prefix: bool,
+}
+
+/// A parsed query: every term must match the same message (or chat name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    pub terms: Vec<Term>,
+}
+
+/// Why a query cannot be run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    #[error("q must contain a word to search for")]
+    Empty,
+    #[error("q is longer than {MAX_QUERY_CHARS} characters")]
+    TooLong,
+    #[error("q holds more than {MAX_QUERY_TOKENS} words")]
+    TooManyWords,
+}
+
+impl Query {
+    /// Parses `q`; never fails on content other than length and emptiness.
+    pub fn parse(q: &str) -> Result<Query, QueryError> {
+        if q.chars().count() > MAX_QUERY_CHARS {
+            return Err(QueryError::TooLong);
+        }
+        let mut terms = Vec::new();
+        let mut rest = q;
+        while let Some(c) = rest.chars().next() {
+            if c == '"' {
+                let inner = &rest[1..];
+                let (phrase, after) = match inner.find('"') {
+                    Some(end) => (&inner[..end], &inner[end + 1..]),
+                    None => (inner, ""),
+                };
+                push_term(&mut terms, phrase, false);
+                rest = after;
+            } else if c.is_whitespace() {
+                rest = &rest[c.len_utf8()..];
+            } else {
+                let end = rest
+                    .find(|c: char| c.is_whitespace() || c == '"')
+                    .unwrap_or(rest.len());
+                let word = &rest[..end];
+                let stem = word.trim_end_matches('*');
+                push_term(&mut terms, stem, stem.len() < word.len());
+                rest = &rest[end..];
+            }
+        }
+        if terms.is_empty() {
+            return Err(QueryError::Empty);
+        }
+        if terms.iter().map(|t| t.words.len()).sum::<usize>() > MAX_QUERY_TOKENS {
+            return Err(QueryError::TooManyWords);
+        }
+        Ok(Query { terms })
+    }
+}
+
+fn push_term(terms: &mut Vec<Term>, text: &str, prefix: bool) {
+    let words: Vec<String> = tokens(text).into_iter().map(|t| t.text).collect();
+    let Some(last) = words.last() else { return };
+    let unspaced = last.chars().all(is_unspaced);
+    // Pairs already search substrings; a lone character of those scripts finds the pairs
+    // it begins.
+    let prefix = if unspaced {
+        words.len() == 1 && last.chars().count() == 1
+    } else {
+        prefix
+    };
+    terms.push(Term { words, prefix });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn term(words: &[&str], prefix: bool) -> Term {
+        Term {
+            words: words.iter().map(|w| w.to_string()).collect(),
+            prefix,
+        }
+    }
+
+    #[test]
+    fn words_phrases_and_prefixes() {
+        let q = Query::parse(r#"Café "Exact  phrase" conf* snake_case"#).expect("parses");
+        assert_eq!(
+            q.terms,
+            [
+                term(&["cafe"], false),
+                term(&["exact", "phrase"], false),
+                term(&["conf"], true),
+                term(&["snake", "case"], false),
+            ]
+        );
+    }
+
+    #[test]
+    fn unspaced_scripts_search_substrings() {
+        let q = Query::parse("東京都* 私").expect("parses");
+        assert_eq!(
+            q.terms,
+            [term(&["東京", "京都"], false), term(&["私"], true)]
+        );
+    }
+
+    #[test]
+    fn odd_input_is_only_text() {
+        let q = Query::parse(r#"a"b AND (c OR d)* NEAR/2 -e ^f "unclosed"#).expect("parses");
+        assert_eq!(
+            q.terms,
+            [
+                term(&["a"], false),
+                term(&["b", "and", "c", "or", "d", "near", "2", "e", "f"], false),
+                term(&["unclosed"], false),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unclosed_quote_runs_to_the_end() {
+        let q = Query::parse(r#"x "open phrase*"#).expect("parses");
+        assert_eq!(
+            q.terms,
+            [term(&["x"], false), term(&["open", "phrase"], false)]
+        );
+    }
+
+    #[test]
+    fn nothing_to_search_for() {
+        for q in ["", "   ", "***", "\"\"", "!! ?? --", "\u{301}"] {
+            assert_eq!(Query::parse(q), Err(QueryError::Empty), "{q:?}");
+        }
+        assert_eq!(Query::parse(&"a".repeat(1001)), Err(QueryError::TooLong));
+        assert_eq!(
+            Query::parse(&"a ".repeat(65)),
+            Err(QueryError::TooManyWords)
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_parses_to_safe_words(q in "\\PC{0,200}") {
+            if let Ok(query) = Query::parse(&q) {
+                prop_assert!(!query.terms.is_empty());
+                for term in &query.terms {
+                    prop_assert!(!term.words.is_empty());
+                    for word in &term.words {
+                        prop_assert!(!word.is_empty());
+                        prop_assert!(word.chars().all(char::is_alphanumeric), "{word:?}");
+                    }
+                }
+            }
+        }
+    }
+}
