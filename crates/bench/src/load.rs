@@ -88,17 +88,17 @@ impl Stats {
         self.ok() as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
-    /// (p50, p99, max) in milliseconds.
-    pub fn percentiles(&mut self) -> (f64, f64, f64) {
+    /// (p50, p95, p99, max) in milliseconds.
+    pub fn percentiles(&mut self) -> (f64, f64, f64, f64) {
         if self.latencies.is_empty() {
-            return (0.0, 0.0, 0.0);
+            return (0.0, 0.0, 0.0, 0.0);
         }
         self.latencies.sort_unstable();
         let at = |q: f64| {
             let index = ((self.latencies.len() as f64 - 1.0) * q).round() as usize;
             self.latencies[index] as f64 / 1000.0
         };
-        (at(0.50), at(0.99), at(1.0))
+        (at(0.50), at(0.95), at(0.99), at(1.0))
     }
 
     pub fn merge(&mut self, other: Stats) {

@@ -7,8 +7,11 @@
 //! ```
 
 mod big_reads;
+mod corpus;
 mod load;
 mod scenarios;
+mod search;
+mod search_costs;
 mod seed;
 mod server;
 mod tree;
@@ -29,6 +32,10 @@ pub struct Options {
     pub binary: Option<PathBuf>,
     /// Size of scenario 7's chat, in MiB.
     pub big_chat_mib: u64,
+    /// Messages scenario 9 seeds (100 per chat).
+    pub search_messages: usize,
+    /// A confab binary without search, for scenario 9's write-overhead comparison.
+    pub baseline_binary: Option<PathBuf>,
 }
 
 /// One row of the results table.
@@ -37,6 +44,7 @@ pub struct Row {
     pub scenario: String,
     pub per_second: f64,
     pub p50_ms: f64,
+    pub p95_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
     pub errors: u64,
@@ -52,6 +60,7 @@ impl Row {
             "scenario": self.scenario,
             "per_second": round(self.per_second, 1),
             "p50_ms": round(self.p50_ms, 3),
+            "p95_ms": round(self.p95_ms, 3),
             "p99_ms": round(self.p99_ms, 3),
             "max_ms": round(self.max_ms, 3),
             "errors": self.errors,
@@ -71,11 +80,14 @@ fn round(value: f64, digits: i32) -> f64 {
 fn usage() -> ! {
     eprintln!(
         "usage: bench [--database sqlite|postgres://USER@HOST/DB] [--duration SECONDS] [--only 1,2,...]\n\
-         \x20            [--binary PATH] [--big-chat-mib N]\n\
+         \x20            [--binary PATH] [--big-chat-mib N] [--search-messages N]\n\
+         \x20            [--baseline-binary PATH]\n\
          Scenarios: 1 GET messages, 2 ceiling, 3 POST messages, 4 delete-last and delete chat,\n\
          5 tenant chat pages, 6 WebSocket fan-out and idle sockets,\n\
          7 eight parallel reads of a 500 MiB chat (only with --only 7; --big-chat-mib sizes it),\n\
-         8 a 10,000-message tree: GET of its 500-deep active path, branch switches.\n\
+         8 a 10,000-message tree: GET of its 500-deep active path, branch switches,\n\
+         9 search over 1,000,000 messages in 10,000 chats (only with --only 9; --search-messages\n\
+         \x20 sizes it; --baseline-binary adds POST throughput of that build vs this one, A B A B).\n\
          --binary runs that confab instead of building this workspace's release binary."
     );
     std::process::exit(2)
@@ -88,6 +100,8 @@ fn parse_options() -> anyhow::Result<Options> {
         only: None,
         binary: None,
         big_chat_mib: 500,
+        search_messages: 1_000_000,
+        baseline_binary: None,
         workspace: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."),
     };
     let mut args = std::env::args().skip(1);
@@ -117,6 +131,17 @@ fn parse_options() -> anyhow::Result<Options> {
                     .next()
                     .and_then(|s| s.parse().ok())
                     .unwrap_or_else(|| usage());
+            }
+            "--search-messages" => {
+                options.search_messages = args
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .filter(|n| *n > 0)
+                    .unwrap_or_else(|| usage());
+            }
+            "--baseline-binary" => {
+                options.baseline_binary =
+                    Some(PathBuf::from(args.next().unwrap_or_else(|| usage())))
             }
             "--help" | "-h" => usage(),
             _ => usage(),
@@ -150,10 +175,11 @@ fn print_table(options: &Options, rows: &[Row]) {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!(
-        "| {:<44} | {:>10} | {:>8} | {:>8} | {:>8} | {:>6} | {:>9} | {:>7} | {:>7} | note",
+        "| {:<44} | {:>10} | {:>8} | {:>8} | {:>8} | {:>8} | {:>6} | {:>9} | {:>7} | {:>7} | note",
         "scenario",
         "per second",
         "p50 ms",
+        "p95 ms",
         "p99 ms",
         "max ms",
         "errors",
@@ -162,15 +188,16 @@ fn print_table(options: &Options, rows: &[Row]) {
         "gen CPU",
     );
     println!(
-        "|{:-<46}|{:-<12}|{:-<10}|{:-<10}|{:-<10}|{:-<8}|{:-<11}|{:-<9}|{:-<9}|{:-<6}",
-        "", "", "", "", "", "", "", "", "", ""
+        "|{:-<46}|{:-<12}|{:-<10}|{:-<10}|{:-<10}|{:-<10}|{:-<8}|{:-<11}|{:-<9}|{:-<9}|{:-<6}",
+        "", "", "", "", "", "", "", "", "", "", ""
     );
     for row in rows {
         println!(
-            "| {:<44} | {:>10.0} | {:>8.2} | {:>8.2} | {:>8.2} | {:>6} | {:>6.1} MiB | {:>6.1}s | {:>6.1}s | {}",
+            "| {:<44} | {:>10.0} | {:>8.2} | {:>8.2} | {:>8.2} | {:>8.2} | {:>6} | {:>6.1} MiB | {:>6.1}s | {:>6.1}s | {}",
             row.scenario,
             row.per_second,
             row.p50_ms,
+            row.p95_ms,
             row.p99_ms,
             row.max_ms,
             row.errors,

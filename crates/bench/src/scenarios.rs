@@ -16,17 +16,17 @@ use crate::server::{build_release, cpu_seconds_of, free_address, Process};
 use crate::{Options, Row};
 
 /// The server under test plus what the scenarios need to know about it.
-struct Setup {
-    binary: PathBuf,
-    database_url: String,
-    server: Process,
+pub(crate) struct Setup {
+    pub(crate) binary: PathBuf,
+    pub(crate) database_url: String,
+    pub(crate) server: Process,
     _database: FreshDatabase,
     _dir: TempDir,
 }
 
 /// A PostgreSQL database made for this run, dropped when the run ends (after the servers
 /// using it, which are declared before it in [`Setup`]).
-struct FreshDatabase {
+pub(crate) struct FreshDatabase {
     admin_url: Option<String>,
     name: String,
 }
@@ -46,10 +46,10 @@ impl Drop for FreshDatabase {
 }
 
 /// A temporary directory removed on drop (std only, to keep the bench lean).
-struct TempDir(PathBuf);
+pub(crate) struct TempDir(pub(crate) PathBuf);
 
 impl TempDir {
-    fn new() -> anyhow::Result<Self> {
+    pub(crate) fn new() -> anyhow::Result<Self> {
         let path = std::env::temp_dir().join(format!("confab-bench-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&path)?;
         Ok(TempDir(path))
@@ -69,13 +69,16 @@ fn wanted(options: &Options, scenario: u32) -> bool {
         .is_none_or(|only| only.contains(&scenario))
 }
 
-fn generator_cpu() -> f64 {
+pub(crate) fn generator_cpu() -> f64 {
     cpu_seconds_of("/proc/self/stat")
 }
 
 /// A fresh database URL: a new SQLite file, or a new PostgreSQL database on the server
 /// the option names (created with `psql`).
-fn fresh_database(options: &Options, dir: &Path) -> anyhow::Result<(String, FreshDatabase)> {
+pub(crate) fn fresh_database(
+    options: &Options,
+    dir: &Path,
+) -> anyhow::Result<(String, FreshDatabase)> {
     if options.database == "sqlite" {
         let unused = FreshDatabase {
             admin_url: None,
@@ -108,7 +111,11 @@ fn fresh_database(options: &Options, dir: &Path) -> anyhow::Result<(String, Fres
     Ok((url, made))
 }
 
-async fn start(binary: &Path, database_url: &str, extra: &[&str]) -> anyhow::Result<Process> {
+pub(crate) async fn start(
+    binary: &Path,
+    database_url: &str,
+    extra: &[&str],
+) -> anyhow::Result<Process> {
     let address = free_address()?;
     let mut args = vec![
         "serve".to_owned(),
@@ -143,11 +150,12 @@ pub(crate) fn row(
     generator_cpu_before: f64,
     note: String,
 ) -> Row {
-    let (p50, p99, max) = stats.percentiles();
+    let (p50, p95, p99, max) = stats.percentiles();
     Row {
         scenario: scenario.to_owned(),
         per_second: stats.per_second(),
         p50_ms: p50,
+        p95_ms: p95,
         p99_ms: p99,
         max_ms: max,
         errors: stats.errors,
@@ -174,7 +182,7 @@ pub(crate) async fn measured(
     Ok(row(scenario, stats, server, server_cpu, gen_cpu, note))
 }
 
-fn ok_200() -> Accept {
+pub(crate) fn ok_200() -> Accept {
     Arc::new(|status, _| status == StatusCode::OK)
 }
 
@@ -228,6 +236,10 @@ pub async fn run_all(options: &Options) -> anyhow::Result<Vec<Row>> {
     }
     if wanted(options, 8) {
         rows.extend(crate::tree::run(options, &setup.server).await?);
+    }
+    // Seeds a million messages: only when named.
+    if options.only.as_ref().is_some_and(|only| only.contains(&9)) {
+        rows.extend(crate::search::run(options, &setup).await?);
     }
     // Writes half a gigabyte: only when named.
     if options.only.as_ref().is_some_and(|only| only.contains(&7)) {
@@ -299,7 +311,7 @@ async fn ceiling(options: &Options, body: &Bytes) -> anyhow::Result<Row> {
     .await
 }
 
-fn message_body(n: u64) -> Value {
+pub(crate) fn message_body(n: u64) -> Value {
     let mut text = format!("benchmark message {n} ");
     while text.len() < 300 {
         text.push_str("lorem ipsum dolor sit amet ");
@@ -460,7 +472,7 @@ async fn delete_last_and_delete_chat(options: &Options, setup: &Setup) -> anyhow
 }
 
 /// Creates a tenant with the CLI; returns (tenant id, API key).
-fn tenant(setup: &Setup, name: &str) -> anyhow::Result<(String, String)> {
+pub(crate) fn tenant(setup: &Setup, name: &str) -> anyhow::Result<(String, String)> {
     let output = std::process::Command::new(&setup.binary)
         .args([
             "tenant",
@@ -759,6 +771,7 @@ async fn websockets(
         scenario: "6b 10,000 idle sockets held".to_owned(),
         per_second: 0.0,
         p50_ms: 0.0,
+        p95_ms: 0.0,
         p99_ms: 0.0,
         max_ms: 0.0,
         errors: failures,

@@ -15,8 +15,20 @@ pub struct Client {
 
 impl Client {
     pub async fn sign_up(address: SocketAddr, email: &str) -> anyhow::Result<Self> {
+        Self::sign_up_in(address, email, None).await
+    }
+
+    /// Signs up in a given tenant (`None`: the default tenant).
+    pub async fn sign_up_in(
+        address: SocketAddr,
+        email: &str,
+        tenant: Option<&str>,
+    ) -> anyhow::Result<Self> {
         let mut connection = Connection::open(address).await?;
-        let body = json!({"email": email, "password": "benchmark password"});
+        let mut body = json!({"email": email, "password": "benchmark password"});
+        if let Some(tenant) = tenant {
+            body["tenant_id"] = json!(tenant);
+        }
         let (status, headers, bytes) = connection
             .send_full(request("POST", "/api/auth/sign-up", None, Some(&body)))
             .await?;
