@@ -13,10 +13,11 @@
 -- tenant) can leave a stale entry. A rename removes the old name here and the server
 -- indexes the new one in the same transaction.
 --
--- `scope` holds who may find a document, as words: `t<tenant>`, `c<chat uuid>` (hex),
--- `u<user id>` and, for messages, `a<actor>`. A search ANDs the caller's scope words
--- with its query, so FTS5 intersects them while it matches and ranks only what the caller
--- may see (ranking gives `scope` no weight).
+-- Each word is marked with its tenant (`t<tenant uuid in hex>x<word>`), so a search only
+-- ever matches its own tenant's words, and `scope` holds the chat's `c<uuid in hex>` and
+-- `u<user id>`. A search ANDs the caller's scope words with its query, so FTS5
+-- intersects them while it matches and ranks only what the caller may see (ranking gives
+-- `scope` no weight).
 
 CREATE VIRTUAL TABLE message_search USING fts5(
     terms, scope, content = '', contentless_delete = 1, tokenize = 'ascii'

@@ -51,7 +51,8 @@ impl SqlEngine for Postgres {
     const MESSAGE_RANK_SQL: &'static str = search::MESSAGE_RANK_SQL;
     const NAME_RANK_SQL: &'static str = search::NAME_RANK_SQL;
 
-    fn search_document(text: &str) -> String {
+    /// The tenant is a plain condition of the search statement.
+    fn search_document(text: &str, _tenant: uuid::Uuid) -> String {
         search::document(text)
     }
 

@@ -165,7 +165,7 @@ where
         .fetch_one(&mut *tx)
         .await?
         .into_record()?;
-        Self::index_chat_name_in(&mut tx, created.id, &created.name).await?;
+        Self::index_chat_name_in(&mut tx, &created).await?;
         tx.commit().await?;
         Ok(created)
     }
@@ -244,7 +244,7 @@ where
             .fetch_one(&mut *tx)
             .await?
             .into_record()?;
-        Self::index_chat_name_in(&mut tx, renamed.id, &renamed.name).await?;
+        Self::index_chat_name_in(&mut tx, &renamed).await?;
         tx.commit().await?;
         Ok(renamed)
     }

@@ -113,7 +113,7 @@ where
         let mut stored = Vec::with_capacity(messages.len());
         let mut parent = parent;
         for message in messages {
-            let document = DB::search_document(message.text.as_str());
+            let document = DB::search_document(message.text.as_str(), chat.tenant_id);
             let insert = sqlx::query_scalar::<DB, i64>(DB::INSERT_MESSAGE_SQL)
                 .bind(chat.id)
                 .bind(message.actor.as_str())

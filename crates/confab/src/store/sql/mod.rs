@@ -34,6 +34,7 @@ mod tree;
 
 use sqlx::{Database, Pool, Transaction};
 use std::future::Future;
+use uuid::Uuid;
 
 use super::quota::StorageQuotas;
 use super::records::{Appended, ChatRef, ChatVersion, NewMessage, Under, UserRecord};
@@ -72,8 +73,8 @@ pub trait SqlEngine: Database {
     const MESSAGE_RANK_SQL: &'static str;
     const NAME_RANK_SQL: &'static str;
 
-    /// A text's search document, in the form the engine's index takes.
-    fn search_document(text: &str) -> String;
+    /// A text of `tenant`'s, as a search document in the form the engine's index takes.
+    fn search_document(text: &str, tenant: Uuid) -> String;
     /// A parsed query in the engine's query syntax, within `scope` where the engine's
     /// index holds it.
     fn search_expression(query: &Query, scope: &SearchScope) -> String;

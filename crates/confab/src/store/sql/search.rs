@@ -11,8 +11,10 @@ use super::rows::{parse_actor, parse_uuid};
 use super::{Sql, SqlEngine};
 use crate::domain::cursor::SearchPosition;
 use crate::domain::Timestamp;
+use crate::store::records::ChatRecord;
 use crate::store::search::{SearchHit, SearchRequest};
 use crate::store::StoreResult;
+use uuid::Uuid;
 
 /// Rows indexed per transaction when indexing an older database.
 const BACKFILL_BATCH: i64 = 1_000;
@@ -60,14 +62,17 @@ enum Part {
 }
 
 impl Part {
-    /// The next rows (`$1` done, `$2` upto, `$3` batch size) as (id, text).
+    /// The next rows (`$1` done, `$2` upto, `$3` batch size) as (id, text, tenant).
     fn rows_sql(self) -> &'static str {
         match self {
             Part::Messages => {
-                "SELECT id, message FROM messages WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3"
+                "SELECT m.id, m.message, c.tenant_id FROM messages m \
+                 JOIN chats c ON c.id = m.chat_id \
+                 WHERE m.id > $1 AND m.id <= $2 ORDER BY m.id LIMIT $3"
             }
             Part::ChatNames => {
-                "SELECT id, name FROM chats WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3"
+                "SELECT id, name, tenant_id FROM chats \
+                 WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3"
             }
         }
     }
@@ -123,12 +128,20 @@ where
     /// rename, in the same transaction).
     pub(crate) async fn index_chat_name_in(
         conn: &mut DB::Connection,
+        chat: &ChatRecord,
+    ) -> StoreResult<()> {
+        Self::index_name_in(conn, chat.id, chat.tenant_id, &chat.name).await
+    }
+
+    async fn index_name_in(
+        conn: &mut DB::Connection,
         chat_id: i64,
+        tenant: Uuid,
         name: &str,
     ) -> StoreResult<()> {
         sqlx::query::<DB>(DB::INDEX_CHAT_NAME_SQL)
             .bind(chat_id)
-            .bind(DB::search_document(name))
+            .bind(DB::search_document(name, tenant))
             .execute(&mut *conn)
             .await?;
         Ok(())
@@ -162,22 +175,25 @@ where
                 tx.commit().await?;
                 return Ok(indexed);
             };
-            let rows: Vec<(i64, String)> = sqlx::query_as::<DB, (i64, String)>(part.rows_sql())
-                .bind(done)
-                .bind(upto)
-                .bind(BACKFILL_BATCH)
-                .fetch_all(&mut *tx)
-                .await?;
-            for (id, text) in &rows {
+            let rows: Vec<(i64, String, String)> =
+                sqlx::query_as::<DB, (i64, String, String)>(part.rows_sql())
+                    .bind(done)
+                    .bind(upto)
+                    .bind(BACKFILL_BATCH)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            for (id, text, tenant) in &rows {
+                let tenant = parse_uuid(tenant)?;
                 match part {
                     Part::Messages => {
-                        Self::index_message_in(&mut tx, *id, DB::search_document(text)).await?
+                        let document = DB::search_document(text, tenant);
+                        Self::index_message_in(&mut tx, *id, document).await?
                     }
-                    Part::ChatNames => Self::index_chat_name_in(&mut tx, *id, text).await?,
+                    Part::ChatNames => Self::index_name_in(&mut tx, *id, tenant, text).await?,
                 }
             }
             let reached = match rows.last() {
-                Some((id, _)) if rows.len() as i64 == BACKFILL_BATCH => *id,
+                Some((id, _, _)) if rows.len() as i64 == BACKFILL_BATCH => *id,
                 _ => upto,
             };
             sqlx::query::<DB>(part.progress_sql())

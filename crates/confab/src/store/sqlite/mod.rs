@@ -65,8 +65,8 @@ impl SqlEngine for Sqlite {
     const MESSAGE_RANK_SQL: &'static str = search::MESSAGE_RANK_SQL;
     const NAME_RANK_SQL: &'static str = search::NAME_RANK_SQL;
 
-    fn search_document(text: &str) -> String {
-        search::document(text)
+    fn search_document(text: &str, tenant: uuid::Uuid) -> String {
+        search::document(text, tenant)
     }
 
     fn search_expression(query: &Query, scope: &SearchScope) -> String {
