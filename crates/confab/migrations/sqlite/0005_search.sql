@@ -12,12 +12,17 @@
 -- triggers' job, so no deletion path (delete-last, chat delete, a cascade from a user or
 -- tenant) can leave a stale entry. A rename removes the old name here and the server
 -- indexes the new one in the same transaction.
+--
+-- `scope` holds who may find a document, as words: `t<tenant>`, `c<chat uuid>` (hex),
+-- `u<user id>` and, for messages, `a<actor>`. A search ANDs the caller's scope words
+-- with its query, so FTS5 intersects them while it matches and ranks only what the caller
+-- may see (ranking gives `scope` no weight).
 
 CREATE VIRTUAL TABLE message_search USING fts5(
-    terms, content = '', contentless_delete = 1, tokenize = 'ascii'
+    terms, scope, content = '', contentless_delete = 1, tokenize = 'ascii'
 );
 CREATE VIRTUAL TABLE chat_name_search USING fts5(
-    terms, content = '', contentless_delete = 1, tokenize = 'ascii'
+    terms, scope, content = '', contentless_delete = 1, tokenize = 'ascii'
 );
 
 CREATE TRIGGER message_search_forget AFTER DELETE ON messages BEGIN

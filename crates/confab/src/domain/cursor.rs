@@ -5,7 +5,7 @@
 //! `[version, kind, created_at (8 bytes BE), id (8 bytes BE)]`. The version byte lets the
 //! format change later without misreading old cursors; the kind byte keeps a cursor of
 //! one listing from being accepted by another. A search cursor also carries the score
-//! its results are ranked by: `[version, 's', score (f64 bits), created_at, doc]`.
+//! its results are ranked by: `[version, 's', score (f64 bits), doc]`.
 //! Decoding refuses anything else, and never panics, whatever the input.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -19,9 +19,9 @@ const VERSION: u8 = 1;
 const ENCODED_BYTES: usize = 18;
 #[cfg(test)]
 const ENCODED_CHARS: usize = 24;
-/// A search cursor's bytes: version, kind, score (8), created_at (8), document id (8).
+/// A search cursor's bytes: version, kind, score (8), document id (8).
 #[cfg(test)]
-const SEARCH_BYTES: usize = 26;
+const SEARCH_BYTES: usize = 18;
 
 /// Which listing a cursor belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,12 +51,12 @@ pub struct Position {
     pub id: i64,
 }
 
-/// A position in search results, ordered by `score` (lower is better), then newest
-/// first. `doc` is a message id, or a chat's id negated for a hit on its name.
+/// A position in search results, ordered by `score` (lower is better), then by `doc`
+/// descending (newest message first). `doc` is a message id, or a chat's id negated for
+/// a hit on its name.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SearchPosition {
     pub score: f64,
-    pub created_at: Timestamp,
     pub doc: i64,
 }
 
@@ -121,7 +121,6 @@ pub fn encode_search(position: SearchPosition) -> String {
         SEARCH_TAG,
         &[
             &position.score.to_bits().to_be_bytes(),
-            &position.created_at.micros().to_be_bytes(),
             &position.doc.to_be_bytes(),
         ],
     )
@@ -130,17 +129,13 @@ pub fn encode_search(position: SearchPosition) -> String {
 /// The position a search cursor names; refuses anything [`encode_search`] did not
 /// produce (including a score that is not a number).
 pub fn decode_search(text: &str) -> Result<SearchPosition, ValueError> {
-    let [score, created_at, doc] = open::<3>(SEARCH_TAG, text).ok_or_else(invalid)?;
+    let [score, doc] = open::<2>(SEARCH_TAG, text).ok_or_else(invalid)?;
     let score = f64::from_bits(u64::from_be_bytes(score));
     let doc = i64::from_be_bytes(doc);
     if !score.is_finite() || doc == 0 {
         return Err(invalid());
     }
-    Ok(SearchPosition {
-        score,
-        created_at: Timestamp(i64::from_be_bytes(created_at)),
-        doc,
-    })
+    Ok(SearchPosition { score, doc })
 }
 
 #[cfg(test)]
@@ -202,7 +197,6 @@ mod tests {
     fn search_cursors_are_their_own_listing() {
         let at = SearchPosition {
             score: -1.25,
-            created_at: Timestamp(7),
             doc: -3,
         };
         let text = encode_search(at);
@@ -219,9 +213,9 @@ mod tests {
 
     proptest! {
         #[test]
-        fn search_positions_round_trip(score in -1e9f64..1e9, created_at in any::<i64>(), doc in any::<i64>()) {
+        fn search_positions_round_trip(score in -1e9f64..1e9, doc in any::<i64>()) {
             prop_assume!(doc != 0);
-            let at = SearchPosition { score, created_at: Timestamp(created_at), doc };
+            let at = SearchPosition { score, doc };
             prop_assert_eq!(decode_search(&encode_search(at)), Ok(at));
         }
 

@@ -26,6 +26,7 @@ mod raw_http;
 mod redis_bus;
 mod revocation;
 mod schema;
+mod search;
 mod security;
 mod store;
 mod store_busy;

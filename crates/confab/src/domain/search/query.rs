@@ -12,9 +12,12 @@
 use super::text::{is_unspaced, tokens};
 
 /// Most characters in a query.
-pub const MAX_QUERY_CHARS: usize = 1_000;
+/// (500 characters of 4 bytes each, percent-encoded, still fit the default URL limit.)
+pub const MAX_QUERY_CHARS: usize = 500;
 /// Most words a query may hold across all its terms.
-pub const MAX_QUERY_TOKENS: usize = 64;
+pub const MAX_QUERY_TOKENS: usize = 256;
+/// Most terms (words, phrases, prefixes) a query may hold.
+pub const MAX_QUERY_TERMS: usize = 32;
 
 /// One thing that must match: a phrase of one or more normalised words, the last of
 /// which may be a prefix.
@@ -39,6 +42,8 @@ pub enum QueryError {
     TooLong,
     #[error("q holds more than {MAX_QUERY_TOKENS} words")]
     TooManyWords,
+    #[error("q holds more than {MAX_QUERY_TERMS} terms (words, phrases or prefixes)")]
+    TooManyTerms,
 }
 
 impl Query {
@@ -75,6 +80,9 @@ impl Query {
         }
         if terms.iter().map(|t| t.words.len()).sum::<usize>() > MAX_QUERY_TOKENS {
             return Err(QueryError::TooManyWords);
+        }
+        if terms.len() > MAX_QUERY_TERMS {
+            return Err(QueryError::TooManyTerms);
         }
         Ok(Query { terms })
     }
@@ -156,11 +164,18 @@ mod tests {
         for q in ["", "   ", "***", "\"\"", "!! ?? --", "\u{301}"] {
             assert_eq!(Query::parse(q), Err(QueryError::Empty), "{q:?}");
         }
-        assert_eq!(Query::parse(&"a".repeat(1001)), Err(QueryError::TooLong));
+        assert_eq!(Query::parse(&"a".repeat(501)), Err(QueryError::TooLong));
+        // 258 Han characters are 257 pairs.
         assert_eq!(
-            Query::parse(&"a ".repeat(65)),
+            Query::parse(&"東".repeat(258)),
             Err(QueryError::TooManyWords)
         );
+        assert!(Query::parse(&"東".repeat(257)).is_ok());
+        assert_eq!(
+            Query::parse(&"a ".repeat(33)),
+            Err(QueryError::TooManyTerms)
+        );
+        assert!(Query::parse(&"a ".repeat(32)).is_ok());
     }
 
     proptest! {

@@ -8,11 +8,13 @@
 //! * a word is a run of letters and digits; anything else separates words;
 //! * Chinese and Japanese (Han, Hiragana, Katakana), written without spaces, become the
 //!   overlapping pairs of their characters (`東京都` → `東京`, `京都`), so a substring of two
-//!   or more characters is a phrase of pairs; a lone character stays itself.
+//!   or more characters is a phrase of pairs; a lone character stays itself. They are
+//!   composed (NFKC) rather than stripped, so voiced kana (が) stay apart from unvoiced (か).
 //!
 //! Offsets are in characters (Unicode code points) of the original text.
 
 use unicode_normalization::char::{decompose_compatible, is_combining_mark};
+use unicode_normalization::UnicodeNormalization as _;
 
 /// Longer words are cut to this many characters (in the index and in queries alike).
 pub const MAX_TOKEN_CHARS: usize = 100;
@@ -57,14 +59,14 @@ enum Folded {
 /// Folds `c`, pushing word characters onto `out`.
 fn fold(c: char, out: &mut String) -> Folded {
     if is_unspaced(c) {
-        // Half-width Katakana becomes full-width; marks (dakuten) are kept: they change
-        // the word in Japanese.
+        // Composed compatibility form: half-width Katakana becomes full-width, and voiced
+        // marks stay on their kana (が is not か: the mark changes the word in Japanese).
         let mut full = None;
-        decompose_compatible(c, |d| {
+        for d in std::iter::once(c).nfkc() {
             if full.is_none() {
                 full = Some(d);
             }
-        });
+        }
         let full = full.unwrap_or(c);
         return if full.is_alphanumeric() {
             Folded::Unspaced(full)
@@ -215,6 +217,7 @@ mod tests {
             ["tokyo", "東京", "京タ", "タワ", "ワー"]
         );
         assert_eq!(words("ｶﾀｶﾅ"), ["カタ", "タカ", "カナ"]);
+        assert_eq!(words("がき かき"), ["がき", "かき"]);
     }
 
     #[test]

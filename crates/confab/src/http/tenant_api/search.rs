@@ -19,7 +19,7 @@ use crate::views::search::SearchHitView;
 #[into_params(parameter_in = Query)]
 pub struct TenantSearchQuery {
     /// What to find: words (all must match), `"exact phrases"`, `prefix*`; case and
-    /// diacritics are ignored. At most 1,000 characters.
+    /// diacritics are ignored. At most 500 characters.
     q: Option<String>,
     /// Only this chat (uuid).
     chat_id: Option<String>,

@@ -18,7 +18,7 @@ use crate::views::search::SearchHitView;
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     /// What to find: words (all must match), `"exact phrases"`, `prefix*`; case and
-    /// diacritics are ignored. At most 1,000 characters.
+    /// diacritics are ignored. At most 500 characters.
     q: Option<String>,
     /// Hits per page, 1 to 100 (default 20).
     limit: Option<String>,

@@ -18,7 +18,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use super::records::{Appended, ChatRef, ChatVersion, NewMessage, Under, UserRecord};
-use super::search::{SearchHit, SearchRequest};
+use super::search::{SearchHit, SearchRequest, SearchScope};
 use super::sql::{Sql, SqlEngine, SqlStore};
 use super::{redact_url, StoreResult};
 use crate::domain::search::Query;
@@ -48,13 +48,15 @@ impl SqlEngine for Postgres {
     const BACKFILL_PROGRESS_SQL: &'static str =
         "SELECT messages_upto, messages_done, chats_upto, chats_done FROM search_backfill \
          FOR UPDATE";
-    const SEARCH_SQL: &'static str = search::SEARCH_SQL;
+    const MESSAGE_RANK_SQL: &'static str = search::MESSAGE_RANK_SQL;
+    const NAME_RANK_SQL: &'static str = search::NAME_RANK_SQL;
 
     fn search_document(text: &str) -> String {
         search::document(text)
     }
 
-    fn search_expression(query: &Query) -> String {
+    /// The scope is plain conditions of the statement.
+    fn search_expression(query: &Query, _scope: &SearchScope) -> String {
         search::expression(query)
     }
 

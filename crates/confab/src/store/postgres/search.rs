@@ -57,30 +57,34 @@ pub(super) fn expression(query: &Query) -> String {
     terms.join(" & ")
 }
 
-/// Parameters as on SQLite (see `store/sqlite/search.rs`); `score` is the negated
-/// `ts_rank`, so it ascends as there.
-pub(super) const SEARCH_SQL: &str = "\
-SELECT score, created_at, doc, chat_id, chat_uuid, chat_name, message_id, actor, text FROM (
-  SELECT -(ts_rank(m.search, $1::tsquery)::float8) AS score, m.created_at AS created_at,
-         m.id AS doc, c.id AS chat_id, c.uuid AS chat_uuid, c.name AS chat_name,
-         m.id AS message_id, m.actor AS actor, substr(m.message, 1, 32768) AS text
+/// The best messages, with the parameters of SQLite's statement (`store/sqlite/search.rs`)
+/// but the scope as plain conditions: `$2` tenant, `$3` user, `$4` chat uuid, `$5` actor
+/// (NULL: any). `score` is the negated `ts_rank`, so it ascends as there.
+pub(super) const MESSAGE_RANK_SQL: &str = "\
+SELECT doc, score FROM (
+  SELECT m.id AS doc, -(ts_rank(m.search, $1::tsquery)::float8) AS score
   FROM messages m JOIN chats c ON c.id = m.chat_id
   WHERE m.search @@ $1::tsquery AND c.tenant_id = $2
     AND ($3::bigint IS NULL OR c.user_id = $3) AND ($4::text IS NULL OR c.uuid = $4)
     AND ($5::text IS NULL OR m.actor = $5)
     AND ($6::bigint IS NULL OR m.created_at >= $6) AND ($7::bigint IS NULL OR m.created_at < $7)
-  UNION ALL
-  SELECT -(ts_rank(c.name_search, $1::tsquery)::float8), c.created_at, -c.id, c.id, c.uuid,
-         c.name, NULL, NULL, c.name
+) hits
+WHERE $8::float8 IS NULL OR score > $8 OR (score = $8 AND doc < $9)
+ORDER BY score, doc DESC
+LIMIT $10";
+
+/// The best chat names (none when an actor is given); `doc` is the chat's id negated.
+pub(super) const NAME_RANK_SQL: &str = "\
+SELECT doc, score FROM (
+  SELECT -c.id AS doc, -(ts_rank(c.name_search, $1::tsquery)::float8) AS score
   FROM chats c
-  WHERE $8 AND c.name_search @@ $1::tsquery AND c.tenant_id = $2
+  WHERE $5::text IS NULL AND c.name_search @@ $1::tsquery AND c.tenant_id = $2
     AND ($3::bigint IS NULL OR c.user_id = $3) AND ($4::text IS NULL OR c.uuid = $4)
     AND ($6::bigint IS NULL OR c.created_at >= $6) AND ($7::bigint IS NULL OR c.created_at < $7)
 ) hits
-WHERE $9::float8 IS NULL OR score > $9
-   OR (score = $9 AND (created_at < $10 OR (created_at = $10 AND doc < $11)))
-ORDER BY score, created_at DESC, doc DESC
-LIMIT $12";
+WHERE $8::float8 IS NULL OR score > $8 OR (score = $8 AND doc < $9)
+ORDER BY score, doc DESC
+LIMIT $10";
 
 #[cfg(test)]
 mod tests {

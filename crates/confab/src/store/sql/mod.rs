@@ -37,7 +37,7 @@ use std::future::Future;
 
 use super::quota::StorageQuotas;
 use super::records::{Appended, ChatRef, ChatVersion, NewMessage, Under, UserRecord};
-use super::search::{SearchHit, SearchRequest};
+use super::search::{SearchHit, SearchRequest, SearchScope};
 use super::StoreResult;
 use crate::domain::search::Query;
 use crate::domain::Timestamp;
@@ -67,13 +67,16 @@ pub trait SqlEngine: Database {
     const INDEX_CHAT_NAME_SQL: &'static str;
     /// Reads (and, where rows lock, locks) the backfill's progress row.
     const BACKFILL_PROGRESS_SQL: &'static str;
-    /// The search statement; its parameters are in `store/sqlite/search.rs`.
-    const SEARCH_SQL: &'static str;
+    /// The best messages and the best chat names for a search, each as `(doc, score)`;
+    /// their parameters are in `store/sqlite/search.rs`.
+    const MESSAGE_RANK_SQL: &'static str;
+    const NAME_RANK_SQL: &'static str;
 
     /// A text's search document, in the form the engine's index takes.
     fn search_document(text: &str) -> String;
-    /// A parsed query in the engine's query syntax.
-    fn search_expression(query: &Query) -> String;
+    /// A parsed query in the engine's query syntax, within `scope` where the engine's
+    /// index holds it.
+    fn search_expression(query: &Query, scope: &SearchScope) -> String;
 
     /// How many rows a statement changed (sqlx has no trait for it).
     fn rows_affected(result: &Self::QueryResult) -> u64;

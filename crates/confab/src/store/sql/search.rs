@@ -1,6 +1,6 @@
 //! Search, once for both engines: writing documents in the writer's transaction,
-//! answering a [`SearchRequest`] with the engine's statement, and indexing rows written
-//! before search existed.
+//! answering a [`SearchRequest`] (the engine ranks, then the page's details are read),
+//! and indexing rows written before search existed.
 //!
 //! What differs per engine (the document form, the query syntax, the statement) is in
 //! [`SqlEngine`]; the parameters and columns here are the same for both.
@@ -17,37 +17,40 @@ use crate::store::StoreResult;
 /// Rows indexed per transaction when indexing an older database.
 const BACKFILL_BATCH: i64 = 1_000;
 
+/// A message hit's details (phase two).
 #[derive(sqlx::FromRow)]
-struct HitRow {
-    score: f64,
+struct MessageDetail {
+    actor: String,
     created_at: i64,
-    doc: i64,
+    text: String,
     chat_id: i64,
     chat_uuid: String,
     chat_name: String,
-    message_id: Option<i64>,
-    actor: Option<String>,
-    text: String,
 }
 
-impl HitRow {
-    fn into_hit(self) -> StoreResult<SearchHit> {
-        Ok(SearchHit {
-            position: SearchPosition {
-                score: self.score,
-                created_at: Timestamp(self.created_at),
-                doc: self.doc,
-            },
-            chat_id: self.chat_id,
-            chat_uuid: parse_uuid(&self.chat_uuid)?,
-            chat_name: self.chat_name,
-            message_id: self.message_id,
-            actor: self.actor.as_deref().map(parse_actor).transpose()?,
-            created_at: Timestamp(self.created_at),
-            text: self.text,
-        })
-    }
+/// A chat name hit's details (phase two).
+#[derive(sqlx::FromRow)]
+struct NameDetail {
+    created_at: i64,
+    chat_id: i64,
+    chat_uuid: String,
+    chat_name: String,
 }
+
+/// A message hit's details, if the message is in the scope (`$1` message id, `$2`
+/// tenant, `$3` user or NULL). The rank statement already kept to the scope; this checks
+/// it again where the details are read.
+const MESSAGE_DETAIL_SQL: &str = "\
+SELECT m.actor, m.created_at, substr(m.message, 1, 32768) AS text, c.id AS chat_id,
+       c.uuid AS chat_uuid, c.name AS chat_name
+FROM messages m JOIN chats c ON c.id = m.chat_id
+WHERE m.id = $1 AND c.tenant_id = $2 AND (CAST($3 AS BIGINT) IS NULL OR c.user_id = $3)";
+
+/// A chat name hit's details, as [`MESSAGE_DETAIL_SQL`] (`$1` chat id).
+const NAME_DETAIL_SQL: &str = "\
+SELECT c.created_at, c.id AS chat_id, c.uuid AS chat_uuid, c.name AS chat_name
+FROM chats c
+WHERE c.id = $1 AND c.tenant_id = $2 AND (CAST($3 AS BIGINT) IS NULL OR c.user_id = $3)";
 
 /// What the backfill indexes: messages first, then chat names.
 #[derive(Clone, Copy)]
@@ -188,8 +191,7 @@ where
     }
 }
 
-/// The search itself also reads scores and binds a flag: the usual list plus `f64` and
-/// `bool`. Each engine calls it with its own types (see [`SqlEngine::search`]).
+/// The search itself also reads and binds scores: the usual list plus `f64`. Each engine calls it with its own types (see [`SqlEngine::search`]).
 impl<DB> Sql<DB>
 where
     DB: SqlEngine,
@@ -205,28 +207,86 @@ where
     for<'q> Option<String>: Encode<'q, DB>,
     for<'q> f64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> Option<f64>: Encode<'q, DB>,
-    for<'q> bool: Encode<'q, DB> + Type<DB>,
     usize: ColumnIndex<DB::Row>,
 {
-    /// One page of hits for `request`, best first.
+    /// One page of hits for `request`, best first, in two phases on one snapshot: rank
+    /// (only ids and scores, so no text is read for documents that do not make the
+    /// page), then read the details of the page's hits.
     pub(crate) async fn search(&self, request: &SearchRequest) -> StoreResult<Vec<SearchHit>> {
         let scope = &request.scope;
         let after = request.after;
-        let rows = sqlx::query_as::<DB, HitRow>(DB::SEARCH_SQL)
-            .bind(DB::search_expression(&request.query))
-            .bind(scope.tenant_id.hyphenated().to_string())
-            .bind(scope.user_id)
-            .bind(scope.chat_uuid.map(|u| u.hyphenated().to_string()))
-            .bind(scope.actor.map(|a| a.as_str()))
-            .bind(scope.since.map(Timestamp::micros))
-            .bind(scope.until.map(Timestamp::micros))
-            .bind(scope.actor.is_none())
-            .bind(after.map(|a| a.score))
-            .bind(after.map(|a| a.created_at.micros()))
-            .bind(after.map(|a| a.doc))
-            .bind(i64::from(request.limit))
-            .fetch_all(&self.reader)
-            .await?;
-        rows.into_iter().map(HitRow::into_hit).collect()
+        let expression = DB::search_expression(&request.query, scope);
+        let tenant = scope.tenant_id.hyphenated().to_string();
+        let chat = scope.chat_uuid.map(|u| u.hyphenated().to_string());
+        let mut tx = self.begin_read().await?;
+        let mut ranked: Vec<(i64, f64)> = Vec::new();
+        for sql in [DB::MESSAGE_RANK_SQL, DB::NAME_RANK_SQL] {
+            let rows = sqlx::query_as::<DB, (i64, f64)>(sql)
+                .bind(expression.as_str())
+                .bind(tenant.as_str())
+                .bind(scope.user_id)
+                .bind(chat.as_deref())
+                .bind(scope.actor.map(|a| a.as_str()))
+                .bind(scope.since.map(Timestamp::micros))
+                .bind(scope.until.map(Timestamp::micros))
+                .bind(after.map(|a| a.score))
+                .bind(after.map(|a| a.doc))
+                .bind(i64::from(request.limit))
+                .fetch_all(&mut *tx)
+                .await?;
+            ranked.extend(rows);
+        }
+        // Best score first, then the newest message (the highest id); names (negative
+        // docs) after messages of the same score.
+        ranked.sort_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
+        ranked.truncate(request.limit as usize);
+        let mut hits = Vec::with_capacity(ranked.len());
+        for (doc, score) in ranked {
+            let position = SearchPosition { score, doc };
+            let hit = if doc > 0 {
+                sqlx::query_as::<DB, MessageDetail>(MESSAGE_DETAIL_SQL)
+                    .bind(doc)
+                    .bind(tenant.as_str())
+                    .bind(scope.user_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(|d| -> StoreResult<SearchHit> {
+                        Ok(SearchHit {
+                            position,
+                            chat_id: d.chat_id,
+                            chat_uuid: parse_uuid(&d.chat_uuid)?,
+                            chat_name: d.chat_name,
+                            message_id: Some(doc),
+                            actor: Some(parse_actor(&d.actor)?),
+                            created_at: Timestamp(d.created_at),
+                            text: d.text,
+                        })
+                    })
+            } else {
+                sqlx::query_as::<DB, NameDetail>(NAME_DETAIL_SQL)
+                    .bind(-doc)
+                    .bind(tenant.as_str())
+                    .bind(scope.user_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(|d| -> StoreResult<SearchHit> {
+                        Ok(SearchHit {
+                            position,
+                            chat_id: d.chat_id,
+                            chat_uuid: parse_uuid(&d.chat_uuid)?,
+                            text: d.chat_name.clone(),
+                            chat_name: d.chat_name,
+                            message_id: None,
+                            actor: None,
+                            created_at: Timestamp(d.created_at),
+                        })
+                    })
+            };
+            if let Some(hit) = hit {
+                hits.push(hit?);
+            }
+        }
+        tx.commit().await?;
+        Ok(hits)
     }
 }

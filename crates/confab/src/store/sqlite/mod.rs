@@ -21,7 +21,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use super::records::{Appended, ChatRef, ChatVersion, NewMessage, Under, UserRecord};
-use super::search::{SearchHit, SearchRequest};
+use super::search::{SearchHit, SearchRequest, SearchScope};
 use super::sql::{Sql, SqlEngine, SqlStore};
 use super::StoreResult;
 use crate::domain::search::Query;
@@ -58,21 +58,19 @@ impl SqlEngine for Sqlite {
         "INSERT INTO messages (chat_id, actor, message, created_at, updated_at, parent_id, \
          path_chat_id) VALUES ($1, $2, $3, $4, $4, $5, $1) RETURNING id";
     const SEARCH_DOCUMENT_IN_INSERT: bool = false;
-    const INDEX_MESSAGE_SQL: &'static str =
-        "INSERT INTO message_search (rowid, terms) VALUES ($1, $2)";
-    // The rename trigger has removed the former name's document.
-    const INDEX_CHAT_NAME_SQL: &'static str =
-        "INSERT INTO chat_name_search (rowid, terms) VALUES ($1, $2)";
+    const INDEX_MESSAGE_SQL: &'static str = search::INDEX_MESSAGE_SQL;
+    const INDEX_CHAT_NAME_SQL: &'static str = search::INDEX_CHAT_NAME_SQL;
     const BACKFILL_PROGRESS_SQL: &'static str =
         "SELECT messages_upto, messages_done, chats_upto, chats_done FROM search_backfill";
-    const SEARCH_SQL: &'static str = search::SEARCH_SQL;
+    const MESSAGE_RANK_SQL: &'static str = search::MESSAGE_RANK_SQL;
+    const NAME_RANK_SQL: &'static str = search::NAME_RANK_SQL;
 
     fn search_document(text: &str) -> String {
         search::document(text)
     }
 
-    fn search_expression(query: &Query) -> String {
-        search::expression(query)
+    fn search_expression(query: &Query, scope: &SearchScope) -> String {
+        search::expression(query, scope)
     }
 
     fn rows_affected(result: &Self::QueryResult) -> u64 {

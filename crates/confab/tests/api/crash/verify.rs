@@ -1,7 +1,9 @@
 //! After a restart: each worker's chats against their models, the one request that was in
 //! flight settled as wholly applied or not at all.
 
-use super::api::{shape_problems, stored_tree, Api, ChatTree, Stored};
+use reqwest::{Method, StatusCode};
+
+use super::api::{send, shape_problems, stored_tree, Api, ChatTree, Stored};
 use super::worker::{said, Pending, Worker};
 
 /// The ids in `stored` that the acknowledged tree does not know: what a request in
@@ -132,7 +134,53 @@ pub async fn verify_worker(
         kept.push(chat);
     }
     worker.chats = kept;
+    for chat in &worker.chats {
+        problems.extend(unsearchable(client, base, &api, &chat.tree).await);
+    }
     checked
+}
+
+/// The messages of `tree` that search does not find by their tag (`w1-m7`: every text
+/// holds its worker's unique tag), after the restart: the index survived with the rows.
+async fn unsearchable(
+    client: &reqwest::Client,
+    base: &str,
+    api: &Api,
+    tree: &ChatTree,
+) -> Vec<String> {
+    let route = match api {
+        Api::User { user_id, .. } => format!("/api/users/{user_id}/search"),
+        Api::Tenant { .. } => "/api/v1/search".to_owned(),
+    };
+    let list = match api {
+        Api::User { .. } => "results",
+        Api::Tenant { .. } => "data",
+    };
+    let mut problems = Vec::new();
+    for (id, message) in &tree.messages {
+        let Some(tag) = message.data.text.split_whitespace().find(|w| {
+            w.starts_with('w')
+                && w.contains("-m")
+                && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        }) else {
+            continue;
+        };
+        let path = format!("{route}?limit=100&q=%22{}%22", tag.replace('-', "+"));
+        match send(client, base, api, Method::GET, &path, None).await {
+            Some((StatusCode::OK, body)) => {
+                let found = body[list]
+                    .as_array()
+                    .is_some_and(|hits| hits.iter().any(|h| h["message_id"] == *id));
+                if !found {
+                    problems.push(format!(
+                        "message {id} ({tag}) is not found by search: {body}"
+                    ));
+                }
+            }
+            other => problems.push(format!("search {path}: {other:?}")),
+        }
+    }
+    problems
 }
 
 /// A tree in one line: `id<parent:actor:files` per message, and the current leaf.

@@ -37,6 +37,7 @@ macro_rules! ensure {
 mod chats;
 mod check;
 mod messages;
+mod search;
 mod state;
 mod tree_ops;
 
@@ -199,7 +200,7 @@ impl Run<'_> {
         if self.model.users.is_empty() {
             return self.sign_up().await;
         }
-        match self.rng.gen_range(0..100) {
+        match self.rng.gen_range(0..104) {
             0..=2 if self.model.users.len() < 3 => self.sign_up().await,
             0..=5 => self.create_user_chat().await,
             6..=9 => self.create_tenant_chat().await,
@@ -216,6 +217,7 @@ impl Run<'_> {
             87..=89 => self.list_files().await,
             90..=93 => self.get_tenant_chat().await,
             94..=96 => self.list_tenant_chats().await,
+            97..=101 => self.search().await,
             _ => self.poke_the_gone().await,
         }
     }

@@ -45,7 +45,12 @@ impl TestApp {
 
     /// Spawns with a config adjusted by `tweak` (limits, cookie flags...).
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
-        let database = TestDatabase::create(backend).await;
+        Self::spawn_on(TestDatabase::create(backend).await, tweak).await
+    }
+
+    /// Spawns on a database the test prepared (e.g. an older schema with rows in it);
+    /// the server migrates it at start.
+    pub async fn spawn_on(database: TestDatabase, tweak: impl FnOnce(&mut Config)) -> TestApp {
         let database_url = database.url.clone();
         let mut config = Config::with_database(database_url.clone());
         tweak(&mut config);

@@ -12,6 +12,10 @@ use confab::store::NewSession;
 use crate::support::{session_cookie, Auth, Backend, TestApp, TestUser};
 use crate::tenant_support::{try_ws, PATIENCE};
 
+mod routes;
+
+use routes::{routes, Creds, Route, Shape};
+
 crate::per_backend!(access_matrix_of_every_route_and_caller);
 
 /// The columns of the matrix, in order.
@@ -26,129 +30,6 @@ const CALLERS: [&str; 8] = [
     "owner",
 ];
 const OWNER: usize = 7;
-
-/// How a route authenticates, which decides each column's credential:
-///
-/// | column | `Cookie` routes | `Key` routes |
-/// |---|---|---|
-/// | no credentials | nothing | nothing |
-/// | garbage credentials | a cookie that is no session | a key of the right shape that does not exist |
-/// | expired session | Bob's expired session | the same cookie (not a key) |
-/// | revoked session | Bob's logged-out session | the same cookie |
-/// | revoked key | Bob's tenant's revoked key | the same key |
-/// | other user | Ann's session (same tenant) | the same cookie |
-/// | other tenant | Zed's session (a user of another tenant) | the other tenant's key |
-/// | owner | Bob's session | Bob's tenant's key |
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Creds {
-    Cookie,
-    Key,
-}
-
-/// Which API's error shape a route answers in (or none: a WebSocket's 101, a HEAD).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Shape {
-    User,
-    Tenant,
-}
-
-struct Route {
-    method: Method,
-    /// `{u}` user id, `{c}` chat id, `{uuid}` chat uuid, `{m}` a message of the chat off
-    /// its active branch, `{n}` a fresh number.
-    path: &'static str,
-    body: Option<Value>,
-    creds: Creds,
-    shape: Shape,
-    /// The other user and the other tenant name their own user id (and the victim's
-    /// chat), so the store, not the id check, must refuse. Otherwise they name Bob's.
-    others_use_own_id: bool,
-    /// A WebSocket upgrade: 101 when accepted.
-    websocket: bool,
-    /// The status of each column of [`CALLERS`].
-    expect: [u16; 8],
-}
-
-#[rustfmt::skip]
-fn routes() -> Vec<Route> {
-    use Creds::{Cookie, Key};
-    use Shape::{Tenant, User};
-    let r = |method: Method, path, body, creds, shape, expect| Route {
-        method, path, body, creds, shape, others_use_own_id: false, websocket: false, expect,
-    };
-    let own = |route: Route| Route { others_use_own_id: true, ..route };
-    let ws = |route: Route| Route { websocket: true, ..route };
-    let get = Method::GET;
-    let post = Method::POST;
-    let delete = Method::DELETE;
-    let (patch, put) = (Method::PATCH, Method::PUT);
-    let message = json!({"message": "intruder", "actor": "user"});
-    vec![
-        // Public auth routes: credentials in the body; cookies and keys are ignored.
-        //                                                                       none garb  exp  rev rkey user tenant owner
-        r(post.clone(), "/api/auth/sign-up", Some(json!({"email": "new{n}@example.com", "password": "correct horse battery"})),
-          Cookie, User,                                                      [201, 201, 201, 201, 201, 201, 201, 201]),
-        r(post.clone(), "/api/auth/login", Some(json!({"email": "bob@example.com", "password": "correct horse battery"})),
-          Cookie, User,                                                      [200, 200, 200, 200, 200, 200, 200, 200]),
-        r(Method::HEAD, "/api/auth/check", None, Cookie, User,               [401, 401, 401, 401, 401, 200, 200, 200]),
-        // User API.
-        r(get.clone(), "/api/users/{u}/chats", None, Cookie, User,           [401, 401, 401, 401, 401, 404, 404, 200]),
-        r(post.clone(), "/api/users/{u}/chats", Some(json!({"name": "intruder"})), Cookie, User,
-                                                                             [401, 401, 401, 401, 401, 404, 404, 200]),
-        r(delete.clone(), "/api/users/{u}/chats", Some(json!({"chat_ids": ["{c}"]})), Cookie, User,
-                                                                             [401, 401, 401, 401, 401, 404, 404, 200]),
-        // Bulk delete under one's own id naming the victim's chat: `true`, and nothing
-        // of the victim's is touched (the snapshot proves it).
-        own(r(delete.clone(), "/api/users/{u}/chats", Some(json!({"chat_ids": ["{c}"]})), Cookie, User,
-                                                                             [401, 401, 401, 401, 401, 200, 200, 200])),
-        own(r(Method::PATCH, "/api/users/{u}/chats/{c}", Some(json!({"name": "renamed"})), Cookie, User,
-                                                                             [401, 401, 401, 401, 401, 404, 404, 200])),
-        own(r(delete.clone(), "/api/users/{u}/chats/{c}", None, Cookie, User,
-                                                                             [401, 401, 401, 401, 401, 404, 404, 200])),
-        own(r(get.clone(), "/api/users/{u}/chats/{c}/messages", None, Cookie, User,
-                                                                             [401, 401, 401, 401, 401, 404, 404, 200])),
-        own(r(post.clone(), "/api/users/{u}/chats/{c}/messages", Some(message.clone()), Cookie, User,
-                                                                             [401, 401, 401, 401, 401, 404, 404, 200])),
-        own(r(delete.clone(), "/api/users/{u}/chats/{c}/messages/last", None, Cookie, User,
-                                                                             [401, 401, 401, 401, 401, 404, 404, 200])),
-        own(r(get.clone(), "/api/users/{u}/chats/{c}/files", None, Cookie, User,
-                                                                             [401, 401, 401, 401, 401, 404, 404, 200])),
-        own(ws(r(get.clone(), "/api/users/{u}/chats/{c}/ws", None, Cookie, User,
-                                                                             [401, 401, 401, 401, 401, 404, 404, 101]))),
-        // The message tree: an edit, a branch switch and the whole tree. Others naming
-        // Bob's chat and message under their own id may neither see nor change anything.
-        own(r(patch.clone(), "/api/users/{u}/chats/{c}/messages/{m}", Some(json!({"message": "intruder's edit"})), Cookie, User,
-                                                                             [401, 401, 401, 401, 401, 404, 404, 200])),
-        own(r(put.clone(), "/api/users/{u}/chats/{c}/current", Some(json!({"message_id": "{m}"})), Cookie, User,
-                                                                             [401, 401, 401, 401, 401, 404, 404, 200])),
-        own(r(get.clone(), "/api/users/{u}/chats/{c}/tree", None, Cookie, User,
-                                                                             [401, 401, 401, 401, 401, 404, 404, 200])),
-        // Tenant API. Another tenant's key lists and creates in its own tenant only.
-        r(get.clone(), "/api/v1/chats?limit=100", None, Key, Tenant,         [401, 401, 401, 401, 401, 401, 200, 200]),
-        r(post.clone(), "/api/v1/chats", Some(json!({"name": "intruder"})), Key, Tenant,
-                                                                             [401, 401, 401, 401, 401, 401, 201, 201]),
-        r(get.clone(), "/api/v1/chats/{uuid}", None, Key, Tenant,            [401, 401, 401, 401, 401, 401, 404, 200]),
-        r(get.clone(), "/api/v1/chats/{uuid}/messages", None, Key, Tenant,   [401, 401, 401, 401, 401, 401, 404, 200]),
-        r(post.clone(), "/api/v1/chats/{uuid}/messages", Some(message), Key, Tenant,
-                                                                             [401, 401, 401, 401, 401, 401, 404, 201]),
-        r(delete.clone(), "/api/v1/chats/{uuid}/messages/last", None, Key, Tenant,
-                                                                             [401, 401, 401, 401, 401, 401, 404, 200]),
-        r(get.clone(), "/api/v1/chats/{uuid}/export?format=json", None, Key, Tenant,
-                                                                             [401, 401, 401, 401, 401, 401, 404, 200]),
-        r(patch, "/api/v1/chats/{uuid}/messages/{m}", Some(json!({"message": "intruder's edit"})), Key, Tenant,
-                                                                             [401, 401, 401, 401, 401, 401, 404, 200]),
-        r(put, "/api/v1/chats/{uuid}/current", Some(json!({"message_id": "{m}"})), Key, Tenant,
-                                                                             [401, 401, 401, 401, 401, 401, 404, 200]),
-        r(get.clone(), "/api/v1/chats/{uuid}/tree", None, Key, Tenant,       [401, 401, 401, 401, 401, 401, 404, 200]),
-        r(delete.clone(), "/api/v1/chats/{uuid}", None, Key, Tenant,         [401, 401, 401, 401, 401, 401, 404, 200]),
-        // The tenant WebSocket takes a key, or the session of the chat's owner: a
-        // signed-in user who does not own the chat gets 404, like another tenant.
-        ws(r(get.clone(), "/api/v1/chats/{uuid}/ws", None, Key, Tenant,      [401, 401, 401, 401, 401, 404, 404, 101])),
-        ws(r(get.clone(), "/api/v1/chats/{uuid}/ws", None, Cookie, Tenant,   [401, 401, 401, 401, 401, 404, 404, 101])),
-        // Last: logging out always answers `true` (and revokes the session it was given).
-        r(post, "/api/auth/logout", None, Cookie, User,                      [200, 200, 200, 200, 200, 200, 200, 200]),
-    ]
-}
 
 /// Everyone the matrix needs.
 struct Cast {
@@ -419,6 +300,14 @@ async fn access_matrix_of_every_route_and_caller(backend: Backend) {
                     "another tenant's list shows the victim's chat: {body}"
                 );
             }
+            if status == 200 && route.path.contains("/search?") {
+                assert_eq!(
+                    search_hits(route, &body),
+                    0,
+                    "{} as {caller} finds Bob's messages: {body}",
+                    route.path
+                );
+            }
             cells += 1;
         }
     }
@@ -476,6 +365,14 @@ async fn access_matrix_of_every_route_and_caller(backend: Backend) {
             &body,
             &mut failures,
         );
+        if status == 200 && route.path.contains("/search?") {
+            // His fresh chat's "bob's question" at least.
+            assert!(
+                search_hits(route, &body) > 0,
+                "{} as the owner finds his messages: {body}",
+                route.path
+            );
+        }
         cells += 1;
     }
     assert!(
@@ -489,8 +386,19 @@ async fn access_matrix_of_every_route_and_caller(backend: Backend) {
         routes.len(),
         CALLERS.len()
     );
-    assert_eq!(routes.len(), 31);
-    assert_eq!(cells, 31 * 8, "every cell of the matrix ran");
+    assert_eq!(routes.len(), 35);
+    assert_eq!(cells, 35 * 8, "every cell of the matrix ran");
+}
+
+/// How many hits a search answer holds (either API's list key).
+fn search_hits(route: &Route, body: &Value) -> usize {
+    let list = match route.shape {
+        Shape::User => &body["results"],
+        Shape::Tenant => &body["data"],
+    };
+    list.as_array()
+        .unwrap_or_else(|| panic!("{} answers a list of hits: {body}", route.path))
+        .len()
 }
 
 /// Compares one cell; errors must be in the route's API shape.

@@ -1,0 +1,193 @@
+//! Upgrading a database made before search: messages and chat names written by the
+//! old release are found, on any branch, through both APIs.
+
+use std::path::Path;
+use std::str::FromStr as _;
+
+use serde_json::json;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Connection as _, PgConnection, SqliteConnection};
+use uuid::Uuid;
+
+use confab::domain::Timestamp;
+use confab::store::NewSession;
+
+use super::*;
+use crate::support::{Auth, Backend, TestApp, TestDatabase, TestUser};
+
+crate::per_backend!(chats_made_before_search_are_found_after_it);
+
+/// The last migration before search (the message tree).
+const BEFORE_SEARCH: i64 = 4;
+
+const TENANT: &str = "5ea4c400-0000-4000-8000-000000000001";
+const CHAT_A: &str = "5ea4c400-0000-4000-8000-00000000000a";
+const CHAT_B: &str = "5ea4c400-0000-4000-8000-00000000000b";
+
+/// Rows as the release with the message tree wrote them: a user's chat with a branch
+/// (message 3 is an old answer, off the active path), and a chat of the tenant's own.
+const OLD_ROWS: &str = "
+INSERT INTO tenants (id, name, is_default, created_at)
+    VALUES ('5ea4c400-0000-4000-8000-000000000001', 'old', 0, 1600000000000000);
+INSERT INTO users (id, tenant_id, email, email_lower, password_hash, created_at, updated_at)
+    VALUES (7, '5ea4c400-0000-4000-8000-000000000001', 'old@example.com', 'old@example.com',
+            'not-a-hash', 1600000000000000, 1600000000000000);
+INSERT INTO chats (id, uuid, tenant_id, user_id, name, model, created_at, updated_at, current_message_id, branched)
+    VALUES (1, '5ea4c400-0000-4000-8000-00000000000a', '5ea4c400-0000-4000-8000-000000000001', 7,
+            'Quarterly budget review', 'm', 1600000000000000, 1600000000000000, 4, 1),
+           (2, '5ea4c400-0000-4000-8000-00000000000b', '5ea4c400-0000-4000-8000-000000000001', NULL,
+            'Recipes', 'm', 1600000001000000, 1600000001000000, 5, 0);
+INSERT INTO messages (id, chat_id, actor, message, created_at, updated_at, parent_id, path_chat_id) VALUES
+    (1, 1, 'user', 'Is the budget spreadsheet final?', 1600000000100000, 1600000000100000, NULL, 1),
+    (2, 1, 'assistant', 'Almost: the travel line is open.', 1600000000200000, 1600000000200000, 1, 1),
+    (3, 1, 'assistant', 'An old answer about the budget', 1600000000150000, 1600000000150000, 1, NULL),
+    (4, 1, 'user', 'Then close the travel line.', 1600000000300000, 1600000000300000, 2, 1),
+    (5, 2, 'user', 'Crème brûlée for 東京の友達', 1600000001100000, 1600000001100000, NULL, 2);
+";
+
+/// The usage counters the old release kept with every write; `{bytes}` is the engine's
+/// UTF-8 length.
+const COUNTERS: &str = "
+UPDATE chats SET
+    message_count = (SELECT COUNT(*) FROM messages m WHERE m.chat_id = chats.id),
+    message_bytes = (SELECT COALESCE(SUM({bytes}), 0) FROM messages m WHERE m.chat_id = chats.id);
+UPDATE tenants SET
+    message_bytes = (SELECT COALESCE(SUM(c.message_bytes), 0) FROM chats c WHERE c.tenant_id = tenants.id);
+";
+
+/// The database as the release before search left it.
+async fn old_database(backend: Backend, url: &str) {
+    let directory = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(directory);
+    let mut migrator = Migrator::new(path).await.expect("migrations read");
+    let old: Vec<_> = migrator
+        .iter()
+        .filter(|m| m.version <= BEFORE_SEARCH)
+        .cloned()
+        .collect();
+    assert_eq!(old.len(), BEFORE_SEARCH as usize);
+    migrator.migrations = old.into();
+    match backend {
+        Backend::Sqlite => {
+            let options = SqliteConnectOptions::from_str(url)
+                .expect("url")
+                .create_if_missing(true);
+            let mut connection = SqliteConnection::connect_with(&options)
+                .await
+                .expect("sqlite");
+            migrator.run(&mut connection).await.expect("old schema");
+            sqlx::raw_sql(OLD_ROWS)
+                .execute(&mut connection)
+                .await
+                .expect("old rows");
+            let counters = COUNTERS.replace("{bytes}", "LENGTH(CAST(m.message AS BLOB))");
+            sqlx::raw_sql(&counters)
+                .execute(&mut connection)
+                .await
+                .expect("counters");
+        }
+        Backend::Postgres => {
+            let mut connection = PgConnection::connect(url).await.expect("postgres");
+            migrator.run(&mut connection).await.expect("old schema");
+            sqlx::raw_sql(OLD_ROWS)
+                .execute(&mut connection)
+                .await
+                .expect("old rows");
+            let counters = COUNTERS.replace("{bytes}", "OCTET_LENGTH(m.message)");
+            sqlx::raw_sql(&counters)
+                .execute(&mut connection)
+                .await
+                .expect("counters");
+            // Explicit ids do not move the sequences; a new server must not collide.
+            sqlx::raw_sql(
+                "SELECT setval('users_id_seq', 7); SELECT setval('chats_id_seq', 2);
+                 SELECT setval('messages_id_seq', 5);",
+            )
+            .execute(&mut connection)
+            .await
+            .expect("sequences");
+        }
+    }
+}
+
+async fn chats_made_before_search_are_found_after_it(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    old_database(backend, &database.url).await;
+    // The server migrates the rest at start.
+    let app = TestApp::spawn_on(database, |_| {}).await;
+    let store = app.store();
+    let tenant_id = Uuid::parse_str(TENANT).expect("uuid");
+    let (_, key) = confab::cli::issue_key(store.as_ref(), tenant_id, "after")
+        .await
+        .expect("key");
+    let key = Auth::Key(key);
+    let (token, hash) = confab::auth::session::new_token();
+    store
+        .create_session(NewSession {
+            token_hash: hash,
+            user_id: 7,
+            expires_at: Timestamp::now().plus_seconds(3600),
+        })
+        .await
+        .expect("session");
+    let user = TestUser {
+        id: 7,
+        email: "old@example.com".into(),
+        auth: Auth::Cookie(token),
+    };
+
+    // The user's chat: messages on both branches and the name.
+    let hits = user_hits(&app, &user, "budget").await;
+    let mut ids = message_ids(&hits);
+    ids.sort_unstable();
+    assert_eq!(ids, [1, 3], "the active path and the old branch: {hits:?}");
+    assert_eq!(name_hits(&hits), ["Quarterly budget review"]);
+    for hit in &hits {
+        assert_eq!(hit["chat_id"], json!(1), "{hit}");
+        assert_highlights_match(hit, &["budget"]);
+    }
+    let message = hits
+        .iter()
+        .find(|h| h["message_id"] == json!(1))
+        .expect("message 1");
+    assert_eq!(message["snippet"], "Is the budget spreadsheet final?");
+    let (_, listed) = app.get("/api/users/7/chats/1/messages", &user.auth).await;
+    assert_eq!(
+        message["created_at"],
+        listed["chatMessages"][0]["created_at"]
+    );
+    assert_eq!(
+        message_ids(&user_hits(&app, &user, "\"travel line\"").await).len(),
+        2
+    );
+
+    // The tenant sees both chats, folded and CJK text included.
+    let hits = tenant_hits(&app, &key, &[("q", "creme brulee")]).await;
+    assert_eq!(message_ids(&hits), [5], "{hits:?}");
+    assert_eq!(hits[0]["chat_id"], CHAT_B);
+    let hits = tenant_hits(&app, &key, &[("q", "東京")]).await;
+    assert_eq!(message_ids(&hits), [5], "{hits:?}");
+    let hits = tenant_hits(&app, &key, &[("q", "recipes")]).await;
+    assert_eq!(name_hits(&hits), ["Recipes"]);
+    assert_eq!(hits[0]["chat_id"], CHAT_B);
+    let hits = tenant_hits(&app, &key, &[("q", "budget"), ("chat_id", CHAT_A)]).await;
+    assert_eq!(hits.len(), 3, "{hits:?}");
+
+    // New writes next to the old rows are found too, and old ones can be deleted.
+    let new = app
+        .post_message(&user, 1, "assistant", "The budget is final now.")
+        .await;
+    let mut ids = message_ids(&user_hits(&app, &user, "budget").await);
+    ids.sort_unstable();
+    assert_eq!(ids, [1, 3, new]);
+    let (status, body) = app.delete("/api/users/7/chats/1", &user.auth).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    assert!(user_hits(&app, &user, "budget").await.is_empty());
+    assert_eq!(tenant_hits(&app, &key, &[("q", "brulee")]).await.len(), 1);
+}
