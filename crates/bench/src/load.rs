@@ -113,6 +113,10 @@ pub type MakeRequest = Arc<dyn Fn(usize, u64) -> Request<Full<Bytes>> + Send + S
 /// Whether an answer counts as a success.
 pub type Accept = Arc<dyn Fn(StatusCode, &Bytes) -> bool + Send + Sync>;
 
+/// How long after the end of a run an answer is still waited for; a request still
+/// unanswered then counts as an error and ends its loop (so a run always ends).
+pub const GRACE: Duration = Duration::from_secs(30);
+
 /// Runs `connections` closed loops for `duration`; stops by itself.
 pub async fn closed_loop(
     address: SocketAddr,
@@ -134,7 +138,14 @@ pub async fn closed_loop(
                 let request = make(index, n);
                 n += 1;
                 let sent = Instant::now();
-                match connection.send(request).await {
+                let answer =
+                    tokio::time::timeout_at((deadline + GRACE).into(), connection.send(request))
+                        .await;
+                let Ok(answer) = answer else {
+                    stats.errors += 1;
+                    break;
+                };
+                match answer {
                     Ok((status, body)) if accept(status, &body) => {
                         stats.latencies.push(sent.elapsed().as_micros() as u64)
                     }

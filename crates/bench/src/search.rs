@@ -306,5 +306,29 @@ async fn query_load(
         hits.hits.load(Ordering::Relaxed) as f64 / answers,
         100.0 * hits.empty.load(Ordering::Relaxed) as f64 / answers,
     );
+    if row.errors > 0 && setup.database_url.starts_with("postgres") {
+        // A statement whose request timed out goes on running; it would slow the next row.
+        match cancel_leftovers(&setup.database_url).await {
+            Ok(0) => {}
+            Ok(n) => row
+                .note
+                .push_str(&format!("; {n} leftover statements cancelled")),
+            Err(error) => eprintln!("scenario 9: cannot cancel leftover statements: {error}"),
+        }
+    }
     Ok(row)
+}
+
+/// Cancels the statements still running in the bench's PostgreSQL database.
+async fn cancel_leftovers(url: &str) -> anyhow::Result<usize> {
+    use sqlx::Connection as _;
+    let mut conn = sqlx::PgConnection::connect(url).await?;
+    let cancelled: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_cancel_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut conn)
+    .await?;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    Ok(cancelled.len())
 }
