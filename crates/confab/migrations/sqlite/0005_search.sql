@@ -13,7 +13,8 @@
 -- tenant) can leave a stale entry. A rename removes the old name here and the server
 -- indexes the new one in the same transaction.
 --
--- Each word is marked with its tenant (`t<tenant uuid in hex>x<word>`), so a search only
+-- Each word is marked with its tenant (`t<first 48 bits of the tenant id in hex>x<word>`,
+-- which no two tenants share), so a search only
 -- ever matches its own tenant's words, and `scope` holds the chat's `c<uuid in hex>` and
 -- `u<user id>`. A search ANDs the caller's scope words with its query, so FTS5
 -- intersects them while it matches and ranks only what the caller may see (ranking gives

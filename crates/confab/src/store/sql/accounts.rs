@@ -39,11 +39,12 @@ where
     /// Creates the default tenant (sign-up's) unless there is one. The partial unique
     /// index allows only one, so nodes starting at once race harmlessly.
     pub async fn ensure_default_tenant(&self) -> anyhow::Result<()> {
+        let id = self.fresh_tenant_id().await?;
         sqlx::query(
             "INSERT INTO tenants (id, name, is_default, created_at) \
              VALUES ($1, 'default', 1, $2) ON CONFLICT DO NOTHING",
         )
-        .bind(Uuid::new_v4().hyphenated().to_string())
+        .bind(id.hyphenated().to_string())
         .bind(Timestamp::now().micros())
         .execute(&self.writer)
         .await
@@ -60,12 +61,32 @@ where
         .into_record()
     }
 
+    /// A new tenant id whose first 48 bits no tenant's id starts with: they mark the
+    /// tenant's words in SQLite's search index (`store/sqlite/search.rs`), which must tell
+    /// tenants apart.
+    async fn fresh_tenant_id(&self) -> StoreResult<Uuid> {
+        loop {
+            let id = Uuid::new_v4();
+            let hyphenated = id.hyphenated().to_string();
+            let taken: i64 = sqlx::query_scalar::<DB, i64>(
+                "SELECT COUNT(*) FROM tenants WHERE substr(id, 1, 13) = $1",
+            )
+            .bind(&hyphenated[..13])
+            .fetch_one(&self.writer)
+            .await?;
+            if taken == 0 {
+                return Ok(id);
+            }
+        }
+    }
+
     pub async fn create_tenant(&self, name: &str) -> StoreResult<TenantRecord> {
+        let id = self.fresh_tenant_id().await?;
         sqlx::query_as::<DB, TenantRow>(
             "INSERT INTO tenants (id, name, is_default, created_at) VALUES ($1, $2, 0, $3) \
              RETURNING id, name, created_at",
         )
-        .bind(Uuid::new_v4().hyphenated().to_string())
+        .bind(id.hyphenated().to_string())
         .bind(name)
         .bind(Timestamp::now().micros())
         .fetch_one(&self.writer)
