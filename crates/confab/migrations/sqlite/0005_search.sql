@@ -27,6 +27,10 @@ CREATE VIRTUAL TABLE chat_name_search USING fts5(
     terms, scope, content = '', contentless_delete = 1, tokenize = 'ascii'
 );
 
+-- Merge segments 8 at a time (FTS5's default is 4): fewer merges on the write path, at
+-- a small cost in segments per search.
+INSERT INTO message_search (message_search, rank) VALUES ('automerge', 8);
+
 CREATE TRIGGER message_search_forget AFTER DELETE ON messages BEGIN
     DELETE FROM message_search WHERE rowid = old.id;
 END;
