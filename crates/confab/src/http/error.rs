@@ -257,6 +257,11 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(what) => ApiError::conflict("conflict", what),
             StoreError::QuotaExceeded(quota) => ApiError::quota_exceeded(quota),
             StoreError::Busy => ApiError::database_busy(),
+            StoreError::TimedOut => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "search_timeout",
+                "The search took longer than the server allows; narrow it (more or longer words)",
+            ),
             StoreError::Other(cause) => ApiError::internal(&format!("{cause:#}")),
         }
     }

@@ -49,6 +49,10 @@ pub enum StoreError {
     /// lock or serialization conflict (PostgreSQL): worth retrying shortly.
     #[error("the database is busy")]
     Busy,
+    /// A statement ran past the time limit its transaction set (PostgreSQL's
+    /// `statement_timeout`, which searches set).
+    #[error("the statement ran past its time limit")]
+    TimedOut,
     /// Anything else: logged, answered as an opaque 500.
     #[error(transparent)]
     Other(#[from] anyhow::Error),
@@ -59,6 +63,9 @@ impl From<sqlx::Error> for StoreError {
         match error {
             sqlx::Error::RowNotFound => StoreError::NotFound,
             ref busy if is_busy(busy) => StoreError::Busy,
+            sqlx::Error::Database(ref database) if database.code().as_deref() == Some("57014") => {
+                StoreError::TimedOut
+            }
             other => StoreError::Other(other.into()),
         }
     }
@@ -389,6 +396,13 @@ mod tests {
             StoreError::from(sqlx::Error::PoolTimedOut),
             StoreError::Busy
         ));
+    }
+
+    #[test]
+    fn a_statement_past_its_time_limit_is_timed_out() {
+        let from = |code| StoreError::from(sqlx::Error::Database(Box::new(Coded(code))));
+        assert!(matches!(from("57014"), StoreError::TimedOut));
+        assert!(matches!(from("23505"), StoreError::Other(_)));
     }
 
     #[test]

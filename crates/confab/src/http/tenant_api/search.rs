@@ -70,6 +70,7 @@ fn filter<T>(
         (status = 400, description = "Missing, blank or too long `q` (`invalid_query`), a bad filter (`invalid_filter`), `limit` or `cursor`", body = TenantError),
         (status = 401, body = TenantError),
         (status = 429, description = "The API key is over its request rate (`rate_limited`); see `Retry-After`", body = TenantError),
+        (status = 503, description = "The search ran past the server's time limit (`search_timeout`; PostgreSQL, 10 s): narrow it", body = TenantError),
     ))]
 pub async fn search(
     State(state): State<AppState>,

@@ -44,6 +44,7 @@ pub struct UserSearchResults<'a> {
         (status = 200, body = UserSearchResults),
         (status = 400, description = "Missing, blank or too long `q` (or nothing to search for in it), bad `limit` or `cursor`", body = UserError),
         (status = 401, body = UserError), (status = 404, body = UserError),
+        (status = 503, description = "The search ran past the server's time limit (PostgreSQL, 10 s): narrow it", body = UserError),
     ))]
 pub async fn search(
     State(state): State<AppState>,

@@ -68,6 +68,9 @@ pub trait SqlEngine: Database {
     const INDEX_CHAT_NAME_SQL: &'static str;
     /// Reads (and, where rows lock, locks) the backfill's progress row.
     const BACKFILL_PROGRESS_SQL: &'static str;
+    /// What a search's read transaction runs first to bound its time (PostgreSQL; a
+    /// statement past it fails with [`StoreError::TimedOut`](super::StoreError)).
+    const SEARCH_TIME_LIMIT_SQL: Option<&'static str>;
     /// The best messages and the best chat names for a search, each as `(doc, score)`;
     /// their parameters are in `store/sqlite/search.rs`.
     const MESSAGE_RANK_SQL: &'static str;

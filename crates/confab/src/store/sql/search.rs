@@ -235,6 +235,9 @@ where
         let tenant = scope.tenant_id.hyphenated().to_string();
         let chat = scope.chat_uuid.map(|u| u.hyphenated().to_string());
         let mut tx = self.begin_read().await?;
+        if let Some(limit) = DB::SEARCH_TIME_LIMIT_SQL {
+            sqlx::query::<DB>(limit).execute(&mut *tx).await?;
+        }
         let mut ranked: Vec<(i64, f64)> = Vec::new();
         for sql in [DB::MESSAGE_RANK_SQL, DB::NAME_RANK_SQL] {
             let rows = sqlx::query_as::<DB, (i64, f64)>(sql)

@@ -62,6 +62,8 @@ impl SqlEngine for Sqlite {
     const INDEX_CHAT_NAME_SQL: &'static str = search::INDEX_CHAT_NAME_SQL;
     const BACKFILL_PROGRESS_SQL: &'static str =
         "SELECT messages_upto, messages_done, chats_upto, chats_done FROM search_backfill";
+    // SQLite has no statement timeout; its slowest searches take seconds, not minutes.
+    const SEARCH_TIME_LIMIT_SQL: Option<&'static str> = None;
     const MESSAGE_RANK_SQL: &'static str = search::MESSAGE_RANK_SQL;
     const NAME_RANK_SQL: &'static str = search::NAME_RANK_SQL;
 
