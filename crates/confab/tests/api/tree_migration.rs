@@ -1,16 +1,15 @@
 //! Upgrading a database made before the message tree: every chat becomes a chain in
 //! its old (created_at, id) order and reads exactly as before.
 
-use std::path::Path;
 use std::str::FromStr as _;
 
-use sqlx::migrate::Migrator;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection as _, PgConnection, SqliteConnection};
 use uuid::Uuid;
 
 use confab::store::{self, ChatRef};
 
+use crate::support::old_release::database_at;
 use crate::support::{Backend, TestDatabase};
 
 crate::per_backend!(chats_made_before_the_tree_read_the_same_after_it);
@@ -38,48 +37,6 @@ INSERT INTO messages (chat_id, actor, message, created_at, updated_at) VALUES
     (1, 'assistant', 'a fourth, same time', 30, 30);
 ";
 
-/// The database as the release before the tree left it.
-async fn old_database(backend: Backend, url: &str) {
-    let directory = match backend {
-        Backend::Sqlite => "sqlite",
-        Backend::Postgres => "postgres",
-    };
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("migrations")
-        .join(directory);
-    let mut migrator = Migrator::new(path).await.expect("migrations read");
-    let old: Vec<_> = migrator
-        .iter()
-        .filter(|m| m.version <= BEFORE_THE_TREE)
-        .cloned()
-        .collect();
-    assert_eq!(old.len(), BEFORE_THE_TREE as usize);
-    migrator.migrations = old.into();
-    match backend {
-        Backend::Sqlite => {
-            let options = SqliteConnectOptions::from_str(url)
-                .expect("url")
-                .create_if_missing(true);
-            let mut connection = SqliteConnection::connect_with(&options)
-                .await
-                .expect("sqlite");
-            migrator.run(&mut connection).await.expect("old schema");
-            sqlx::raw_sql(OLD_ROWS)
-                .execute(&mut connection)
-                .await
-                .expect("old rows");
-        }
-        Backend::Postgres => {
-            let mut connection = PgConnection::connect(url).await.expect("postgres");
-            migrator.run(&mut connection).await.expect("old schema");
-            sqlx::raw_sql(OLD_ROWS)
-                .execute(&mut connection)
-                .await
-                .expect("old rows");
-        }
-    }
-}
-
 /// (id, parent_id) of every message, and each chat's current leaf, read raw.
 async fn tree_rows(backend: Backend, url: &str) -> (Vec<(i64, Option<i64>)>, Vec<Option<i64>>) {
     const MESSAGES: &str = "SELECT id, parent_id FROM messages ORDER BY chat_id, created_at, id";
@@ -105,7 +62,7 @@ async fn tree_rows(backend: Backend, url: &str) -> (Vec<(i64, Option<i64>)>, Vec
 
 async fn chats_made_before_the_tree_read_the_same_after_it(backend: Backend) {
     let database = TestDatabase::create(backend).await;
-    old_database(backend, &database.url).await;
+    database_at(backend, &database.url, BEFORE_THE_TREE, OLD_ROWS).await;
 
     // Opening the store runs the remaining migrations.
     let store = store::connect(&database.url, 2).await.expect("store opens");

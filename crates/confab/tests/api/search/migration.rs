@@ -1,19 +1,14 @@
 //! Upgrading a database made before search: messages and chat names written by the
 //! old release are found, on any branch, through both APIs.
 
-use std::path::Path;
-use std::str::FromStr as _;
-
 use serde_json::json;
-use sqlx::migrate::Migrator;
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{Connection as _, PgConnection, SqliteConnection};
 use uuid::Uuid;
 
 use confab::domain::Timestamp;
 use confab::store::NewSession;
 
 use super::*;
+use crate::support::old_release::database_at;
 use crate::support::{Auth, Backend, TestApp, TestDatabase, TestUser};
 
 crate::per_backend!(chats_made_before_search_are_found_after_it);
@@ -56,64 +51,23 @@ UPDATE tenants SET
     message_bytes = (SELECT COALESCE(SUM(c.message_bytes), 0) FROM chats c WHERE c.tenant_id = tenants.id);
 ";
 
+/// Explicit ids do not move PostgreSQL's sequences; a new server must not collide.
+const SEQUENCES: &str = "SELECT setval('users_id_seq', 7); SELECT setval('chats_id_seq', 2);
+SELECT setval('messages_id_seq', 5);";
+
 /// The database as the release before search left it.
 async fn old_database(backend: Backend, url: &str) {
-    let directory = match backend {
-        Backend::Sqlite => "sqlite",
-        Backend::Postgres => "postgres",
-    };
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("migrations")
-        .join(directory);
-    let mut migrator = Migrator::new(path).await.expect("migrations read");
-    let old: Vec<_> = migrator
-        .iter()
-        .filter(|m| m.version <= BEFORE_SEARCH)
-        .cloned()
-        .collect();
-    assert_eq!(old.len(), BEFORE_SEARCH as usize);
-    migrator.migrations = old.into();
-    match backend {
+    let rows = match backend {
         Backend::Sqlite => {
-            let options = SqliteConnectOptions::from_str(url)
-                .expect("url")
-                .create_if_missing(true);
-            let mut connection = SqliteConnection::connect_with(&options)
-                .await
-                .expect("sqlite");
-            migrator.run(&mut connection).await.expect("old schema");
-            sqlx::raw_sql(OLD_ROWS)
-                .execute(&mut connection)
-                .await
-                .expect("old rows");
             let counters = COUNTERS.replace("{bytes}", "LENGTH(CAST(m.message AS BLOB))");
-            sqlx::raw_sql(&counters)
-                .execute(&mut connection)
-                .await
-                .expect("counters");
+            format!("{OLD_ROWS}{counters}")
         }
         Backend::Postgres => {
-            let mut connection = PgConnection::connect(url).await.expect("postgres");
-            migrator.run(&mut connection).await.expect("old schema");
-            sqlx::raw_sql(OLD_ROWS)
-                .execute(&mut connection)
-                .await
-                .expect("old rows");
             let counters = COUNTERS.replace("{bytes}", "OCTET_LENGTH(m.message)");
-            sqlx::raw_sql(&counters)
-                .execute(&mut connection)
-                .await
-                .expect("counters");
-            // Explicit ids do not move the sequences; a new server must not collide.
-            sqlx::raw_sql(
-                "SELECT setval('users_id_seq', 7); SELECT setval('chats_id_seq', 2);
-                 SELECT setval('messages_id_seq', 5);",
-            )
-            .execute(&mut connection)
-            .await
-            .expect("sequences");
+            format!("{OLD_ROWS}{counters}{SEQUENCES}")
         }
-    }
+    };
+    database_at(backend, url, BEFORE_SEARCH, &rows).await;
 }
 
 async fn chats_made_before_search_are_found_after_it(backend: Backend) {
