@@ -66,8 +66,10 @@ fn is_search_column(table: &str, column: &str) -> bool {
 }
 
 impl Catalogued {
-    /// From the columns' declared types (SQLite's or PostgreSQL's names).
+    /// From the columns' declared types (SQLite's or PostgreSQL's names) of `table`,
+    /// leaving out search's document columns.
     fn new(
+        table: &str,
         types: impl Iterator<Item = (String, String)>,
         key: Vec<String>,
         serial: bool,
@@ -81,6 +83,7 @@ impl Catalogued {
         };
         Catalogued {
             columns: types
+                .filter(|(name, _)| !is_search_column(table, name))
                 .map(|(name, declared)| (name, kind(&declared)))
                 .collect(),
             key,
@@ -124,11 +127,9 @@ async fn sqlite_catalog(url: &str) -> BTreeMap<String, Catalogued> {
         let serial = sql.to_ascii_uppercase().contains("AUTOINCREMENT");
         let types = columns
             .into_iter()
-            .filter(|(name, _, _)| !is_search_column(&table, name))
-            .collect::<Vec<_>>()
-            .into_iter()
             .map(|(name, declared, _)| (name, declared));
-        catalog.insert(table, Catalogued::new(types, key, serial, parents));
+        let catalogued = Catalogued::new(&table, types, key, serial, parents);
+        catalog.insert(table, catalogued);
     }
     catalog
 }
@@ -179,11 +180,9 @@ async fn postgres_catalog(url: &str) -> BTreeMap<String, Catalogued> {
             .any(|(name, _, default)| key.contains(name) && default.starts_with("nextval("));
         let types = columns
             .into_iter()
-            .filter(|(name, _, _)| !is_search_column(&table, name))
-            .collect::<Vec<_>>()
-            .into_iter()
             .map(|(name, declared, _)| (name, declared));
-        catalog.insert(table, Catalogued::new(types, key, serial, parents));
+        let catalogued = Catalogued::new(&table, types, key, serial, parents);
+        catalog.insert(table, catalogued);
     }
     catalog
 }
