@@ -12,7 +12,7 @@ use super::{Sql, SqlEngine};
 use crate::domain::cursor::SearchPosition;
 use crate::domain::Timestamp;
 use crate::store::records::ChatRecord;
-use crate::store::search::{SearchHit, SearchRequest};
+use crate::store::search::{SearchHit, SearchRequest, SNIPPET_SOURCE_CHARS};
 use crate::store::StoreResult;
 use uuid::Uuid;
 
@@ -40,10 +40,11 @@ struct NameDetail {
 }
 
 /// A message hit's details, if the message is in the scope (`$1` message id, `$2`
-/// tenant, `$3` user or NULL). The rank statement already kept to the scope; this checks
-/// it again where the details are read.
+/// tenant, `$3` user or NULL), with the first `$4` characters of its text. The rank
+/// statement already kept to the scope; this checks it again where the details are read.
 const MESSAGE_DETAIL_SQL: &str = "\
-SELECT m.actor, m.created_at, substr(m.message, 1, 32768) AS text, c.id AS chat_id,
+SELECT m.actor, m.created_at, substr(m.message, 1, CAST($4 AS INTEGER)) AS text,
+       c.id AS chat_id,
        c.uuid AS chat_uuid, c.name AS chat_name
 FROM messages m JOIN chats c ON c.id = m.chat_id
 WHERE m.id = $1 AND c.tenant_id = $2 AND (CAST($3 AS BIGINT) IS NULL OR c.user_id = $3)";
@@ -207,7 +208,8 @@ where
     }
 }
 
-/// The search itself also reads and binds scores: the usual list plus `f64`. Each engine calls it with its own types (see [`SqlEngine::search`]).
+/// The search itself also reads and binds scores: the usual list plus `f64`. Each engine
+/// calls it with its own types (see [`SqlEngine::search`]).
 impl<DB> Sql<DB>
 where
     DB: SqlEngine,
@@ -220,7 +222,6 @@ where
     for<'q> Option<&'q str>: Encode<'q, DB>,
     for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<String>: Encode<'q, DB>,
     for<'q> f64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> Option<f64>: Encode<'q, DB>,
     usize: ColumnIndex<DB::Row>,
@@ -267,6 +268,7 @@ where
                     .bind(doc)
                     .bind(tenant.as_str())
                     .bind(scope.user_id)
+                    .bind(SNIPPET_SOURCE_CHARS as i64)
                     .fetch_optional(&mut *tx)
                     .await?
                     .map(|d| -> StoreResult<SearchHit> {
