@@ -171,13 +171,8 @@ async fn tenant_filters_narrow_the_hits(backend: Backend) {
     // their chat's creation, before every message of it.
     let pivot = ann_times[2].as_str(); // the assistant's answer
     let hits = tenant_hits(&app, &key, &[("q", "filterword"), ("since", pivot)]).await;
-    let mut texts: Vec<String> = hits
-        .iter()
-        .map(|h| h["snippet"].as_str().unwrap_or("").to_owned())
-        .collect();
-    texts.sort();
     assert_eq!(
-        texts,
+        sorted_snippets(&hits),
         [
             "filterword answer",
             "filterword bob",
@@ -187,13 +182,8 @@ async fn tenant_filters_narrow_the_hits(backend: Backend) {
         "since {pivot} keeps it and what came after"
     );
     let hits = tenant_hits(&app, &key, &[("q", "filterword"), ("until", pivot)]).await;
-    let mut texts: Vec<String> = hits
-        .iter()
-        .map(|h| h["snippet"].as_str().unwrap_or("").to_owned())
-        .collect();
-    texts.sort();
     assert_eq!(
-        texts,
+        sorted_snippets(&hits),
         ["filterword ann", "filterword question", "filterword rules"]
     );
     let hits = tenant_hits(
@@ -309,4 +299,14 @@ async fn cookie_searches_from_foreign_origins_reveal_nothing(backend: Backend) {
     let (status, body) = app.get(&path, &bob.auth).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["results"].as_array().map(Vec::len), Some(1), "{body}");
+}
+
+/// The hits' snippets, sorted (the filters' tests compare sets).
+fn sorted_snippets(hits: &[Value]) -> Vec<String> {
+    let mut texts: Vec<String> = hits
+        .iter()
+        .map(|h| h["snippet"].as_str().unwrap_or("").to_owned())
+        .collect();
+    texts.sort();
+    texts
 }
