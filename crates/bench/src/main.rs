@@ -81,14 +81,15 @@ fn usage() -> ! {
     eprintln!(
         "usage: bench [--database sqlite|postgres://USER@HOST/DB] [--duration SECONDS] [--only 1,2,...]\n\
          \x20            [--binary PATH] [--big-chat-mib N] [--search-messages N]\n\
-         \x20            [--baseline-binary PATH]\n\
+         \x20            [--baseline-binary PATH] [--keep-data]\n\
          Scenarios: 1 GET messages, 2 ceiling, 3 POST messages, 4 delete-last and delete chat,\n\
          5 tenant chat pages, 6 WebSocket fan-out and idle sockets,\n\
          7 eight parallel reads of a 500 MiB chat (only with --only 7; --big-chat-mib sizes it),\n\
          8 a 10,000-message tree: GET of its 500-deep active path, branch switches,\n\
          9 search over 1,000,000 messages in 10,000 chats (only with --only 9; --search-messages\n\
          \x20 sizes it; --baseline-binary adds POST throughput of that build vs this one, A B A B).\n\
-         --binary runs that confab instead of building this workspace's release binary."
+         --binary runs that confab instead of building this workspace's release binary.\n\
+         --keep-data leaves each run's SQLite files and PostgreSQL databases for inspection."
     );
     std::process::exit(2)
 }
@@ -143,6 +144,7 @@ fn parse_options() -> anyhow::Result<Options> {
                 options.baseline_binary =
                     Some(PathBuf::from(args.next().unwrap_or_else(|| usage())))
             }
+            "--keep-data" => scenarios::KEEP_DATA.store(true, std::sync::atomic::Ordering::Relaxed),
             "--help" | "-h" => usage(),
             _ => usage(),
         }

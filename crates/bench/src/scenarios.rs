@@ -24,6 +24,18 @@ pub(crate) struct Setup {
     _dir: TempDir,
 }
 
+/// Set by `--keep-data`: leave each run's databases for inspection instead of removing them.
+pub(crate) static KEEP_DATA: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+fn keep_data(what: &str) -> bool {
+    let keep = KEEP_DATA.load(std::sync::atomic::Ordering::Relaxed);
+    if keep {
+        eprintln!("kept (--keep-data): {what}");
+    }
+    keep
+}
+
 /// A PostgreSQL database made for this run, dropped when the run ends (after the servers
 /// using it, which are declared before it in [`Setup`]).
 pub(crate) struct FreshDatabase {
@@ -34,6 +46,9 @@ pub(crate) struct FreshDatabase {
 impl Drop for FreshDatabase {
     fn drop(&mut self) {
         if let Some(admin_url) = &self.admin_url {
+            if keep_data(&self.name) {
+                return;
+            }
             let _ = std::process::Command::new("psql")
                 .args([
                     admin_url.as_str(),
@@ -58,6 +73,9 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
+        if keep_data(&self.0.display().to_string()) {
+            return;
+        }
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
