@@ -36,6 +36,7 @@ impl Chats {
             query,
             after,
             limit: limit + 1,
+            band_size: self.limits.search_band,
         };
         let mut found = self.store.search(&request).await?;
         let next = if found.len() > limit as usize {

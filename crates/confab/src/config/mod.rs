@@ -59,6 +59,12 @@ pub struct Limits {
     #[arg(long, env = "CONFAB_REVOCATION_POLL_MS", default_value_t = 250,
           value_parser = clap::value_parser!(u64).range(50..=60_000))]
     pub revocation_poll_ms: u64,
+    /// Matches of each kind (messages, chat names) one search ranks together: the newest
+    /// this many, then the next older ones. Larger ranks broad queries over more
+    /// messages and costs more per search (see `docs/api.md`, "Search").
+    #[arg(long, env = "CONFAB_SEARCH_BAND", default_value_t = 500,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub search_band: u32,
     /// Longest request URL (path and query) in bytes; longer ones get 414.
     #[arg(long, env = "CONFAB_MAX_URI_BYTES", default_value_t = 8 * 1024,
           value_parser = clap::value_parser!(u64).range(64..=60_000))]

@@ -19,9 +19,9 @@ const VERSION: u8 = 1;
 const ENCODED_BYTES: usize = 18;
 #[cfg(test)]
 const ENCODED_CHARS: usize = 24;
-/// A search cursor's bytes: version, kind, score (8), document id (8).
+/// A search cursor's bytes: version, kind, band (16), score (8), document id (8).
 #[cfg(test)]
-const SEARCH_BYTES: usize = 18;
+const SEARCH_BYTES: usize = 34;
 
 /// Which listing a cursor belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,13 +51,31 @@ pub struct Position {
     pub id: i64,
 }
 
-/// A position in search results, ordered by `score` (lower is better), then by `doc`
-/// descending (newest message first). `doc` is a message id, or a chat's id negated for
-/// a hit on its name.
+/// A position in search results: within a [`Band`], ordered by `score` (lower is
+/// better), then by `doc` descending (newest message first). `doc` is a message id, or a
+/// chat's id negated for a hit on its name.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SearchPosition {
+    pub band: Band,
     pub score: f64,
     pub doc: i64,
+}
+
+/// The matches ranked together: the newest few messages with an id below
+/// `messages_below`, and the newest few chat names with an id below `names_below`
+/// (1: none left). Results go band after band, newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Band {
+    pub messages_below: i64,
+    pub names_below: i64,
+}
+
+impl Band {
+    /// The newest matches.
+    pub const FIRST: Band = Band {
+        messages_below: i64::MAX,
+        names_below: i64::MAX,
+    };
 }
 
 /// `[version, tag, payload]` as unpadded base64url.
@@ -120,6 +138,8 @@ pub fn encode_search(position: SearchPosition) -> String {
     seal(
         SEARCH_TAG,
         &[
+            &position.band.messages_below.to_be_bytes(),
+            &position.band.names_below.to_be_bytes(),
             &position.score.to_bits().to_be_bytes(),
             &position.doc.to_be_bytes(),
         ],
@@ -129,13 +149,18 @@ pub fn encode_search(position: SearchPosition) -> String {
 /// The position a search cursor names; refuses anything [`encode_search`] did not
 /// produce (including a score that is not a number).
 pub fn decode_search(text: &str) -> Result<SearchPosition, ValueError> {
-    let [score, doc] = open::<2>(SEARCH_TAG, text).ok_or_else(invalid)?;
+    let [messages_below, names_below, score, doc] =
+        open::<4>(SEARCH_TAG, text).ok_or_else(invalid)?;
+    let band = Band {
+        messages_below: i64::from_be_bytes(messages_below),
+        names_below: i64::from_be_bytes(names_below),
+    };
     let score = f64::from_bits(u64::from_be_bytes(score));
     let doc = i64::from_be_bytes(doc);
-    if !score.is_finite() || doc == 0 {
+    if !score.is_finite() || doc == 0 || band.messages_below < 1 || band.names_below < 1 {
         return Err(invalid());
     }
-    Ok(SearchPosition { score, doc })
+    Ok(SearchPosition { band, score, doc })
 }
 
 #[cfg(test)]
@@ -196,6 +221,10 @@ mod tests {
     #[test]
     fn search_cursors_are_their_own_listing() {
         let at = SearchPosition {
+            band: Band {
+                messages_below: 900,
+                names_below: 1,
+            },
             score: -1.25,
             doc: -3,
         };
@@ -209,13 +238,27 @@ mod tests {
             ..at
         };
         assert!(decode_search(&encode_search(nan)).is_err());
+        let no_band = SearchPosition {
+            band: Band {
+                messages_below: 0,
+                names_below: 1,
+            },
+            ..at
+        };
+        assert!(decode_search(&encode_search(no_band)).is_err());
     }
 
     proptest! {
         #[test]
-        fn search_positions_round_trip(score in -1e9f64..1e9, doc in any::<i64>()) {
+        fn search_positions_round_trip(
+            score in -1e9f64..1e9,
+            doc in any::<i64>(),
+            messages_below in 1..=i64::MAX,
+            names_below in 1..=i64::MAX,
+        ) {
             prop_assume!(doc != 0);
-            let at = SearchPosition { score, doc };
+            let band = Band { messages_below, names_below };
+            let at = SearchPosition { band, score, doc };
             prop_assert_eq!(decode_search(&encode_search(at)), Ok(at));
         }
 

@@ -36,6 +36,10 @@ pub struct SearchRequest {
     /// Continue after this position (the last hit of the previous page).
     pub after: Option<SearchPosition>,
     pub limit: u32,
+    /// Matches of each kind ranked together (see [`Band`]).
+    ///
+    /// [`Band`]: crate::domain::cursor::Band
+    pub band_size: u32,
 }
 
 /// One matching message, or chat name (`message_id` and `actor` are `None`).

@@ -379,6 +379,7 @@ async fn every_message_is_found(url: &str, dump: &Dump) {
             query,
             after: None,
             limit: 100,
+            band_size: 500,
         };
         let hits = store.search(&request).await.expect("search");
         assert!(

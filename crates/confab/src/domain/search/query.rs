@@ -3,7 +3,9 @@
 //!
 //! * words separated by spaces: every one must match, as a whole word;
 //! * `"exact phrase"`: its words adjacent and in order (an unclosed quote runs to the end);
-//! * `prefix*`: words starting with the prefix.
+//! * `prefix*`: words starting with the prefix, which needs at least
+//!   [`MIN_PREFIX_CHARS`] characters (a shorter one would ask the engine to merge the
+//!   lists of a large share of all words).
 //!
 //! Every other character is a separator, as in [`tokens`](super::text::tokens): a word
 //! such as `snake_case` or `src/main.rs` becomes a phrase of its parts, and Chinese or
@@ -18,6 +20,9 @@ pub const MAX_QUERY_CHARS: usize = 500;
 pub const MAX_QUERY_TOKENS: usize = 256;
 /// Most terms (words, phrases, prefixes) a query may hold.
 pub const MAX_QUERY_TERMS: usize = 32;
+/// Fewest characters of a prefix (Chinese and Japanese excepted: a lone character there
+/// finds the character pairs it begins, a short list).
+pub const MIN_PREFIX_CHARS: usize = 3;
 
 /// One thing that must match: a phrase of one or more normalised words, the last of
 /// which may be a prefix.
@@ -44,6 +49,8 @@ pub enum QueryError {
     TooManyWords,
     #[error("q holds more than {MAX_QUERY_TERMS} terms (words, phrases or prefixes)")]
     TooManyTerms,
+    #[error("a prefix* in q needs at least {MIN_PREFIX_CHARS} characters before the *")]
+    ShortPrefix,
 }
 
 impl Query {
@@ -52,7 +59,7 @@ impl Query {
         if q.chars().count() > MAX_QUERY_CHARS {
             return Err(QueryError::TooLong);
         }
-        let mut terms = Vec::new();
+        let mut terms: Vec<Term> = Vec::new();
         let mut rest = q;
         while let Some(c) = rest.chars().next() {
             if c == '"' {
@@ -84,7 +91,21 @@ impl Query {
         if terms.len() > MAX_QUERY_TERMS {
             return Err(QueryError::TooManyTerms);
         }
+        if terms.iter().any(Term::is_short_prefix) {
+            return Err(QueryError::ShortPrefix);
+        }
         Ok(Query { terms })
+    }
+}
+
+impl Term {
+    /// A prefix of fewer than [`MIN_PREFIX_CHARS`] characters (outside the unspaced
+    /// scripts).
+    fn is_short_prefix(&self) -> bool {
+        self.prefix
+            && self.words.last().is_some_and(|w| {
+                !w.chars().all(is_unspaced) && w.chars().count() < MIN_PREFIX_CHARS
+            })
     }
 }
 
@@ -176,6 +197,12 @@ mod tests {
             Err(QueryError::TooManyTerms)
         );
         assert!(Query::parse(&"a ".repeat(32)).is_ok());
+        for q in ["a*", "ab*", "x snake_c*", "é*"] {
+            assert_eq!(Query::parse(q), Err(QueryError::ShortPrefix), "{q:?}");
+        }
+        for q in ["abc*", "東*", "snake_cas*", "\"ab*\"", "ab"] {
+            assert!(Query::parse(q).is_ok(), "{q:?}");
+        }
     }
 
     proptest! {

@@ -22,9 +22,10 @@ pub const MAX_TOKEN_CHARS: usize = 100;
 /// Words of one text that are indexed: the first this many (PostgreSQL keeps positions up
 /// to 16,383; both engines index the same words so they give the same answers).
 pub const MAX_INDEXED_WORDS: usize = 16_383;
-/// Bytes of words of one text that are indexed (a PostgreSQL `tsvector` holds under 1 MiB
-/// of them).
-pub const MAX_INDEXED_BYTES: usize = 1_000_000;
+/// Bytes of words of one text that are indexed: with their heads (see
+/// [`extras`](super::extras), at most 16,383 of 13 bytes) under the 1 MiB of lexemes a
+/// PostgreSQL `tsvector` holds.
+pub const MAX_INDEXED_BYTES: usize = 750_000;
 
 /// A normalised word and the characters `[start, end)` of the original it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +59,14 @@ enum Folded {
 
 /// Folds `c`, pushing word characters onto `out`.
 fn fold(c: char, out: &mut String) -> Folded {
+    // ASCII decomposes to itself and holds no marks: the common case, taken quickly.
+    if c.is_ascii() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+            return Folded::Word;
+        }
+        return Folded::Separator;
+    }
     if is_unspaced(c) {
         // Composed compatibility form: half-width Katakana becomes full-width, and voiced
         // marks stay on their kana (が is not か: the mark changes the word in Japanese).

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::domain::search::extras;
 use crate::domain::search::text::indexed_words;
 use crate::domain::search::Query;
 
@@ -15,10 +16,17 @@ fn quoted(word: &str) -> String {
     format!("'{}'", word.replace('\\', "\\\\").replace('\'', "''"))
 }
 
-/// A text's document as a `tsvector` literal: each word with its positions (from 1).
+/// A head as a lexeme: `^head` (no word holds `^`).
+fn head(head: &str) -> String {
+    quoted(&format!("^{head}"))
+}
+
+/// A text's document as a `tsvector` literal: each word with its positions (from 1),
+/// then its heads (see [`extras`]) without positions.
 pub(super) fn document(text: &str) -> String {
-    let mut positions: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (index, word) in indexed_words(text).into_iter().enumerate() {
+    let words = indexed_words(text);
+    let mut positions: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (index, word) in words.iter().enumerate() {
         let at = positions.entry(word).or_default();
         if at.len() < MAX_POSITIONS {
             at.push(index + 1);
@@ -30,61 +38,66 @@ pub(super) fn document(text: &str) -> String {
             let at: Vec<String> = at.iter().map(usize::to_string).collect();
             format!("{}:{}", quoted(word), at.join(","))
         })
+        .chain(extras::heads(&words).into_iter().map(head))
         .collect();
     lexemes.join(" ")
 }
 
 /// The `tsquery` literal of `query`: each term a chain of `<->` (the last word `:*` when
-/// it is a prefix), all joined by `&`.
+/// it is a prefix), or the head that stands for it, all joined by `&`.
 pub(super) fn expression(query: &Query) -> String {
-    let terms: Vec<String> = query
-        .terms
-        .iter()
-        .map(|term| {
-            let last = term.words.len() - 1;
-            let words: Vec<String> = term
-                .words
-                .iter()
-                .enumerate()
-                .map(|(i, word)| {
-                    let star = if i == last && term.prefix { ":*" } else { "" };
-                    format!("{}{star}", quoted(word))
-                })
-                .collect();
-            format!("( {} )", words.join(" <-> "))
-        })
-        .collect();
-    terms.join(" & ")
+    let mut parts: Vec<String> = Vec::new();
+    for term in &query.terms {
+        if let Some(h) = extras::term_head(term) {
+            parts.push(head(h));
+            continue;
+        }
+        let last = term.words.len() - 1;
+        let words: Vec<String> = term
+            .words
+            .iter()
+            .enumerate()
+            .map(|(i, word)| {
+                let star = if i == last && term.prefix { ":*" } else { "" };
+                format!("{}{star}", quoted(word))
+            })
+            .collect();
+        parts.push(format!("( {} )", words.join(" <-> ")));
+    }
+    parts.join(" & ")
 }
 
-/// The best messages, with the parameters of SQLite's statement (`store/sqlite/search.rs`)
+/// A band's messages, with the parameters of SQLite's statement (`store/sqlite/search.rs`)
 /// but the scope as plain conditions: `$2` tenant, `$3` user, `$4` chat uuid, `$5` actor
-/// (NULL: any). `score` is the negated `ts_rank`, so it ascends as there.
-pub(super) const MESSAGE_RANK_SQL: &str = "\
-SELECT doc, score FROM (
-  SELECT m.id AS doc, -(ts_rank(m.search, $1::tsquery)::float8) AS score
-  FROM messages m JOIN chats c ON c.id = m.chat_id
+/// (NULL: any).
+pub(super) const MESSAGE_BAND_SQL: &str = "\
+SELECT m.id, substr(m.message, 1, CAST($10 AS INTEGER))
+FROM messages m JOIN chats c ON c.id = m.chat_id
+WHERE m.search @@ $1::tsquery AND m.id < $8 AND c.tenant_id = $2
+  AND ($3::bigint IS NULL OR c.user_id = $3) AND ($4::text IS NULL OR c.uuid = $4)
+  AND ($5::text IS NULL OR m.actor = $5)
+  AND ($6::bigint IS NULL OR m.created_at >= $6) AND ($7::bigint IS NULL OR m.created_at < $7)
+ORDER BY m.id DESC
+LIMIT $9";
+
+/// A band's chat names (none when an actor is given).
+pub(super) const NAME_BAND_SQL: &str = "\
+SELECT c.id, substr(c.name, 1, CAST($10 AS INTEGER))
+FROM chats c
+WHERE $5::text IS NULL AND c.name_search @@ $1::tsquery AND c.id < $8 AND c.tenant_id = $2
+  AND ($3::bigint IS NULL OR c.user_id = $3) AND ($4::text IS NULL OR c.uuid = $4)
+  AND ($6::bigint IS NULL OR c.created_at >= $6) AND ($7::bigint IS NULL OR c.created_at < $7)
+ORDER BY c.id DESC
+LIMIT $9";
+
+/// How many messages of the scope (`$2`–`$4`) match a term `$1`, up to `$5`.
+pub(super) const TERM_COUNT_SQL: &str = "\
+SELECT count(*) FROM (
+  SELECT 1 FROM messages m JOIN chats c ON c.id = m.chat_id
   WHERE m.search @@ $1::tsquery AND c.tenant_id = $2
     AND ($3::bigint IS NULL OR c.user_id = $3) AND ($4::text IS NULL OR c.uuid = $4)
-    AND ($5::text IS NULL OR m.actor = $5)
-    AND ($6::bigint IS NULL OR m.created_at >= $6) AND ($7::bigint IS NULL OR m.created_at < $7)
-) hits
-WHERE $8::float8 IS NULL OR score > $8 OR (score = $8 AND doc < $9)
-ORDER BY score, doc DESC
-LIMIT $10";
-
-/// The best chat names (none when an actor is given); `doc` is the chat's id negated.
-pub(super) const NAME_RANK_SQL: &str = "\
-SELECT doc, score FROM (
-  SELECT -c.id AS doc, -(ts_rank(c.name_search, $1::tsquery)::float8) AS score
-  FROM chats c
-  WHERE $5::text IS NULL AND c.name_search @@ $1::tsquery AND c.tenant_id = $2
-    AND ($3::bigint IS NULL OR c.user_id = $3) AND ($4::text IS NULL OR c.uuid = $4)
-    AND ($6::bigint IS NULL OR c.created_at >= $6) AND ($7::bigint IS NULL OR c.created_at < $7)
-) hits
-WHERE $8::float8 IS NULL OR score > $8 OR (score = $8 AND doc < $9)
-ORDER BY score, doc DESC
-LIMIT $10";
+  LIMIT $5
+) hits";
 
 #[cfg(test)]
 mod tests {
@@ -93,10 +106,11 @@ mod tests {
     #[test]
     fn documents_and_queries_are_literals_of_words() {
         assert_eq!(document("b a b"), "'a':2 'b':1,3");
-        let q = Query::parse(r#"Café "new york" conf*"#).expect("parses");
+        assert_eq!(document("the cat"), "'cat':2 'the':1 '^cat' '^the'");
+        let q = Query::parse(r#"Café "new york" conf* bra*"#).expect("parses");
         assert_eq!(
             expression(&q),
-            "( 'cafe' ) & ( 'new' <-> 'york' ) & ( 'conf':* )"
+            "( 'cafe' ) & ( 'new' <-> 'york' ) & ( 'conf':* ) & '^bra'"
         );
         assert_eq!(quoted("it's\\"), "'it''s\\\\'");
     }

@@ -29,6 +29,7 @@ mod messages;
 mod paged;
 pub(crate) mod rows;
 mod search;
+mod search_query;
 mod store_impl;
 mod tree;
 
@@ -68,13 +69,17 @@ pub trait SqlEngine: Database {
     const INDEX_CHAT_NAME_SQL: &'static str;
     /// Reads (and, where rows lock, locks) the backfill's progress row.
     const BACKFILL_PROGRESS_SQL: &'static str;
-    /// What a search's read transaction runs first to bound its time (PostgreSQL; a
-    /// statement past it fails with [`StoreError::TimedOut`](super::StoreError)).
-    const SEARCH_TIME_LIMIT_SQL: Option<&'static str>;
-    /// The best messages and the best chat names for a search, each as `(doc, score)`;
-    /// their parameters are in `store/sqlite/search.rs`.
-    const MESSAGE_RANK_SQL: &'static str;
-    const NAME_RANK_SQL: &'static str;
+    /// What a search's read transaction runs first (PostgreSQL: bound its time, so a
+    /// statement past it fails with [`StoreError::TimedOut`](super::StoreError), and
+    /// plan each statement for its values).
+    const SEARCH_SESSION_SQL: &'static [&'static str];
+    /// A band's messages and chat names for a search, each as `(id, text)`, newest
+    /// first; their parameters are in `store/sqlite/search.rs`.
+    const MESSAGE_BAND_SQL: &'static str;
+    const NAME_BAND_SQL: &'static str;
+    /// How many messages in the scope match one term, up to a cap (`$1` the term's
+    /// expression, `$2`–`$4` tenant, user, chat, `$5` the cap).
+    const TERM_COUNT_SQL: &'static str;
 
     /// A text of `tenant`'s, as a search document in the form the engine's index takes.
     fn search_document(text: &str, tenant: Uuid) -> String;

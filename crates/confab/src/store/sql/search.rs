@@ -1,59 +1,20 @@
-//! Search, once for both engines: writing documents in the writer's transaction,
-//! answering a [`SearchRequest`] (the engine ranks, then the page's details are read),
-//! and indexing rows written before search existed.
+//! Search documents, once for both engines: written in the writer's transaction, and
+//! indexed for rows written before search existed. Answering a search is in
+//! `search_query.rs`.
 //!
 //! What differs per engine (the document form, the query syntax, the statement) is in
 //! [`SqlEngine`]; the parameters and columns here are the same for both.
 
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
-use super::rows::{parse_actor, parse_uuid};
+use super::rows::parse_uuid;
 use super::{Sql, SqlEngine};
-use crate::domain::cursor::SearchPosition;
-use crate::domain::Timestamp;
 use crate::store::records::ChatRecord;
-use crate::store::search::{SearchHit, SearchRequest, SNIPPET_SOURCE_CHARS};
 use crate::store::StoreResult;
 use uuid::Uuid;
 
 /// Rows indexed per transaction when indexing an older database.
 const BACKFILL_BATCH: i64 = 1_000;
-
-/// A message hit's details (phase two).
-#[derive(sqlx::FromRow)]
-struct MessageDetail {
-    actor: String,
-    created_at: i64,
-    text: String,
-    chat_id: i64,
-    chat_uuid: String,
-    chat_name: String,
-}
-
-/// A chat name hit's details (phase two).
-#[derive(sqlx::FromRow)]
-struct NameDetail {
-    created_at: i64,
-    chat_id: i64,
-    chat_uuid: String,
-    chat_name: String,
-}
-
-/// A message hit's details, if the message is in the scope (`$1` message id, `$2`
-/// tenant, `$3` user or NULL), with the first `$4` characters of its text. The rank
-/// statement already kept to the scope; this checks it again where the details are read.
-const MESSAGE_DETAIL_SQL: &str = "\
-SELECT m.actor, m.created_at, substr(m.message, 1, CAST($4 AS INTEGER)) AS text,
-       c.id AS chat_id,
-       c.uuid AS chat_uuid, c.name AS chat_name
-FROM messages m JOIN chats c ON c.id = m.chat_id
-WHERE m.id = $1 AND c.tenant_id = $2 AND (CAST($3 AS BIGINT) IS NULL OR c.user_id = $3)";
-
-/// A chat name hit's details, as [`MESSAGE_DETAIL_SQL`] (`$1` chat id).
-const NAME_DETAIL_SQL: &str = "\
-SELECT c.created_at, c.id AS chat_id, c.uuid AS chat_uuid, c.name AS chat_name
-FROM chats c
-WHERE c.id = $1 AND c.tenant_id = $2 AND (CAST($3 AS BIGINT) IS NULL OR c.user_id = $3)";
 
 /// What the backfill indexes: messages first, then chat names.
 #[derive(Clone, Copy)]
@@ -205,109 +166,5 @@ where
             indexed += rows.len() as u64;
             tracing::info!(indexed, "search index: indexing rows written before search");
         }
-    }
-}
-
-/// The search itself also reads and binds scores: the usual list plus `f64`. Each engine
-/// calls it with its own types (see [`SqlEngine::search`]).
-impl<DB> Sql<DB>
-where
-    DB: SqlEngine,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> Option<i64>: Encode<'q, DB>,
-    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB> + ColumnIndex<DB::Row>,
-    for<'q> Option<&'q str>: Encode<'q, DB>,
-    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
-    for<'q> f64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> Option<f64>: Encode<'q, DB>,
-    usize: ColumnIndex<DB::Row>,
-{
-    /// One page of hits for `request`, best first, in two phases on one snapshot: rank
-    /// (only ids and scores, so no text is read for documents that do not make the
-    /// page), then read the details of the page's hits.
-    pub(crate) async fn search(&self, request: &SearchRequest) -> StoreResult<Vec<SearchHit>> {
-        let scope = &request.scope;
-        let after = request.after;
-        let expression = DB::search_expression(&request.query, scope);
-        let tenant = scope.tenant_id.hyphenated().to_string();
-        let chat = scope.chat_uuid.map(|u| u.hyphenated().to_string());
-        let mut tx = self.begin_read().await?;
-        if let Some(limit) = DB::SEARCH_TIME_LIMIT_SQL {
-            sqlx::query::<DB>(limit).execute(&mut *tx).await?;
-        }
-        let mut ranked: Vec<(i64, f64)> = Vec::new();
-        for sql in [DB::MESSAGE_RANK_SQL, DB::NAME_RANK_SQL] {
-            let rows = sqlx::query_as::<DB, (i64, f64)>(sql)
-                .bind(expression.as_str())
-                .bind(tenant.as_str())
-                .bind(scope.user_id)
-                .bind(chat.as_deref())
-                .bind(scope.actor.map(|a| a.as_str()))
-                .bind(scope.since.map(Timestamp::micros))
-                .bind(scope.until.map(Timestamp::micros))
-                .bind(after.map(|a| a.score))
-                .bind(after.map(|a| a.doc))
-                .bind(i64::from(request.limit))
-                .fetch_all(&mut *tx)
-                .await?;
-            ranked.extend(rows);
-        }
-        // Best score first, then the newest message (the highest id); names (negative
-        // docs) after messages of the same score.
-        ranked.sort_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
-        ranked.truncate(request.limit as usize);
-        let mut hits = Vec::with_capacity(ranked.len());
-        for (doc, score) in ranked {
-            let position = SearchPosition { score, doc };
-            let hit = if doc > 0 {
-                sqlx::query_as::<DB, MessageDetail>(MESSAGE_DETAIL_SQL)
-                    .bind(doc)
-                    .bind(tenant.as_str())
-                    .bind(scope.user_id)
-                    .bind(SNIPPET_SOURCE_CHARS as i64)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .map(|d| -> StoreResult<SearchHit> {
-                        Ok(SearchHit {
-                            position,
-                            chat_id: d.chat_id,
-                            chat_uuid: parse_uuid(&d.chat_uuid)?,
-                            chat_name: d.chat_name,
-                            message_id: Some(doc),
-                            actor: Some(parse_actor(&d.actor)?),
-                            created_at: Timestamp(d.created_at),
-                            text: d.text,
-                        })
-                    })
-            } else {
-                sqlx::query_as::<DB, NameDetail>(NAME_DETAIL_SQL)
-                    .bind(-doc)
-                    .bind(tenant.as_str())
-                    .bind(scope.user_id)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .map(|d| -> StoreResult<SearchHit> {
-                        Ok(SearchHit {
-                            position,
-                            chat_id: d.chat_id,
-                            chat_uuid: parse_uuid(&d.chat_uuid)?,
-                            text: d.chat_name.clone(),
-                            chat_name: d.chat_name,
-                            message_id: None,
-                            actor: None,
-                            created_at: Timestamp(d.created_at),
-                        })
-                    })
-            };
-            if let Some(hit) = hit {
-                hits.push(hit?);
-            }
-        }
-        tx.commit().await?;
-        Ok(hits)
     }
 }

@@ -63,9 +63,10 @@ impl SqlEngine for Sqlite {
     const BACKFILL_PROGRESS_SQL: &'static str =
         "SELECT messages_upto, messages_done, chats_upto, chats_done FROM search_backfill";
     // SQLite has no statement timeout; its slowest searches take seconds, not minutes.
-    const SEARCH_TIME_LIMIT_SQL: Option<&'static str> = None;
-    const MESSAGE_RANK_SQL: &'static str = search::MESSAGE_RANK_SQL;
-    const NAME_RANK_SQL: &'static str = search::NAME_RANK_SQL;
+    const SEARCH_SESSION_SQL: &'static [&'static str] = &[];
+    const MESSAGE_BAND_SQL: &'static str = search::MESSAGE_BAND_SQL;
+    const NAME_BAND_SQL: &'static str = search::NAME_BAND_SQL;
+    const TERM_COUNT_SQL: &'static str = search::TERM_COUNT_SQL;
 
     fn search_document(text: &str, tenant: uuid::Uuid) -> String {
         search::document(text, tenant)

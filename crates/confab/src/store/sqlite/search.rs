@@ -1,55 +1,81 @@
 //! Search on SQLite: FTS5 tables of confab's own words (see the migration
 //! `0005_search.sql`), queried with FTS5's syntax built from a parsed [`Query`] only.
 
+use crate::domain::search::extras;
 use crate::domain::search::text::indexed_words;
 use crate::domain::search::Query;
 use crate::store::search::SearchScope;
 use uuid::Uuid;
 
-/// The tenant's mark on each of its words: `t<the first 48 bits of the tenant id in
-/// hex>x`, which no two tenants share (ids are drawn so). Each tenant's words are then
-/// distinct words to FTS5, so a search matches only its tenant's documents, and bm25
-/// counts how common a word is within that tenant, without a scope word that every
-/// document of the tenant holds (FTS5 would walk that word's whole list on every search:
-/// about 30 ms at a million messages).
-fn tenant_mark(tenant: Uuid) -> String {
-    let hex = tenant.simple().to_string();
-    format!("t{}x", &hex[..12])
+/// The tenant's mark on each of its entries: `t<the first 48 bits of the tenant id in
+/// hex>`, which no two tenants share (ids are drawn so), then the entry's kind: `x` a
+/// word, `z` a head (see [`extras`]). Each tenant's entries are
+/// then distinct words to FTS5, so a search matches only its tenant's documents, without
+/// a scope word that every document of the tenant holds (FTS5 would walk that word's
+/// whole list on every search: about 30 ms at a million messages).
+struct Marks {
+    word: String,
+    head: String,
 }
 
-/// A text's document: its words, each marked with the tenant, separated by spaces,
-/// which the `ascii` tokenizer splits on (every word is letters and digits, so nothing
-/// else splits it).
+impl Marks {
+    fn of(tenant: Uuid) -> Marks {
+        let hex = tenant.simple().to_string();
+        let tenant = format!("t{}", &hex[..12]);
+        Marks {
+            word: format!("{tenant}x"),
+            head: format!("{tenant}z"),
+        }
+    }
+
+    fn word(&self, word: &str) -> String {
+        format!("{}{word}", self.word)
+    }
+
+    fn head(&self, head: &str) -> String {
+        format!("{}{head}", self.head)
+    }
+}
+
+/// A text's document: its words, then their heads, each marked with the tenant and its
+/// kind, separated by spaces, which the `ascii` tokenizer splits on (every entry is
+/// letters and digits, so nothing else splits it). Heads come after the last word, so
+/// the words' positions are their own.
 pub(super) fn document(text: &str, tenant: Uuid) -> String {
-    let mark = tenant_mark(tenant);
+    let marks = Marks::of(tenant);
     let words = indexed_words(text);
-    let mut document = String::with_capacity(words.iter().map(|w| w.len() + mark.len() + 1).sum());
-    for word in words {
+    let entries = words
+        .iter()
+        .map(|w| marks.word(w))
+        .chain(extras::heads(&words).into_iter().map(|h| marks.head(h)));
+    let mut document = String::new();
+    for entry in entries {
         if !document.is_empty() {
             document.push(' ');
         }
-        document.push_str(&mark);
-        document.push_str(&word);
+        document.push_str(&entry);
     }
     document
 }
 
 /// The FTS5 expression of `query` within `scope`: each term a quoted phrase of marked
-/// words in the `terms` column (`terms : "tx…a tx…b"`, `terms : "tx…pre"*`), then the
-/// user's and chat's scope words in the `scope` column, all joined by AND. Words hold
-/// only letters and digits; quotes are doubled all the same.
+/// words in the `terms` column (`terms : "tx…a tx…b"`, `terms : "tx…pref"*`), or the
+/// head that stands for it (`terms : "tz…pre"`), then the user's and chat's scope
+/// words in the `scope` column, all joined by AND. Entries hold only letters and digits;
+/// quotes are doubled all the same.
 pub(super) fn expression(query: &Query, scope: &SearchScope) -> String {
-    let mark = tenant_mark(scope.tenant_id);
-    let mut parts: Vec<String> = query
-        .terms
-        .iter()
-        .map(|term| {
-            let words: Vec<String> = term.words.iter().map(|w| format!("{mark}{w}")).collect();
-            let phrase = words.join(" ").replace('"', "\"\"");
-            let star = if term.prefix { "*" } else { "" };
-            format!("terms : \"{phrase}\"{star}")
-        })
-        .collect();
+    let marks = Marks::of(scope.tenant_id);
+    let quoted = |entries: &str| format!("terms : \"{}\"", entries.replace('"', "\"\""));
+    let mut parts: Vec<String> = Vec::new();
+    for term in &query.terms {
+        if let Some(head) = extras::term_head(term) {
+            parts.push(quoted(&marks.head(head)));
+            continue;
+        }
+        let words: Vec<String> = term.words.iter().map(|w| marks.word(w)).collect();
+        let star = if term.prefix { "*" } else { "" };
+        parts.push(format!("{}{star}", quoted(&words.join(" "))));
+    }
     if let Some(user) = scope.user_id {
         parts.push(format!("scope : \"u{user}\""));
     }
@@ -74,45 +100,47 @@ INSERT INTO chat_name_search (rowid, terms, scope)
 SELECT c.id, $2, 'c' || replace(c.uuid, '-', '') || coalesce(' u' || c.user_id, '')
 FROM chats c WHERE c.id = $1";
 
-/// The best messages: `$1` the expression (which holds the tenant, user and chat), `$5`
-/// actor, `$6` since and `$7` until (NULL: any; looked up per match, as a scope word
-/// that half the documents hold would cost more), `$8`/`$9` the position to continue
-/// after (NULL: from the top), `$10` how many. bm25 is lower for better matches; `scope`
-/// weighs nothing. (`$2`–`$4` are in the expression.)
-pub(super) const MESSAGE_RANK_SQL: &str = "\
-SELECT doc, score FROM (
-  SELECT rowid AS doc, bm25(message_search, 1.0, 0.0) AS score FROM message_search
-  WHERE message_search MATCH $1
+/// A band's messages (see `store/sql/search_query.rs`): `$1` the expression (which
+/// holds the tenant, user and chat), `$5` actor, `$6` since and `$7` until (NULL: any;
+/// looked up per match, as a scope word that half the documents hold would cost more),
+/// the newest `$9` with an id below `$8`, each with the first `$10` characters of its
+/// text. FTS5 walks its lists newest first and stops at `$9`. (`$2`–`$4` are in the
+/// expression.)
+pub(super) const MESSAGE_BAND_SQL: &str = "\
+SELECT m.id, substr(m.message, 1, CAST($10 AS INTEGER)) FROM messages m
+WHERE m.id IN (
+  SELECT rowid FROM message_search
+  WHERE message_search MATCH $1 AND rowid < $8
     AND ($5 IS NULL OR (SELECT actor FROM messages WHERE id = message_search.rowid) = $5)
     AND ($6 IS NULL OR (SELECT created_at FROM messages WHERE id = message_search.rowid) >= $6)
     AND ($7 IS NULL OR (SELECT created_at FROM messages WHERE id = message_search.rowid) < $7)
-)
-WHERE $8 IS NULL OR score > $8 OR (score = $8 AND doc < $9)
-ORDER BY score, doc DESC
-LIMIT $10";
+  ORDER BY rowid DESC LIMIT $9
+)";
 
-/// The best chat names, as [`MESSAGE_RANK_SQL`] (none when `$5`, an actor, is given);
-/// `doc` is the chat's id negated.
-pub(super) const NAME_RANK_SQL: &str = "\
-SELECT doc, score FROM (
-  SELECT -rowid AS doc, bm25(chat_name_search, 1.0, 0.0) AS score FROM chat_name_search
-  WHERE $5 IS NULL AND chat_name_search MATCH $1
+/// A band's chat names, as [`MESSAGE_BAND_SQL`] (none when `$5`, an actor, is given).
+pub(super) const NAME_BAND_SQL: &str = "\
+SELECT c.id, substr(c.name, 1, CAST($10 AS INTEGER)) FROM chats c
+WHERE $5 IS NULL AND c.id IN (
+  SELECT rowid FROM chat_name_search
+  WHERE chat_name_search MATCH $1 AND rowid < $8
     AND ($6 IS NULL OR (SELECT created_at FROM chats WHERE id = chat_name_search.rowid) >= $6)
     AND ($7 IS NULL OR (SELECT created_at FROM chats WHERE id = chat_name_search.rowid) < $7)
-)
-WHERE $8 IS NULL OR score > $8 OR (score = $8 AND doc < $9)
-ORDER BY score, doc DESC
-LIMIT $10";
+  ORDER BY rowid DESC LIMIT $9
+)";
+
+/// How many messages match a term's expression `$1` (which holds the scope), up to `$5`.
+pub(super) const TERM_COUNT_SQL: &str = "\
+SELECT count(*) FROM (SELECT 1 FROM message_search WHERE message_search MATCH $1 LIMIT $5)";
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn words_carry_their_tenant_and_queries_become_quoted_phrases() {
+    fn entries_carry_their_tenant_and_queries_become_quoted_phrases() {
         let tenant = Uuid::from_u128(0xabc);
-        let mark = "t000000000000x";
-        let q = Query::parse(r#"Café "new york" conf* 東京都"#).expect("parses");
+        let m = "t000000000000";
+        let q = Query::parse(r#"Café "new york" conf* 東京都 bra*"#).expect("parses");
         let scope = SearchScope {
             tenant_id: tenant,
             user_id: Some(7),
@@ -121,13 +149,12 @@ mod tests {
         assert_eq!(
             expression(&q, &scope),
             format!(
-                r#"terms : "{m}cafe" AND terms : "{m}new {m}york" AND terms : "{m}conf"* AND terms : "{m}東京 {m}京都" AND scope : "u7""#,
-                m = mark
+                r#"terms : "{m}xcafe" AND terms : "{m}xnew {m}xyork" AND terms : "{m}xconf"* AND terms : "{m}x東京 {m}x京都" AND terms : "{m}zbra" AND scope : "u7""#
             )
         );
         assert_eq!(
             document("Hello, Wörld!", tenant),
-            format!("{mark}hello {mark}world")
+            format!("{m}xhello {m}xworld {m}zhel {m}zwor")
         );
         assert_eq!(document("", tenant), "");
     }

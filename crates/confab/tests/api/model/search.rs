@@ -49,7 +49,9 @@ impl Run<'_> {
         let mut word = self.word_to_search();
         let prefix = word.chars().count() > 3 && word.is_ascii() && self.rng.gen_bool(0.3);
         if prefix {
-            word.truncate(3);
+            // Three letters are a head (one list), longer prefixes are expanded.
+            let keep = self.rng.gen_range(3..=word.len().min(6));
+            word.truncate(keep);
         }
         let user_api = !self.model.users.is_empty() && self.rng.gen_bool(0.5);
         let (base, auth, visible): (String, Auth, Vec<usize>) = if user_api {

@@ -1,7 +1,7 @@
 //! Full-text search over both APIs (SPEC §7): the shapes of both routes, the query
 //! language, snippets and highlights, what a search sees after branches, deletes and
-//! renames, ranking, paging, the tenant filters, scope, consistency under concurrent
-//! writes, and a database made before search.
+//! renames, ranking, bands, paging, the tenant filters, scope, consistency under
+//! concurrent writes, and a database made before search.
 //!
 //! Helpers shared by the submodules live here: request builders, a hit checker that
 //! reads the raw body (so key order is checked, which `serde_json::Value` forgets), and
@@ -9,6 +9,7 @@
 
 #![allow(dead_code)] // each submodule uses a different part of the helpers
 
+mod bands;
 #[cfg(test)]
 mod checkers;
 mod consistency;
@@ -306,6 +307,21 @@ pub fn name_hits(hits: &[Value]) -> Vec<String> {
         .filter(|h| h["message_id"].is_null())
         .map(|h| h["chat_name"].as_str().expect("chat_name").to_owned())
         .collect()
+}
+
+/// Posts each of `texts` as `user` (actor `user`) to the chat `chat_of` its index gives;
+/// returns the message ids in order.
+pub async fn post_texts(
+    app: &TestApp,
+    user: &TestUser,
+    texts: &[&str],
+    chat_of: impl Fn(usize) -> i64,
+) -> Vec<i64> {
+    let mut ids = Vec::with_capacity(texts.len());
+    for (n, text) in texts.iter().enumerate() {
+        ids.push(app.post_message(user, chat_of(n), "user", text).await);
+    }
+    ids
 }
 
 /// Runs a search on the user API that must answer 200; its hits (one page of 100).

@@ -19,8 +19,7 @@ async fn pages_walk_the_same_hits_as_one_big_page(backend: Backend) {
     let chat = app.create_chat(&user, "heron spotting").await;
     let other = app.create_chat(&user, "misc").await;
     // Ties (identical texts) and different relevances, in two chats, and a name hit.
-    let mut posted = Vec::new();
-    for (n, text) in [
+    let texts = [
         "heron",
         "a heron by the lake",
         "heron",
@@ -32,13 +31,14 @@ async fn pages_walk_the_same_hits_as_one_big_page(backend: Backend) {
         "herons are not a heron",
         "heron",
         "heron",
-    ]
-    .iter()
-    .enumerate()
-    {
-        let target = if n % 3 == 0 { other } else { chat };
-        posted.push(app.post_message(&user, target, "user", text).await);
-    }
+    ];
+    let posted = post_texts(
+        &app,
+        &user,
+        &texts,
+        |n| if n % 3 == 0 { other } else { chat },
+    )
+    .await;
     let user_base = format!("/api/users/{}/search", user.id);
     for (api, base, auth) in [
         (Api::User, user_base.as_str(), &user.auth),

@@ -1,0 +1,192 @@
+//! Relevance, computed by confab itself so both engines rank alike: BM25 over the very
+//! words the index holds ([`indexed_words`]).
+//!
+//! A term's weight (BM25's IDF) comes from how many documents it matches, counted up to
+//! [`COUNT_CAP`]: rarer terms weigh more, and every term in that many documents or more
+//! weighs the same (counting further would cost as much as the documents it matches).
+
+use super::text::{indexed_words, MAX_INDEXED_WORDS, MAX_TOKEN_CHARS};
+use super::{Query, Term};
+
+/// BM25's usual constants: how fast repeated occurrences stop adding, and how much a
+/// document's length dilutes them.
+const K1: f64 = 1.2;
+const B: f64 = 0.75;
+
+/// Documents counted per term for its weight.
+pub const COUNT_CAP: u32 = 2_000;
+
+/// How one document matches a query: each term's occurrences, and its length in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Matched {
+    pub occurrences: Vec<u32>,
+    pub length: u32,
+}
+
+impl Matched {
+    /// Matches `query` against `text` word by word, as the index does.
+    pub fn new(query: &Query, text: &str) -> Matched {
+        if text.is_ascii() {
+            // The common case, without folding or a string per word: ASCII words are
+            // alphanumeric runs, compared case-insensitively and cut as the index cuts them.
+            let words: Vec<&str> = text
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .take(MAX_INDEXED_WORDS)
+                .map(|w| &w[..w.len().min(MAX_TOKEN_CHARS)])
+                .collect();
+            let same = |have: &&str, want: &str, prefix: bool| {
+                if prefix {
+                    have.len() >= want.len()
+                        && have.as_bytes()[..want.len()].eq_ignore_ascii_case(want.as_bytes())
+                } else {
+                    have.eq_ignore_ascii_case(want)
+                }
+            };
+            return Matched::of(query, &words, same);
+        }
+        let words = indexed_words(text);
+        let same = |have: &String, want: &str, prefix: bool| {
+            if prefix {
+                have.starts_with(want)
+            } else {
+                have == want
+            }
+        };
+        Matched::of(query, &words, same)
+    }
+
+    fn of<W>(query: &Query, words: &[W], same: impl Fn(&W, &str, bool) -> bool) -> Matched {
+        Matched {
+            occurrences: query
+                .terms
+                .iter()
+                .map(|t| occurrences(t, words, &same))
+                .collect(),
+            length: u32::try_from(words.len()).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+/// Where `term` occurs in `words`: its words in a row, the last one a prefix for `word*`.
+fn occurrences<W>(term: &Term, words: &[W], same: &impl Fn(&W, &str, bool) -> bool) -> u32 {
+    let Some(last) = term.words.len().checked_sub(1) else {
+        return 0;
+    };
+    let at = |window: &[W]| {
+        term.words
+            .iter()
+            .zip(window)
+            .enumerate()
+            .all(|(i, (want, have))| same(have, want, i == last && term.prefix))
+    };
+    let found = words.windows(last + 1).filter(|w| at(w)).count();
+    u32::try_from(found).unwrap_or(u32::MAX)
+}
+
+/// A term's weight from the documents it matches (`count`, at most [`COUNT_CAP`]).
+pub fn weight(count: u32) -> f64 {
+    let matching = f64::from(count.min(COUNT_CAP));
+    let documents = 10.0 * f64::from(COUNT_CAP);
+    (1.0 + (documents - matching + 0.5) / (matching + 0.5)).ln()
+}
+
+/// BM25 of a document: `weights` per term, `average_length` of the documents ranked
+/// together. Higher is better.
+pub fn bm25(matched: &Matched, weights: &[f64], average_length: f64) -> f64 {
+    let dilution = K1 * (1.0 - B + B * f64::from(matched.length) / average_length.max(1.0));
+    matched
+        .occurrences
+        .iter()
+        .zip(weights)
+        .map(|(&found, weight)| {
+            let found = f64::from(found);
+            weight * found * (K1 + 1.0) / (found + dilution)
+        })
+        .sum()
+}
+
+/// The average length of `matched` documents (1 for none).
+pub fn average_length<'a>(matched: impl IntoIterator<Item = &'a Matched>) -> f64 {
+    let (total, count) = matched
+        .into_iter()
+        .fold((0f64, 0f64), |(t, c), m| (t + f64::from(m.length), c + 1.0));
+    if count == 0.0 {
+        1.0
+    } else {
+        total / count
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matched(q: &str, text: &str) -> Matched {
+        Matched::new(&Query::parse(q).expect("parses"), text)
+    }
+
+    #[test]
+    fn counts_words_phrases_and_prefixes_as_the_index_matches_them() {
+        assert_eq!(
+            matched(
+                r#"Café "new york" conf*"#,
+                "cafe NEW York, new-york; confab conf con"
+            ),
+            Matched {
+                occurrences: vec![1, 2, 2],
+                length: 8
+            }
+        );
+        assert_eq!(matched("東京", "東京都と東京").occurrences, vec![2]);
+        assert_eq!(matched(r#""york new""#, "new york").occurrences, vec![0]);
+    }
+
+    #[test]
+    fn ascii_texts_match_as_the_folding_path_does() {
+        let long = "x".repeat(150);
+        for (q, text) in [
+            (
+                r#"Café "new york" conf*"#,
+                "cafe NEW York, new-york; confab conf con",
+            ),
+            ("snake case", "snake_case SNAKE case"),
+            (long.as_str(), &*format!("{long}y {long}")),
+            ("abc*", "ABC abcd xabc a_bc"),
+        ] {
+            let query = Query::parse(q).expect("parses");
+            let folded = Matched::of(&query, &indexed_words(text), |have, want, prefix| {
+                if prefix {
+                    have.starts_with(want)
+                } else {
+                    have == want
+                }
+            });
+            assert_eq!(Matched::new(&query, text), folded, "{q:?} in {text:?}");
+        }
+    }
+
+    #[test]
+    fn rarer_terms_more_occurrences_and_shorter_documents_score_higher() {
+        assert!(weight(1) > weight(100));
+        assert!(weight(100) > weight(COUNT_CAP));
+        assert_eq!(weight(COUNT_CAP), weight(COUNT_CAP * 5));
+        let once = Matched {
+            occurrences: vec![1],
+            length: 10,
+        };
+        let twice = Matched {
+            occurrences: vec![2],
+            length: 10,
+        };
+        let long = Matched {
+            occurrences: vec![1],
+            length: 100,
+        };
+        let w = [weight(10)];
+        assert!(bm25(&twice, &w, 20.0) > bm25(&once, &w, 20.0));
+        assert!(bm25(&once, &w, 20.0) > bm25(&long, &w, 20.0));
+        assert_eq!(average_length([&once, &long]), 55.0);
+        assert_eq!(average_length(std::iter::empty()), 1.0);
+    }
+}
