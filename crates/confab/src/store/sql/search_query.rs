@@ -119,7 +119,10 @@ where
     /// only how they match), then read the details of the page's hits.
     pub(crate) async fn search(&self, request: &SearchRequest) -> StoreResult<Vec<SearchHit>> {
         let mut tx = self.begin_read().await?;
-        for statement in DB::SEARCH_SESSION_SQL {
+        let scope = &request.scope;
+        let scoped = scope.user_id.is_some() || scope.chat_uuid.is_some();
+        let scoped_sql = if scoped { DB::SCOPED_SEARCH_SQL } else { &[] };
+        for statement in DB::SEARCH_SESSION_SQL.iter().chain(scoped_sql) {
             sqlx::query::<DB>(statement).execute(&mut *tx).await?;
         }
         let weights = Self::term_weights(&mut tx, request).await?;
