@@ -18,8 +18,8 @@ use crate::views::search::SearchHitView;
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TenantSearchQuery {
-    /// What to find: words (all must match), `"exact phrases"`, `prefix*`; case and
-    /// diacritics are ignored. At most 500 characters.
+    /// What to find: words (all must match), `"exact phrases"`, `prefix*` (3 characters
+    /// or more before the `*`); case and diacritics are ignored. At most 500 characters.
     q: Option<String>,
     /// Only this chat (uuid).
     chat_id: Option<String>,
@@ -61,13 +61,14 @@ fn filter<T>(
 }
 
 /// Search the tenant's chats: message text (every branch) and chat names, best match
-/// first, ties newest first.
+/// first among the newest 500 matches, then among the next older 500 (bands), ties newest
+/// first.
 #[utoipa::path(get, path = "/api/v1/search", tag = "tenant search",
     params(TenantSearchQuery),
     security(("api_key" = [])),
     responses(
         (status = 200, body = TenantSearchResults),
-        (status = 400, description = "Missing, blank or too long `q` (`invalid_query`), a bad filter (`invalid_filter`), `limit` or `cursor`", body = TenantError),
+        (status = 400, description = "Missing, blank or too long `q`, or a prefix under 3 characters (`invalid_query`), a bad filter (`invalid_filter`), `limit` or `cursor`", body = TenantError),
         (status = 401, body = TenantError),
         (status = 429, description = "The API key is over its request rate (`rate_limited`); see `Retry-After`", body = TenantError),
         (status = 503, description = "The search ran past the server's time limit (`search_timeout`; PostgreSQL, 10 s): narrow it", body = TenantError),

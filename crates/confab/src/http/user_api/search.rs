@@ -17,8 +17,8 @@ use crate::views::search::SearchHitView;
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
-    /// What to find: words (all must match), `"exact phrases"`, `prefix*`; case and
-    /// diacritics are ignored. At most 500 characters.
+    /// What to find: words (all must match), `"exact phrases"`, `prefix*` (3 characters
+    /// or more before the `*`); case and diacritics are ignored. At most 500 characters.
     q: Option<String>,
     /// Hits per page, 1 to 100 (default 20).
     limit: Option<String>,
@@ -36,13 +36,14 @@ pub struct UserSearchResults<'a> {
 }
 
 /// Search the user's chats: message text (every branch) and chat names, best match
-/// first, ties newest first.
+/// first among the newest 500 matches, then among the next older 500 (bands), ties newest
+/// first.
 #[utoipa::path(get, path = "/api/users/{user_id}/search", tag = "user search",
     params(("user_id" = i64, Path, minimum = 1), SearchQuery),
     security(("session" = [])),
     responses(
         (status = 200, body = UserSearchResults),
-        (status = 400, description = "Missing, blank or too long `q` (or nothing to search for in it), bad `limit` or `cursor`", body = UserError),
+        (status = 400, description = "Missing, blank or too long `q` (or nothing to search for in it, or a prefix under 3 characters), bad `limit` or `cursor`", body = UserError),
         (status = 401, body = UserError), (status = 404, body = UserError),
         (status = 503, description = "The search ran past the server's time limit (PostgreSQL, 10 s): narrow it", body = UserError),
     ))]
