@@ -76,6 +76,13 @@ impl Band {
         messages_below: i64::MAX,
         names_below: i64::MAX,
     };
+    /// A ceiling below every id: no matches of that kind left.
+    pub const NONE_LEFT: i64 = 1;
+
+    /// Whether neither kind has matches left.
+    pub fn is_exhausted(self) -> bool {
+        self.messages_below <= Self::NONE_LEFT && self.names_below <= Self::NONE_LEFT
+    }
 }
 
 /// `[version, tag, payload]` as unpadded base64url.
@@ -157,7 +164,11 @@ pub fn decode_search(text: &str) -> Result<SearchPosition, ValueError> {
     };
     let score = f64::from_bits(u64::from_be_bytes(score));
     let doc = i64::from_be_bytes(doc);
-    if !score.is_finite() || doc == 0 || band.messages_below < 1 || band.names_below < 1 {
+    if !score.is_finite()
+        || doc == 0
+        || band.messages_below < Band::NONE_LEFT
+        || band.names_below < Band::NONE_LEFT
+    {
         return Err(invalid());
     }
     Ok(SearchPosition { band, score, doc })

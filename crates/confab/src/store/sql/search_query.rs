@@ -54,10 +54,32 @@ SELECT c.created_at, c.id AS chat_id, c.uuid AS chat_uuid, c.name AS chat_name
 FROM chats c
 WHERE c.id = $1 AND c.tenant_id = $2 AND (CAST($3 AS BIGINT) IS NULL OR c.user_id = $3)";
 
-/// Whether `position` comes after `cursor` in one band's order: worse score, or the same
-/// score and older.
+/// One band's order: better (lower) score first, then the newest (highest doc).
+fn band_order(a: &SearchPosition, b: &SearchPosition) -> std::cmp::Ordering {
+    a.score.total_cmp(&b.score).then(b.doc.cmp(&a.doc))
+}
+
+/// Whether `position` comes after `cursor` in one band's order.
 fn comes_after(position: &SearchPosition, cursor: &SearchPosition) -> bool {
-    position.score > cursor.score || (position.score == cursor.score && position.doc < cursor.doc)
+    band_order(position, cursor).is_gt()
+}
+
+/// The values a search binds for its scope and query, made once per search.
+struct Bound {
+    tenant: String,
+    chat: Option<String>,
+    expression: String,
+}
+
+impl Bound {
+    fn new<DB: SqlEngine>(request: &SearchRequest) -> Bound {
+        let scope = &request.scope;
+        Bound {
+            tenant: scope.tenant_id.hyphenated().to_string(),
+            chat: scope.chat_uuid.map(|u| u.hyphenated().to_string()),
+            expression: DB::search_expression(&request.query, scope),
+        }
+    }
 }
 
 /// One kind's matches in a band: `(id, how it matches)`, newest first.
@@ -67,10 +89,10 @@ type Found = Vec<(i64, Matched)>;
 /// when the next page asks again, whatever was written since), and the band after it
 /// (of `size` matches per kind).
 fn bands(messages: &Found, names: &Found, size: usize) -> (Band, Band) {
-    let below = |found: &Found| found.first().map_or(1, |(id, _)| id + 1);
+    let below = |found: &Found| found.first().map_or(Band::NONE_LEFT, |(id, _)| id + 1);
     let next = |found: &Found| match found.last() {
         Some((id, _)) if found.len() >= size => *id,
-        _ => 1,
+        _ => Band::NONE_LEFT,
     };
     (
         Band {
@@ -96,7 +118,7 @@ fn ranked(band: Band, messages: &Found, names: &Found, weights: &[f64]) -> Vec<S
             doc: sign * id,
         }));
     }
-    positions.sort_by(|a, b| a.score.total_cmp(&b.score).then(b.doc.cmp(&a.doc)));
+    positions.sort_by(band_order);
     positions
 }
 
@@ -120,20 +142,34 @@ where
     pub(crate) async fn search(&self, request: &SearchRequest) -> StoreResult<Vec<SearchHit>> {
         let mut tx = self.begin_read().await?;
         let scope = &request.scope;
+        let bound = Bound::new::<DB>(request);
         let scoped = scope.user_id.is_some() || scope.chat_uuid.is_some();
         let scoped_sql = if scoped { DB::SCOPED_SEARCH_SQL } else { &[] };
         for statement in DB::SEARCH_SESSION_SQL.iter().chain(scoped_sql) {
             sqlx::query::<DB>(statement).execute(&mut *tx).await?;
         }
-        let weights = Self::term_weights(&mut tx, request).await?;
+        let weights = Self::term_weights(&mut tx, request, &bound).await?;
         let limit = request.limit as usize;
         let mut band = request.after.map_or(Band::FIRST, |a| a.band);
         let mut after = request.after;
         let mut page: Vec<SearchPosition> = Vec::with_capacity(limit);
         loop {
-            let messages =
-                Self::band(&mut tx, request, DB::MESSAGE_BAND_SQL, band.messages_below).await?;
-            let names = Self::band(&mut tx, request, DB::NAME_BAND_SQL, band.names_below).await?;
+            let messages = Self::band(
+                &mut tx,
+                request,
+                &bound,
+                DB::MESSAGE_BAND_SQL,
+                band.messages_below,
+            )
+            .await?;
+            let names = Self::band(
+                &mut tx,
+                request,
+                &bound,
+                DB::NAME_BAND_SQL,
+                band.names_below,
+            )
+            .await?;
             let (this, next) = bands(&messages, &names, request.band_size as usize);
             let positions = ranked(this, &messages, &names, &weights);
             let wanted = limit - page.len();
@@ -143,13 +179,13 @@ where
                     .filter(|p| after.is_none_or(|cursor| comes_after(p, &cursor)))
                     .take(wanted),
             );
-            if page.len() >= limit || next.messages_below == 1 && next.names_below == 1 {
+            if page.len() >= limit || next.is_exhausted() {
                 break;
             }
             band = next;
             after = None;
         }
-        let hits = Self::details(&mut tx, request, page).await?;
+        let hits = Self::details(&mut tx, request, &bound, page).await?;
         tx.commit().await?;
         Ok(hits)
     }
@@ -159,14 +195,13 @@ where
     async fn term_weights(
         tx: &mut DB::Connection,
         request: &SearchRequest,
+        bound: &Bound,
     ) -> StoreResult<Vec<f64>> {
         let terms = &request.query.terms;
         if terms.len() < 2 {
             return Ok(vec![1.0; terms.len()]);
         }
         let scope = &request.scope;
-        let tenant = scope.tenant_id.hyphenated().to_string();
-        let chat = scope.chat_uuid.map(|u| u.hyphenated().to_string());
         let mut weights = Vec::with_capacity(terms.len());
         for term in terms {
             let alone = Query {
@@ -174,9 +209,9 @@ where
             };
             let count: i64 = sqlx::query_scalar::<DB, i64>(DB::TERM_COUNT_SQL)
                 .bind(DB::search_expression(&alone, scope))
-                .bind(tenant.as_str())
+                .bind(bound.tenant.as_str())
                 .bind(scope.user_id)
-                .bind(chat.as_deref())
+                .bind(bound.chat.as_deref())
                 .bind(i64::from(score::COUNT_CAP))
                 .fetch_one(&mut *tx)
                 .await?;
@@ -190,21 +225,19 @@ where
     async fn band(
         tx: &mut DB::Connection,
         request: &SearchRequest,
+        bound: &Bound,
         sql: &'static str,
         below: i64,
     ) -> StoreResult<Found> {
-        if below <= 1 {
+        if below <= Band::NONE_LEFT {
             return Ok(Vec::new());
         }
         let scope = &request.scope;
-        let tenant = scope.tenant_id.hyphenated().to_string();
-        let chat = scope.chat_uuid.map(|u| u.hyphenated().to_string());
-        let expression = DB::search_expression(&request.query, scope);
         let mut rows = sqlx::query_as::<DB, (i64, String)>(sql)
-            .bind(expression.as_str())
-            .bind(tenant.as_str())
+            .bind(bound.expression.as_str())
+            .bind(bound.tenant.as_str())
             .bind(scope.user_id)
-            .bind(chat.as_deref())
+            .bind(bound.chat.as_deref())
             .bind(scope.actor.map(|a| a.as_str()))
             .bind(scope.since.map(Timestamp::micros))
             .bind(scope.until.map(Timestamp::micros))
@@ -226,17 +259,17 @@ where
     async fn details(
         tx: &mut DB::Connection,
         request: &SearchRequest,
+        bound: &Bound,
         page: Vec<SearchPosition>,
     ) -> StoreResult<Vec<SearchHit>> {
         let scope = &request.scope;
-        let tenant = scope.tenant_id.hyphenated().to_string();
         let mut hits = Vec::with_capacity(page.len());
         for position in page {
             let doc = position.doc;
             let hit = if doc > 0 {
                 sqlx::query_as::<DB, MessageDetail>(MESSAGE_DETAIL_SQL)
                     .bind(doc)
-                    .bind(tenant.as_str())
+                    .bind(bound.tenant.as_str())
                     .bind(scope.user_id)
                     .bind(SNIPPET_SOURCE_CHARS as i64)
                     .fetch_optional(&mut *tx)
@@ -256,7 +289,7 @@ where
             } else {
                 sqlx::query_as::<DB, NameDetail>(NAME_DETAIL_SQL)
                     .bind(-doc)
-                    .bind(tenant.as_str())
+                    .bind(bound.tenant.as_str())
                     .bind(scope.user_id)
                     .fetch_optional(&mut *tx)
                     .await?
