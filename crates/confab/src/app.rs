@@ -15,6 +15,7 @@ use crate::events::redis::{RedisBus, RedisOptions};
 use crate::events::EventBus;
 use crate::http::response_cache::ResponseCache;
 use crate::http::{self, AppState};
+use crate::llm::LlmClient;
 use crate::revocation;
 use crate::store;
 use crate::throttle::Throttles;
@@ -44,8 +45,16 @@ pub async fn state(config: Config) -> anyhow::Result<AppState> {
         ),
         None => hub,
     };
+    let llm = LlmClient::from_args(&config.llm)?.map(Arc::new);
+    let chats = Chats::new(store.clone(), events.clone(), config.limits.clone()).with_llm(llm);
+    // Replies left `generating` by nodes that are gone (alone: by this node's last run).
+    match chats.sweep_orphaned_replies().await {
+        Ok(0) => {}
+        Ok(ended) => tracing::info!(ended, "marked interrupted the replies of stopped nodes"),
+        Err(error) => tracing::warn!("looking for interrupted replies failed: {error}"),
+    }
     Ok(AppState {
-        chats: Chats::new(store.clone(), events.clone(), config.limits.clone()),
+        chats,
         store,
         events,
         message_cache: Arc::new(ResponseCache::new(
@@ -86,6 +95,10 @@ pub async fn serve_state(
         &state.live_credentials,
         state.config.limits.revocation_poll(),
     ));
+    let sweeper = AbortOnDrop(spawn_reply_sweeper(
+        state.chats.clone(),
+        Duration::from_secs(state.config.presence_ttl_seconds.max(1)),
+    ));
     let address = listener.local_addr().context("listener has no address")?;
     tracing::info!(
         %address,
@@ -106,8 +119,27 @@ pub async fn serve_state(
     })
     .await;
     drop(watcher);
+    drop(sweeper);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Every `every`, marks `interrupted` the replies of nodes that stopped heartbeating
+/// (another node's death is seen within about two presence TTLs).
+fn spawn_reply_sweeper(chats: Chats, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            match chats.sweep_orphaned_replies().await {
+                Ok(0) => {}
+                Ok(ended) => tracing::info!(ended, "marked interrupted the replies of lost nodes"),
+                Err(error) => tracing::warn!("looking for interrupted replies failed: {error}"),
+            }
+        }
+    })
 }
 
 /// Stops a background task when the server stops (or its future is dropped).

@@ -18,6 +18,7 @@ pub mod copy;
 pub mod domain;
 pub mod events;
 pub mod http;
+pub mod llm;
 pub mod logging;
 pub mod revocation;
 pub mod store;

@@ -33,6 +33,12 @@ pub enum ChatError {
     /// decided on a count that could be too low.
     #[error("live connections cannot be counted: {0:#}")]
     PresenceUnavailable(anyhow::Error),
+    /// No LLM provider is configured (`--llm-base-url`).
+    #[error("no LLM provider is configured")]
+    LlmNotConfigured,
+    /// This node generates as many replies as it may (`--llm-max-concurrent`).
+    #[error("too many replies are being generated")]
+    TooManyGenerations,
     #[error(transparent)]
     Store(#[from] StoreError),
 }

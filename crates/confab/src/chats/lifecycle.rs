@@ -147,11 +147,16 @@ impl Chats {
         Ok(())
     }
 
+    /// The chat's live connections on every node, plus one while a reply is being
+    /// generated in it (it counts as watched, SPEC §8).
     async fn live_connections(&self, chat_id: i64) -> Result<u64, ChatError> {
-        self.events
+        let sockets = self
+            .events
             .active_connections(chat_id)
             .await
-            .map_err(ChatError::PresenceUnavailable)
+            .map_err(ChatError::PresenceUnavailable)?;
+        let generating = self.store.chat_generating(chat_id).await?;
+        Ok(sockets + u64::from(generating))
     }
 }
 

@@ -253,6 +253,41 @@ impl Limits {
     }
 }
 
+/// The LLM provider that generates replies: any OpenAI-compatible chat completions API
+/// (OpenAI, Ollama, vLLM, llama.cpp's server, LiteLLM).
+#[derive(Debug, Clone, Args)]
+pub struct LlmArgs {
+    /// Base URL of the provider's API, before `/chat/completions`
+    /// (`http://127.0.0.1:11434/v1` for Ollama, `https://api.openai.com/v1`). Unset: the
+    /// generate routes answer 503 `llm_not_configured`.
+    #[arg(long, env = "CONFAB_LLM_BASE_URL")]
+    pub llm_base_url: Option<String>,
+    /// API key sent as `Authorization: Bearer ...` (optional; Ollama needs none).
+    #[arg(long, env = "CONFAB_LLM_API_KEY", hide_env_values = true)]
+    pub llm_api_key: Option<String>,
+    /// Model used when neither the request nor the chat names one.
+    #[arg(long, env = "CONFAB_LLM_DEFAULT_MODEL")]
+    pub llm_default_model: Option<String>,
+    /// Tokens of history sent with a request: the oldest messages are left out to fit.
+    #[arg(long, env = "CONFAB_LLM_CONTEXT_TOKENS", default_value_t = 8192,
+          value_parser = clap::value_parser!(u32).range(64..=10_000_000))]
+    pub llm_context_tokens: u32,
+    /// Replies this node generates at once; more are refused with 429.
+    #[arg(long, env = "CONFAB_LLM_MAX_CONCURRENT", default_value_t = 64,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub llm_max_concurrent: u32,
+    /// Seconds the provider may take to answer a request, and to send each next chunk
+    /// of a reply; past it the reply ends `failed` with `llm_timeout`.
+    #[arg(long, env = "CONFAB_LLM_TIMEOUT_SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub llm_timeout_seconds: u64,
+    /// Seconds one reply may take in all; past it the reply ends `failed` with
+    /// `llm_timeout`.
+    #[arg(long, env = "CONFAB_LLM_MAX_SECONDS", default_value_t = 600,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub llm_max_seconds: u64,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Address to listen on.
@@ -298,6 +333,8 @@ pub struct Config {
     pub abuse: AbuseLimits,
     #[command(flatten)]
     pub quotas: StorageQuotas,
+    #[command(flatten)]
+    pub llm: LlmArgs,
     /// Seconds a shutdown waits for open requests to finish before dropping them.
     #[arg(long, env = "CONFAB_SHUTDOWN_GRACE_SECONDS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=3600))]

@@ -293,7 +293,8 @@ mod tests {
         assert_eq!(
             select_sql(messages, true),
             "SELECT id, chat_id, actor, message, created_at, updated_at, parent_id, \
-             path_chat_id FROM messages \
+             path_chat_id, status, model, prompt_tokens, completion_tokens, error_code, \
+             error_message, stream_marks, generation_node FROM messages \
              WHERE id > $2 ORDER BY id LIMIT $1"
         );
         let tenants = &TABLES[0];

@@ -121,6 +121,13 @@ impl MessageText {
         Ok(MessageText(value))
     }
 
+    /// A generated reply's text: whatever the provider sent (NUL characters removed,
+    /// which PostgreSQL's text cannot hold), empty while it starts.
+    pub fn generated(mut value: String) -> Self {
+        value.retain(|c| c != '\0');
+        MessageText(value)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
+use super::streams::ReplyStreams;
 use super::{ChatEvent, CloseReason, EventBus, Flavor, Frame, Subscription};
 
 /// How long a later change waits for an earlier one whose publisher was lost (for
@@ -15,6 +16,8 @@ const GAP_WAIT: Duration = Duration::from_millis(500);
 pub struct LocalHub {
     inner: Arc<Mutex<Chats>>,
     buffer: usize,
+    streams: Arc<ReplyStreams>,
+    node: String,
 }
 
 #[derive(Default)]
@@ -29,6 +32,8 @@ struct ChatFanout {
     next_seq: i64,
     /// Changes that arrived ahead of an earlier one.
     pending: BTreeMap<i64, ChatEvent>,
+    /// Deltas that arrived while changes were pending: sent once those are.
+    held: Vec<ChatEvent>,
     gap_timer: bool,
 }
 
@@ -48,8 +53,32 @@ impl Subscriber {
 }
 
 impl ChatFanout {
-    /// Sends one change to every subscriber; drops (and signals) any that cannot keep up.
+    /// Sends one change in its turn.
     fn deliver(&mut self, event: ChatEvent) {
+        self.next_seq = event.seq + 1;
+        self.send(event);
+    }
+
+    /// Sends a delta now, or after the pending changes (it follows them).
+    fn deliver_transient(&mut self, event: ChatEvent) {
+        if self.pending.is_empty() {
+            self.send(event);
+        } else {
+            self.held.push(event);
+        }
+    }
+
+    /// Sends the held deltas once nothing is pending.
+    fn release_held(&mut self) {
+        if self.pending.is_empty() {
+            for event in std::mem::take(&mut self.held) {
+                self.send(event);
+            }
+        }
+    }
+
+    /// Sends an event to every subscriber; drops (and signals) any that cannot keep up.
+    fn send(&mut self, event: ChatEvent) {
         // Frames are shared: taken over once per change, whatever the subscriber count.
         let user: Vec<Frame> = event.user_frames.into_iter().map(Frame::from).collect();
         let tenant: Vec<Frame> = event.tenant_frames.into_iter().map(Frame::from).collect();
@@ -70,7 +99,6 @@ impl ChatFanout {
             }
             true
         });
-        self.next_seq = event.seq + 1;
     }
 
     /// Delivers every pending change that is next in line.
@@ -78,6 +106,7 @@ impl ChatFanout {
         while let Some(event) = self.pending.remove(&self.next_seq) {
             self.deliver(event);
         }
+        self.release_held();
     }
 
     /// Gives up on the missing change(s): delivers whatever is pending, in order.
@@ -88,6 +117,7 @@ impl ChatFanout {
                 self.deliver(event);
             }
         }
+        self.release_held();
     }
 }
 
@@ -103,7 +133,14 @@ impl LocalHub {
         LocalHub {
             inner: Arc::new(Mutex::new(Chats::default())),
             buffer: buffer.max(1),
+            streams: Arc::new(ReplyStreams::default()),
+            node: uuid::Uuid::new_v4().simple().to_string(),
         }
+    }
+
+    /// The running replies' streams as this node sees them.
+    pub fn streams(&self) -> &Arc<ReplyStreams> {
+        &self.streams
     }
 
     fn lock(inner: &Mutex<Chats>) -> MutexGuard<'_, Chats> {
@@ -117,14 +154,20 @@ impl LocalHub {
     /// Delivers a change to this node's connections, in sequence order.
     pub fn deliver(&self, event: ChatEvent) {
         let chat_id = event.chat_id;
+        if let Some(piece) = &event.stream {
+            self.streams.apply(piece);
+        }
         let mut chats = Self::lock(&self.inner);
         let Some(fanout) = chats.chats.get_mut(&chat_id) else {
             return; // nobody here is watching this chat
         };
-        if event.seq < fanout.next_seq {
+        if event.is_transient() {
+            if !event.user_frames.is_empty() || !event.tenant_frames.is_empty() {
+                fanout.deliver_transient(event);
+            }
+        } else if event.seq < fanout.next_seq {
             return; // already reflected in what the subscribers read when they joined
-        }
-        if event.seq == fanout.next_seq {
+        } else if event.seq == fanout.next_seq {
             fanout.deliver(event);
             fanout.drain();
         } else {
@@ -171,6 +214,7 @@ impl LocalHub {
             subscribers: Vec::new(),
             next_seq: known_version + 1,
             pending: BTreeMap::new(),
+            held: Vec::new(),
             gap_timer: false,
         });
         fanout.subscribers.push(Subscriber {
@@ -263,6 +307,18 @@ impl EventBus for LocalHub {
     fn health(&self) -> (&'static str, bool) {
         ("in-process", true)
     }
+
+    fn streams(&self) -> &Arc<ReplyStreams> {
+        &self.streams
+    }
+
+    fn node_id(&self) -> &str {
+        &self.node
+    }
+
+    async fn node_alive(&self, node: &str) -> anyhow::Result<bool> {
+        Ok(node == self.node)
+    }
 }
 
 #[cfg(test)]
@@ -276,6 +332,7 @@ mod tests {
             user_frames: vec![text.to_owned()],
             tenant_frames: vec![format!("t:{text}")],
             closes: false,
+            stream: None,
         }
     }
 

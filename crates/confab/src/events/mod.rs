@@ -7,6 +7,7 @@
 
 pub mod local;
 pub mod redis;
+pub mod streams;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -35,6 +36,36 @@ pub struct ChatEvent {
     pub tenant_frames: Vec<String>,
     /// The chat is gone: connections close after these frames.
     pub closes: bool,
+    /// A generated reply's stream: a delta (delivered at once, outside the `seq` order:
+    /// deltas do not change the chat's version), its end, or a request to stop it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<StreamPiece>,
+}
+
+impl ChatEvent {
+    /// Whether the event stands outside the chat's `seq` order (a delta, a stop).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self.stream,
+            Some(StreamPiece::Delta { .. } | StreamPiece::Stop { .. })
+        )
+    }
+}
+
+/// What an event tells the nodes' reply streams ([`streams::ReplyStreams`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StreamPiece {
+    /// The reply's delta number `seq` (from 1).
+    Delta {
+        message_id: i64,
+        seq: u64,
+        text: String,
+    },
+    /// The reply ended; its final state is in the database.
+    End { message_id: i64 },
+    /// Stop the reply, on whichever node produces it.
+    Stop { message_id: i64 },
 }
 
 /// One text frame as a connection receives it. Every connection of a flavor gets the
@@ -124,4 +155,12 @@ pub trait EventBus: Send + Sync + 'static {
     fn close_all(&self);
     /// Human-readable state for `/healthz` (e.g. whether Redis is reachable).
     fn health(&self) -> (&'static str, bool);
+    /// The running replies' streams as this node sees them (fed by `publish` here and by
+    /// the events of other nodes).
+    fn streams(&self) -> &std::sync::Arc<streams::ReplyStreams>;
+    /// This node's id (random per start): running replies record their producer's.
+    fn node_id(&self) -> &str;
+    /// Whether the node of that id is running (alone: only this node is). An error when
+    /// that cannot be known now.
+    async fn node_alive(&self, node: &str) -> anyhow::Result<bool>;
 }

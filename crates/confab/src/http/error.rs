@@ -32,6 +32,9 @@ const PRESENCE_RETRY_AFTER_SECONDS: u64 = 5;
 /// so a turn is usually free again within a second.
 const HASHING_BUSY_RETRY_AFTER_SECONDS: u64 = 1;
 
+/// `Retry-After` when every generation slot is taken: replies take seconds.
+const GENERATIONS_RETRY_AFTER_SECONDS: u64 = 2;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -254,6 +257,11 @@ impl From<StoreError> for ApiError {
                 },
                 format!("{field} is not a message of this chat"),
             ),
+            StoreError::NotAUserMessage => ApiError::bad_request(
+                "invalid_parent_id",
+                "a reply without a new message answers a user message: the current leaf is \
+                 not one (name parent_id, or send message)",
+            ),
             StoreError::Conflict(what) => ApiError::conflict("conflict", what),
             StoreError::QuotaExceeded(quota) => ApiError::quota_exceeded(quota),
             StoreError::Busy => ApiError::database_busy(),
@@ -285,10 +293,23 @@ impl From<ChatError> for ApiError {
             ChatError::Watched(live) => ApiError::conflict(
                 "chat_has_active_connections",
                 format!(
-                    "Chat has {live} active WebSocket connection(s); close them or delete with ?force=true"
+                    "Chat has {live} active connection(s) (WebSockets, or a reply being generated); close them or delete with ?force=true"
                 ),
             ),
             ChatError::PresenceUnavailable(cause) => ApiError::presence_unavailable(cause),
+            ChatError::LlmNotConfigured => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "llm_not_configured",
+                "No LLM provider is configured on this server (--llm-base-url)",
+            ),
+            ChatError::TooManyGenerations => ApiError {
+                retry_after: Some(GENERATIONS_RETRY_AFTER_SECONDS),
+                ..ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_generations",
+                    "This server is generating as many replies as it may; try again shortly",
+                )
+            },
             ChatError::Store(error) => error.into(),
         }
     }

@@ -72,3 +72,37 @@ pub struct SwitchBranch {
     #[schema(minimum = 1)]
     pub message_id: i64,
 }
+
+/// A generate request (read and checked by [`crate::chats::generate::GenerateInput`]).
+#[derive(Deserialize, ToSchema)]
+pub struct GenerateReply {
+    /// A user message to append first; the reply answers it. Absent: regenerate, a new
+    /// reply under `parent_id` (default: the current leaf, which must be a user message).
+    pub message: Option<GenerateUserMessage>,
+    /// The message the user message (or, without one, the reply) goes under.
+    #[schema(minimum = 1)]
+    pub parent_id: Option<i64>,
+    /// The model; default: the chat's, then the server's `--llm-default-model`.
+    #[schema(max_length = 255)]
+    pub model: Option<String>,
+    /// A system prompt sent first (not stored).
+    pub system: Option<String>,
+    #[schema(minimum = 0, maximum = 2)]
+    pub temperature: Option<f64>,
+    #[schema(minimum = 1, maximum = 1_000_000)]
+    pub max_tokens: Option<u32>,
+    /// `true` (default): answer `text/event-stream`; `false`: wait and answer the final
+    /// message (201), or 502 when the reply failed.
+    pub stream: Option<bool>,
+}
+
+/// The user message of a generate request.
+#[derive(Deserialize, ToSchema)]
+pub struct GenerateUserMessage {
+    /// The text (not empty, no NUL characters).
+    #[schema(min_length = 1, pattern = r"^[^\u0000]+$")]
+    pub content: String,
+    /// Only `user`.
+    #[schema(example = "user")]
+    pub role: Option<String>,
+}

@@ -3,7 +3,7 @@
 //! Modules import downward only: `mod.rs` (the router) and `openapi.rs` on top; the
 //! handlers in `user_api/`, `tenant_api/`, `ws/` and `ops.rs`; below them the shared
 //! extractors (`extract/`), checks (`origin.rs`, `throttle.rs`) and `state.rs`; at the
-//! bottom what knows no handler: `error.rs`, `streamed.rs`,
+//! bottom what knows no handler: `error.rs`, `streamed.rs`, `reply_stream.rs`,
 //! `message_body.rs`, `response_cache.rs`, `metrics.rs`, `key_touches.rs`,
 //! `forwarded.rs`, and the connection layer `server.rs` with `wire/`.
 
@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod ops;
 pub mod origin;
 pub mod paging;
+pub mod reply_stream;
 pub mod response_cache;
 pub mod server;
 pub mod state;

@@ -42,6 +42,9 @@ pub enum StoreError {
     /// chat's.
     #[error("{0} is not a message of this chat")]
     NotInChat(&'static str),
+    /// A reply was asked for under the current leaf, which is not a `user` message.
+    #[error("the message to answer is not a user message")]
+    NotAUserMessage,
     /// A storage quota would be exceeded; nothing was written.
     #[error("quota exceeded: {0}")]
     QuotaExceeded(#[from] quota::QuotaExceeded),
@@ -213,6 +216,36 @@ pub trait Store: PagedReads + Send + Sync + 'static {
     async fn list_files(&self, chat: &ChatRef) -> StoreResult<Vec<FileRecord>>;
     /// SPEC §2 delete-last, in one transaction.
     async fn delete_last(&self, chat: &ChatRef) -> StoreResult<DeleteLastOutcome>;
+
+    // Generated replies (SPEC §8).
+    /// Appends the user message (if any) and the reply, `generating` and empty.
+    /// `NotAUserMessage` when a regenerate's current leaf is not a user message.
+    async fn start_reply(
+        &self,
+        chat: &ChatRef,
+        under: Under,
+        user: Option<NewMessage>,
+        reply: NewReply,
+    ) -> StoreResult<Appended>;
+    /// Persists running replies' text so far (`(id, text, stored marks)`), in one
+    /// transaction; answers those no longer generating.
+    async fn flush_replies(&self, replies: &[(i64, &str, String)]) -> StoreResult<Vec<i64>>;
+    /// Ends a reply (bumping the chat's version); `None` if it already ended or is gone.
+    async fn finish_reply(
+        &self,
+        message_id: i64,
+        end: ReplyEnd,
+    ) -> StoreResult<Option<(ChatRecord, MessageRecord)>>;
+    /// A message of the caller's chat with the marks of its persisted deltas.
+    async fn reply_progress(
+        &self,
+        chat: &ChatRef,
+        message_id: i64,
+    ) -> StoreResult<(ChatRecord, ReplyProgress)>;
+    /// Running replies: `(message id, producing node)`.
+    async fn running_replies(&self) -> StoreResult<Vec<(i64, Option<String>)>>;
+    /// Whether the chat has a reply being generated.
+    async fn chat_generating(&self, chat_id: i64) -> StoreResult<bool>;
 
     /// One page of search hits, best first (SPEC §7).
     async fn search(&self, request: &SearchRequest) -> StoreResult<Vec<SearchHit>>;

@@ -3,7 +3,7 @@
 use uuid::Uuid;
 
 use crate::domain::code_blocks::CodeFile;
-use crate::domain::{Actor, ChatName, MessageText, ModelName, Timestamp};
+use crate::domain::{Actor, ChatName, MessageText, ModelName, ReplyStatus, StreamMarks, Timestamp};
 
 #[derive(Debug, Clone)]
 pub struct TenantRecord {
@@ -128,6 +128,64 @@ pub struct MessageRecord {
     pub parent_id: Option<i64>,
     pub siblings: Siblings,
     pub files: Vec<FileRecord>,
+    /// How a generated reply stands; `None` for a posted message (always complete).
+    pub reply: Option<Box<ReplyInfo>>,
+}
+
+impl MessageRecord {
+    /// `Complete` unless this is a generated reply that is not.
+    pub fn status(&self) -> ReplyStatus {
+        self.reply
+            .as_ref()
+            .map_or(ReplyStatus::Complete, |r| r.status)
+    }
+}
+
+/// A generated reply's state beside its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyInfo {
+    pub status: ReplyStatus,
+    pub model: Option<String>,
+    pub usage: Option<Usage>,
+    pub error: Option<ReplyError>,
+}
+
+/// Tokens the provider reported for a reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+}
+
+/// Why a reply failed or was interrupted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyError {
+    pub code: String,
+    pub message: String,
+}
+
+/// A reply being started: the model asked for, and the node that produces it.
+#[derive(Debug, Clone)]
+pub struct NewReply {
+    pub model: String,
+    pub node: String,
+}
+
+/// How a reply ends: its final state and text (`None`: the text persisted so far, for a
+/// reply whose producer is gone). Its code files are extracted from the text.
+#[derive(Debug, Clone)]
+pub struct ReplyEnd {
+    pub status: ReplyStatus,
+    pub text: Option<(MessageText, StreamMarks)>,
+    pub usage: Option<Usage>,
+    pub error: Option<ReplyError>,
+}
+
+/// A running reply as a resumer reads it: its text and marks persisted so far.
+#[derive(Debug, Clone)]
+pub struct ReplyProgress {
+    pub message: MessageRecord,
+    pub marks: StreamMarks,
 }
 
 /// The children of a message's parent (for a first message: the chat's first messages).

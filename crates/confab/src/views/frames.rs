@@ -4,8 +4,8 @@
 use serde::Serialize;
 use serde_json::json;
 
-use super::{ChatView, MessageView, TenantChatView};
-use crate::events::ChatEvent;
+use super::{ChatView, MessageView, ReplyErrorView, TenantChatView};
+use crate::events::{ChatEvent, StreamPiece};
 use crate::store::{ChatRecord, MessageRecord};
 
 /// An event whose frames are the same for both APIs but for `chat_id`; `make` gets the
@@ -28,6 +28,7 @@ fn both_apis(
         user_frames: render(json!(chat.id)),
         tenant_frames: render(json!(chat.uuid)),
         closes,
+        stream: None,
     }
 }
 
@@ -94,6 +95,7 @@ pub fn chat_updated(chat: &ChatRecord) -> ChatEvent {
         user_frames: vec![updated_frame(chat.id, seq, ChatView::from(chat))],
         tenant_frames: vec![updated_frame(chat.uuid, seq, TenantChatView::from(chat))],
         closes: false,
+        stream: None,
     }
 }
 
@@ -125,4 +127,106 @@ fn updated_frame(chat_id: impl Serialize, seq: i64, chat: impl Serialize) -> Str
     };
     // Ids, numbers, strings and validated raw JSON: serialising them cannot fail.
     serde_json::to_string(&frame).expect("a chat.updated frame serialises")
+}
+
+/// `message.delta`: the next piece of a reply being generated. Its `seq` counts the
+/// reply's deltas (from 1), not the chat's changes: deltas do not change the chat's
+/// version, and are delivered as they come.
+pub fn message_delta(chat: &ChatRecord, message_id: i64, seq: u64, text: &str) -> ChatEvent {
+    let mut event = both_apis(chat, 0, false, |chat_id| {
+        vec![
+            json!({"type": "message.delta", "chat_id": chat_id, "message_id": message_id,
+                    "seq": seq, "text": text}),
+        ]
+    });
+    event.stream = Some(StreamPiece::Delta {
+        message_id,
+        seq,
+        text: text.to_owned(),
+    });
+    event
+}
+
+/// A reply's end: `message.completed` with the final message (`complete` or `stopped`),
+/// or `message.failed` with its status and error (`failed`, `interrupted`).
+pub fn reply_ended(chat: &ChatRecord, message: &MessageRecord) -> ChatEvent {
+    let seq = chat.version;
+    let mut event = both_apis(chat, seq, false, |chat_id| {
+        vec![match reply_end_data(message) {
+            ReplyEndData::Completed(view) => {
+                json!({"type": "message.completed", "chat_id": chat_id, "seq": seq,
+                       "message": view})
+            }
+            ReplyEndData::Failed(failed) => {
+                json!({"type": "message.failed", "chat_id": chat_id, "seq": seq,
+                       "message_id": failed.message_id, "status": failed.status,
+                       "error": failed.error})
+            }
+        }]
+    });
+    event.stream = Some(StreamPiece::End {
+        message_id: message.id,
+    });
+    event
+}
+
+/// A reply ended without a change to announce (it was deleted): resumers look again.
+pub fn reply_gone(chat_id: i64, message_id: i64) -> ChatEvent {
+    stream_only(chat_id, StreamPiece::End { message_id })
+}
+
+/// Asks whichever node produces the reply to stop it.
+pub fn reply_stop(chat_id: i64, message_id: i64) -> ChatEvent {
+    stream_only(chat_id, StreamPiece::Stop { message_id })
+}
+
+fn stream_only(chat_id: i64, piece: StreamPiece) -> ChatEvent {
+    ChatEvent {
+        chat_id,
+        seq: 0,
+        user_frames: Vec::new(),
+        tenant_frames: Vec::new(),
+        closes: false,
+        stream: Some(piece),
+    }
+}
+
+/// What a reply's end event carries, for the live frames and the SSE streams alike.
+pub enum ReplyEndData<'a> {
+    /// `message.completed`: the final message.
+    Completed(MessageView<'a>),
+    /// `message.failed`.
+    Failed(FailedView<'a>),
+}
+
+/// The data of `message.failed`.
+#[derive(Serialize)]
+pub struct FailedView<'a> {
+    pub message_id: i64,
+    pub status: &'static str,
+    pub error: ReplyErrorView<'a>,
+}
+
+/// The end event of a finished reply.
+pub fn reply_end_data(message: &MessageRecord) -> ReplyEndData<'_> {
+    let status = message.status();
+    if !status.is_failure() {
+        return ReplyEndData::Completed(MessageView::with_files(message));
+    }
+    let error = message
+        .reply
+        .as_ref()
+        .and_then(|reply| reply.error.as_ref())
+        .map_or(
+            ReplyErrorView {
+                code: "llm_upstream_error",
+                message: "the reply failed",
+            },
+            ReplyErrorView::from,
+        );
+    ReplyEndData::Failed(FailedView {
+        message_id: message.id,
+        status: status.as_str(),
+        error,
+    })
 }

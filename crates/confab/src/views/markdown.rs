@@ -189,6 +189,7 @@ mod tests {
             parent_id: None,
             siblings: crate::store::Siblings::OnlyChild,
             files,
+            reply: None,
         }
     }
 

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::{Actor, Timestamp};
-use crate::store::{ChatRecord, FileRecord, MessageRecord, Siblings, UserRecord};
+use crate::store::{ChatRecord, FileRecord, MessageRecord, ReplyError, Siblings, UserRecord};
 
 #[derive(Serialize, ToSchema)]
 pub struct UserView<'a> {
@@ -111,6 +111,19 @@ pub struct MessageView<'a> {
     /// message: the chat's first messages).
     #[schema(value_type = Vec<i64>)]
     pub sibling_ids: SiblingIds<'a>,
+    /// `complete` for a posted message; a generated reply is `generating` until it is
+    /// `complete`, `stopped`, `failed` or `interrupted`.
+    #[schema(value_type = String, example = "complete")]
+    pub status: &'static str,
+    /// The model that generated the reply (generated replies only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<&'a str>,
+    /// Tokens the provider reported (generated replies, when it reported them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<UsageView>,
+    /// Why a reply failed or was interrupted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ReplyErrorView<'a>>,
     #[serde(
         skip_serializing_if = "Option::is_none",
         serialize_with = "files_as_views"
@@ -152,7 +165,46 @@ impl<'a> MessageView<'a> {
                 id: message.id,
                 siblings: &message.siblings,
             },
+            status: message.status().as_str(),
+            model: message.reply.as_ref().and_then(|r| r.model.as_deref()),
+            usage: message
+                .reply
+                .as_ref()
+                .and_then(|r| r.usage)
+                .map(|u| UsageView {
+                    prompt_tokens: u.prompt_tokens,
+                    completion_tokens: u.completion_tokens,
+                }),
+            error: message
+                .reply
+                .as_ref()
+                .and_then(|r| r.error.as_ref())
+                .map(ReplyErrorView::from),
             files: None,
+        }
+    }
+}
+
+/// Tokens a generated reply used, as the provider reported them.
+#[derive(Serialize, ToSchema, Clone, Copy)]
+pub struct UsageView {
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+}
+
+/// Why a reply ended without completing: `llm_upstream_error`, `llm_timeout`,
+/// `reply_too_long` or `node_lost`.
+#[derive(Serialize, ToSchema)]
+pub struct ReplyErrorView<'a> {
+    pub code: &'a str,
+    pub message: &'a str,
+}
+
+impl<'a> From<&'a ReplyError> for ReplyErrorView<'a> {
+    fn from(error: &'a ReplyError) -> Self {
+        ReplyErrorView {
+            code: &error.code,
+            message: &error.message,
         }
     }
 }

@@ -12,6 +12,7 @@ mod cross_site;
 mod delete_last;
 mod durability;
 mod forwarded_proto;
+mod generate;
 mod harness;
 mod isolation;
 mod limits;

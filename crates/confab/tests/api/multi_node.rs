@@ -20,15 +20,17 @@ use crate::tenant_support::{
 /// reports a healthy database and event bus. `None` when a service is not configured.
 pub async fn start_nodes(test: &str, count: usize) -> Option<(TestDatabase, Vec<Node>)> {
     let redis = redis_url(test)?;
-    start_nodes_on(test, count, &redis, 5).await
+    start_nodes_on(test, count, &redis, 5, Vec::new()).await
 }
 
-/// [`start_nodes`] on the Redis at `redis`, with `--presence-ttl-seconds ttl`.
-async fn start_nodes_on(
+/// [`start_nodes`] on the Redis at `redis`, with `--presence-ttl-seconds ttl` and
+/// further flags.
+pub(crate) async fn start_nodes_on(
     test: &str,
     count: usize,
     redis: &str,
     presence_ttl_seconds: u64,
+    extra_args: Vec<String>,
 ) -> Option<(TestDatabase, Vec<Node>)> {
     postgres_url(test)?;
     let database = TestDatabase::create(Backend::Postgres).await;
@@ -37,7 +39,7 @@ async fn start_nodes_on(
         redis_url: Some(redis.to_owned()),
         redis_prefix: Some(format!("confab-test-{}", uuid::Uuid::new_v4().simple())),
         presence_ttl_seconds: Some(presence_ttl_seconds),
-        extra_args: Vec::new(),
+        extra_args,
     };
     let mut nodes: Vec<Node> = (0..count)
         .map(|i| Node::spawn(&format!("node-{i}"), &options))
@@ -726,7 +728,8 @@ async fn a_killed_node_stops_counting_within_the_presence_ttl() {
     let Some(redis) = redis_url(test) else {
         return;
     };
-    let Some((database, nodes)) = start_nodes_on(test, 2, &redis, TTL.as_secs()).await else {
+    let Some((database, nodes)) = start_nodes_on(test, 2, &redis, TTL.as_secs(), Vec::new()).await
+    else {
         return;
     };
     let (mut a, b) = two(nodes);
@@ -774,7 +777,7 @@ async fn nodes_keep_serving_through_a_redis_outage_and_reconnect() {
     }
     let port = free_port();
     let mut redis = RedisServer::start(port).await;
-    let Some((database, nodes)) = start_nodes_on(test, 2, &redis.url(), 3).await else {
+    let Some((database, nodes)) = start_nodes_on(test, 2, &redis.url(), 3, Vec::new()).await else {
         return;
     };
     let (a, b) = two(nodes);

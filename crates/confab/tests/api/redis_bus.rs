@@ -47,6 +47,7 @@ fn event(chat_id: i64, seq: i64, text: &str) -> ChatEvent {
         user_frames: vec![format!("user:{text}")],
         tenant_frames: vec![format!("tenant:{text}")],
         closes: false,
+        stream: None,
     }
 }
 

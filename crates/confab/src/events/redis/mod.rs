@@ -191,4 +191,16 @@ impl EventBus for RedisBus {
             shared.commands_ok.load(Ordering::Relaxed) && shared.subscribed.load(Ordering::Relaxed);
         ("redis", ok)
     }
+
+    fn streams(&self) -> &Arc<super::streams::ReplyStreams> {
+        self.shared.hub.streams()
+    }
+
+    fn node_id(&self) -> &str {
+        &self.shared.node
+    }
+
+    async fn node_alive(&self, node: &str) -> anyhow::Result<bool> {
+        presence::node_alive(&self.shared, node).await
+    }
 }

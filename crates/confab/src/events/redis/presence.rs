@@ -70,9 +70,14 @@ async fn write_presence(
     };
     let ttl_ms = u64::try_from(shared.ttl.as_millis()).unwrap_or(u64::MAX);
     let mut pipe = ::redis::pipe();
-    if counts.is_empty() {
-        pipe.cmd("PING").ignore();
-    }
+    // The node's own key says it is alive: replies it produces are not taken for
+    // orphans while it lives (see `node_alive`).
+    pipe.cmd("SET")
+        .arg(shared.node_key(&shared.node))
+        .arg(1)
+        .arg("PX")
+        .arg(ttl_ms)
+        .ignore();
     for (chat, count) in &counts {
         let key = shared.presence_key(*chat, &shared.node);
         let nodes = shared.nodes_key(*chat);
@@ -148,4 +153,23 @@ pub(super) async fn count(shared: &Shared, chat_id: i64) -> anyhow::Result<u64> 
     )
     .await?;
     Ok(own + counts.into_iter().flatten().sum::<u64>())
+}
+
+/// Whether a node has written its presence within the TTL. An error when Redis cannot be
+/// asked (nothing is then taken for dead).
+pub(super) async fn node_alive(shared: &Shared, node: &str) -> anyhow::Result<bool> {
+    if node == shared.node {
+        return Ok(true);
+    }
+    let mut connection = shared
+        .connection()
+        .context("redis is unavailable: cannot tell which nodes live")?;
+    let exists: u64 = timed(
+        "reading a node's presence",
+        ::redis::cmd("EXISTS")
+            .arg(shared.node_key(node))
+            .query_async(&mut connection),
+    )
+    .await?;
+    Ok(exists > 0)
 }

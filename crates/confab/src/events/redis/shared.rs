@@ -48,6 +48,11 @@ impl Shared {
         format!("{}:presence:{chat_id}:nodes", self.prefix)
     }
 
+    /// A node's own key, alive as long as the node heartbeats.
+    pub(super) fn node_key(&self, node: &str) -> String {
+        format!("{}:node:{node}", self.prefix)
+    }
+
     /// The shared connection, if one has been made (it reconnects by itself after).
     pub(super) fn connection(&self) -> Option<ConnectionManager> {
         self.connection

@@ -4,11 +4,12 @@
 
 mod chats;
 mod export;
+mod generate;
 mod messages;
 mod search;
 mod tree;
 
-use axum::routing::{delete, get, patch, put};
+use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 
 use super::state::AppState;
@@ -16,6 +17,7 @@ use super::state::AppState;
 pub use crate::http::paging::{DEFAULT_LIMIT, MAX_LIMIT};
 pub use chats::*;
 pub use export::*;
+pub use generate::*;
 pub use messages::*;
 pub use search::*;
 pub use tree::*;
@@ -42,6 +44,15 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/chats/{chat_id}/messages/{message_id}",
             patch(tree::edit_message),
         )
+        .route(
+            "/api/v1/chats/{chat_id}/messages/{message_id}/stream",
+            get(generate::resume),
+        )
+        .route(
+            "/api/v1/chats/{chat_id}/messages/{message_id}/stop",
+            post(generate::stop),
+        )
+        .route("/api/v1/chats/{chat_id}/generate", post(generate::generate))
         .route("/api/v1/chats/{chat_id}/current", put(tree::switch_branch))
         .route("/api/v1/chats/{chat_id}/tree", get(tree::tree))
         .route("/api/v1/chats/{chat_id}/export", get(export::export_chat))

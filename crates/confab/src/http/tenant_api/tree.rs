@@ -22,6 +22,14 @@ pub struct TenantMessage<'a> {
     data: MessageView<'a>,
 }
 
+impl<'a> TenantMessage<'a> {
+    pub fn new(message: &'a crate::store::MessageRecord) -> Self {
+        TenantMessage {
+            data: MessageView::with_files(message),
+        }
+    }
+}
+
 /// `{"data": [...], "current_message_id": X}`
 #[derive(Serialize, ToSchema)]
 pub struct TenantTree<'a> {

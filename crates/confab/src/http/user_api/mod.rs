@@ -2,6 +2,7 @@
 
 mod auth;
 mod chats;
+mod generate;
 pub mod list_params;
 mod messages;
 mod search;
@@ -14,6 +15,7 @@ use super::state::AppState;
 
 pub use auth::*;
 pub use chats::*;
+pub use generate::*;
 pub use messages::*;
 pub use search::*;
 pub use tree::*;
@@ -49,6 +51,18 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/users/{user_id}/chats/{chat_id}/current",
             put(tree::switch_branch),
+        )
+        .route(
+            "/api/users/{user_id}/chats/{chat_id}/generate",
+            post(generate::generate),
+        )
+        .route(
+            "/api/users/{user_id}/chats/{chat_id}/messages/{message_id}/stream",
+            get(generate::resume),
+        )
+        .route(
+            "/api/users/{user_id}/chats/{chat_id}/messages/{message_id}/stop",
+            post(generate::stop),
         )
         .route("/api/users/{user_id}/chats/{chat_id}/tree", get(tree::tree))
         .route("/api/users/{user_id}/search", get(search::search))

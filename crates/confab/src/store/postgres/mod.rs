@@ -42,6 +42,7 @@ impl SqlEngine for Postgres {
     const SEARCH_DOCUMENT_IN_INSERT: bool = true;
     const INDEX_MESSAGE_SQL: &'static str =
         "UPDATE messages SET search = $2::tsvector WHERE id = $1";
+    const UNINDEX_MESSAGE_SQL: Option<&'static str> = None;
     const INDEX_CHAT_NAME_SQL: &'static str =
         "UPDATE chats SET name_search = $2::tsvector WHERE id = $1";
     // Nodes starting together index one batch at a time.

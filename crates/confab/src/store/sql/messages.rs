@@ -7,7 +7,7 @@
 use futures_util::TryStreamExt as _;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
-use super::rows::{attach_files, parse_actor, ChatUsageRow, FileRow, MessageRow};
+use super::rows::{attach_files, parse_actor, select_messages, ChatUsageRow, FileRow, MessageRow};
 use super::{by_ref, Sql, SqlEngine, RELEASE_TENANT_BYTES_SQL};
 use crate::domain::delete_last::{DeleteLastPlan, Planner};
 use crate::domain::Timestamp;
@@ -127,36 +127,7 @@ where
                 Self::index_message_in(conn, id, document).await?;
                 id
             };
-            let mut files = Vec::with_capacity(message.files.len());
-            for file in message.files {
-                let file_id: i64 = sqlx::query_scalar::<DB, i64>(
-                    "INSERT INTO files (message_id, chat_id, user_id, title, text, language, \
-                     extension, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
-                )
-                .bind(id)
-                .bind(chat.id)
-                .bind(chat.user_id)
-                .bind(&file.title)
-                .bind(&file.text)
-                .bind(&file.language)
-                .bind(&file.extension)
-                .bind(stamp)
-                .fetch_one(&mut *conn)
-                .await?;
-                files.push(FileRecord {
-                    id: file_id,
-                    title: file.title,
-                    text: file.text,
-                    language: file.language,
-                    extension: file.extension,
-                    user_id: chat.user_id,
-                    chat_id: chat.id,
-                    message_id: id,
-                    created_at: Timestamp(stamp),
-                    updated_at: Timestamp(stamp),
-                });
-            }
+            let files = Self::insert_files_in(conn, &chat, id, message.files, stamp).await?;
             let siblings = match (&first_siblings, stored.is_empty()) {
                 (Siblings::Of(existing), true) => {
                     Siblings::Of(existing.iter().copied().chain([id]).collect())
@@ -173,6 +144,7 @@ where
                 parent_id: parent,
                 siblings,
                 files,
+                reply: None,
             });
             parent = Some(id);
         }
@@ -205,6 +177,47 @@ where
         })
     }
 
+    /// Stores a message's code files (stamped `stamp`), in the caller's transaction.
+    pub(crate) async fn insert_files_in(
+        conn: &mut DB::Connection,
+        chat: &ChatRecord,
+        message_id: i64,
+        files: Vec<crate::domain::code_blocks::CodeFile>,
+        stamp: i64,
+    ) -> StoreResult<Vec<FileRecord>> {
+        let mut stored = Vec::with_capacity(files.len());
+        for file in files {
+            let file_id: i64 = sqlx::query_scalar::<DB, i64>(
+                "INSERT INTO files (message_id, chat_id, user_id, title, text, language, \
+                 extension, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+            )
+            .bind(message_id)
+            .bind(chat.id)
+            .bind(chat.user_id)
+            .bind(&file.title)
+            .bind(&file.text)
+            .bind(&file.language)
+            .bind(&file.extension)
+            .bind(stamp)
+            .fetch_one(&mut *conn)
+            .await?;
+            stored.push(FileRecord {
+                id: file_id,
+                title: file.title,
+                text: file.text,
+                language: file.language,
+                extension: file.extension,
+                user_id: chat.user_id,
+                chat_id: chat.id,
+                message_id,
+                created_at: Timestamp(stamp),
+                updated_at: Timestamp(stamp),
+            });
+        }
+        Ok(stored)
+    }
+
     /// Every message of the chat with its files, and the chat's version, from one
     /// snapshot: three statements, however many messages and files.
     pub async fn list_messages_versioned(
@@ -222,10 +235,10 @@ where
                 .fetch_one(&mut *tx)
                 .await?;
         let (version, branched) = (ChatVersion { id, version }, branched != 0);
-        let rows = sqlx::query_as::<DB, MessageRow>(
-            "SELECT id, chat_id, actor, message, created_at, updated_at, parent_id FROM messages \
-             WHERE path_chat_id = $1 ORDER BY created_at, id",
-        )
+        let rows = sqlx::query_as::<DB, MessageRow>(select_messages!(
+            "FROM messages \
+             WHERE path_chat_id = $1 ORDER BY created_at, id"
+        ))
         .bind(version.id)
         .fetch_all(&mut *tx)
         .await?;
@@ -293,11 +306,11 @@ where
         let (after_at, after_id) = after
             .map(|c| (c.created_at.micros(), c.id))
             .unwrap_or((i64::MIN, i64::MIN));
-        let rows = sqlx::query_as::<DB, MessageRow>(
-            "SELECT id, chat_id, actor, message, created_at, updated_at, parent_id FROM messages \
+        let rows = sqlx::query_as::<DB, MessageRow>(select_messages!(
+            "FROM messages \
              WHERE path_chat_id = $1 AND (created_at, id) > ($2, $3) \
-             ORDER BY created_at, id LIMIT $4",
-        )
+             ORDER BY created_at, id LIMIT $4"
+        ))
         .bind(chat_id)
         .bind(after_at)
         .bind(after_id)
@@ -351,10 +364,10 @@ where
         let mut planner = Planner::new();
         let mut newest_first = Vec::new();
         {
-            let mut rows = sqlx::query_as::<DB, MessageRow>(
-                "SELECT id, chat_id, actor, message, created_at, updated_at, parent_id FROM messages \
-                 WHERE path_chat_id = $1 ORDER BY created_at DESC, id DESC",
-            )
+            let mut rows = sqlx::query_as::<DB, MessageRow>(select_messages!(
+                "FROM messages \
+                 WHERE path_chat_id = $1 ORDER BY created_at DESC, id DESC"
+            ))
             .bind(chat.id)
             .fetch(&mut *tx);
             while planner.wants_more() {

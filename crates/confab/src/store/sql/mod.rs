@@ -11,6 +11,7 @@
 //! * `tree.rs`: the message tree: placing appends, the active path, edits, switches;
 //! * `search.rs`: search documents written with every change, the search statement, and
 //!   indexing rows older than search;
+//! * `replies.rs`: generated replies: started, persisted as they grow, ended;
 //! * `paged.rs`: [`PagedReads`](super::PagedReads), long lists page by page;
 //! * `store_impl.rs`: [`Store`](super::Store), once for both engines, calling the above;
 //! * `rows.rs`: the rows statements return, and their records.
@@ -27,6 +28,7 @@ mod accounts;
 mod chats;
 mod messages;
 mod paged;
+mod replies;
 pub(crate) mod rows;
 mod search;
 mod search_query;
@@ -64,6 +66,9 @@ pub trait SqlEngine: Database {
     const SEARCH_DOCUMENT_IN_INSERT: bool;
     /// Stores a message's search document (`$1` message id, `$2` document).
     const INDEX_MESSAGE_SQL: &'static str;
+    /// Removes a message's search document before it is stored again (`$1` message id),
+    /// where storing does not replace it.
+    const UNINDEX_MESSAGE_SQL: Option<&'static str>;
     /// Stores a chat name's search document (`$1` chat id, `$2` document), replacing the
     /// one of its former name.
     const INDEX_CHAT_NAME_SQL: &'static str;

@@ -8,7 +8,7 @@ use futures_util::TryStreamExt as _;
 use sqlx::query::QueryAs;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
-use super::rows::{chats, ChatRow, FileRow, MessageRow, PositionRow};
+use super::rows::{chats, select_messages, ChatRow, FileRow, MessageRow, PositionRow};
 use super::{Sql, SqlEngine};
 use crate::domain::OrderBy;
 use crate::store::keyset::{self, ChatKey};
@@ -130,12 +130,12 @@ where
     ) -> StoreResult<Vec<MessageRecord>> {
         let mut rows = Vec::new();
         {
-            let mut stream = sqlx::query_as::<DB, MessageRow>(
-                "SELECT id, chat_id, actor, message, created_at, updated_at, parent_id FROM messages \
+            let mut stream = sqlx::query_as::<DB, MessageRow>(select_messages!(
+                "FROM messages \
                  WHERE path_chat_id = $1 AND (created_at, id) > ($2, $3) \
                  AND (created_at, id) <= ($4, $5) AND id <= $5 \
-                 ORDER BY created_at, id LIMIT $6",
-            )
+                 ORDER BY created_at, id LIMIT $6"
+            ))
             .bind(chat_id)
             .bind(after.0)
             .bind(after.1)

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use std::collections::HashMap;
 use uuid::Uuid;
 
-use crate::domain::{Actor, Metadata, Timestamp};
+use crate::domain::{Actor, Metadata, ReplyStatus, Timestamp};
 use crate::store::records::*;
 use crate::store::{StoreError, StoreResult};
 
@@ -164,7 +164,20 @@ pub(crate) struct ChatUsageRow {
     pub message_bytes: i64,
 }
 
-/// `id, chat_id, actor, message, created_at, updated_at, parent_id`.
+/// `SELECT` with the columns of [`MessageRow`], then the rest of the statement: every
+/// statement that reads messages selects the same columns.
+macro_rules! select_messages {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, chat_id, actor, message, created_at, updated_at, parent_id, status, \
+             model, prompt_tokens, completion_tokens, error_code, error_message ",
+            $rest
+        )
+    };
+}
+pub(crate) use select_messages;
+
+/// A message, as [`select_messages`] reads it.
 #[derive(sqlx::FromRow)]
 pub(crate) struct MessageRow {
     pub id: i64,
@@ -174,6 +187,12 @@ pub(crate) struct MessageRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub parent_id: Option<i64>,
+    pub status: String,
+    pub model: Option<String>,
+    pub prompt_tokens: Option<i64>,
+    pub completion_tokens: Option<i64>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
 }
 
 impl MessageRow {
@@ -188,8 +207,38 @@ impl MessageRow {
             parent_id: self.parent_id,
             siblings: Siblings::OnlyChild,
             files: Vec::new(),
+            reply: reply_info(
+                &self.status,
+                self.model,
+                self.prompt_tokens.zip(self.completion_tokens),
+                self.error_code.zip(self.error_message),
+            )?,
         })
     }
+}
+
+/// A reply's state from its columns; `None` for a posted message.
+fn reply_info(
+    status: &str,
+    model: Option<String>,
+    usage: Option<(i64, i64)>,
+    error: Option<(String, String)>,
+) -> StoreResult<Option<Box<ReplyInfo>>> {
+    let status = ReplyStatus::parse(status)
+        .with_context(|| format!("corrupt message status {status:?} in the database"))
+        .map_err(StoreError::Other)?;
+    if status == ReplyStatus::Complete && model.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(Box::new(ReplyInfo {
+        status,
+        model,
+        usage: usage.map(|(prompt_tokens, completion_tokens)| Usage {
+            prompt_tokens,
+            completion_tokens,
+        }),
+        error: error.map(|(code, message)| ReplyError { code, message }),
+    })))
 }
 
 /// `id, title, text, language, extension, user_id, chat_id, message_id, created_at,

@@ -215,6 +215,45 @@ where
         self.sql.delete_last(chat).await
     }
 
+    // Generated replies: replies.rs.
+    async fn start_reply(
+        &self,
+        chat: &ChatRef,
+        under: Under,
+        user: Option<NewMessage>,
+        reply: NewReply,
+    ) -> StoreResult<Appended> {
+        self.sql.start_reply(chat, under, user, reply).await
+    }
+
+    async fn flush_replies(&self, replies: &[(i64, &str, String)]) -> StoreResult<Vec<i64>> {
+        self.sql.flush_replies(replies).await
+    }
+
+    async fn finish_reply(
+        &self,
+        message_id: i64,
+        end: ReplyEnd,
+    ) -> StoreResult<Option<(ChatRecord, MessageRecord)>> {
+        self.sql.finish_reply(message_id, end).await
+    }
+
+    async fn reply_progress(
+        &self,
+        chat: &ChatRef,
+        message_id: i64,
+    ) -> StoreResult<(ChatRecord, ReplyProgress)> {
+        self.sql.reply_progress(chat, message_id).await
+    }
+
+    async fn running_replies(&self) -> StoreResult<Vec<(i64, Option<String>)>> {
+        self.sql.running_replies().await
+    }
+
+    async fn chat_generating(&self, chat_id: i64) -> StoreResult<bool> {
+        self.sql.chat_generating(chat_id).await
+    }
+
     // Search: search.rs, through the engine.
     async fn search(&self, request: &SearchRequest) -> StoreResult<Vec<SearchHit>> {
         DB::search(self, request).await

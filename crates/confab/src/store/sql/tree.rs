@@ -10,7 +10,7 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::rows::{attach_files, MessageRow};
+use super::rows::{attach_files, select_messages, MessageRow};
 use super::{Sql, SqlEngine};
 use crate::domain::code_blocks;
 use crate::domain::{Actor, MessageText};
@@ -244,10 +244,9 @@ where
                 .execute(&mut *tx)
                 .await?;
         }
-        let rows = sqlx::query_as::<DB, MessageRow>(
-            "SELECT id, chat_id, actor, message, created_at, updated_at, parent_id \
-             FROM messages WHERE path_chat_id = $1 ORDER BY created_at, id",
-        )
+        let rows = sqlx::query_as::<DB, MessageRow>(select_messages!(
+            "FROM messages WHERE path_chat_id = $1 ORDER BY created_at, id"
+        ))
         .bind(chat.id)
         .fetch_all(&mut *tx)
         .await?;
@@ -272,10 +271,9 @@ where
     pub async fn list_tree(&self, chat: &ChatRef) -> StoreResult<(ChatRecord, Vec<MessageRecord>)> {
         let mut tx = self.begin_read().await?;
         let record = Self::read_chat(&mut *tx, chat).await?;
-        let rows = sqlx::query_as::<DB, MessageRow>(
-            "SELECT id, chat_id, actor, message, created_at, updated_at, parent_id \
-             FROM messages WHERE chat_id = $1 ORDER BY created_at, id",
-        )
+        let rows = sqlx::query_as::<DB, MessageRow>(select_messages!(
+            "FROM messages WHERE chat_id = $1 ORDER BY created_at, id"
+        ))
         .bind(record.id)
         .fetch_all(&mut *tx)
         .await?;

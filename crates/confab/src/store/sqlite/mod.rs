@@ -59,6 +59,8 @@ impl SqlEngine for Sqlite {
          path_chat_id) VALUES ($1, $2, $3, $4, $4, $5, $1) RETURNING id";
     const SEARCH_DOCUMENT_IN_INSERT: bool = false;
     const INDEX_MESSAGE_SQL: &'static str = search::INDEX_MESSAGE_SQL;
+    const UNINDEX_MESSAGE_SQL: Option<&'static str> =
+        Some("DELETE FROM message_search WHERE rowid = $1");
     const INDEX_CHAT_NAME_SQL: &'static str = search::INDEX_CHAT_NAME_SQL;
     const BACKFILL_PROGRESS_SQL: &'static str =
         "SELECT messages_upto, messages_done, chats_upto, chats_done FROM search_backfill";

@@ -1,0 +1,244 @@
+//! Generate a reply (SPEC §8): append the user message (if any) and the reply row, send
+//! the active path to the provider, and produce the reply in a task of its own
+//! (`reply_task.rs`), which outlives the request that started it.
+
+use serde::Deserialize;
+
+use super::error::ChatError;
+use super::reply_task::{self, Job};
+use super::Chats;
+use crate::config::Limits;
+use crate::domain::{Actor, MessageText, ModelName};
+use crate::llm::{tokens, Request, Turn};
+use crate::store::{ChatRecord, ChatRef, MessageRecord, NewMessage, NewReply, Under};
+use crate::views::frames;
+
+/// Highest `max_tokens` a request may ask for.
+const MAX_TOKENS_CAP: u32 = 1_000_000;
+
+/// The body of a generate request, as sent (documented in `http::generate_body`).
+#[derive(Deserialize)]
+pub struct GenerateInput {
+    pub message: Option<UserTurnInput>,
+    pub parent_id: Option<i64>,
+    pub model: Option<String>,
+    pub system: Option<String>,
+    pub temperature: Option<f64>,
+    pub max_tokens: Option<u32>,
+    pub stream: Option<bool>,
+}
+
+/// The user message to append before the reply.
+#[derive(Deserialize)]
+pub struct UserTurnInput {
+    pub content: String,
+    pub role: Option<String>,
+}
+
+/// A generate request, checked.
+struct Generate {
+    user: Option<NewMessage>,
+    under: Under,
+    model: Option<String>,
+    system: Option<String>,
+    temperature: Option<f64>,
+    max_tokens: Option<u32>,
+}
+
+impl GenerateInput {
+    /// Whether the caller wants the reply streamed (the default).
+    pub fn streams(&self) -> bool {
+        self.stream.unwrap_or(true)
+    }
+
+    fn parse(self, limits: &Limits) -> Result<Generate, ChatError> {
+        let user = match self.message {
+            Some(turn) => {
+                if turn.role.as_deref().is_some_and(|role| role != "user") {
+                    return Err(ChatError::invalid("message.role must be \"user\""));
+                }
+                Some(NewMessage {
+                    actor: Actor::User,
+                    text: MessageText::parse(turn.content, limits.max_message_bytes)?,
+                    files: Vec::new(),
+                })
+            }
+            None => None,
+        };
+        let under = match self.parent_id {
+            Some(id) if id > 0 => Under::Message(id),
+            Some(_) => return Err(ChatError::invalid("parent_id must be a positive integer")),
+            None => Under::Current,
+        };
+        let model = match self.model.filter(|m| !m.is_empty()) {
+            Some(model) => Some(ModelName::parse(&model)?.as_str().to_owned()),
+            None => None,
+        };
+        if let Some(system) = &self.system {
+            if system.len() > limits.max_message_bytes {
+                return Err(ChatError::invalid(format!(
+                    "system must be at most {} bytes",
+                    limits.max_message_bytes
+                )));
+            }
+        }
+        if let Some(t) = self.temperature {
+            if !(0.0..=2.0).contains(&t) {
+                return Err(ChatError::invalid("temperature must be between 0 and 2"));
+            }
+        }
+        if let Some(n) = self.max_tokens {
+            if n == 0 || n > MAX_TOKENS_CAP {
+                return Err(ChatError::invalid(format!(
+                    "max_tokens must be between 1 and {MAX_TOKENS_CAP}"
+                )));
+            }
+        }
+        Ok(Generate {
+            user,
+            under,
+            model,
+            system: self.system.filter(|s| !s.is_empty()),
+            temperature: self.temperature,
+            max_tokens: self.max_tokens,
+        })
+    }
+}
+
+/// A reply that has started: the messages appended (the user's, if any, then the reply).
+pub struct Started {
+    pub chat: ChatRecord,
+    pub messages: Vec<MessageRecord>,
+}
+
+impl Started {
+    /// The reply being generated.
+    pub fn reply(&self) -> Option<&MessageRecord> {
+        self.messages.last()
+    }
+}
+
+impl Chats {
+    /// Starts a reply; it is generated in the background and published as it grows.
+    pub async fn generate(
+        &self,
+        chat: &ChatRef,
+        input: GenerateInput,
+    ) -> Result<Started, ChatError> {
+        let llm = self.llm.clone().ok_or(ChatError::LlmNotConfigured)?;
+        let input = input.parse(&self.limits)?;
+        let slot = llm.slot().ok_or(ChatError::TooManyGenerations)?;
+        let current = self.store.get_chat(chat).await?;
+        let model = input
+            .model
+            .or_else(|| Some(current.model.clone()).filter(|m| !m.is_empty()))
+            .or_else(|| llm.default_model.clone())
+            .ok_or_else(|| {
+                ChatError::invalid(
+                    "no model: name one (model), give the chat one, or start the server \
+                     with --llm-default-model",
+                )
+            })?;
+        let node = self.events.node_id().to_owned();
+        let appended = self
+            .store
+            .start_reply(
+                chat,
+                input.under,
+                input.user,
+                NewReply {
+                    model: model.clone(),
+                    node,
+                },
+            )
+            .await?;
+        let reply = appended
+            .messages
+            .last()
+            .cloned()
+            .ok_or_else(|| ChatError::invalid("no reply was started"))?;
+        let stop = self.events.streams().produce(reply.id);
+        self.events
+            .publish(frames::messages_created(&appended.chat, &appended.messages))
+            .await;
+        let history = self.history(chat, &reply, input.system.as_deref()).await;
+        let request = history.map(|messages| Request {
+            model,
+            messages,
+            temperature: input.temperature,
+            max_tokens: input.max_tokens,
+        });
+        tokio::spawn(reply_task::run(Job {
+            store: self.store.clone(),
+            events: self.events.clone(),
+            llm,
+            chat: appended.chat.clone(),
+            message_id: reply.id,
+            request,
+            max_bytes: self.limits.max_message_bytes,
+            stop,
+            slot,
+        }));
+        Ok(Started {
+            chat: appended.chat,
+            messages: appended.messages,
+        })
+    }
+
+    /// The active path up to the reply's parent, as the provider takes it: the system
+    /// prompt first, then the newest messages that fit the context budget.
+    async fn history(
+        &self,
+        chat: &ChatRef,
+        reply: &MessageRecord,
+        system: Option<&str>,
+    ) -> Result<Vec<Turn>, ChatError> {
+        let (_, tree) = self.store.list_tree(chat).await?;
+        let by_id: std::collections::HashMap<i64, &MessageRecord> =
+            tree.iter().map(|m| (m.id, m)).collect();
+        let mut path = Vec::new();
+        let mut next = reply.parent_id;
+        while let Some(id) = next {
+            let Some(message) = by_id.get(&id) else { break };
+            path.push(*message);
+            next = message.parent_id;
+        }
+        path.reverse();
+        let texts: Vec<String> = path.iter().map(|m| m.message.clone()).collect();
+        let system = system.map(str::to_owned);
+        let budget = self.llm.as_ref().map_or(0, |llm| llm.context_tokens);
+        let roles: Vec<&'static str> = path.iter().map(|m| role_of(m.actor)).collect();
+        // Counting tokens is CPU work on long histories: off the async executor.
+        let turns = tokio::task::spawn_blocking(move || {
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let fixed = system.as_deref().map_or(0, tokens::count);
+            let drop = tokens::oldest_to_drop(&refs, fixed, budget);
+            let mut turns = Vec::with_capacity(texts.len() + 1 - drop);
+            if let Some(system) = system {
+                turns.push(Turn {
+                    role: "system",
+                    content: system,
+                });
+            }
+            for (text, role) in texts.into_iter().zip(roles).skip(drop) {
+                turns.push(Turn {
+                    role,
+                    content: text,
+                });
+            }
+            turns
+        })
+        .await
+        .map_err(|error| ChatError::invalid(format!("counting tokens failed: {error}")))?;
+        Ok(turns)
+    }
+}
+
+/// The OpenAI role of a message's actor.
+fn role_of(actor: Actor) -> &'static str {
+    match actor {
+        Actor::User => "user",
+        Actor::Assistant => "assistant",
+        _ => "system",
+    }
+}

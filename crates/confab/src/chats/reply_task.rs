@@ -1,0 +1,243 @@
+//! The task that produces one reply: reads the provider's chunks, publishes each as a
+//! delta (to this node's streams and sockets, and through the bus to the other nodes'),
+//! persists the text every [`FLUSH_EVERY`], and ends the reply exactly once.
+//!
+//! Nothing the clients do slows it: deltas go to bounded socket queues and to the
+//! streams' logs, which readers pull from at their own pace. A client that disconnects
+//! does not stop it; a stop (from any node), the reply's deletion (seen at the next
+//! flush), the provider's end or failure, the size limit and the deadline do.
+
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{oneshot, OwnedSemaphorePermit};
+
+use super::error::ChatError;
+use crate::domain::{MessageText, ReplyStatus, StreamMarks};
+use crate::events::EventBus;
+use crate::llm::{Chunk, LlmClient, LlmError, Request};
+use crate::store::{ChatRecord, ReplyEnd, ReplyError, Store, Usage};
+use crate::views::frames;
+
+/// How often a running reply's text is persisted (at most this much is lost when its
+/// node dies).
+pub const FLUSH_EVERY: Duration = Duration::from_millis(500);
+
+/// Attempts at ending a reply in the database before giving up (the sweep for orphaned
+/// replies then ends it).
+const END_ATTEMPTS: u32 = 5;
+
+/// Everything a reply's task needs.
+pub(super) struct Job {
+    pub store: Arc<dyn Store>,
+    pub events: Arc<dyn EventBus>,
+    pub llm: Arc<LlmClient>,
+    pub chat: ChatRecord,
+    pub message_id: i64,
+    /// The request, or why it could not be built.
+    pub request: Result<Request, ChatError>,
+    pub max_bytes: usize,
+    pub stop: oneshot::Receiver<()>,
+    /// This node's generation slot, held until the reply ends.
+    pub slot: OwnedSemaphorePermit,
+}
+
+/// How the reading ended.
+enum Outcome {
+    Complete,
+    Stopped,
+    Failed(LlmError),
+    TooLong,
+    /// The reply was ended elsewhere or deleted: nothing to write.
+    Gone,
+}
+
+/// The reply as it grows.
+struct Growing {
+    text: String,
+    marks: StreamMarks,
+    usage: Option<Usage>,
+}
+
+pub(super) async fn run(job: Job) {
+    let Job {
+        store,
+        events,
+        llm,
+        chat,
+        message_id,
+        request,
+        max_bytes,
+        mut stop,
+        slot,
+    } = job;
+    let mut growing = Growing {
+        text: String::new(),
+        marks: StreamMarks::default(),
+        usage: None,
+    };
+    let outcome = match request {
+        Ok(request) => {
+            let deadline = tokio::time::Instant::now() + llm.max_duration;
+            let producer = Producer {
+                store: &*store,
+                events: &*events,
+                chat: &chat,
+                message_id,
+                max_bytes,
+            };
+            tokio::select! {
+                outcome = producer.produce(&llm, &request, &mut growing) => outcome,
+                _ = &mut stop => Outcome::Stopped,
+                () = tokio::time::sleep_until(deadline) => Outcome::Failed(LlmError::timeout(
+                    "the reply took longer than the server allows (--llm-max-seconds)",
+                )),
+            }
+        }
+        Err(error) => Outcome::Failed(LlmError::upstream(format!(
+            "the history could not be read: {error}"
+        ))),
+    };
+    finish(&*store, &*events, &chat, message_id, outcome, growing).await;
+    events.streams().produced(message_id);
+    drop(slot);
+}
+
+/// Where a reply's chunks go.
+struct Producer<'a> {
+    store: &'a dyn Store,
+    events: &'a dyn EventBus,
+    chat: &'a ChatRecord,
+    message_id: i64,
+    max_bytes: usize,
+}
+
+impl Producer<'_> {
+    /// Reads the provider's chunks until the reply is complete or fails.
+    async fn produce(&self, llm: &LlmClient, request: &Request, growing: &mut Growing) -> Outcome {
+        let Producer {
+            store,
+            events,
+            chat,
+            message_id,
+            max_bytes,
+        } = *self;
+        let mut upstream = match llm.open(request).await {
+            Ok(upstream) => upstream,
+            Err(error) => return Outcome::Failed(error),
+        };
+        let mut flush = tokio::time::interval(FLUSH_EVERY);
+        flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        flush.tick().await;
+        let mut unsaved = false;
+        loop {
+            tokio::select! {
+                _ = flush.tick(), if unsaved => {
+                    unsaved = false;
+                    let batch = [(message_id, growing.text.as_str(), growing.marks.to_stored())];
+                    match store.flush_replies(&batch).await {
+                        Ok(ended) if ended.contains(&message_id) => return Outcome::Gone,
+                        Ok(_) => {}
+                        Err(error) => {
+                            unsaved = true;
+                            tracing::warn!(message_id, "persisting a reply's progress failed: {error}");
+                        }
+                    }
+                }
+                chunk = upstream.next() => match chunk {
+                    Ok(Some(Chunk::Text(mut text))) => {
+                        text.retain(|c| c != '\0');
+                        let room = max_bytes.saturating_sub(growing.text.len());
+                        let too_long = text.len() > room;
+                        if too_long {
+                            let mut cut = room;
+                            while !text.is_char_boundary(cut) {
+                                cut -= 1;
+                            }
+                            text.truncate(cut);
+                        }
+                        if !text.is_empty() {
+                            growing.text.push_str(&text);
+                            growing.marks.push(growing.text.len());
+                            let seq = growing.marks.len();
+                            events.publish(frames::message_delta(chat, message_id, seq, &text)).await;
+                            unsaved = true;
+                        }
+                        if too_long {
+                            return Outcome::TooLong;
+                        }
+                    }
+                    Ok(Some(Chunk::Usage { prompt, completion })) => {
+                        growing.usage = Some(Usage {
+                            prompt_tokens: prompt,
+                            completion_tokens: completion,
+                        });
+                    }
+                    Ok(None) => return Outcome::Complete,
+                    Err(error) => return Outcome::Failed(error),
+                }
+            }
+        }
+    }
+}
+
+/// Ends the reply in the database and announces it; retried while the database is busy.
+async fn finish(
+    store: &dyn Store,
+    events: &dyn EventBus,
+    chat: &ChatRecord,
+    message_id: i64,
+    outcome: Outcome,
+    growing: Growing,
+) {
+    let (status, error) = match outcome {
+        Outcome::Complete => (ReplyStatus::Complete, None),
+        Outcome::Stopped => (ReplyStatus::Stopped, None),
+        Outcome::Failed(error) => (
+            ReplyStatus::Failed,
+            Some(ReplyError {
+                code: error.code.to_owned(),
+                message: error.message,
+            }),
+        ),
+        Outcome::TooLong => (
+            ReplyStatus::Failed,
+            Some(ReplyError {
+                code: "reply_too_long".to_owned(),
+                message: "the reply reached the largest message size the server keeps \
+                          (--max-message-bytes); the text so far is kept"
+                    .to_owned(),
+            }),
+        ),
+        Outcome::Gone => {
+            events
+                .publish(frames::reply_gone(chat.id, message_id))
+                .await;
+            return;
+        }
+    };
+    if let Some(error) = &error {
+        tracing::info!(message_id, code = %error.code, "reply failed: {}", error.message);
+    }
+    let end = ReplyEnd {
+        status,
+        text: Some((MessageText::generated(growing.text), growing.marks)),
+        usage: growing.usage,
+        error,
+    };
+    for attempt in 1..=END_ATTEMPTS {
+        match store.finish_reply(message_id, end.clone()).await {
+            Ok(Some((chat, message))) => {
+                events.publish(frames::reply_ended(&chat, &message)).await;
+                return;
+            }
+            Ok(None) => break,
+            Err(error) => {
+                tracing::warn!(message_id, attempt, "ending a reply failed: {error}");
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+            }
+        }
+    }
+    events
+        .publish(frames::reply_gone(chat.id, message_id))
+        .await;
+}

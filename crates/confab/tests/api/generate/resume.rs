@@ -1,0 +1,279 @@
+//! Resuming a reply's stream after a cut, stopping it, deleting it while it runs, and
+//! a reply whose node is gone.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use super::*;
+use crate::support::Backend;
+use crate::tenant_support::eventually;
+
+crate::per_backend!(
+    a_cut_stream_resumes_where_it_stopped,
+    a_finished_reply_replays_the_rest_at_once,
+    a_stop_keeps_the_text_so_far,
+    deleting_a_running_reply_stops_it,
+    a_reply_of_a_lost_node_is_interrupted,
+    resume_refuses_bad_positions_and_foreign_messages,
+);
+
+async fn a_cut_stream_resumes_where_it_stopped(backend: Backend) {
+    let (app, _double) = app_with_double(backend, |_| {}).await;
+    let chat = user_chat(&app, "resume@example.com").await;
+    let mut sse = generate_sse(
+        &app,
+        &chat.path,
+        &chat.user.auth,
+        json!({"message": {"content": "go"}, "model": "count-20-50"}),
+    )
+    .await;
+    let seen = sse.until_deltas(3).await;
+    let reply = seen[1].data["id"].as_i64().expect("reply id");
+    drop(sse); // the tab is closed
+    let url = app.url(&format!("{}/messages/{reply}/stream", chat.path));
+    let mut resumed = resume_sse(&app, &url, &chat.user.auth, Some(3)).await;
+    let rest = resumed.until_end().await;
+    assert_eq!(
+        rest.first().map(|e| e.data["seq"].clone()),
+        Some(json!(4)),
+        "{rest:?}"
+    );
+    let text = format!("{}{}", joined_deltas(&seen, 1), joined_deltas(&rest, 4));
+    let expected: String = (1..=20).map(|i| format!("w{i} ")).collect();
+    assert_eq!(text, expected);
+    let end = rest.last().expect("end");
+    assert_eq!(end.event, "message.completed");
+    assert_eq!(end.data["message"], json!(expected));
+}
+
+async fn a_finished_reply_replays_the_rest_at_once(backend: Backend) {
+    let (app, _double) = app_with_double(backend, |_| {}).await;
+    let chat = user_chat(&app, "replay@example.com").await;
+    let (status, body) = app
+        .post(
+            &format!("{}/generate", chat.path),
+            &chat.user.auth,
+            json!({"message": {"content": "go"}, "model": "count-12-0", "stream": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let reply = body["chatMessage"]["id"].as_i64().expect("id");
+    let url = app.url(&format!("{}/messages/{reply}/stream?after=10", chat.path));
+    let events = resume_sse(&app, &url, &chat.user.auth, None)
+        .await
+        .until_end()
+        .await;
+    assert_eq!(joined_deltas(&events, 11), "w11 w12 ");
+    assert_eq!(
+        events.last().map(|e| e.event.as_str()),
+        Some("message.completed")
+    );
+    // From the start, by header (which wins over the query).
+    let events = resume_sse(&app, &url, &chat.user.auth, Some(0))
+        .await
+        .until_end()
+        .await;
+    assert_eq!(
+        joined_deltas(&events, 1).len(),
+        "w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 w12 ".len()
+    );
+    // A posted message has no deltas: just its end.
+    let posted = app.post_message(&chat.user, chat.id, "user", "plain").await;
+    let url = app.url(&format!("{}/messages/{posted}/stream", chat.path));
+    let events = resume_sse(&app, &url, &chat.user.auth, None)
+        .await
+        .until_end()
+        .await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].data["status"], json!("complete"));
+}
+
+async fn a_stop_keeps_the_text_so_far(backend: Backend) {
+    let (app, _double) = app_with_double(backend, |_| {}).await;
+    let chat = user_chat(&app, "stop@example.com").await;
+    let mut sse = generate_sse(
+        &app,
+        &chat.path,
+        &chat.user.auth,
+        json!({"message": {"content": "go"}, "model": "count-200-50"}),
+    )
+    .await;
+    let seen = sse.until_deltas(2).await;
+    let reply = seen[1].data["id"].as_i64().expect("reply id");
+    let (status, stopped) = app
+        .post(
+            &format!("{}/messages/{reply}/stop", chat.path),
+            &chat.user.auth,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{stopped}");
+    let stopped = &stopped["chatMessage"];
+    assert_eq!(stopped["status"], json!("stopped"));
+    let text = stopped["message"].as_str().expect("text").to_owned();
+    assert!(text.starts_with("w1 w2 "), "{text}");
+    let rest = sse.until_end().await;
+    let end = rest.last().expect("end");
+    assert_eq!(end.event, "message.completed");
+    assert_eq!(end.data["status"], json!("stopped"));
+    let mut all = seen.clone();
+    all.extend(rest);
+    assert_eq!(
+        joined_deltas(&all, 1),
+        text,
+        "the stored text is every delta sent"
+    );
+    // Stopping again answers the same message.
+    let (status, again) = app
+        .post(
+            &format!("{}/messages/{reply}/stop", chat.path),
+            &chat.user.auth,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again["chatMessage"]["message"], json!(text));
+}
+
+async fn deleting_a_running_reply_stops_it(backend: Backend) {
+    let (app, _double) = app_with_double(backend, |_| {}).await;
+    let chat = user_chat(&app, "dellast@example.com").await;
+    let mut sse = generate_sse(
+        &app,
+        &chat.path,
+        &chat.user.auth,
+        json!({"message": {"content": "go"}, "model": "count-200-50"}),
+    )
+    .await;
+    sse.next().await.expect("created");
+    sse.next().await.expect("created");
+    let (status, body) = app
+        .delete(&format!("{}/messages/last", chat.path), &chat.user.auth)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let rest = sse.until_end().await;
+    assert_eq!(
+        rest.last().map(|e| e.data["status"].clone()),
+        Some(json!("deleted"))
+    );
+    eventually("the generation stopped", || async {
+        app.state.events.streams().producing() == 0
+    })
+    .await;
+    let (_, listed) = app
+        .get(&format!("{}/messages", chat.path), &chat.user.auth)
+        .await;
+    assert_eq!(listed["chatMessages"], json!([]));
+}
+
+async fn a_reply_of_a_lost_node_is_interrupted(backend: Backend) {
+    let (app, _double) = app_with_double(backend, |_| {}).await;
+    let chat = user_chat(&app, "lost@example.com").await;
+    let store = app.store();
+    let chat_ref = confab::store::ChatRef::User {
+        user_id: chat.user.id,
+        chat_id: chat.id,
+    };
+    // A reply some other node started and persisted part of, then died.
+    let started = store
+        .start_reply(
+            &chat_ref,
+            confab::store::Under::Current,
+            None,
+            confab::store::NewReply {
+                model: "m".to_owned(),
+                node: "a-node-that-died".to_owned(),
+            },
+        )
+        .await;
+    assert!(
+        started.is_err(),
+        "a regenerate of an empty chat has no user message to answer"
+    );
+    let user = app
+        .post_message(&chat.user, chat.id, "user", "question")
+        .await;
+    let started = store
+        .start_reply(
+            &chat_ref,
+            confab::store::Under::Current,
+            None,
+            confab::store::NewReply {
+                model: "m".to_owned(),
+                node: "a-node-that-died".to_owned(),
+            },
+        )
+        .await
+        .expect("started");
+    let reply = started.messages[0].id;
+    assert_eq!(started.messages[0].parent_id, Some(user));
+    let ended = store
+        .flush_replies(&[(reply, "half an ans", "4,11".to_owned())])
+        .await
+        .expect("flushed");
+    assert!(ended.is_empty());
+    let url = app.url(&format!("{}/messages/{reply}/stream", chat.path));
+    let mut resumer = resume_sse(&app, &url, &chat.user.auth, Some(0)).await;
+    let first = resumer.next().await.expect("persisted delta");
+    assert_eq!(
+        first.data,
+        json!({"message_id": reply, "seq": 1, "text": "half"})
+    );
+    assert_eq!(
+        app.state
+            .chats
+            .sweep_orphaned_replies()
+            .await
+            .expect("swept"),
+        1
+    );
+    let rest = resumer.until_end().await;
+    let end = rest.last().expect("end");
+    assert_eq!(end.event, "message.failed", "{rest:?}");
+    assert_eq!(end.data["status"], json!("interrupted"));
+    assert_eq!(end.data["error"]["code"], json!("node_lost"));
+    let stored = stored_when(&app, &chat, reply, "interrupted").await;
+    assert_eq!(stored["message"], json!("half an ans"));
+}
+
+async fn resume_refuses_bad_positions_and_foreign_messages(backend: Backend) {
+    let (app, _double) = app_with_double(backend, |_| {}).await;
+    let chat = user_chat(&app, "owner@example.com").await;
+    let other = user_chat(&app, "other@example.com").await;
+    let message = app.post_message(&chat.user, chat.id, "user", "mine").await;
+    let (status, _) = app
+        .get(
+            &format!("{}/messages/{message}/stream?after=x", chat.path),
+            &chat.user.auth,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Another user's message through their own chat: not found; their chat: not found.
+    let (status, _) = app
+        .get(
+            &format!("{}/messages/{message}/stream", other.path),
+            &other.user.auth,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app
+        .get(
+            &format!("{}/messages/{message}/stream", chat.path),
+            &other.user.auth,
+        )
+        .await;
+    assert!(
+        status == StatusCode::NOT_FOUND
+            || status == StatusCode::FORBIDDEN
+            || status == StatusCode::UNAUTHORIZED,
+        "{status}"
+    );
+    let (status, _) = app
+        .post(
+            &format!("{}/messages/{message}/stop", other.path),
+            &other.user.auth,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
