@@ -46,6 +46,9 @@ pub async fn state(config: Config) -> anyhow::Result<AppState> {
         None => hub,
     };
     let llm = LlmClient::from_args(&config.llm)?.map(Arc::new);
+    if llm.is_some() {
+        tokio::task::spawn_blocking(crate::llm::tokens::warm_up);
+    }
     let chats = Chats::new(store.clone(), events.clone(), config.limits.clone()).with_llm(llm);
     // Replies left `generating` by nodes that are gone (alone: by this node's last run).
     match chats.sweep_orphaned_replies().await {

@@ -1,15 +1,16 @@
-//! Generate a reply (SPEC §8): append the user message (if any) and the reply row, send
-//! the active path to the provider, and produce the reply in a task of its own
-//! (`reply_task.rs`), which outlives the request that started it.
+//! Generate a reply (SPEC §8): append the user message (if any) and the reply row, and
+//! produce the reply in a task of its own (`reply_task.rs`), which reads the history
+//! (`history.rs`), calls the provider and outlives the request that started it.
 
 use serde::Deserialize;
 
 use super::error::ChatError;
+use super::history::History;
 use super::reply_task::{self, Job};
 use super::Chats;
 use crate::config::Limits;
 use crate::domain::{Actor, MessageText, ModelName};
-use crate::llm::{tokens, Request, Turn};
+use crate::llm::Request;
 use crate::store::{ChatRecord, ChatRef, MessageRecord, NewMessage, NewReply, Under};
 use crate::views::frames;
 
@@ -161,19 +162,25 @@ impl Chats {
         self.events
             .publish(frames::messages_created(&appended.chat, &appended.messages))
             .await;
-        let history = self.history(chat, &reply, input.system.as_deref()).await;
-        let request = history.map(|messages| Request {
+        let request = Request {
             model,
-            messages,
+            messages: Vec::new(),
             temperature: input.temperature,
             max_tokens: input.max_tokens,
-        });
+        };
+        let budget = llm.context_tokens;
         tokio::spawn(reply_task::run(Job {
             store: self.store.clone(),
             events: self.events.clone(),
             llm,
             chat: appended.chat.clone(),
             message_id: reply.id,
+            history: History {
+                chat: *chat,
+                parent: reply.parent_id,
+                system: input.system,
+                budget,
+            },
             request,
             max_bytes: self.limits.max_message_bytes,
             stop,
@@ -183,62 +190,5 @@ impl Chats {
             chat: appended.chat,
             messages: appended.messages,
         })
-    }
-
-    /// The active path up to the reply's parent, as the provider takes it: the system
-    /// prompt first, then the newest messages that fit the context budget.
-    async fn history(
-        &self,
-        chat: &ChatRef,
-        reply: &MessageRecord,
-        system: Option<&str>,
-    ) -> Result<Vec<Turn>, ChatError> {
-        let (_, tree) = self.store.list_tree(chat).await?;
-        let by_id: std::collections::HashMap<i64, &MessageRecord> =
-            tree.iter().map(|m| (m.id, m)).collect();
-        let mut path = Vec::new();
-        let mut next = reply.parent_id;
-        while let Some(id) = next {
-            let Some(message) = by_id.get(&id) else { break };
-            path.push(*message);
-            next = message.parent_id;
-        }
-        path.reverse();
-        let texts: Vec<String> = path.iter().map(|m| m.message.clone()).collect();
-        let system = system.map(str::to_owned);
-        let budget = self.llm.as_ref().map_or(0, |llm| llm.context_tokens);
-        let roles: Vec<&'static str> = path.iter().map(|m| role_of(m.actor)).collect();
-        // Counting tokens is CPU work on long histories: off the async executor.
-        let turns = tokio::task::spawn_blocking(move || {
-            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            let fixed = system.as_deref().map_or(0, tokens::count);
-            let drop = tokens::oldest_to_drop(&refs, fixed, budget);
-            let mut turns = Vec::with_capacity(texts.len() + 1 - drop);
-            if let Some(system) = system {
-                turns.push(Turn {
-                    role: "system",
-                    content: system,
-                });
-            }
-            for (text, role) in texts.into_iter().zip(roles).skip(drop) {
-                turns.push(Turn {
-                    role,
-                    content: text,
-                });
-            }
-            turns
-        })
-        .await
-        .map_err(|error| ChatError::invalid(format!("counting tokens failed: {error}")))?;
-        Ok(turns)
-    }
-}
-
-/// The OpenAI role of a message's actor.
-fn role_of(actor: Actor) -> &'static str {
-    match actor {
-        Actor::User => "user",
-        Actor::Assistant => "assistant",
-        _ => "system",
     }
 }

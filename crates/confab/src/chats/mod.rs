@@ -22,6 +22,7 @@
 pub mod error;
 pub mod follow;
 pub mod generate;
+mod history;
 pub mod input;
 pub mod lifecycle;
 pub mod messages;

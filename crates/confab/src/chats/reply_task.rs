@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{oneshot, OwnedSemaphorePermit};
 
-use super::error::ChatError;
+use super::history::History;
 use crate::domain::{MessageText, ReplyStatus, StreamMarks};
 use crate::events::EventBus;
 use crate::llm::{Chunk, LlmClient, LlmError, Request};
@@ -33,8 +33,10 @@ pub(super) struct Job {
     pub llm: Arc<LlmClient>,
     pub chat: ChatRecord,
     pub message_id: i64,
-    /// The request, or why it could not be built.
-    pub request: Result<Request, ChatError>,
+    /// What the request's messages are read from.
+    pub history: History,
+    /// The request, its messages still to be read.
+    pub request: Request,
     pub max_bytes: usize,
     pub stop: oneshot::Receiver<()>,
     /// This node's generation slot, held until the reply ends.
@@ -65,6 +67,7 @@ pub(super) async fn run(job: Job) {
         llm,
         chat,
         message_id,
+        history,
         request,
         max_bytes,
         mut stop,
@@ -74,6 +77,13 @@ pub(super) async fn run(job: Job) {
         text: String::new(),
         marks: StreamMarks::default(),
         usage: None,
+    };
+    let request = match history.turns(&*store).await {
+        Ok(messages) => Ok(Request {
+            messages,
+            ..request
+        }),
+        Err(error) => Err(error),
     };
     let outcome = match request {
         Ok(request) => {

@@ -21,6 +21,11 @@ fn encoding() -> Option<&'static CoreBPE> {
         .as_ref()
 }
 
+/// Loads the encoding now (a fraction of a second), so the first reply does not wait.
+pub fn warm_up() {
+    encoding();
+}
+
 /// A text's tokens.
 pub fn count(text: &str) -> usize {
     match encoding() {

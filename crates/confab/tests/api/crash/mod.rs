@@ -41,12 +41,14 @@ use crate::support::{session_cookie, Backend, TestDatabase};
 mod api;
 mod contended;
 mod database;
+mod replies;
 mod verify;
 mod worker;
 
 use api::{send, Api};
 use contended::Contended;
 use database::check_database;
+use replies::Generator;
 use verify::verify_worker;
 use worker::Worker;
 
@@ -118,7 +120,12 @@ async fn kill_9_under_load_loses_no_acknowledged_write(backend: Backend) {
         .build()
         .expect("client");
 
-    let mut node = start_node_with("crash", &url, LOAD_TEST_FLAGS).await;
+    // Replies come from the test double (SPEC §8).
+    let double = crate::support::llm_double::LlmDouble::start().await;
+    let base_url = double.base_url();
+    let mut flags = LOAD_TEST_FLAGS.to_vec();
+    flags.extend(["--llm-base-url", &base_url]);
+    let mut node = start_node_with("crash", &url, &flags).await;
     let user = sign_up(&client, &node).await;
     let (ok, out, err) = run_cli(&["tenant", "create", "crash", "--database-url", &url], None);
     assert!(ok, "tenant create: {err}");
@@ -127,6 +134,8 @@ async fn kill_9_under_load_loses_no_acknowledged_write(backend: Backend) {
         key: created["api_key"].as_str().expect("api_key").to_owned(),
     };
 
+    let mut generator =
+        Generator::new(&client, &format!("http://{}", node.address), user.clone()).await;
     let mut rng = StdRng::seed_from_u64(seed);
     let mut workers: Vec<Worker> = (0..USER_WORKERS + TENANT_WORKERS)
         .map(|index| {
@@ -179,6 +188,7 @@ async fn kill_9_under_load_loses_no_acknowledged_write(backend: Backend) {
             .map(|chat| chat.run(&client, &base, round_seed))
             .collect();
         let races = futures_util::future::join_all(races);
+        let generating = tokio::spawn(generator.run(client.clone(), base.clone()));
         let kill_after = Duration::from_millis(rng.gen_range(30..600));
         let (outcomes, ()) = tokio::join!(races, async {
             tokio::time::sleep(kill_after).await;
@@ -187,6 +197,8 @@ async fn kill_9_under_load_loses_no_acknowledged_write(backend: Backend) {
         for task in tasks {
             workers.push(task.await.expect("worker task"));
         }
+        generator = generating.await.expect("generator task");
+        problems.append(&mut generator.errors);
         for worker in &mut workers {
             problems.append(&mut worker.errors);
         }
@@ -197,7 +209,7 @@ async fn kill_9_under_load_loses_no_acknowledged_write(backend: Backend) {
                 .map(|p| format!("after kill {round}: {p}")),
         );
 
-        node = start_node_with("crash", &url, LOAD_TEST_FLAGS).await;
+        node = start_node_with("crash", &url, &flags).await;
         let base = format!("http://{}", node.address);
         for worker in &mut workers {
             let mut found = Vec::new();
@@ -208,6 +220,13 @@ async fn kill_9_under_load_loses_no_acknowledged_write(backend: Backend) {
                     .map(|p| format!("after kill {round}: {p}")),
             );
         }
+        problems.extend(
+            generator
+                .verify(&client, &base)
+                .await
+                .into_iter()
+                .map(|p| format!("after kill {round}: {p}")),
+        );
         for (chat, (appenders, deleter)) in contended.iter_mut().zip(outcomes) {
             let mut found = Vec::new();
             checked_messages += chat
@@ -250,6 +269,11 @@ async fn kill_9_under_load_loses_no_acknowledged_write(backend: Backend) {
         contended.iter().map(|c| c.acknowledged).sum::<u64>(),
         contended.iter().map(|c| c.reported.len()).sum::<usize>(),
         contended.iter().map(|c| c.known.len()).sum::<usize>()
+    );
+    println!(
+        "crash test on {backend:?}: {} replies generated whole, {} cut by a kill (each found \
+         interrupted or complete after the restart, with a prefix of its text)",
+        generator.generated, generator.cut
     );
     assert!(acknowledged > 0, "no write was acknowledged at all");
 }

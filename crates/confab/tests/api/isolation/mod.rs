@@ -112,6 +112,25 @@ async fn run_cell(
     let body = route.body.as_ref().map(|body| {
         serde_json::from_str(&fill(&body.to_string(), user, chat, n)).expect("body json")
     });
+    if route.event_stream {
+        // A stream's events are not JSON: its status and content type say it was served.
+        let mut request = auth.apply(app.client.request(route.method.clone(), app.url(&path)));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status().as_u16();
+        let streamed = response
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+        let text = response.text().await.unwrap_or_default();
+        if status == 200 {
+            assert!(streamed, "{path}: 200 without an event stream");
+            return (status, Value::Null);
+        }
+        return (status, serde_json::from_str(&text).unwrap_or(Value::Null));
+    }
     let (status, body) = app.call(route.method.clone(), &path, auth, body).await;
     (status.as_u16(), body)
 }
@@ -185,9 +204,11 @@ async fn victim_data(app: &TestApp, cast: &Cast, chat: &Chat) -> Value {
 
 async fn access_matrix_of_every_route_and_caller(backend: Backend) {
     // The matrix signs up and logs in more often than the auth throttles allow one client.
+    let double = crate::support::llm_double::LlmDouble::start().await;
     let app = TestApp::spawn_with(backend, |config| {
         config.abuse.auth_ip_attempts = 0;
         config.abuse.auth_account_failures = 0;
+        config.llm.llm_base_url = Some(double.base_url());
     })
     .await;
     let store = app.store();
@@ -386,8 +407,13 @@ async fn access_matrix_of_every_route_and_caller(backend: Backend) {
         routes.len(),
         CALLERS.len()
     );
-    assert_eq!(routes.len(), 35);
-    assert_eq!(cells, 35 * 8, "every cell of the matrix ran");
+    assert_eq!(
+        double.bodies().len(),
+        2,
+        "only the owner's generate requests (one per API) reached the provider"
+    );
+    assert_eq!(routes.len(), 41);
+    assert_eq!(cells, 41 * 8, "every cell of the matrix ran");
 }
 
 /// How many hits a search answer holds (either API's list key).

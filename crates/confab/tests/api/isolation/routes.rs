@@ -42,6 +42,8 @@ pub(super) struct Route {
     pub(super) others_use_own_id: bool,
     /// A WebSocket upgrade: 101 when accepted.
     pub(super) websocket: bool,
+    /// Answers an event stream when it succeeds (only its status is read then).
+    pub(super) event_stream: bool,
     /// The status of each column of [`CALLERS`](super::CALLERS).
     pub(super) expect: [u16; 8],
 }
@@ -51,8 +53,10 @@ pub(super) fn routes() -> Vec<Route> {
     use Creds::{Cookie, Key};
     use Shape::{Tenant, User};
     let r = |method: Method, path, body, creds, shape, expect| Route {
-        method, path, body, creds, shape, others_use_own_id: false, websocket: false, expect,
+        method, path, body, creds, shape, others_use_own_id: false, websocket: false,
+        event_stream: false, expect,
     };
+    let sse = |route: Route| Route { event_stream: true, ..route };
     let own = |route: Route| Route { others_use_own_id: true, ..route };
     let ws = |route: Route| Route { websocket: true, ..route };
     let get = Method::GET;
@@ -60,6 +64,8 @@ pub(super) fn routes() -> Vec<Route> {
     let delete = Method::DELETE;
     let (patch, put) = (Method::PATCH, Method::PUT);
     let message = json!({"message": "intruder", "actor": "user"});
+    // The owner's reply comes from the test double's `echo` model.
+    let generate = json!({"message": {"content": "intruder"}, "model": "echo", "stream": false});
     vec![
         // Public auth routes: credentials in the body; cookies and keys are ignored.
         //                                                                       none garb  exp  rev rkey user tenant owner
@@ -100,6 +106,13 @@ pub(super) fn routes() -> Vec<Route> {
                                                                              [401, 401, 401, 401, 401, 404, 404, 200])),
         own(r(get.clone(), "/api/users/{u}/chats/{c}/tree", None, Cookie, User,
                                                                              [401, 401, 401, 401, 401, 404, 404, 200])),
+        // Generated replies (SPEC §8): generate, resume a reply's stream, stop it.
+        own(r(post.clone(), "/api/users/{u}/chats/{c}/generate", Some(generate.clone()), Cookie, User,
+                                                                             [401, 401, 401, 401, 401, 404, 404, 201])),
+        own(sse(r(get.clone(), "/api/users/{u}/chats/{c}/messages/{m}/stream", None, Cookie, User,
+                                                                             [401, 401, 401, 401, 401, 404, 404, 200]))),
+        own(r(post.clone(), "/api/users/{u}/chats/{c}/messages/{m}/stop", None, Cookie, User,
+                                                                             [401, 401, 401, 401, 401, 404, 404, 200])),
         // Search (SPEC §7). Others naming Bob's id get the 404 of every user route;
         // under their own id they search their own chats and find nothing of Bob's.
         r(get.clone(), "/api/users/{u}/search?q=bob", None, Cookie, User,   [401, 401, 401, 401, 401, 404, 404, 200]),
@@ -126,6 +139,12 @@ pub(super) fn routes() -> Vec<Route> {
         r(put, "/api/v1/chats/{uuid}/current", Some(json!({"message_id": "{m}"})), Key, Tenant,
                                                                              [401, 401, 401, 401, 401, 401, 404, 200]),
         r(get.clone(), "/api/v1/chats/{uuid}/tree", None, Key, Tenant,       [401, 401, 401, 401, 401, 401, 404, 200]),
+        r(post.clone(), "/api/v1/chats/{uuid}/generate", Some(generate), Key, Tenant,
+                                                                             [401, 401, 401, 401, 401, 401, 404, 201]),
+        sse(r(get.clone(), "/api/v1/chats/{uuid}/messages/{m}/stream", None, Key, Tenant,
+                                                                             [401, 401, 401, 401, 401, 401, 404, 200])),
+        r(post.clone(), "/api/v1/chats/{uuid}/messages/{m}/stop", None, Key, Tenant,
+                                                                             [401, 401, 401, 401, 401, 401, 404, 200]),
         r(delete.clone(), "/api/v1/chats/{uuid}", None, Key, Tenant,         [401, 401, 401, 401, 401, 401, 404, 200]),
         // The tenant WebSocket takes a key, or the session of the chat's owner: a
         // signed-in user who does not own the chat gets 404, like another tenant.

@@ -12,7 +12,8 @@
 //! timestamps are not modelled.
 //!
 //! [`state`] holds the model and its pure tree logic, [`check`] compares answers with it,
-//! [`chats`] and [`messages`] are the operations of SPEC §2/§3, [`tree_ops`] those of §6.
+//! [`chats`] and [`messages`] are the operations of SPEC §2/§3, [`tree_ops`] those of §6,
+//! [`replies`] generated replies (§8, against the test double).
 //!
 //! Each case runs `CONFAB_MODEL_STEPS` steps (default 200); `CONFAB_MODEL_CASES` cases
 //! (default 3) per backend. The seed is printed; `CONFAB_MODEL_SEED` replays a run.
@@ -23,6 +24,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use crate::per_backend;
+use crate::support::llm_double::LlmDouble;
 use crate::support::{user_error, Auth, Backend, TestApp};
 use crate::tenant_support::{default_tenant_key, new_tenant};
 
@@ -37,6 +39,7 @@ macro_rules! ensure {
 mod chats;
 mod check;
 mod messages;
+mod replies;
 mod search;
 mod state;
 mod tree_ops;
@@ -200,7 +203,7 @@ impl Run<'_> {
         if self.model.users.is_empty() {
             return self.sign_up().await;
         }
-        match self.rng.gen_range(0..104) {
+        match self.rng.gen_range(0..108) {
             0..=2 if self.model.users.len() < 3 => self.sign_up().await,
             0..=5 => self.create_user_chat().await,
             6..=9 => self.create_tenant_chat().await,
@@ -218,6 +221,7 @@ impl Run<'_> {
             90..=93 => self.get_tenant_chat().await,
             94..=96 => self.list_tenant_chats().await,
             97..=101 => self.search().await,
+            102..=105 => self.generate().await,
             _ => self.poke_the_gone().await,
         }
     }
@@ -252,9 +256,13 @@ async fn random_call_sequences_match_the_model(backend: Backend) {
     for case in 0..cases {
         // Sign-up throttles are tested in accounts.rs and limits.rs; here duplicate
         // sign-ups for one address would cross the per-account failure limit by chance.
+        let double = LlmDouble::start().await;
         let app = TestApp::spawn_with(backend, |config| {
             config.abuse.auth_ip_attempts = 0;
             config.abuse.auth_account_failures = 0;
+            config.llm.llm_base_url = Some(double.base_url());
+            // Long runs (CONFAB_MODEL_STEPS) outpace a key's request rate.
+            config.abuse.api_key_rate_per_second = 0;
         })
         .await;
         let keys = [
