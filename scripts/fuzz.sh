@@ -63,8 +63,10 @@ fi
 
 work=$(mktemp -d)
 server_pid=""
+double_pid=""
 cleanup() {
     if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+    if [ -n "$double_pid" ]; then kill "$double_pid" 2>/dev/null || true; wait "$double_pid" 2>/dev/null || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -81,8 +83,19 @@ db = sqlite3.connect(sys.argv[1])
 db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('chats', 7340032)")
 db.commit()
 PY
+# Generated replies (SPEC §8) come from the workspace's OpenAI-compatible test double
+# (crates/llm-double): any model name the fuzzer sends is answered by echoing the last
+# message, so every generate runs its whole path and its reply completes.
+cargo build --quiet -p llm-double --bin llm-double
+double_bin="${CARGO_TARGET_DIR:-target}/debug/llm-double"
+"$double_bin" 127.0.0.1:0 >"$work/double.url" 2>"$work/double.log" </dev/null &
+double_pid=$!
+for _ in $(seq 1 100); do [ -s "$work/double.url" ] && break; sleep 0.05; done
+llm_url=$(head -1 "$work/double.url")
+[ -n "$llm_url" ] || die "the LLM double did not start"
 NO_COLOR=1 CONFAB_LOG="${CONFAB_LOG:-warn}" "$CONFAB_BIN" serve --listen "127.0.0.1:$port" \
-    --database-url "$database" </dev/null 2>"$work/server.log" &
+    --database-url "$database" --llm-base-url "$llm_url" --llm-timeout-seconds 5 \
+    </dev/null 2>"$work/server.log" &
 server_pid=$!
 for _ in $(seq 1 200); do
     curl -fsS "$base/healthz" >/dev/null 2>&1 && break

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use std::convert::Infallible;
 use std::time::Duration;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
 use crate::chats::follow::{Follower, ReplyEvent};
@@ -17,6 +17,24 @@ use crate::chats::Chats;
 use crate::store::{ChatRef, MessageRecord};
 use crate::views::frames::{reply_end_data, ReplyEndData};
 use crate::views::MessageView;
+
+/// One event of a reply's stream (`text/event-stream`), as its fields arrive:
+/// `message.created` (data: a message, in the shape of the message listing),
+/// `message.delta` (`id`: the delta's `seq`; data: `{"message_id", "seq", "text"}`),
+/// `message.completed` (data: the final message, `complete` or `stopped`),
+/// `message.failed` (data: `{"message_id", "status", "error": {"code", "message"}}`; status
+/// `failed`, `interrupted`, or `deleted` when the reply was deleted), and `error` (the
+/// stream itself failed: `{"code", "message"}`). Comment lines keep a quiet stream open.
+#[derive(ToSchema)]
+#[allow(dead_code)] // documents the stream's events; the events are written by `sse`
+pub struct ReplyStreamEvent {
+    #[schema(example = "message.delta")]
+    event: String,
+    /// JSON text.
+    data: String,
+    /// Only on `message.delta`: the delta's `seq` (send it back as `Last-Event-ID`).
+    id: Option<String>,
+}
 
 /// Comment lines sent while a reply is quiet, so proxies keep the stream open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);

@@ -10,7 +10,7 @@ use crate::chats::generate::GenerateInput;
 use crate::http::error::{ApiError, TenantError};
 use crate::http::extract::{MessageId, TenantChat, ValidJson, ValidQuery};
 use crate::http::message_body::GenerateReply;
-use crate::http::reply_stream::{self, ResumeQuery};
+use crate::http::reply_stream::{self, ReplyStreamEvent, ResumeQuery};
 use crate::http::state::AppState;
 
 /// Generate a reply: append the user message (if any) and the reply, and stream the
@@ -22,7 +22,7 @@ use crate::http::state::AppState;
     request_body = GenerateReply,
     security(("api_key" = [])),
     responses(
-        (status = 200, description = "The reply as an event stream (`stream` true, the default)", content_type = "text/event-stream", body = String),
+        (status = 200, description = "The reply as an event stream (`stream` true, the default)", content_type = "text/event-stream", body = ReplyStreamEvent),
         (status = 201, description = "The final message (`stream: false`)", body = TenantMessage),
         (status = 400, description = "A bad field, no model, or a regenerate whose current leaf is not a user message (`invalid_parent_id`)", body = TenantError),
         (status = 401, body = TenantError), (status = 404, body = TenantError),
@@ -50,7 +50,7 @@ pub async fn generate(
         ("Last-Event-ID" = Option<u64>, Header, description = "The last delta's seq the client has")),
     security(("api_key" = [])),
     responses(
-        (status = 200, description = "The reply's events", content_type = "text/event-stream", body = String),
+        (status = 200, description = "The reply's events", content_type = "text/event-stream", body = ReplyStreamEvent),
         (status = 400, body = TenantError), (status = 401, body = TenantError),
         (status = 404, description = "No such chat in the tenant, or no such message in it", body = TenantError),
         (status = 429, body = TenantError),

@@ -10,7 +10,7 @@ use crate::chats::generate::GenerateInput;
 use crate::http::error::{ApiError, UserError};
 use crate::http::extract::{MessageId, OwnChat, ValidJson, ValidQuery};
 use crate::http::message_body::GenerateReply;
-use crate::http::reply_stream::{self, ResumeQuery};
+use crate::http::reply_stream::{self, ReplyStreamEvent, ResumeQuery};
 use crate::http::state::AppState;
 
 /// Generate a reply: append the user message (if any) and the reply, and stream the
@@ -22,7 +22,7 @@ use crate::http::state::AppState;
     request_body = GenerateReply,
     security(("session" = [])),
     responses(
-        (status = 200, description = "The reply as an event stream (`stream` true, the default)", content_type = "text/event-stream", body = String),
+        (status = 200, description = "The reply as an event stream (`stream` true, the default)", content_type = "text/event-stream", body = ReplyStreamEvent),
         (status = 201, description = "The final message (`stream: false`)", body = MessageEnvelope),
         (status = 400, description = "A bad field, no model, or a regenerate whose current leaf is not a user message", body = UserError),
         (status = 401, body = UserError), (status = 404, body = UserError),
@@ -50,7 +50,7 @@ pub async fn generate(
         ("Last-Event-ID" = Option<u64>, Header, description = "The last delta's seq the client has")),
     security(("session" = [])),
     responses(
-        (status = 200, description = "The reply's events", content_type = "text/event-stream", body = String),
+        (status = 200, description = "The reply's events", content_type = "text/event-stream", body = ReplyStreamEvent),
         (status = 400, body = UserError), (status = 401, body = UserError),
         (status = 404, body = UserError), (status = 429, body = UserError),
     ))]

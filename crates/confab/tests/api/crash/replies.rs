@@ -77,7 +77,8 @@ impl Generator {
             if !response.status().is_success() {
                 let status = response.status();
                 let body = response.text().await.unwrap_or_default();
-                self.errors.push(format!("generate answered {status}: {body}"));
+                self.errors
+                    .push(format!("generate answered {status}: {body}"));
                 return self;
             }
             let mut body = response.bytes_stream();

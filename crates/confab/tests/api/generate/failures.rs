@@ -27,7 +27,7 @@ async fn every_upstream_failure_ends_the_reply_failed(backend: Backend) {
         ("broken", "llm_upstream_error", "partial "),
         ("hang-1", "llm_timeout", "w1 "),
         ("silent", "llm_timeout", ""),
-        ("unknown-model", "llm_upstream_error", ""),
+        ("fail-404", "llm_upstream_error", ""),
     ];
     for (model, code, kept) in cases {
         let mut sse = generate_sse(

@@ -4,7 +4,7 @@
 #![allow(dead_code)] // each test module uses a different part of the harness
 
 pub mod database;
-pub mod llm_double;
+pub use ::llm_double;
 pub mod old_release;
 pub mod process;
 pub mod tree;

@@ -1,8 +1,9 @@
-//! A test double of an OpenAI-compatible chat completions server: the one double the
-//! tests use, since no real model runs on these machines. It listens on a random port of
+//! A test double of an OpenAI-compatible chat completions server: the one double confab's
+//! tests, fuzzing and bench use, since no real model runs on their machines. It listens on
 //! 127.0.0.1 and answers `POST /v1/chat/completions` as the request's `model` says:
 //!
-//! * `echo`: streams the last message's words back, one chunk each, then usage;
+//! * `echo`, and any model not named below: streams the last message's words back, one
+//!   chunk each, then usage;
 //! * `count-N-D`: N chunks `w1 `, `w2 `, ... D ms apart, then usage;
 //! * `code`: a reply with a fenced code block, in a few chunks;
 //! * `json`: a non-streamed answer (one JSON body);
@@ -47,12 +48,17 @@ impl Drop for LlmDouble {
 }
 
 impl LlmDouble {
+    /// On a free port of 127.0.0.1.
     pub async fn start() -> LlmDouble {
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    pub async fn start_on(address: SocketAddr) -> LlmDouble {
         let recorded = Arc::new(Mutex::new(Recorded::default()));
         let app = Router::new()
             .route("/v1/chat/completions", post(completions))
             .with_state(recorded.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let listener = tokio::net::TcpListener::bind(address)
             .await
             .expect("bind the LLM double");
         let address = listener.local_addr().expect("address");
@@ -145,24 +151,15 @@ async fn completions(
     }
     let model = request["model"].as_str().unwrap_or("").to_owned();
     let parts: Vec<&str> = model.split('-').collect();
+    // Counts and delays are capped, whatever a request asks for.
     let number = |i: usize| {
         parts
             .get(i)
             .and_then(|p| p.parse::<u64>().ok())
             .unwrap_or(0)
+            .min(100_000)
     };
     match parts[0] {
-        "echo" => {
-            let last = request["messages"]
-                .as_array()
-                .and_then(|m| m.last())
-                .and_then(|m| m["content"].as_str())
-                .unwrap_or("")
-                .to_owned();
-            let mut pieces: Vec<Bytes> = last.split_inclusive(' ').map(chunk).collect();
-            pieces.extend(finish());
-            streamed(now(pieces), false)
-        }
         "count" => {
             let delay = Duration::from_millis(number(2));
             let mut pieces: Vec<(Duration, Bytes)> = (1..=number(1))
@@ -218,10 +215,16 @@ async fn completions(
             ]),
             false,
         ),
-        _ => (
-            StatusCode::NOT_FOUND,
-            axum::Json(json!({"error": {"message": "no such model"}})),
-        )
-            .into_response(),
+        _ => {
+            let last = request["messages"]
+                .as_array()
+                .and_then(|m| m.last())
+                .and_then(|m| m["content"].as_str())
+                .unwrap_or("")
+                .to_owned();
+            let mut pieces: Vec<Bytes> = last.split_inclusive(' ').map(chunk).collect();
+            pieces.extend(finish());
+            streamed(now(pieces), false)
+        }
     }
 }
