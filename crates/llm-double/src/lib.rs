@@ -5,6 +5,8 @@
 //! * `echo`, and any model not named below: streams the last message's words back, one
 //!   chunk each, then usage;
 //! * `count-N-D`: N chunks `w1 `, `w2 `, ... D ms apart, then usage;
+//! * `stamp-N-D`: N chunks D ms apart, each `t<microseconds since the Unix epoch when it
+//!   was sent> `, so a reader can tell how long a chunk took to reach it (the bench);
 //! * `code`: a reply with a fenced code block, in a few chunks;
 //! * `json`: a non-streamed answer (one JSON body);
 //! * `fail-S`: HTTP status S with an error body;
@@ -120,6 +122,34 @@ fn streamed(pieces: Vec<(Duration, Bytes)>, then_hang: bool) -> Response {
             drop(tx);
         }
     });
+    event_stream(rx)
+}
+
+/// `count` chunks `delay` apart, each stamped with the time it is sent, then the finish.
+fn stamped(count: u64, delay: Duration) -> Response {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, Infallible>>(4);
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(delay.max(Duration::from_millis(1)));
+        ticks.tick().await;
+        for _ in 0..count {
+            ticks.tick().await;
+            let micros = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_micros());
+            if tx.send(Ok(chunk(&format!("t{micros} ")))).await.is_err() {
+                return;
+            }
+        }
+        for bytes in finish() {
+            if tx.send(Ok(bytes)).await.is_err() {
+                return;
+            }
+        }
+    });
+    event_stream(rx)
+}
+
+fn event_stream(rx: tokio::sync::mpsc::Receiver<Result<Bytes, Infallible>>) -> Response {
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     });
@@ -168,6 +198,7 @@ async fn completions(
             pieces.extend(now(finish()));
             streamed(pieces, false)
         }
+        "stamp" => stamped(number(1), Duration::from_millis(number(2))),
         "code" => {
             let mut pieces = vec![
                 chunk("Here you go:\n"),

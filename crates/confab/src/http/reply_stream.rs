@@ -14,6 +14,7 @@ use super::error::ApiError;
 use crate::chats::follow::{Follower, ReplyEvent};
 use crate::chats::generate::GenerateInput;
 use crate::chats::Chats;
+use crate::revocation::{Credential, LiveCredentials, Registration};
 use crate::store::{ChatRef, MessageRecord};
 use crate::views::frames::{reply_end_data, ReplyEndData};
 use crate::views::MessageView;
@@ -39,20 +40,30 @@ pub struct ReplyStreamEvent {
 /// Comment lines sent while a reply is quiet, so proxies keep the stream open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
+/// The caller of a reply route: its chat, and the credential its stream ends with when
+/// that is revoked (like a WebSocket's).
+pub struct Caller<'a> {
+    pub chats: &'a Chats,
+    pub chat: ChatRef,
+    pub credential: Credential,
+    pub live: &'a LiveCredentials,
+}
+
 /// Starts a reply and answers it, for either API: streamed, or (`stream: false`) once it
 /// has ended, as 201 with `created(final message)`.
 pub async fn generate(
-    chats: &Chats,
-    chat: &ChatRef,
+    caller: Caller<'_>,
     input: GenerateInput,
     created: impl FnOnce(&MessageRecord) -> Response,
 ) -> Result<Response, ApiError> {
+    let Caller { chats, chat, .. } = &caller;
     let streams = input.streams();
     let started = chats.generate(chat, input).await?;
     let reply = started.reply().map(|m| m.id).unwrap_or_default();
     let follower = chats.follow_reply(chat, reply, 0).await?;
     if streams {
-        return Ok(sse(&started.messages, reply, follower));
+        let registration = caller.live.register(caller.credential.clone());
+        return Ok(sse(&started.messages, reply, follower, registration));
     }
     let message = wait_for_end(follower).await?;
     let mut response = created(&message);
@@ -62,15 +73,18 @@ pub async fn generate(
 
 /// Resumes a reply's stream, for either API.
 pub async fn resume(
-    chats: &Chats,
-    chat: &ChatRef,
+    caller: Caller<'_>,
     message_id: i64,
     headers: &HeaderMap,
     query: &ResumeQuery,
 ) -> Result<Response, ApiError> {
     let after = resume_after(headers, query)?;
-    let follower = chats.follow_reply(chat, message_id, after).await?;
-    Ok(sse(&[], message_id, follower))
+    let follower = caller
+        .chats
+        .follow_reply(&caller.chat, message_id, after)
+        .await?;
+    let registration = caller.live.register(caller.credential);
+    Ok(sse(&[], message_id, follower, registration))
 }
 
 /// `?after=` of the resume route.
@@ -157,8 +171,13 @@ fn event_of(event: &ReplyEvent, message_id: i64) -> Event {
 }
 
 /// The reply as `text/event-stream`: `created` first (the messages a generate appended),
-/// then the follower's events until the end.
-fn sse(created: &[MessageRecord], message_id: i64, follower: Follower) -> Response {
+/// then the follower's events until the end, or until the caller's credential is revoked.
+fn sse(
+    created: &[MessageRecord],
+    message_id: i64,
+    follower: Follower,
+    registration: Registration,
+) -> Response {
     let first: Vec<Result<Event, Infallible>> = created
         .iter()
         .map(|m| Ok(json_event("message.created", &MessageView::with_files(m))))
@@ -184,7 +203,15 @@ fn sse(created: &[MessageRecord], message_id: i64, follower: Follower) -> Respon
         };
         Some((Ok::<Event, Infallible>(event), Some(follower)))
     });
-    let stream = futures_util::StreamExt::chain(futures_util::stream::iter(first), rest);
+    let revoked = async move {
+        // The whole registration lives in this future: dropping its guard would end it.
+        let mut registration = registration;
+        let _ = (&mut registration.revoked).await;
+    };
+    let stream = futures_util::StreamExt::take_until(
+        futures_util::StreamExt::chain(futures_util::stream::iter(first), rest),
+        revoked,
+    );
     let mut response = Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
         .into_response();

@@ -26,9 +26,8 @@ pub struct SessionUser {
 }
 
 /// The session token hash from the request's cookies, if one is present.
-pub fn session_token_hash(parts: &Parts) -> Option<Vec<u8>> {
-    parts
-        .headers
+pub fn session_token_hash(headers: &HeaderMap) -> Option<Vec<u8>> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
@@ -42,7 +41,7 @@ impl FromRequestParts<AppState> for SessionUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token_hash = session_token_hash(parts).ok_or_else(ApiError::unauthorized)?;
+        let token_hash = session_token_hash(&parts.headers).ok_or_else(ApiError::unauthorized)?;
         let user = state
             .store
             .session_user(&token_hash, Timestamp::now())

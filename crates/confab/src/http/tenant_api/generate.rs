@@ -10,8 +10,9 @@ use crate::chats::generate::GenerateInput;
 use crate::http::error::{ApiError, TenantError};
 use crate::http::extract::{MessageId, TenantChat, ValidJson, ValidQuery};
 use crate::http::message_body::GenerateReply;
-use crate::http::reply_stream::{self, ReplyStreamEvent, ResumeQuery};
+use crate::http::reply_stream::{self, Caller, ReplyStreamEvent, ResumeQuery};
 use crate::http::state::AppState;
+use crate::revocation::Credential;
 
 /// Generate a reply: append the user message (if any) and the reply, and stream the
 /// reply as it grows (`text/event-stream`: `message.created`, `message.delta` with
@@ -33,10 +34,16 @@ use crate::http::state::AppState;
     ))]
 pub async fn generate(
     State(state): State<AppState>,
-    TenantChat { chat, .. }: TenantChat,
+    TenantChat { chat, key }: TenantChat,
     ValidJson(input): ValidJson<GenerateInput>,
 ) -> Result<Response, ApiError> {
-    reply_stream::generate(&state.chats, &chat, input, |message| {
+    let caller = Caller {
+        chats: &state.chats,
+        chat,
+        credential: Credential::ApiKey(key.key_id),
+        live: &state.live_credentials,
+    };
+    reply_stream::generate(caller, input, |message| {
         Json(TenantMessage::new(message)).into_response()
     })
     .await
@@ -57,12 +64,18 @@ pub async fn generate(
     ))]
 pub async fn resume(
     State(state): State<AppState>,
-    TenantChat { chat, .. }: TenantChat,
+    TenantChat { chat, key }: TenantChat,
     MessageId(message_id): MessageId,
     headers: HeaderMap,
     ValidQuery(query): ValidQuery<ResumeQuery>,
 ) -> Result<Response, ApiError> {
-    reply_stream::resume(&state.chats, &chat, message_id, &headers, &query).await
+    let caller = Caller {
+        chats: &state.chats,
+        chat,
+        credential: Credential::ApiKey(key.key_id),
+        live: &state.live_credentials,
+    };
+    reply_stream::resume(caller, message_id, &headers, &query).await
 }
 
 /// Stop a reply being generated, on whichever node runs it: the text so far is kept and

@@ -222,7 +222,7 @@ impl<S: Send + Sync> FromRequestParts<S> for SessionCookie {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(SessionCookie(session_token_hash(parts)))
+        Ok(SessionCookie(session_token_hash(&parts.headers)))
     }
 }
 

@@ -8,10 +8,11 @@ use axum::Json;
 use super::messages::MessageEnvelope;
 use crate::chats::generate::GenerateInput;
 use crate::http::error::{ApiError, UserError};
-use crate::http::extract::{MessageId, OwnChat, ValidJson, ValidQuery};
+use crate::http::extract::{session_token_hash, MessageId, OwnChat, ValidJson, ValidQuery};
 use crate::http::message_body::GenerateReply;
-use crate::http::reply_stream::{self, ReplyStreamEvent, ResumeQuery};
+use crate::http::reply_stream::{self, Caller, ReplyStreamEvent, ResumeQuery};
 use crate::http::state::AppState;
+use crate::revocation::Credential;
 
 /// Generate a reply: append the user message (if any) and the reply, and stream the
 /// reply as it grows (`text/event-stream`: `message.created`, `message.delta` with
@@ -34,9 +35,16 @@ use crate::http::state::AppState;
 pub async fn generate(
     State(state): State<AppState>,
     OwnChat { chat, .. }: OwnChat,
+    headers: HeaderMap,
     ValidJson(input): ValidJson<GenerateInput>,
 ) -> Result<Response, ApiError> {
-    reply_stream::generate(&state.chats, &chat, input, |message| {
+    let caller = Caller {
+        chats: &state.chats,
+        chat,
+        credential: session_credential(&headers)?,
+        live: &state.live_credentials,
+    };
+    reply_stream::generate(caller, input, |message| {
         Json(MessageEnvelope::new(message)).into_response()
     })
     .await
@@ -61,7 +69,13 @@ pub async fn resume(
     headers: HeaderMap,
     ValidQuery(query): ValidQuery<ResumeQuery>,
 ) -> Result<Response, ApiError> {
-    reply_stream::resume(&state.chats, &chat, message_id, &headers, &query).await
+    let caller = Caller {
+        chats: &state.chats,
+        chat,
+        credential: session_credential(&headers)?,
+        live: &state.live_credentials,
+    };
+    reply_stream::resume(caller, message_id, &headers, &query).await
 }
 
 /// Stop a reply being generated, on whichever node runs it; the text so far is kept.
@@ -80,4 +94,11 @@ pub async fn stop(
 ) -> Result<Response, ApiError> {
     let message = state.chats.stop_reply(&chat, message_id).await?;
     Ok(Json(MessageEnvelope::new(&message)).into_response())
+}
+
+/// The session the request came with (already checked by [`OwnChat`]), as a credential.
+fn session_credential(headers: &HeaderMap) -> Result<Credential, ApiError> {
+    session_token_hash(headers)
+        .map(Credential::Session)
+        .ok_or_else(ApiError::unauthorized)
 }

@@ -140,6 +140,13 @@ async fn active_path(
         id: listing.chat.id,
         version: listing.chat.version,
     };
+    // A reply being generated grows without a version bump: a list holding one is not
+    // cached (the next read shows its newer text).
+    let cacheable = cacheable
+        && !listing
+            .first
+            .iter()
+            .any(|m| m.status() == crate::domain::ReplyStatus::Generating);
     let shape = (
         b"{\"chatMessages\":[".to_vec(),
         MessageFormat::Json,

@@ -76,7 +76,7 @@ impl FromRequestParts<AppState> for UserWsChat {
         same_origin(parts, state)?;
         let OwnChat { chat, .. } = OwnChat::from_request_parts(parts, state).await?;
         // The cookie `OwnChat` just authenticated.
-        let token_hash = session_token_hash(parts).ok_or_else(ApiError::unauthorized)?;
+        let token_hash = session_token_hash(&parts.headers).ok_or_else(ApiError::unauthorized)?;
         let record = state.store.get_chat(&chat).await?;
         Ok(UserWsChat(ResolvedChat {
             chat,

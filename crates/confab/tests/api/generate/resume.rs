@@ -15,6 +15,7 @@ crate::per_backend!(
     deleting_a_running_reply_stops_it,
     a_reply_of_a_lost_node_is_interrupted,
     resume_refuses_bad_positions_and_foreign_messages,
+    a_revoked_key_ends_its_streams_not_the_reply,
 );
 
 async fn a_cut_stream_resumes_where_it_stopped(backend: Backend) {
@@ -100,6 +101,21 @@ async fn a_stop_keeps_the_text_so_far(backend: Backend) {
     .await;
     let seen = sse.until_deltas(2).await;
     let reply = seen[1].data["id"].as_i64().expect("reply id");
+    // While it runs, the listing shows the text persisted so far (not a cached older
+    // listing: growing text does not change the chat's version).
+    let listed_text = || async {
+        let (_, listed) = app
+            .get(&format!("{}/messages", chat.path), &chat.user.auth)
+            .await;
+        let reply = listed["chatMessages"][1].clone();
+        assert_eq!(reply["status"], json!("generating"), "{listed}");
+        reply["message"].as_str().unwrap_or("").to_owned()
+    };
+    let first = listed_text().await;
+    eventually("the listing shows more text", || async {
+        listed_text().await.len() > first.len()
+    })
+    .await;
     let (status, stopped) = app
         .post(
             &format!("{}/messages/{reply}/stop", chat.path),
@@ -276,4 +292,46 @@ async fn resume_refuses_bad_positions_and_foreign_messages(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+async fn a_revoked_key_ends_its_streams_not_the_reply(backend: Backend) {
+    let (app, _double) = app_with_double(backend, |_| {}).await;
+    let store = app.store();
+    let tenant = store.default_tenant().await.expect("tenant");
+    let (key_id, key) = confab::cli::issue_key(store.as_ref(), tenant.id, "soon revoked")
+        .await
+        .expect("key");
+    let key = crate::support::Auth::Key(key);
+    let chat = crate::tenant_support::create_v1_chat(&app, &key, json!({"name": "revoked"})).await;
+    let uuid = crate::tenant_support::chat_uuid(&chat);
+    let mut sse = generate_sse(
+        &app,
+        &format!("/api/v1/chats/{uuid}"),
+        &key,
+        json!({"message": {"content": "go"}, "model": "count-400-25"}),
+    )
+    .await;
+    let seen = sse.until_deltas(2).await;
+    let reply = seen[1].data["id"].as_i64().expect("reply id");
+    store
+        .revoke_api_key(key_id, confab::domain::Timestamp::now())
+        .await
+        .expect("revoked");
+    // The stream ends without an end event (within the revocation poll), ...
+    let rest = sse.until_end().await;
+    assert!(
+        rest.iter().all(|e| e.event == "message.delta"),
+        "no end event: {rest:?}"
+    );
+    // ... while the reply goes on: it is still generating, for whoever may read it.
+    let other = crate::tenant_support::default_tenant_key(&app).await;
+    let (status, listed) = app
+        .get(&format!("/api/v1/chats/{uuid}/messages"), &other)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    let stored = listed["data"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["id"] == json!(reply)).cloned())
+        .expect("the reply");
+    assert_eq!(stored["status"], json!("generating"), "{stored}");
 }
