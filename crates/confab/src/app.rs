@@ -119,12 +119,32 @@ pub async fn serve_state(
         shutdown.await;
         tracing::info!("shutting down: closing live connections, finishing requests");
         events.close_all();
+        // Reply streams are open requests: they end once their replies do.
+        end_replies_at_shutdown(&*events).await;
     })
     .await;
     drop(watcher);
     drop(sweeper);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Ends the replies this node is generating as `interrupted` with the text they have,
+/// rather than leaving them for another node (or the next start) to find.
+async fn end_replies_at_shutdown(events: &dyn crate::events::EventBus) {
+    let streams = events.streams();
+    let told = streams.stop_all(crate::events::streams::StopReason::Shutdown);
+    if told == 0 {
+        return;
+    }
+    tracing::info!(
+        replies = told,
+        "shutting down: ending the replies being generated"
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while streams.producing() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Every `every`, marks `interrupted` the replies of nodes that stopped heartbeating

@@ -13,6 +13,7 @@ use tokio::sync::{oneshot, OwnedSemaphorePermit};
 
 use super::history::History;
 use crate::domain::{MessageText, ReplyStatus, StreamMarks};
+use crate::events::streams::StopReason;
 use crate::events::EventBus;
 use crate::llm::{Chunk, LlmClient, LlmError, Request};
 use crate::store::{ChatRecord, ReplyEnd, ReplyError, Store, Usage};
@@ -38,7 +39,7 @@ pub(super) struct Job {
     /// The request, its messages still to be read.
     pub request: Request,
     pub max_bytes: usize,
-    pub stop: oneshot::Receiver<()>,
+    pub stop: oneshot::Receiver<StopReason>,
     /// This node's generation slot, held until the reply ends.
     pub slot: OwnedSemaphorePermit,
 }
@@ -47,6 +48,8 @@ pub(super) struct Job {
 enum Outcome {
     Complete,
     Stopped,
+    /// This node is shutting down.
+    Interrupted,
     Failed(LlmError),
     TooLong,
     /// The reply was ended elsewhere or deleted: nothing to write.
@@ -97,7 +100,10 @@ pub(super) async fn run(job: Job) {
             };
             tokio::select! {
                 outcome = producer.produce(&llm, &request, &mut growing) => outcome,
-                _ = &mut stop => Outcome::Stopped,
+                reason = &mut stop => match reason {
+                    Ok(StopReason::Shutdown) => Outcome::Interrupted,
+                    _ => Outcome::Stopped,
+                },
                 () = tokio::time::sleep_until(deadline) => Outcome::Failed(LlmError::timeout(
                     "the reply took longer than the server allows (--llm-max-seconds)",
                 )),
@@ -202,6 +208,15 @@ async fn finish(
     let (status, error) = match outcome {
         Outcome::Complete => (ReplyStatus::Complete, None),
         Outcome::Stopped => (ReplyStatus::Stopped, None),
+        Outcome::Interrupted => (
+            ReplyStatus::Interrupted,
+            Some(ReplyError {
+                code: "node_lost".to_owned(),
+                message: "the server node generating this reply shut down; the text it had \
+                          received is kept"
+                    .to_owned(),
+            }),
+        ),
         Outcome::Failed(error) => (
             ReplyStatus::Failed,
             Some(ReplyError {

@@ -27,8 +27,19 @@ pub struct ReplyStreams {
 
 struct Inner {
     logs: HashMap<i64, Arc<ReplyLog>>,
-    producers: HashMap<i64, oneshot::Sender<()>>,
+    producers: HashMap<i64, oneshot::Sender<StopReason>>,
+    /// Replies this node is producing (stopped ones included, until their task ends).
+    running: usize,
     swept: Instant,
+}
+
+/// Why a producer is told to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// A client asked (the reply ends `stopped`).
+    Requested,
+    /// This node is shutting down (the reply ends `interrupted`, its text kept).
+    Shutdown,
 }
 
 /// One reply's deltas from the first this node saw.
@@ -66,6 +77,7 @@ impl Default for ReplyStreams {
             inner: Mutex::new(Inner {
                 logs: HashMap::new(),
                 producers: HashMap::new(),
+                running: 0,
                 swept: Instant::now(),
             }),
         }
@@ -95,7 +107,7 @@ impl ReplyStreams {
             }
             StreamPiece::Stop { message_id } => {
                 if let Some(stop) = self.lock().producers.remove(message_id) {
-                    let _ = stop.send(());
+                    let _ = stop.send(StopReason::Requested);
                 }
             }
         }
@@ -121,21 +133,35 @@ impl ReplyStreams {
         self.lock().logs.get(&message_id).cloned()
     }
 
+    /// Tells every producer of this node to stop (shutdown); answers how many were told.
+    pub fn stop_all(&self, reason: StopReason) -> usize {
+        let producers: Vec<_> = self.lock().producers.drain().collect();
+        let told = producers.len();
+        for (_, stop) in producers {
+            let _ = stop.send(reason);
+        }
+        told
+    }
+
     /// Registers this node as the reply's producer: the receiver fires on a stop.
-    pub fn produce(&self, message_id: i64) -> oneshot::Receiver<()> {
+    pub fn produce(&self, message_id: i64) -> oneshot::Receiver<StopReason> {
         let (stop, stopped) = oneshot::channel();
-        self.lock().producers.insert(message_id, stop);
+        let mut inner = self.lock();
+        inner.producers.insert(message_id, stop);
+        inner.running += 1;
         stopped
     }
 
-    /// The reply is no longer produced here.
+    /// The reply's task has ended (call once per [`Self::produce`]).
     pub fn produced(&self, message_id: i64) {
-        self.lock().producers.remove(&message_id);
+        let mut inner = self.lock();
+        inner.producers.remove(&message_id);
+        inner.running = inner.running.saturating_sub(1);
     }
 
-    /// Replies produced on this node.
+    /// Replies whose task runs on this node.
     pub fn producing(&self) -> usize {
-        self.lock().producers.len()
+        self.lock().running
     }
 
     /// Replies with a log on this node.
@@ -280,7 +306,12 @@ mod tests {
         let streams = ReplyStreams::default();
         let stopped = streams.produce(3);
         streams.apply(&StreamPiece::Stop { message_id: 3 });
-        assert!(stopped.await.is_ok());
+        assert_eq!(stopped.await.ok(), Some(StopReason::Requested));
+        assert_eq!(streams.producing(), 1, "until its task ends");
+        streams.produced(3);
         assert_eq!(streams.producing(), 0);
+        let shut = streams.produce(4);
+        assert_eq!(streams.stop_all(StopReason::Shutdown), 1);
+        assert_eq!(shut.await.ok(), Some(StopReason::Shutdown));
     }
 }

@@ -16,6 +16,7 @@ crate::per_backend!(
     a_reply_of_a_lost_node_is_interrupted,
     resume_refuses_bad_positions_and_foreign_messages,
     a_revoked_key_ends_its_streams_not_the_reply,
+    a_shutdown_ends_running_replies_interrupted,
 );
 
 async fn a_cut_stream_resumes_where_it_stopped(backend: Backend) {
@@ -334,4 +335,43 @@ async fn a_revoked_key_ends_its_streams_not_the_reply(backend: Backend) {
         .and_then(|m| m.iter().find(|m| m["id"] == json!(reply)).cloned())
         .expect("the reply");
     assert_eq!(stored["status"], json!("generating"), "{stored}");
+}
+
+async fn a_shutdown_ends_running_replies_interrupted(backend: Backend) {
+    let (app, double) = app_with_double(backend, |_| {}).await;
+    let chat = user_chat(&app, "shutdown@example.com").await;
+    let mut sse = generate_sse(
+        &app,
+        &chat.path,
+        &chat.user.auth,
+        json!({"message": {"content": "go"}, "model": "count-400-25"}),
+    )
+    .await;
+    let seen = sse.until_deltas(4).await;
+    let reply = seen[1].data["id"].as_i64().expect("reply id");
+    let database = app.stop_keeping_database().await;
+    // The stream ends with the reply's end, not with a cut.
+    let rest = sse.until_end().await;
+    let end = rest.last().expect("an end event");
+    assert_eq!(end.event, "message.failed", "{end:?}");
+    assert_eq!(end.data["status"], json!("interrupted"));
+    // Restarted: the reply is interrupted with every delta the stream showed.
+    let base = double.base_url();
+    let app = crate::support::TestApp::spawn_on(database, |config| {
+        config.llm.llm_base_url = Some(base);
+    })
+    .await;
+    let (_, listed) = app
+        .get(&format!("{}/messages", chat.path), &chat.user.auth)
+        .await;
+    let stored = &listed["chatMessages"][1];
+    assert_eq!(stored["id"], json!(reply));
+    assert_eq!(stored["status"], json!("interrupted"));
+    assert_eq!(stored["error"]["code"], json!("node_lost"));
+    let mut all = seen.clone();
+    all.extend(rest);
+    assert_eq!(
+        stored["message"].as_str(),
+        Some(joined_deltas(&all, 1).as_str())
+    );
 }

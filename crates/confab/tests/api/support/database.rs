@@ -115,11 +115,26 @@ pub struct TestDatabase {
 }
 
 enum Cleanup {
-    Sqlite { _dir: tempfile::TempDir },
-    Postgres { admin_url: String, name: String },
+    Sqlite {
+        _dir: tempfile::TempDir,
+    },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+    /// Nothing to remove (a database handed on elsewhere).
+    Nothing,
 }
 
 impl TestDatabase {
+    /// A database that owns nothing: what a server keeps after handing its own on.
+    pub fn placeholder() -> TestDatabase {
+        TestDatabase {
+            url: String::new(),
+            cleanup: Cleanup::Nothing,
+        }
+    }
+
     /// Creates an empty database (no schema yet: the server migrates it at start).
     pub async fn create(backend: Backend) -> TestDatabase {
         match backend {

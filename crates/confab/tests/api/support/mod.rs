@@ -186,6 +186,18 @@ impl TestApp {
             .collect()
     }
 
+    /// Stops the server gracefully and hands back its database (for a restart on it).
+    pub async fn stop_keeping_database(mut self) -> TestDatabase {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task").expect("server result");
+        }
+        let empty = TestDatabase::placeholder();
+        std::mem::replace(&mut self.database, empty)
+    }
+
     /// Stops the server and waits for it to finish.
     pub async fn stop(mut self) {
         if let Some(shutdown) = self.shutdown.take() {
