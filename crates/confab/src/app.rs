@@ -100,7 +100,7 @@ pub async fn serve_state(
     ));
     let sweeper = AbortOnDrop(spawn_reply_sweeper(
         state.chats.clone(),
-        Duration::from_secs(state.config.presence_ttl_seconds.max(1)),
+        Duration::from_millis(state.config.presence_ttl_seconds.max(1) * 1000 / 3),
     ));
     let address = listener.local_addr().context("listener has no address")?;
     tracing::info!(
@@ -148,7 +148,8 @@ async fn end_replies_at_shutdown(events: &dyn crate::events::EventBus) {
 }
 
 /// Every `every`, marks `interrupted` the replies of nodes that stopped heartbeating
-/// (another node's death is seen within about two presence TTLs).
+/// (every third of the presence TTL: a dead node's key expires within one TTL of its last
+/// heartbeat, so its replies end within about 1⅓ TTL of its death).
 fn spawn_reply_sweeper(chats: Chats, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(every);
