@@ -172,6 +172,7 @@ impl Chats {
         tokio::spawn(reply_task::run(Job {
             store: self.store.clone(),
             events: self.events.clone(),
+            flusher: self.flusher.clone().ok_or(ChatError::LlmNotConfigured)?,
             llm,
             chat: appended.chat.clone(),
             message_id: reply.id,

@@ -1,6 +1,7 @@
 //! The task that produces one reply: reads the provider's chunks, publishes each as a
 //! delta (to this node's streams and sockets, and through the bus to the other nodes'),
-//! persists the text every [`FLUSH_EVERY`], and ends the reply exactly once.
+//! hands the text to the [`Flusher`] every [`FLUSH_EVERY`] (it never waits on the
+//! database while the provider streams), and ends the reply exactly once.
 //!
 //! Nothing the clients do slows it: deltas go to bounded socket queues and to the
 //! streams' logs, which readers pull from at their own pace. A client that disconnects
@@ -11,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{oneshot, OwnedSemaphorePermit};
 
+use super::flusher::{Flusher, Progress};
 use super::history::History;
 use crate::domain::{MessageText, ReplyStatus, StreamMarks};
 use crate::events::streams::StopReason;
@@ -31,6 +33,7 @@ const END_ATTEMPTS: u32 = 5;
 pub(super) struct Job {
     pub store: Arc<dyn Store>,
     pub events: Arc<dyn EventBus>,
+    pub flusher: Flusher,
     pub llm: Arc<LlmClient>,
     pub chat: ChatRecord,
     pub message_id: i64,
@@ -67,6 +70,7 @@ pub(super) async fn run(job: Job) {
     let Job {
         store,
         events,
+        flusher,
         llm,
         chat,
         message_id,
@@ -92,7 +96,7 @@ pub(super) async fn run(job: Job) {
         Ok(request) => {
             let deadline = tokio::time::Instant::now() + llm.max_duration;
             let producer = Producer {
-                store: &*store,
+                flusher: &flusher,
                 events: &*events,
                 chat: &chat,
                 message_id,
@@ -102,6 +106,7 @@ pub(super) async fn run(job: Job) {
                 outcome = producer.produce(&llm, &request, &mut growing) => outcome,
                 reason = &mut stop => match reason {
                     Ok(StopReason::Shutdown) => Outcome::Interrupted,
+                    Ok(StopReason::Gone) => Outcome::Gone,
                     _ => Outcome::Stopped,
                 },
                 () = tokio::time::sleep_until(deadline) => Outcome::Failed(LlmError::timeout(
@@ -120,7 +125,7 @@ pub(super) async fn run(job: Job) {
 
 /// Where a reply's chunks go.
 struct Producer<'a> {
-    store: &'a dyn Store,
+    flusher: &'a Flusher,
     events: &'a dyn EventBus,
     chat: &'a ChatRecord,
     message_id: i64,
@@ -131,7 +136,7 @@ impl Producer<'_> {
     /// Reads the provider's chunks until the reply is complete or fails.
     async fn produce(&self, llm: &LlmClient, request: &Request, growing: &mut Growing) -> Outcome {
         let Producer {
-            store,
+            flusher,
             events,
             chat,
             message_id,
@@ -148,18 +153,14 @@ impl Producer<'_> {
         loop {
             tokio::select! {
                 _ = flush.tick(), if unsaved => {
-                    unsaved = false;
-                    let batch = [(message_id, growing.text.as_str(), growing.marks.to_stored())];
-                    match store.flush_replies(&batch).await {
-                        Ok(ended) if ended.contains(&message_id) => return Outcome::Gone,
-                        Ok(_) => {}
-                        Err(error) => {
-                            unsaved = true;
-                            tracing::warn!(message_id, "persisting a reply's progress failed: {error}");
-                        }
-                    }
-                }
-                chunk = upstream.next() => match chunk {
+                unsaved = false;
+                flusher.persist(Progress {
+                    message_id,
+                    text: growing.text.clone(),
+                    marks: growing.marks.to_stored(),
+                });
+            }
+            chunk = upstream.next() => match chunk {
                     Ok(Some(Chunk::Text(mut text))) => {
                         text.retain(|c| c != '\0');
                         let room = max_bytes.saturating_sub(growing.text.len());

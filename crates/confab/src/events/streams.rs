@@ -40,6 +40,8 @@ pub enum StopReason {
     Requested,
     /// This node is shutting down (the reply ends `interrupted`, its text kept).
     Shutdown,
+    /// The reply is no longer `generating` (ended elsewhere, or deleted): nothing to end.
+    Gone,
 }
 
 /// One reply's deltas from the first this node saw.
@@ -105,11 +107,7 @@ impl ReplyStreams {
                     log.end();
                 }
             }
-            StreamPiece::Stop { message_id } => {
-                if let Some(stop) = self.lock().producers.remove(message_id) {
-                    let _ = stop.send(StopReason::Requested);
-                }
-            }
+            StreamPiece::Stop { message_id } => self.stop(*message_id, StopReason::Requested),
         }
     }
 
@@ -131,6 +129,13 @@ impl ReplyStreams {
     /// The reply's log, if this node has one.
     pub fn seen(&self, message_id: i64) -> Option<Arc<ReplyLog>> {
         self.lock().logs.get(&message_id).cloned()
+    }
+
+    /// Tells this node's producer of the reply (if it is here) to stop.
+    pub fn stop(&self, message_id: i64, reason: StopReason) {
+        if let Some(stop) = self.lock().producers.remove(&message_id) {
+            let _ = stop.send(reason);
+        }
     }
 
     /// Tells every producer of this node to stop (shutdown); answers how many were told.
