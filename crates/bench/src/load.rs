@@ -1,8 +1,10 @@
 //! A closed-loop load generator: each connection sends its next request as soon as the
 //! previous answer has been read, over its own HTTP/1.1 keep-alive connection.
 
+use anyhow::Context as _;
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
+use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
@@ -68,6 +70,73 @@ impl Connection {
         }
         Ok((parts.status, length))
     }
+}
+
+/// An answer read as an event stream (`text/event-stream`), event by event; its
+/// connection closes when this is dropped.
+pub struct EventStream {
+    body: Incoming,
+    buffer: String,
+    connection: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for EventStream {
+    fn drop(&mut self) {
+        self.connection.abort();
+    }
+}
+
+impl EventStream {
+    /// The next event (name, data) that `wanted` accepts.
+    pub async fn next(
+        &mut self,
+        wanted: impl Fn(&str) -> bool,
+    ) -> anyhow::Result<(String, String)> {
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let (mut name, mut data) = ("message", String::new());
+                for line in block.lines() {
+                    if let Some(value) = line.strip_prefix("event:") {
+                        name = value.trim();
+                    } else if let Some(value) = line.strip_prefix("data:") {
+                        data.push_str(value.strip_prefix(' ').unwrap_or(value));
+                    }
+                }
+                if !block.starts_with(':') && wanted(name) {
+                    return Ok((name.to_owned(), data));
+                }
+            }
+            let frame = self.body.frame().await.context("the stream ended")??;
+            if let Some(bytes) = frame.data_ref() {
+                self.buffer.push_str(&String::from_utf8_lossy(bytes));
+            }
+        }
+    }
+}
+
+/// Sends `request` on a new connection (already open when `sent` is taken) and returns
+/// the status and the stream of its answer.
+pub async fn open_stream(
+    address: SocketAddr,
+    request: Request<Full<Bytes>>,
+) -> anyhow::Result<(StatusCode, Instant, EventStream)> {
+    let stream = TcpStream::connect(address).await?;
+    stream.set_nodelay(true)?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    let connection = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let sent = Instant::now();
+    let response = sender.send_request(request).await?;
+    let status = response.status();
+    let stream = EventStream {
+        body: response.into_body(),
+        buffer: String::new(),
+        connection,
+    };
+    Ok((status, sent, stream))
 }
 
 /// What a run measured.

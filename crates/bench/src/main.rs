@@ -8,6 +8,7 @@
 
 mod big_reads;
 mod corpus;
+mod generation;
 mod load;
 mod scenarios;
 mod search;
@@ -87,7 +88,9 @@ fn usage() -> ! {
          7 eight parallel reads of a 500 MiB chat (only with --only 7; --big-chat-mib sizes it),\n\
          8 a 10,000-message tree: GET of its 500-deep active path, branch switches,\n\
          9 search over 1,000,000 messages in 10,000 chats (only with --only 9; --search-messages\n\
-         \x20 sizes it; --baseline-binary adds POST throughput of that build vs this one, A B A B).\n\
+         \x20 sizes it; --baseline-binary adds POST throughput of that build vs this one, A B A B),\n\
+         10 generation: 200 replies streamed from the in-process LLM double at 50 chunks/s, each\n\
+         \x20 chat watched by 5 sockets; resumes (only with --only 10; its own server).\n\
          --binary runs that confab instead of building this workspace's release binary.\n\
          --keep-data leaves each run's SQLite files and PostgreSQL databases for inspection."
     );

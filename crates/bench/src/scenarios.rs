@@ -259,6 +259,10 @@ pub async fn run_all(options: &Options) -> anyhow::Result<Vec<Row>> {
     if options.only.as_ref().is_some_and(|only| only.contains(&9)) {
         rows.extend(crate::search::run(options, &setup).await?);
     }
+    // Starts a server of its own with an LLM provider: only when named.
+    if options.only.as_ref().is_some_and(|only| only.contains(&10)) {
+        rows.extend(crate::generation::run(options, &setup.binary).await?);
+    }
     // Writes half a gigabyte: only when named.
     if options.only.as_ref().is_some_and(|only| only.contains(&7)) {
         rows.push(
