@@ -16,6 +16,25 @@ use crate::store::quota;
 use crate::store::records::*;
 use crate::store::{StoreError, StoreResult};
 
+/// Replies one progress statement updates at most (3 parameters each).
+const FLUSH_ROWS: usize = 100;
+
+/// The progress statement for `rows` replies: `$1, $2, $3` the first's id, text and
+/// marks, and so on. A `WITH ... VALUES` list joined by `UPDATE ... FROM`, which SQLite
+/// (3.33+) and PostgreSQL both run.
+fn flush_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+        .collect();
+    format!(
+        "WITH progress(rid, rtext, rmarks) AS (VALUES {}) \
+         UPDATE messages SET message = progress.rtext, stream_marks = progress.rmarks \
+         FROM progress WHERE messages.id = progress.rid AND messages.status = 'generating' \
+         RETURNING id",
+        values.join(", ")
+    )
+}
+
 impl<DB> Sql<DB>
 where
     DB: SqlEngine,
@@ -87,27 +106,28 @@ where
         Ok(appended)
     }
 
-    /// Persists running replies' text so far, in one transaction; answers the ids among
-    /// them that are no longer generating (ended elsewhere, or deleted).
+    /// Persists running replies' text so far, in one transaction of one statement per
+    /// [`FLUSH_ROWS`] replies (one round trip each, however many replies run); answers
+    /// the ids among them that are no longer generating (ended elsewhere, or deleted).
     pub async fn flush_replies(&self, replies: &[(i64, &str, String)]) -> StoreResult<Vec<i64>> {
         let mut ended = Vec::new();
         if replies.is_empty() {
             return Ok(ended);
         }
         let mut tx = self.begin_write().await?;
-        for (id, text, marks) in replies {
-            let result = sqlx::query::<DB>(
-                "UPDATE messages SET message = $2, stream_marks = $3 \
-                 WHERE id = $1 AND status = 'generating'",
-            )
-            .bind(*id)
-            .bind(*text)
-            .bind(marks.as_str())
-            .execute(&mut *tx)
-            .await?;
-            if DB::rows_affected(&result) == 0 {
-                ended.push(*id);
+        for batch in replies.chunks(FLUSH_ROWS) {
+            let sql = flush_sql(batch.len());
+            let mut query = sqlx::query_scalar::<DB, i64>(&sql);
+            for (id, text, marks) in batch {
+                query = query.bind(*id).bind(*text).bind(marks.as_str());
             }
+            let updated = query.fetch_all(&mut *tx).await?;
+            ended.extend(
+                batch
+                    .iter()
+                    .map(|(id, _, _)| *id)
+                    .filter(|id| !updated.contains(id)),
+            );
         }
         tx.commit().await?;
         Ok(ended)
