@@ -18,6 +18,7 @@ crate::per_backend!(
     the_cap_refuses_more_generations,
     without_a_provider_the_routes_answer_503,
     bad_generate_bodies_are_refused,
+    a_stalled_reader_holds_up_nobody,
 );
 
 async fn a_streamed_reply_is_announced_grown_and_stored(backend: Backend) {
@@ -389,4 +390,54 @@ async fn bad_generate_bodies_are_refused(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
     assert!(double.bodies().is_empty(), "nothing reached the provider");
+}
+
+async fn a_stalled_reader_holds_up_nobody(backend: Backend) {
+    let (app, _double) = app_with_double(backend, |_| {}).await;
+    let chat = user_chat(&app, "stalled@example.com").await;
+    // A reader that never reads: its stream is left unread for the whole reply. Big
+    // chunks (the echo of a long message) fill its socket buffers quickly.
+    let word = format!("{} ", "x".repeat(2000));
+    let long = word.repeat(200);
+    let stalled = chat
+        .user
+        .auth
+        .apply(app.client.post(app.url(&format!("{}/generate", chat.path))))
+        .json(&json!({"message": {"content": long}, "model": "echo"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(stalled.status(), StatusCode::OK);
+    // Meanwhile another reply and its own reader go at full speed, and the stalled
+    // reply itself completes and is stored.
+    let mut sse = generate_sse(
+        &app,
+        &chat.path,
+        &chat.user.auth,
+        json!({"message": {"content": "quick"}, "model": "count-50-1"}),
+    )
+    .await;
+    let events = sse.until_end().await;
+    assert_eq!(
+        events.last().map(|e| e.event.as_str()),
+        Some("message.completed")
+    );
+    assert_eq!(
+        joined_deltas(&events, 1).len(),
+        "w1 ".len() * 9 + "w10 ".len() * 41
+    );
+    eventually("the unread reply completed", || async {
+        let (_, tree) = app
+            .get(&format!("{}/tree", chat.path), &chat.user.auth)
+            .await;
+        tree["chatMessages"].as_array().is_some_and(|m| {
+            m.iter().any(|m| {
+                m["message"] == json!(long)
+                    && m["actor"] == "assistant"
+                    && m["status"] == "complete"
+            })
+        })
+    })
+    .await;
+    drop(stalled);
 }
