@@ -16,7 +16,9 @@ use super::error::ChatError;
 use super::Chats;
 use crate::domain::{MessageText, ReplyStatus, StreamMarks};
 use crate::events::streams::ReplyLog;
-use crate::store::{ChatRecord, ChatRef, MessageRecord, ReplyEnd, ReplyError, StoreError};
+use crate::store::{
+    ChatRecord, ChatRef, MessageRecord, ReplyEnd, ReplyError, ReplyProgress, StoreError,
+};
 use crate::views::frames;
 
 /// How often a follower with nothing new looks at the database (a producer that died
@@ -49,8 +51,6 @@ pub struct Follower {
     after: u64,
     log: Option<Arc<ReplyLog>>,
     queue: VecDeque<ReplyEvent>,
-    /// The persisted deltas have been read once (a log may start after them).
-    primed: bool,
     done: bool,
 }
 
@@ -63,21 +63,24 @@ impl Chats {
         message_id: i64,
         after: u64,
     ) -> Result<Follower, ChatError> {
-        let (_, progress) = self.store.reply_progress(chat, message_id).await?;
-        // The log is opened after the check (no log for a message not the caller's, or
-        // already finished), and before the database is read again (no delta missed).
+        let (record, progress) = self.store.reply_progress(chat, message_id).await?;
+        // The log is opened after the check: none for a message that is not the caller's
+        // or has ended. It holds every delta this node saw from the reply's first (or
+        // from when this node started), until the end: the persisted deltas just read
+        // and the log meet, or the follower sees the gap and reads again.
         let log = (progress.message.status() == ReplyStatus::Generating)
             .then(|| self.events.streams().follow(message_id));
-        Ok(Follower {
+        let mut follower = Follower {
             chats: self.clone(),
             chat: *chat,
             message_id,
             after,
             log,
             queue: VecDeque::new(),
-            primed: false,
             done: false,
-        })
+        };
+        follower.take_persisted(record, progress);
+        Ok(follower)
     }
 
     /// Stops a reply wherever it is produced; answers it as it ended. A reply that has
@@ -195,10 +198,6 @@ impl Follower {
             // A finished reply: everything from the database.
             return self.read_persisted().await.map(|_| ());
         };
-        if !self.primed {
-            self.primed = true;
-            return self.read_persisted().await.map(|_| ());
-        }
         let mut changed = log.watch();
         let tail = log.after(self.after);
         if !tail.gap {
@@ -223,25 +222,30 @@ impl Follower {
         }
     }
 
-    /// Queues the persisted deltas after `after`, and the end if the reply has ended.
-    /// Answers whether it has.
+    /// Reads the reply again from the database and takes what is new ([`Self::take_persisted`];
+    /// a deleted reply ends the walk). Answers whether the reply has ended.
     async fn read_persisted(&mut self) -> Result<bool, ChatError> {
         let found = self
             .chats
             .store
             .reply_progress(&self.chat, self.message_id)
             .await;
-        let (chat, progress) = match found {
-            Ok(found) => found,
+        match found {
+            Ok((chat, progress)) => Ok(self.take_persisted(chat, progress)),
             Err(StoreError::MessageNotFound | StoreError::NotFound) => {
                 self.queue.push_back(ReplyEvent::Deleted {
                     message_id: self.message_id,
                 });
                 self.done = true;
-                return Ok(true);
+                Ok(true)
             }
-            Err(error) => return Err(error.into()),
-        };
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Queues the persisted deltas after `after`, and the end if the reply has ended.
+    /// Answers whether it has.
+    fn take_persisted(&mut self, chat: ChatRecord, progress: ReplyProgress) -> bool {
         for (seq, text) in progress
             .marks
             .deltas_after(&progress.message.message, self.after)
@@ -253,11 +257,11 @@ impl Follower {
             self.after = seq;
         }
         if progress.message.status() == ReplyStatus::Generating {
-            return Ok(false);
+            return false;
         }
         self.queue
             .push_back(ReplyEvent::End(Box::new((chat, progress.message))));
         self.done = true;
-        Ok(true)
+        true
     }
 }
