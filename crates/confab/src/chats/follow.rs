@@ -208,8 +208,12 @@ impl Follower {
         }
         if tail.ended || tail.gap {
             let ended = self.read_persisted().await?;
-            if !ended && tail.gap && self.queue.is_empty() {
-                tokio::time::sleep(GAP_RETRY).await;
+            if !ended && self.queue.is_empty() {
+                // The database has not caught up with the log (a gap), or the log ended
+                // while the reply is still `generating` (its producer could not end it
+                // yet): look again later, not at once.
+                let pause = if tail.ended { RECHECK_EVERY } else { GAP_RETRY };
+                tokio::time::sleep(pause).await;
             }
             return Ok(());
         }

@@ -140,6 +140,7 @@ impl Chats {
                      with --llm-default-model",
                 )
             })?;
+        let flusher = self.flusher.clone().ok_or(ChatError::LlmNotConfigured)?;
         let node = self.events.node_id().to_owned();
         let appended = self
             .store
@@ -158,10 +159,9 @@ impl Chats {
             .last()
             .cloned()
             .ok_or_else(|| ChatError::invalid("no reply was started"))?;
+        // From the commit on, nothing may stop the reply's task from starting (a dropped
+        // request would leave the reply `generating`): no await until it is spawned.
         let stop = self.events.streams().produce(reply.id);
-        self.events
-            .publish(frames::messages_created(&appended.chat, &appended.messages))
-            .await;
         let request = Request {
             model,
             messages: Vec::new(),
@@ -172,7 +172,8 @@ impl Chats {
         tokio::spawn(reply_task::run(Job {
             store: self.store.clone(),
             events: self.events.clone(),
-            flusher: self.flusher.clone().ok_or(ChatError::LlmNotConfigured)?,
+            flusher,
+            created: frames::messages_created(&appended.chat, &appended.messages),
             llm,
             chat: appended.chat.clone(),
             message_id: reply.id,

@@ -15,8 +15,8 @@ use tokio::sync::{oneshot, OwnedSemaphorePermit};
 use super::flusher::{Flusher, Progress};
 use super::history::History;
 use crate::domain::{MessageText, ReplyStatus, StreamMarks};
-use crate::events::streams::StopReason;
-use crate::events::EventBus;
+use crate::events::streams::{ReplyStreams, StopReason};
+use crate::events::{ChatEvent, EventBus};
 use crate::llm::{Chunk, LlmClient, LlmError, Request};
 use crate::store::{ChatRecord, ReplyEnd, ReplyError, Store, Usage};
 use crate::views::frames;
@@ -25,15 +25,19 @@ use crate::views::frames;
 /// node dies).
 pub const FLUSH_EVERY: Duration = Duration::from_millis(500);
 
-/// Attempts at ending a reply in the database before giving up (the sweep for orphaned
-/// replies then ends it).
-const END_ATTEMPTS: u32 = 5;
+/// Attempts at ending a reply in the database before giving up (about ten minutes of a
+/// database that refuses: the reply is then ended at the node's next start).
+const END_ATTEMPTS: u32 = 130;
+/// The longest pause between two attempts.
+const END_RETRY_CAP: Duration = Duration::from_secs(5);
 
 /// Everything a reply's task needs.
 pub(super) struct Job {
     pub store: Arc<dyn Store>,
     pub events: Arc<dyn EventBus>,
     pub flusher: Flusher,
+    /// `message.created` of the appended messages, published first.
+    pub created: ChatEvent,
     pub llm: Arc<LlmClient>,
     pub chat: ChatRecord,
     pub message_id: i64,
@@ -71,6 +75,7 @@ pub(super) async fn run(job: Job) {
         store,
         events,
         flusher,
+        created,
         llm,
         chat,
         message_id,
@@ -80,6 +85,12 @@ pub(super) async fn run(job: Job) {
         mut stop,
         slot,
     } = job;
+    // However the task ends (a panic included), the node stops counting it.
+    let _produced = Produced {
+        streams: events.streams().clone(),
+        message_id,
+    };
+    events.publish(created).await;
     let mut growing = Growing {
         text: String::new(),
         marks: StreamMarks::default(),
@@ -119,8 +130,19 @@ pub(super) async fn run(job: Job) {
         ))),
     };
     finish(&*store, &*events, &chat, message_id, outcome, growing).await;
-    events.streams().produced(message_id);
     drop(slot);
+}
+
+/// Tells the node's streams when a reply's task ends.
+struct Produced {
+    streams: Arc<ReplyStreams>,
+    message_id: i64,
+}
+
+impl Drop for Produced {
+    fn drop(&mut self) {
+        self.streams.produced(self.message_id);
+    }
 }
 
 /// Where a reply's chunks go.
@@ -259,7 +281,8 @@ async fn finish(
             Ok(None) => break,
             Err(error) => {
                 tracing::warn!(message_id, attempt, "ending a reply failed: {error}");
-                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+                let pause = Duration::from_millis(200 * u64::from(attempt)).min(END_RETRY_CAP);
+                tokio::time::sleep(pause).await;
             }
         }
     }

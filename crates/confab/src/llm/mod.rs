@@ -158,13 +158,14 @@ impl LlmClient {
             Err(_) => return Err(LlmError::timeout("the provider did not answer in time")),
             Ok(Err(error)) if error.is_timeout() => {
                 return Err(LlmError::timeout(format!(
-                    "the provider timed out: {error}"
+                    "the provider timed out: {}",
+                    error.without_url()
                 )))
             }
             Ok(Err(error)) => {
                 return Err(LlmError::upstream(format!(
                     "the provider could not be reached: {}",
-                    error_chain(&error)
+                    error_chain(&error.without_url())
                 )))
             }
             Ok(Ok(response)) => response,
@@ -278,7 +279,7 @@ impl Upstream {
                 Ok(Err(error)) => {
                     return Err(LlmError::upstream(format!(
                         "the provider's stream broke: {}",
-                        error_chain(&error)
+                        error_chain(&error.without_url())
                     )))
                 }
                 Ok(Ok(None)) => {
@@ -349,7 +350,7 @@ impl Upstream {
                 Ok(Err(error)) => {
                     return Err(LlmError::upstream(format!(
                         "reading the provider's answer: {}",
-                        error_chain(&error)
+                        error_chain(&error.without_url())
                     )))
                 }
                 Err(_) => return Err(LlmError::timeout("the provider's answer stalled")),

@@ -142,31 +142,32 @@ where
         end: ReplyEnd,
     ) -> StoreResult<Option<(ChatRecord, MessageRecord)>> {
         let mut tx = self.begin_write().await?;
-        let found: Option<(i64, String, String)> = sqlx::query_as::<DB, (i64, String, String)>(
-            "SELECT chat_id, message, COALESCE(stream_marks, '') FROM messages \
+        let found: Option<(i64, String)> = sqlx::query_as::<DB, (i64, String)>(
+            "SELECT chat_id, COALESCE(stream_marks, '') FROM messages \
              WHERE id = $1 AND status = 'generating'",
         )
         .bind(message_id)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((chat_id, persisted, persisted_marks)) = found else {
+        let Some((chat_id, persisted_marks)) = found else {
             return Ok(None);
         };
-        let (text, marks) = match end.text {
-            Some((text, marks)) => (text.into_string(), marks.to_stored()),
-            None => (persisted, persisted_marks),
-        };
+        // The text given, unless the persisted one is further along (an orphan ended
+        // from a log that missed the producer's last deltas): never shorten a reply.
+        let persisted_deltas = StreamMarks::from_stored(&persisted_marks).map_or(0, |m| m.len());
+        let given = end
+            .text
+            .filter(|(_, marks)| marks.len() >= persisted_deltas)
+            .map(|(text, marks)| (text.into_string(), marks.to_stored()));
         let now = Timestamp::now().micros();
-        let bytes = quota::text_bytes([text.as_str()]);
+        // The chat's row first, as every write takes it: enders of one reply queue here.
         let chat = sqlx::query_as::<DB, ChatRow>(
-            "UPDATE chats SET version = version + 1, updated_at = $2, \
-             message_bytes = message_bytes + $3 WHERE id = $1 RETURNING id, uuid, tenant_id, \
-             user_id, name, model, metadata, version, created_at, updated_at, \
-             current_message_id, branched",
+            "UPDATE chats SET version = version + 1, updated_at = $2 WHERE id = $1 \
+             RETURNING id, uuid, tenant_id, user_id, name, model, metadata, version, \
+             created_at, updated_at, current_message_id, branched",
         )
         .bind(chat_id)
         .bind(now)
-        .bind(bytes)
         .fetch_one(&mut *tx)
         .await?
         .into_record()?;
@@ -174,15 +175,22 @@ where
             Some(error) => (Some(error.code.as_str()), Some(error.message.as_str())),
             None => (None, None),
         };
-        sqlx::query::<DB>(
-            "UPDATE messages SET message = $2, status = $3, stream_marks = $4, \
-             prompt_tokens = $5, completion_tokens = $6, error_code = $7, error_message = $8, \
-             updated_at = $9, generation_node = NULL WHERE id = $1",
+        let (text, marks) = match &given {
+            Some((text, marks)) => (Some(text.as_str()), Some(marks.as_str())),
+            None => (None, None),
+        };
+        // Conditional: whoever ends the reply first wins; a later ender (another node's
+        // sweep, a stop's fallback) changes nothing and its transaction is rolled back.
+        let ended = sqlx::query::<DB>(
+            "UPDATE messages SET message = COALESCE($2, message), status = $3, \
+             stream_marks = COALESCE($4, stream_marks), prompt_tokens = $5, \
+             completion_tokens = $6, error_code = $7, error_message = $8, updated_at = $9, \
+             generation_node = NULL WHERE id = $1 AND status = 'generating'",
         )
         .bind(message_id)
-        .bind(text.as_str())
+        .bind(text)
         .bind(end.status.as_str())
-        .bind(marks.as_str())
+        .bind(marks)
         .bind(end.usage.map(|u| u.prompt_tokens))
         .bind(end.usage.map(|u| u.completion_tokens))
         .bind(error_code)
@@ -190,6 +198,24 @@ where
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        if DB::rows_affected(&ended) == 0 {
+            return Ok(None);
+        }
+        let text = match given {
+            Some((text, _)) => text,
+            None => {
+                sqlx::query_scalar::<DB, String>("SELECT message FROM messages WHERE id = $1")
+                    .bind(message_id)
+                    .fetch_one(&mut *tx)
+                    .await?
+            }
+        };
+        let bytes = quota::text_bytes([text.as_str()]);
+        sqlx::query::<DB>("UPDATE chats SET message_bytes = message_bytes + $2 WHERE id = $1")
+            .bind(chat_id)
+            .bind(bytes)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query::<DB>("UPDATE tenants SET message_bytes = message_bytes + $2 WHERE id = $1")
             .bind(chat.tenant_id.hyphenated().to_string())
             .bind(bytes)

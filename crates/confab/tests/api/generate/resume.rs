@@ -17,6 +17,7 @@ crate::per_backend!(
     resume_refuses_bad_positions_and_foreign_messages,
     a_revoked_key_ends_its_streams_not_the_reply,
     a_shutdown_ends_running_replies_interrupted,
+    enders_racing_end_a_reply_once_and_never_shorter,
 );
 
 async fn a_cut_stream_resumes_where_it_stopped(backend: Backend) {
@@ -378,5 +379,81 @@ async fn a_shutdown_ends_running_replies_interrupted(backend: Backend) {
     assert_eq!(
         stored["message"].as_str(),
         Some(joined_deltas(&all, 1).as_str())
+    );
+}
+
+async fn enders_racing_end_a_reply_once_and_never_shorter(backend: Backend) {
+    let (app, _double) = app_with_double(backend, |_| {}).await;
+    let chat = user_chat(&app, "race@example.com").await;
+    let store = app.store();
+    let chat_ref = confab::store::ChatRef::User {
+        user_id: chat.user.id,
+        chat_id: chat.id,
+    };
+    app.post_message(&chat.user, chat.id, "user", "question")
+        .await;
+    let reply = store
+        .start_reply(
+            &chat_ref,
+            confab::store::Under::Current,
+            None,
+            confab::store::NewReply {
+                model: "m".to_owned(),
+                node: "gone".to_owned(),
+            },
+        )
+        .await
+        .expect("started")
+        .messages[0]
+        .id;
+    store
+        .flush_replies(&[(reply, "one two three", "4,8,14".to_owned())])
+        .await
+        .expect("flushed");
+    let version_before = store
+        .chat_version(&chat_ref)
+        .await
+        .expect("version")
+        .version;
+    // Eight enders at once, each with a text shorter than the persisted one.
+    let enders = (0..8).map(|_| {
+        let store = store.clone();
+        async move {
+            let mut marks = confab::domain::StreamMarks::default();
+            marks.push(4);
+            store
+                .finish_reply(
+                    reply,
+                    confab::store::ReplyEnd {
+                        status: confab::domain::ReplyStatus::Interrupted,
+                        text: Some((
+                            confab::domain::MessageText::generated("one ".to_owned()),
+                            marks,
+                        )),
+                        usage: None,
+                        error: None,
+                    },
+                )
+                .await
+                .expect("ended or found ended")
+        }
+    });
+    let results = futures_util::future::join_all(enders).await;
+    assert_eq!(
+        results.iter().filter(|r| r.is_some()).count(),
+        1,
+        "one ender wins"
+    );
+    let version_after = store
+        .chat_version(&chat_ref)
+        .await
+        .expect("version")
+        .version;
+    assert_eq!(version_after, version_before + 1, "one change to the chat");
+    let stored = stored_when(&app, &chat, reply, "interrupted").await;
+    assert_eq!(
+        stored["message"],
+        json!("one two three"),
+        "the longer persisted text is kept"
     );
 }
