@@ -110,13 +110,8 @@ impl GenerateInput {
 pub struct Started {
     pub chat: ChatRecord,
     pub messages: Vec<MessageRecord>,
-}
-
-impl Started {
-    /// The reply being generated.
-    pub fn reply(&self) -> Option<&MessageRecord> {
-        self.messages.last()
-    }
+    /// The reply's id (the last of `messages`).
+    pub reply_id: i64,
 }
 
 impl Chats {
@@ -154,14 +149,14 @@ impl Chats {
                 },
             )
             .await?;
-        let reply = appended
+        let (reply_id, parent) = appended
             .messages
             .last()
-            .cloned()
+            .map(|reply| (reply.id, reply.parent_id))
             .ok_or_else(|| ChatError::invalid("no reply was started"))?;
         // From the commit on, nothing may stop the reply's task from starting (a dropped
         // request would leave the reply `generating`): no await until it is spawned.
-        let stop = self.events.streams().produce(reply.id);
+        let stop = self.events.streams().produce(reply_id);
         let request = Request {
             model,
             messages: Vec::new(),
@@ -176,10 +171,10 @@ impl Chats {
             created: frames::messages_created(&appended.chat, &appended.messages),
             llm,
             chat: appended.chat.clone(),
-            message_id: reply.id,
+            message_id: reply_id,
             history: History {
                 chat: *chat,
-                parent: reply.parent_id,
+                parent,
                 system: input.system,
                 budget,
             },
@@ -191,6 +186,7 @@ impl Chats {
         Ok(Started {
             chat: appended.chat,
             messages: appended.messages,
+            reply_id,
         })
     }
 }

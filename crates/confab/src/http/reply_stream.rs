@@ -59,7 +59,7 @@ pub async fn generate(
     let Caller { chats, chat, .. } = &caller;
     let streams = input.streams();
     let started = chats.generate(chat, input).await?;
-    let reply = started.reply().map(|m| m.id).unwrap_or_default();
+    let reply = started.reply_id;
     let follower = chats.follow_reply(chat, reply, 0).await?;
     if streams {
         let registration = caller.live.register(caller.credential.clone());

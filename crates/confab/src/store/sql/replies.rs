@@ -10,11 +10,19 @@
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
 use super::rows::{attach_files, select_messages, ChatRow, FileRow, MessageRow};
-use super::{by_ref, Sql, SqlEngine};
+use super::{Sql, SqlEngine};
 use crate::domain::{code_blocks, Actor, MessageText, ReplyStatus, StreamMarks, Timestamp};
 use crate::store::quota;
 use crate::store::records::*;
 use crate::store::{StoreError, StoreResult};
+
+/// A message with the marks of its persisted deltas.
+#[derive(sqlx::FromRow)]
+struct ReplyRow {
+    #[sqlx(flatten)]
+    message: MessageRow,
+    stream_marks: Option<String>,
+}
 
 /// Replies one progress statement updates at most (3 parameters each).
 const FLUSH_ROWS: usize = 100;
@@ -201,16 +209,9 @@ where
         if DB::rows_affected(&ended) == 0 {
             return Ok(None);
         }
-        let text = match given {
-            Some((text, _)) => text,
-            None => {
-                sqlx::query_scalar::<DB, String>("SELECT message FROM messages WHERE id = $1")
-                    .bind(message_id)
-                    .fetch_one(&mut *tx)
-                    .await?
-            }
-        };
-        let bytes = quota::text_bytes([text.as_str()]);
+        // The text as it now stands (given, or the persisted one).
+        let (mut message, _) = Self::reply_in(&mut tx, &chat, message_id).await?;
+        let bytes = quota::text_bytes([message.message.as_str()]);
         sqlx::query::<DB>("UPDATE chats SET message_bytes = message_bytes + $2 WHERE id = $1")
             .bind(chat_id)
             .bind(bytes)
@@ -221,39 +222,44 @@ where
             .bind(bytes)
             .execute(&mut *tx)
             .await?;
-        let files = code_blocks::extract(&text);
+        let files = code_blocks::extract(&message.message);
         let stamp = Timestamp::now().micros();
-        Self::insert_files_in(&mut tx, &chat, message_id, files, stamp).await?;
+        message.files = Self::insert_files_in(&mut tx, &chat, message_id, files, stamp).await?;
         if let Some(unindex) = DB::UNINDEX_MESSAGE_SQL {
             sqlx::query::<DB>(unindex)
                 .bind(message_id)
                 .execute(&mut *tx)
                 .await?;
         }
-        let document = DB::search_document(&text, chat.tenant_id);
+        let document = DB::search_document(&message.message, chat.tenant_id);
         Self::index_message_in(&mut tx, message_id, document).await?;
-        let mut message = Self::reply_in(&mut tx, &chat, message_id).await?;
-        if chat.branched {
-            message.siblings = Self::children_of(&mut tx, chat.id, message.parent_id).await?;
-        }
         tx.commit().await?;
         Ok(Some((chat, message)))
     }
 
-    /// One message of the chat with its files (and no siblings).
+    /// One message of the chat with its files and siblings, and the marks of its
+    /// persisted deltas. `MessageNotFound` unless it is the chat's.
     async fn reply_in(
         conn: &mut DB::Connection,
         chat: &ChatRecord,
         message_id: i64,
-    ) -> StoreResult<MessageRecord> {
-        let row = sqlx::query_as::<DB, MessageRow>(select_messages!(
-            "FROM messages WHERE id = $1 AND chat_id = $2"
+    ) -> StoreResult<(MessageRecord, StreamMarks)> {
+        let row = sqlx::query_as::<DB, ReplyRow>(select_messages!(
+            ", stream_marks FROM messages WHERE id = $1 AND chat_id = $2"
         ))
         .bind(message_id)
         .bind(chat.id)
         .fetch_optional(&mut *conn)
         .await?
         .ok_or(StoreError::MessageNotFound)?;
+        let marks = match row.stream_marks {
+            Some(stored) => StreamMarks::from_stored(&stored).ok_or_else(|| {
+                StoreError::Other(anyhow::anyhow!(
+                    "corrupt stream marks of message {message_id}"
+                ))
+            })?,
+            None => StreamMarks::default(),
+        };
         let files = sqlx::query_as::<DB, FileRow>(
             "SELECT id, title, text, language, extension, user_id, chat_id, message_id, \
              created_at, updated_at FROM files WHERE message_id = $1 ORDER BY id",
@@ -261,8 +267,13 @@ where
         .bind(message_id)
         .fetch_all(&mut *conn)
         .await?;
-        let mut messages = attach_files(vec![row], files)?;
-        messages.pop().ok_or(StoreError::MessageNotFound)
+        let mut message = attach_files(vec![row.message], files)?
+            .pop()
+            .ok_or(StoreError::MessageNotFound)?;
+        if chat.branched {
+            message.siblings = Self::children_of(conn, chat.id, message.parent_id).await?;
+        }
+        Ok((message, marks))
     }
 
     /// A message of the caller's chat as a resumer reads it: with the marks of the deltas
@@ -273,37 +284,8 @@ where
         message_id: i64,
     ) -> StoreResult<(ChatRecord, ReplyProgress)> {
         let mut tx = self.begin_read().await?;
-        let sql = by_ref(
-            chat,
-            "SELECT id, uuid, tenant_id, user_id, name, model, metadata, version, created_at, \
-             updated_at, current_message_id, branched FROM chats WHERE id = $1 AND user_id = $2",
-            "SELECT id, uuid, tenant_id, user_id, name, model, metadata, version, created_at, \
-             updated_at, current_message_id, branched FROM chats \
-             WHERE uuid = $1 AND tenant_id = $2",
-        );
-        let chat = Self::bind_chat(sqlx::query_as::<DB, ChatRow>(sql), chat)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?
-            .into_record()?;
-        let mut message = Self::reply_in(&mut tx, &chat, message_id).await?;
-        if chat.branched {
-            message.siblings = Self::children_of(&mut tx, chat.id, message.parent_id).await?;
-        }
-        let marks: Option<String> = sqlx::query_scalar::<DB, Option<String>>(
-            "SELECT stream_marks FROM messages WHERE id = $1",
-        )
-        .bind(message_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        let marks = match marks {
-            Some(stored) => StreamMarks::from_stored(&stored).ok_or_else(|| {
-                StoreError::Other(anyhow::anyhow!(
-                    "corrupt stream marks of message {message_id}"
-                ))
-            })?,
-            None => StreamMarks::default(),
-        };
+        let chat = Self::read_chat(&mut *tx, chat).await?;
+        let (message, marks) = Self::reply_in(&mut tx, &chat, message_id).await?;
         tx.commit().await?;
         Ok((chat, ReplyProgress { message, marks }))
     }
