@@ -5,11 +5,11 @@
 //! is `interrupted` (or `complete`, if it ended unseen) with a prefix of its text; and
 //! every reply whose `message.created` arrived is there, under its user message.
 
-use futures_util::StreamExt as _;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::api::{send, Api};
+use crate::generate::{SseEvent, SseReader};
 
 /// Each reply: 40 deltas 4 ms apart (the double's `count` model), so kills find some
 /// mid-way.
@@ -81,12 +81,11 @@ impl Generator {
                     .push(format!("generate answered {status}: {body}"));
                 return self;
             }
-            let mut body = response.bytes_stream();
-            let mut buffer = String::new();
+            let mut events = SseReader::new(response);
             let mut reply: Option<Reply> = None;
             let mut user_message = None;
             loop {
-                let Some(Ok(bytes)) = body.next().await else {
+                let Some(SseEvent { event, data, .. }) = events.next().await else {
                     match reply.take() {
                         // Cut by the kill.
                         Some(reply) => {
@@ -98,39 +97,25 @@ impl Generator {
                         None => break,
                     }
                 };
-                buffer.push_str(&String::from_utf8_lossy(&bytes));
-                while let Some(end) = buffer.find("\n\n") {
-                    let block: String = buffer.drain(..end + 2).collect();
-                    let event = block
-                        .lines()
-                        .find_map(|l| l.strip_prefix("event: "))
-                        .unwrap_or("")
-                        .to_owned();
-                    let data: Value = block
-                        .lines()
-                        .find_map(|l| l.strip_prefix("data: "))
-                        .and_then(|d| serde_json::from_str(d).ok())
-                        .unwrap_or(Value::Null);
-                    match event.as_str() {
-                        "message.created" if data["actor"] == "user" => {
-                            user_message = data["id"].as_i64();
-                        }
-                        "message.created" => {
-                            reply = Some(Reply {
-                                id: data["id"].as_i64().unwrap_or(0),
-                                user_message: user_message.unwrap_or(0),
-                                completed: false,
-                            });
-                        }
-                        "message.completed" | "message.failed" => {
-                            if let Some(mut done) = reply.take() {
-                                done.completed = event == "message.completed";
-                                self.generated += 1;
-                                self.replies.push(done);
-                            }
-                        }
-                        _ => {}
+                match event.as_str() {
+                    "message.created" if data["actor"] == "user" => {
+                        user_message = data["id"].as_i64();
                     }
+                    "message.created" => {
+                        reply = Some(Reply {
+                            id: data["id"].as_i64().unwrap_or(0),
+                            user_message: user_message.unwrap_or(0),
+                            completed: false,
+                        });
+                    }
+                    "message.completed" | "message.failed" => {
+                        if let Some(mut done) = reply.take() {
+                            done.completed = event == "message.completed";
+                            self.generated += 1;
+                            self.replies.push(done);
+                        }
+                    }
+                    _ => {}
                 }
             }
         }
