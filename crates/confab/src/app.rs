@@ -49,7 +49,9 @@ pub async fn state(config: Config) -> anyhow::Result<AppState> {
     if llm.is_some() {
         tokio::task::spawn_blocking(crate::llm::tokens::warm_up);
     }
-    let chats = Chats::new(store.clone(), events.clone(), config.limits.clone()).with_llm(llm);
+    let chats = Chats::new(store.clone(), events.clone(), config.limits.clone())
+        .with_llm(llm)
+        .with_trash(config.lifecycle.trash_enabled());
     // Replies left `generating` by nodes that are gone (alone: by this node's last run).
     match chats.sweep_orphaned_replies().await {
         Ok(0) => {}
@@ -102,6 +104,7 @@ pub async fn serve_state(
         state.chats.clone(),
         Duration::from_millis(state.config.presence_ttl_seconds.max(1) * 1000 / 3),
     ));
+    let lifecycle_sweeper = AbortOnDrop(spawn_lifecycle_sweeper(state.clone()));
     let address = listener.local_addr().context("listener has no address")?;
     tracing::info!(
         %address,
@@ -125,6 +128,7 @@ pub async fn serve_state(
     .await;
     drop(watcher);
     drop(sweeper);
+    drop(lifecycle_sweeper);
     tracing::info!("stopped");
     Ok(())
 }
@@ -161,6 +165,37 @@ fn spawn_reply_sweeper(chats: Chats, every: Duration) -> tokio::task::JoinHandle
                 Ok(0) => {}
                 Ok(ended) => tracing::info!(ended, "marked interrupted the replies of lost nodes"),
                 Err(error) => tracing::warn!("looking for interrupted replies failed: {error}"),
+            }
+        }
+    })
+}
+
+/// Every `--sweep-interval-seconds` (and once at start), purges old trash and deletes
+/// chats past their retention; counts them for `/metrics`.
+fn spawn_lifecycle_sweeper(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let lifecycle = state.config.lifecycle.clone();
+        let mut ticks = tokio::time::interval(lifecycle.sweep_interval());
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match state.chats.sweep(&lifecycle).await {
+                Ok(swept) => {
+                    use std::sync::atomic::Ordering::Relaxed;
+                    state.metrics.swept_trash.fetch_add(swept.trash, Relaxed);
+                    state
+                        .metrics
+                        .swept_retention
+                        .fetch_add(swept.retention, Relaxed);
+                    if swept.trash + swept.retention > 0 {
+                        tracing::info!(
+                            trash = swept.trash,
+                            retention = swept.retention,
+                            "swept old chats"
+                        );
+                    }
+                }
+                Err(error) => tracing::warn!("sweeping old chats failed: {error}"),
             }
         }
     })

@@ -1,7 +1,9 @@
-//! The command line (SPEC §5): `serve`, `migrate`, `user create`, `tenant create`,
-//! `tenant list`, `key create`, `key list`, `key revoke`, `copy`. Machine-readable results
+//! The command line (SPEC §5, §9): `serve`, `migrate`, `user create`, `user delete`,
+//! `tenant create`, `tenant list`, `tenant set`, `key create`, `key list`, `key revoke`,
+//! `copy`. Machine-readable results
 //! go to stdout as JSON lines (one per result); logs go to stderr.
 
+mod lifecycle;
 mod tenant_arg;
 
 use anyhow::Context as _;
@@ -75,6 +77,19 @@ pub enum UserCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Erase a user and everything of theirs (sessions, chats, trash, messages, files,
+    /// shares) in one transaction; prints the counts. Sockets open on running servers are
+    /// not told: on a live installation prefer `DELETE /api/v1/users/{id}`.
+    Delete {
+        /// The user's email address.
+        #[arg(long)]
+        email: String,
+        /// The user's tenant: its id, or `default` (the default when omitted).
+        #[arg(long)]
+        tenant: Option<TenantArg>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -89,6 +104,17 @@ pub enum TenantCommand {
     /// List every tenant, one JSON line each: {"tenant_id","name","default"}. The
     /// default tenant holds the users and chats of the user API.
     List {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Set a tenant's own settings; prints {"tenant_id","retention_days"}.
+    Set {
+        /// The tenant: its id, or `default`.
+        tenant: TenantArg,
+        /// Days after its last change a chat of this tenant is deleted (0: kept forever;
+        /// `default`: the server's `--retention-days`).
+        #[arg(long)]
+        retention_days: lifecycle::RetentionArg,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -199,6 +225,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::User(UserCommand::Delete {
+            email,
+            tenant,
+            database,
+        }) => lifecycle::delete_user(&email, tenant, &database).await,
+        Command::Tenant(TenantCommand::Set {
+            tenant,
+            retention_days,
+            database,
+        }) => lifecycle::set_tenant(tenant, retention_days, &database).await,
         Command::Tenant(TenantCommand::Create { name, database }) => {
             let name = name.trim();
             anyhow::ensure!(!name.is_empty(), "tenant name must not be empty");
@@ -225,7 +261,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             for tenant in store.list_tenants().await? {
                 println!(
                     "{}",
-                    json!({"tenant_id": tenant.id, "name": tenant.name, "default": tenant.id == default_id})
+                    json!({"tenant_id": tenant.id, "name": tenant.name, "default": tenant.id == default_id, "retention_days": tenant.retention_days})
                 );
             }
             Ok(())

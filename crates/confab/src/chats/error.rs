@@ -39,6 +39,15 @@ pub enum ChatError {
     /// This node generates as many replies as it may (`--llm-max-concurrent`).
     #[error("too many replies are being generated")]
     TooManyGenerations,
+    /// The chat has as many share links as it may.
+    #[error("the chat has the most share links allowed")]
+    TooManyShares,
+    /// No such share link (of this chat).
+    #[error("share not found")]
+    ShareNotFound,
+    /// Erasing oneself with a password that is not the account's.
+    #[error("wrong password")]
+    WrongPassword,
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -1,4 +1,4 @@
-//! A chat's lifecycle: create, rename, delete one or many; and its details.
+//! A chat's lifecycle: create, delete one or many; and its details.
 
 use serde_json::value::RawValue;
 use uuid::Uuid;
@@ -87,14 +87,6 @@ impl Chats {
         Ok(self.store.create_chat(chat).await?)
     }
 
-    /// Renames the chat and publishes `chat.updated`.
-    pub async fn rename(&self, chat: &ChatRef, name: &str) -> Result<ChatRecord, ChatError> {
-        let name = ChatName::parse(name)?;
-        let chat = self.store.rename_chat(chat, &name).await?;
-        self.events.publish(frames::chat_updated(&chat)).await;
-        Ok(chat)
-    }
-
     /// The chat with its message count and live connections.
     pub async fn details(&self, chat: &ChatRef) -> Result<ChatDetails, ChatError> {
         let chat = self.store.get_chat(chat).await?;
@@ -107,8 +99,8 @@ impl Chats {
         })
     }
 
-    /// Deletes the chat with its messages and files, and publishes `chat.deleted`;
-    /// returns the chat as it was.
+    /// Deletes the chat with its messages and files (to the trash when it is on), and
+    /// publishes `chat.deleted`; returns the chat as it was.
     pub async fn delete(
         &self,
         chat: &ChatRef,
@@ -121,9 +113,10 @@ impl Chats {
                 return Err(ChatError::Watched(watching));
             }
         }
-        let deleted = self.store.delete_chat(chat).await?;
-        self.events.publish(frames::chat_deleted(&deleted)).await;
-        Ok(deleted)
+        self.remove(std::slice::from_ref(chat))
+            .await?
+            .pop()
+            .ok_or(ChatError::Store(StoreError::NotFound))
     }
 
     /// Deletes those of `chat_ids` that are the user's (others are ignored), and
@@ -140,6 +133,14 @@ impl Chats {
         let mut ids = chat_ids;
         ids.sort_unstable();
         ids.dedup();
+        if self.trash {
+            let chats: Vec<ChatRef> = ids
+                .into_iter()
+                .map(|chat_id| ChatRef::User { user_id, chat_id })
+                .collect();
+            self.remove(&chats).await?;
+            return Ok(());
+        }
         let deleted = self.store.delete_user_chats(user_id, &ids).await?;
         for chat in &deleted {
             self.events.publish(frames::chat_deleted(chat)).await;

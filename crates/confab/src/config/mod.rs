@@ -3,6 +3,7 @@
 //! Every default is written once, in its flag's clap attribute; [`defaults`] reads them
 //! back for code that builds a configuration without a command line (tests, tools).
 
+pub mod lifecycle;
 pub mod origin;
 
 use clap::{Args, FromArgMatches};
@@ -99,6 +100,11 @@ pub struct AbuseLimits {
     #[arg(long, env = "CONFAB_AUTH_IP_WINDOW_SECONDS", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub auth_ip_window_seconds: u64,
+    /// Reads of share links (`GET /api/shared/{id}`, no credentials) one client address
+    /// may make per minute (all at once, then refilling evenly); over it: 429 with
+    /// `Retry-After`. IPv6 clients are counted per /64. 0 disables.
+    #[arg(long, env = "CONFAB_SHARED_IP_READS_PER_MINUTE", default_value_t = 60)]
+    pub shared_ip_reads_per_minute: u32,
     /// Failed logins (and refused sign-ups) one email address may have per
     /// `--auth-account-window-seconds`, from any client; over it, every login for that
     /// address gets 429 with `Retry-After`. A successful login clears the count.
@@ -335,6 +341,8 @@ pub struct Config {
     pub quotas: StorageQuotas,
     #[command(flatten)]
     pub llm: LlmArgs,
+    #[command(flatten)]
+    pub lifecycle: lifecycle::LifecycleArgs,
     /// Seconds a shutdown waits for open requests to finish before dropping them.
     #[arg(long, env = "CONFAB_SHUTDOWN_GRACE_SECONDS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=3600))]

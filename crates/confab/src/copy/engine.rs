@@ -300,8 +300,8 @@ mod tests {
         let tenants = &TABLES[0];
         assert_eq!(
             insert_sql(tenants, 2),
-            "INSERT INTO tenants (id, name, is_default, created_at, message_bytes) \
-             VALUES ($1, $2, $3, $4, $5), ($6, $7, $8, $9, $10)"
+            "INSERT INTO tenants (id, name, is_default, created_at, message_bytes, \
+             retention_days) VALUES ($1, $2, $3, $4, $5, $6), ($7, $8, $9, $10, $11, $12)"
         );
     }
 }

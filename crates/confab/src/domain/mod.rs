@@ -6,6 +6,7 @@ pub mod delete_last;
 pub mod metadata;
 pub mod normalize;
 pub mod order_by;
+pub mod organise;
 pub mod reply;
 pub mod search;
 pub mod timestamp;
@@ -13,6 +14,7 @@ pub mod values;
 
 pub use metadata::Metadata;
 pub use order_by::{OrderBy, OrderColumn};
+pub use organise::{ArchivedFilter, ChatChanges, ChatFilter, Tags};
 pub use reply::{ReplyStatus, StreamMarks};
 pub use timestamp::Timestamp;
 pub use values::{Actor, ChatName, Email, MessageText, ModelName, Password, ValueError};

@@ -9,6 +9,8 @@ pub enum OrderColumn {
     UpdatedAt,
     Name,
     Model,
+    /// 1 for a pinned chat, 0 otherwise: `pinned:desc` lists pinned chats first.
+    Pinned,
 }
 
 impl OrderColumn {
@@ -20,6 +22,7 @@ impl OrderColumn {
             OrderColumn::UpdatedAt => "updated_at",
             OrderColumn::Name => "name",
             OrderColumn::Model => "model",
+            OrderColumn::Pinned => "pinned",
         }
     }
 
@@ -30,6 +33,7 @@ impl OrderColumn {
             "updated_at" => OrderColumn::UpdatedAt,
             "name" => OrderColumn::Name,
             "model" => OrderColumn::Model,
+            "pinned" => OrderColumn::Pinned,
             _ => return None,
         })
     }
@@ -61,7 +65,7 @@ impl OrderBy {
             };
             let column = OrderColumn::parse(column).ok_or_else(|| {
                 ValueError(format!(
-                    "order_by: unknown column {column:?}; use id, created_at, updated_at, name or model"
+                    "order_by: unknown column {column:?}; use id, created_at, updated_at, name, model or pinned"
                 ))
             })?;
             let descending = match dir.to_ascii_lowercase().as_str() {
@@ -152,7 +156,7 @@ mod tests {
                 let sql = order.to_sql();
                 for word in sql.split([',', ' ']).filter(|w| !w.is_empty()) {
                     prop_assert!(
-                        ["id", "created_at", "updated_at", "name", "model", "ASC", "DESC"].contains(&word),
+                        ["id", "created_at", "updated_at", "name", "model", "pinned", "ASC", "DESC"].contains(&word),
                         "unexpected word {word:?} in {sql:?}"
                     );
                 }

@@ -95,6 +95,10 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "user_not_found", "User not found")
     }
 
+    pub fn share_not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "share_not_found", "Share not found")
+    }
+
     pub fn route_not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", "No such route")
     }
@@ -310,6 +314,19 @@ impl From<ChatError> for ApiError {
                     "This server is generating as many replies as it may; try again shortly",
                 )
             },
+            ChatError::TooManyShares => ApiError::conflict(
+                "too_many_shares",
+                format!(
+                    "This chat has the most share links allowed ({}); revoke one first",
+                    crate::store::MAX_SHARES_PER_CHAT
+                ),
+            ),
+            ChatError::ShareNotFound => ApiError::share_not_found(),
+            ChatError::WrongPassword => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "wrong_password",
+                "The password is not this account's",
+            ),
             ChatError::Store(error) => error.into(),
         }
     }

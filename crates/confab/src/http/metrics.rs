@@ -16,6 +16,9 @@ pub struct Metrics {
     duration_micros: AtomicU64,
     count: AtomicU64,
     pub websocket_connections: AtomicU64,
+    /// Chats the sweeper deleted: trash past its days, and chats past their retention.
+    pub swept_trash: AtomicU64,
+    pub swept_retention: AtomicU64,
 }
 
 impl Metrics {
@@ -76,6 +79,20 @@ impl Metrics {
             "confab_websocket_connections {}",
             self.websocket_connections.load(Ordering::Relaxed)
         );
+        out.push_str(
+            "# HELP confab_chats_swept_total Chats the sweeper deleted on this node, by reason.\n",
+        );
+        out.push_str("# TYPE confab_chats_swept_total counter\n");
+        for (reason, counter) in [
+            ("trash", &self.swept_trash),
+            ("retention", &self.swept_retention),
+        ] {
+            let _ = writeln!(
+                out,
+                "confab_chats_swept_total{{reason=\"{reason}\"}} {}",
+                counter.load(Ordering::Relaxed)
+            );
+        }
         out
     }
 }

@@ -1,12 +1,13 @@
 //! HTTP: both APIs over the use cases (`crate::chats`) and the store.
 //!
 //! Modules import downward only: `mod.rs` (the router) and `openapi.rs` on top; the
-//! handlers in `user_api/`, `tenant_api/`, `ws/` and `ops.rs`; below them the shared
+//! handlers in `user_api/`, `tenant_api/`, `ws/`, `shared.rs` and `ops.rs`; below them the shared
 //! extractors (`extract/`), checks (`origin.rs`, `throttle.rs`) and `state.rs`; at the
 //! bottom what knows no handler: `error.rs`, `streamed.rs`, `reply_stream.rs`,
 //! `message_body.rs`, `response_cache.rs`, `metrics.rs`, `key_touches.rs`,
-//! `forwarded.rs`, and the connection layer `server.rs` with `wire/`.
+//! `forwarded.rs`, `share_url.rs`, `chat_params.rs`, and the connection layer `server.rs` with `wire/`.
 
+pub mod chat_params;
 pub mod error;
 pub mod extract;
 pub mod forwarded;
@@ -20,6 +21,8 @@ pub mod paging;
 pub mod reply_stream;
 pub mod response_cache;
 pub mod server;
+pub mod share_url;
+pub mod shared;
 pub mod state;
 pub mod streamed;
 pub mod tenant_api;
@@ -39,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .merge(user_api::routes())
         .merge(tenant_api::routes())
         .merge(ws::routes())
+        .route("/api/shared/{share_id}", get(shared::read_shared))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .route("/api/openapi.json", get(openapi::document))

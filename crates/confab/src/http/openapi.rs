@@ -6,7 +6,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::error::{TenantError, UserError};
-use super::{tenant_api, user_api, ws};
+use super::{shared, tenant_api, user_api, ws};
 
 struct Security;
 
@@ -29,15 +29,20 @@ impl Modify for Security {
     info(title = "confab", description = "Chat-history server for AI assistants: the user API (cookie sessions) and the tenant API (X-API-Key)."),
     paths(
         user_api::sign_up, user_api::login, user_api::logout, user_api::check,
-        user_api::list_chats, user_api::create_chat, user_api::rename_chat,
+        user_api::list_chats, user_api::create_chat, user_api::update_chat,
         user_api::delete_chat, user_api::delete_chats,
         user_api::list_messages, user_api::post_messages, user_api::delete_last, user_api::list_files,
         user_api::edit_message, user_api::switch_branch, user_api::tree, user_api::search,
         user_api::generate, user_api::resume, user_api::stop,
+        user_api::list_trash, user_api::restore_chat, user_api::purge_chat,
+        user_api::share_chat, user_api::revoke_share, user_api::erase_self,
         tenant_api::create_chat, tenant_api::list_chats, tenant_api::get_chat, tenant_api::delete_chat,
         tenant_api::list_messages, tenant_api::post_messages, tenant_api::delete_last,
         tenant_api::edit_message, tenant_api::switch_branch, tenant_api::tree, tenant_api::search,
         tenant_api::export_chat, tenant_api::generate, tenant_api::resume, tenant_api::stop,
+        tenant_api::update_chat, tenant_api::list_trash, tenant_api::restore_chat,
+        tenant_api::purge_chat, tenant_api::share_chat, tenant_api::revoke_share,
+        tenant_api::erase_user, shared::read_shared,
         ws::tenant_ws, ws::user_ws,
     ),
     components(schemas(UserError, TenantError)),

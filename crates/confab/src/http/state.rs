@@ -33,3 +33,14 @@ pub struct AppState {
     /// This node's WebSockets by the credential they were opened with.
     pub live_credentials: Arc<LiveCredentials>,
 }
+
+impl AppState {
+    /// Closes what an erased user's sessions opened on this node (other nodes close their
+    /// sockets on `chat.deleted`; the sessions authenticate nothing any more).
+    pub fn close_sessions(&self, erased: &crate::chats::erase::Erased) {
+        for hash in &erased.session_hashes {
+            self.live_credentials
+                .close(&crate::revocation::Credential::Session(hash.clone()));
+        }
+    }
+}

@@ -18,7 +18,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 
-use crate::domain::OrderBy;
+use crate::domain::{ChatFilter, OrderBy};
 use crate::http::error::ApiError;
 use crate::store::{
     ChatKey, ChatListing, ChatRecord, ChatRef, ChatsFingerprint, FileListing, FilePosition,
@@ -304,6 +304,7 @@ struct ChatPages {
     store: Arc<dyn Store>,
     user_id: i64,
     order: OrderBy,
+    filter: ChatFilter,
     upper: Option<ChatKey>,
     last: ChatKey,
     remaining: Option<u32>,
@@ -330,6 +331,7 @@ impl Pages for ChatPages {
                 .next_chats(
                     self.user_id,
                     &self.order,
+                    &self.filter,
                     &self.last,
                     self.upper.as_ref(),
                     rows,
@@ -369,6 +371,7 @@ pub fn chats(
     store: &Arc<dyn Store>,
     user_id: i64,
     order: OrderBy,
+    filter: ChatFilter,
     listing: ChatListing,
     limit: Option<u32>,
     rows: u32,
@@ -387,6 +390,7 @@ pub fn chats(
         store: store.clone(),
         user_id,
         order,
+        filter,
         upper: listing.upper,
         last: ChatKey::from(last),
         remaining,

@@ -81,6 +81,27 @@ impl FromRequestParts<AppState> for AuthAttempt {
     }
 }
 
+/// The gate of the public share-link route: spends one of the client address's reads.
+pub struct SharedRead;
+
+impl FromRequestParts<AppState> for SharedRead {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let ClientAddress(Some(address)) = ClientAddress::of(parts, state) {
+            state
+                .throttles
+                .shared_by_client
+                .check(&ClientKey::of(address), Instant::now())
+                .map_err(|wait| {
+                    tracing::debug!(client = %address, "share-link reads throttled");
+                    too_many_requests(wait)
+                })?;
+        }
+        Ok(SharedRead)
+    }
+}
+
 /// Counts an attempt against `email`'s account before any password work: 429 when the
 /// account has used up its failures. The caller clears the count with
 /// [`account_succeeded`] when the attempt succeeds; otherwise it stays a failure.

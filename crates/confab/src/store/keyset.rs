@@ -16,6 +16,7 @@ pub struct ChatKey {
     pub updated_at: i64,
     pub name: String,
     pub model: String,
+    pub pinned: i64,
 }
 
 impl From<&ChatRecord> for ChatKey {
@@ -26,6 +27,7 @@ impl From<&ChatRecord> for ChatKey {
             updated_at: chat.updated_at.micros(),
             name: chat.name.clone(),
             model: chat.model.clone(),
+            pinned: i64::from(chat.pinned),
         }
     }
 }
@@ -83,6 +85,7 @@ pub fn key_values<'a>(order: &OrderBy, key: &'a ChatKey) -> Vec<KeyValue<'a>> {
             OrderColumn::UpdatedAt => KeyValue::Int(key.updated_at),
             OrderColumn::Name => KeyValue::Text(&key.name),
             OrderColumn::Model => KeyValue::Text(&key.model),
+            OrderColumn::Pinned => KeyValue::Int(key.pinned),
         })
         .collect()
 }
@@ -128,6 +131,7 @@ mod tests {
             updated_at: 2,
             name: "n".into(),
             model: "m".into(),
+            pinned: 1,
         };
         let order = OrderBy::parse("model:desc,updated_at").expect("valid order");
         let values: Vec<String> = key_values(&order, &key)

@@ -19,11 +19,12 @@ use async_trait::async_trait;
 use std::sync::Arc;
 use uuid::Uuid;
 
-use crate::domain::{ChatName, Email, MessageText, OrderBy, Timestamp};
+use crate::domain::{ChatChanges, ChatFilter, Email, MessageText, OrderBy, Timestamp};
 pub use keyset::ChatKey;
 pub use paged::*;
 pub use records::*;
 pub use search::{SearchHit, SearchRequest, SearchScope};
+pub use sql::lifecycle::MAX_SHARES_PER_CHAT;
 pub use sql::{SqlEngine, SqlStore};
 
 /// What can go wrong in the store, in the terms the API layer needs.
@@ -151,14 +152,18 @@ pub trait Store: PagedReads + Send + Sync + 'static {
     async fn create_chat(&self, chat: NewChat) -> StoreResult<ChatRecord>;
     async fn get_chat(&self, chat: &ChatRef) -> StoreResult<ChatRecord>;
     async fn list_user_chats(&self, user_id: i64, order: &OrderBy) -> StoreResult<Vec<ChatRecord>>;
-    /// Newest first (`created_at`, then `id`), strictly after `after` when given.
+    /// The tenant's live chats that pass `filter` (`trash`: its trashed chats, unfiltered),
+    /// newest first (`created_at`, then `id`), strictly after `after` when given.
     async fn list_tenant_chats(
         &self,
         tenant_id: Uuid,
+        filter: &ChatFilter,
+        trash: bool,
         after: Option<ChatCursor>,
         limit: u32,
     ) -> StoreResult<Vec<ChatRecord>>;
-    async fn rename_chat(&self, chat: &ChatRef, name: &ChatName) -> StoreResult<ChatRecord>;
+    /// Sets the fields `changes` gives (a `PATCH`), bumping the version.
+    async fn update_chat(&self, chat: &ChatRef, changes: &ChatChanges) -> StoreResult<ChatRecord>;
     /// Deletes the chat with its messages and files; returns the chat as it was.
     async fn delete_chat(&self, chat: &ChatRef) -> StoreResult<ChatRecord>;
     /// Deletes those of `chat_ids` that belong to the user; returns the deleted chats.
@@ -167,6 +172,31 @@ pub trait Store: PagedReads + Send + Sync + 'static {
         user_id: i64,
         chat_ids: &[i64],
     ) -> StoreResult<Vec<ChatRecord>>;
+
+    // The trash (SPEC §9): a trashed chat is no other method's.
+    /// Moves those of the chats that are live and the caller's to the trash, ending their
+    /// running replies `stopped`; returns them.
+    async fn trash_chats(&self, chats: &[ChatRef]) -> StoreResult<Vec<ChatRecord>>;
+    /// A user's trash, most recently trashed first.
+    async fn list_user_trash(&self, user_id: i64) -> StoreResult<Vec<ChatRecord>>;
+    /// Brings a chat of the caller's trash back; `NotFound` unless the trash holds it.
+    async fn restore_chat(&self, chat: &ChatRef) -> StoreResult<ChatRecord>;
+    /// Deletes a chat of the caller's trash for good; `NotFound` unless the trash holds it.
+    async fn purge_chat(&self, chat: &ChatRef) -> StoreResult<ChatRecord>;
+
+    // Share links, erasure, sweeps (SPEC §9).
+    /// Stores a share of a live chat of the caller's (`Conflict` past the per-chat cap).
+    async fn create_share(&self, chat: &ChatRef, share: &NewShare) -> StoreResult<()>;
+    /// A share's snapshot while its chat is live.
+    async fn shared(&self, share_id: &str) -> StoreResult<Option<String>>;
+    /// Deletes a share of the caller's chat; `NotFound` unless the chat has it.
+    async fn revoke_share(&self, chat: &ChatRef, share_id: &str) -> StoreResult<()>;
+    /// Deletes a user of the tenant with everything of theirs, in one transaction.
+    async fn erase_user(&self, tenant_id: Uuid, user_id: i64) -> StoreResult<ErasedUser>;
+    /// One batch of the sweeper; `None` when another node is sweeping.
+    async fn sweep_batch(&self, batch: &SweepBatch) -> StoreResult<Option<Vec<ChatRecord>>>;
+    /// Sets a tenant's own retention in days (`None`: the server's).
+    async fn set_tenant_retention(&self, tenant_id: Uuid, days: Option<i64>) -> StoreResult<()>;
 
     // Messages and files.
     /// Appends the messages (and their files) atomically, in order: the first `under`

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use super::keyset::ChatKey;
 use super::records::*;
 use super::StoreResult;
-use crate::domain::OrderBy;
+use crate::domain::{ChatFilter, OrderBy};
 
 /// Which part of a chat's messages to list; anchors are message ids.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -132,11 +132,12 @@ pub trait PagedReads {
         upper: FilePosition,
         budget: PageBudget,
     ) -> StoreResult<Vec<FileRecord>>;
-    /// Begins a listing of the user's chats in `order`.
+    /// Begins a listing of the user's chats that pass `filter`, in `order`.
     async fn begin_chats(
         &self,
         user_id: i64,
         order: &OrderBy,
+        filter: &ChatFilter,
         range: ChatRange,
         rows: u32,
     ) -> StoreResult<Result<ChatListing, UnknownAnchor>>;
@@ -145,6 +146,7 @@ pub trait PagedReads {
         &self,
         user_id: i64,
         order: &OrderBy,
+        filter: &ChatFilter,
         after: &ChatKey,
         upper: Option<&ChatKey>,
         rows: u32,

@@ -3,13 +3,17 @@
 use uuid::Uuid;
 
 use crate::domain::code_blocks::CodeFile;
-use crate::domain::{Actor, ChatName, MessageText, ModelName, ReplyStatus, StreamMarks, Timestamp};
+use crate::domain::{
+    Actor, ChatName, MessageText, ModelName, ReplyStatus, StreamMarks, Tags, Timestamp,
+};
 
 #[derive(Debug, Clone)]
 pub struct TenantRecord {
     pub id: Uuid,
     pub name: String,
     pub created_at: Timestamp,
+    /// The tenant's own retention in days (`None`: the server's; 0: keep forever).
+    pub retention_days: Option<i64>,
 }
 
 /// An API key as stored: its secret only as a hash.
@@ -84,6 +88,11 @@ pub struct ChatRecord {
     /// Whether any message of the chat ever had a sibling (until then every message is
     /// its parent's only child).
     pub branched: bool,
+    pub archived: bool,
+    pub pinned: bool,
+    pub tags: Tags,
+    /// When the chat was moved to the trash; `None` for a live chat.
+    pub trashed_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone)]
@@ -289,4 +298,39 @@ impl DeleteLastOutcome {
             DeleteLastOutcome::Deleted { removed, .. } => removed.clone(),
         }
     }
+}
+
+/// A share link being created: its random id and the public answer it serves.
+#[derive(Debug, Clone)]
+pub struct NewShare {
+    pub id: String,
+    pub snapshot: String,
+}
+
+/// What erasing a user deleted.
+#[derive(Debug, Clone)]
+pub struct ErasedUser {
+    /// Their chats as they were (trashed ones too).
+    pub chats: Vec<ChatRecord>,
+    pub messages: i64,
+    pub files: i64,
+    pub shares: i64,
+    /// Their sessions' token hashes.
+    pub sessions: Vec<Vec<u8>>,
+}
+
+/// One batch of the sweeper's deletes.
+#[derive(Debug, Clone)]
+pub enum SweepBatch {
+    /// Chats trashed before this moment.
+    Trash {
+        trashed_before: Timestamp,
+        limit: u32,
+    },
+    /// A tenant's chats (trashed or not) last changed before this moment.
+    Idle {
+        tenant_id: Uuid,
+        idle_before: Timestamp,
+        limit: u32,
+    },
 }

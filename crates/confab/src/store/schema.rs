@@ -47,6 +47,7 @@ pub const TABLES: &[Table] = &[
             ("is_default", Kind::Int),
             ("created_at", Kind::Int),
             ("message_bytes", Kind::Int),
+            ("retention_days", Kind::Int),
         ],
     },
     Table {
@@ -109,6 +110,10 @@ pub const TABLES: &[Table] = &[
             ("message_bytes", Kind::Int),
             ("current_message_id", Kind::Int),
             ("branched", Kind::Int),
+            ("archived", Kind::Int),
+            ("pinned", Kind::Int),
+            ("tags", Kind::Text),
+            ("trashed_at", Kind::Int),
         ],
     },
     Table {
@@ -149,6 +154,17 @@ pub const TABLES: &[Table] = &[
             ("extension", Kind::Text),
             ("created_at", Kind::Int),
             ("updated_at", Kind::Int),
+        ],
+    },
+    Table {
+        name: "shares",
+        key: "id",
+        serial: false,
+        columns: &[
+            ("id", Kind::Text),
+            ("chat_id", Kind::Int),
+            ("snapshot", Kind::Text),
+            ("created_at", Kind::Int),
         ],
     },
 ];

@@ -35,6 +35,8 @@ pub fn account_key(tenant_id: Uuid, email: &Email) -> AccountKey {
 pub struct Throttles {
     /// Login and sign-up attempts per client address.
     pub auth_by_client: RateLimiter<ClientKey>,
+    /// Share-link reads per client address.
+    pub shared_by_client: RateLimiter<ClientKey>,
     /// Failed logins and refused sign-ups per account.
     pub auth_by_account: RateLimiter<AccountKey>,
     /// `/api/v1` requests per API key.
@@ -51,6 +53,10 @@ impl Throttles {
             auth_by_client: RateLimiter::new(Quota::per_window(
                 limits.auth_ip_attempts,
                 Duration::from_secs(limits.auth_ip_window_seconds),
+            )),
+            shared_by_client: RateLimiter::new(Quota::per_window(
+                limits.shared_ip_reads_per_minute,
+                Duration::from_secs(60),
             )),
             auth_by_account: RateLimiter::new(Quota::per_window(
                 limits.auth_account_failures,

@@ -159,6 +159,10 @@ mod tests {
             updated_at: Timestamp(0),
             current_message_id: None,
             branched: false,
+            archived: false,
+            pinned: false,
+            tags: Default::default(),
+            trashed_at: None,
         }
     }
 

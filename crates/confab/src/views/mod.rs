@@ -1,9 +1,10 @@
 //! JSON shapes of both APIs, borrowed from store records so a response body or a live
 //! frame is serialised straight from what the store returned, without copying message
 //! text. `frames.rs`: the live-event frames built from them; `markdown.rs`: a chat as a
-//! Markdown document; `search.rs`: search hits.
+//! Markdown document; `search.rs`: search hits; `lifecycle.rs`: share links and erasure.
 
 pub mod frames;
+pub mod lifecycle;
 pub mod markdown;
 pub mod search;
 
@@ -46,6 +47,13 @@ pub struct ChatView<'a> {
     pub updated_at: Timestamp,
     /// The leaf of the active branch; `null` while the chat has no messages.
     pub current_message_id: Option<i64>,
+    pub archived: bool,
+    pub pinned: bool,
+    #[schema(value_type = Vec<String>)]
+    pub tags: &'a [String],
+    /// When the chat was moved to the trash (trash lists only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trashed_at: Option<Timestamp>,
 }
 
 impl<'a> From<&'a ChatRecord> for ChatView<'a> {
@@ -59,6 +67,10 @@ impl<'a> From<&'a ChatRecord> for ChatView<'a> {
             created_at: chat.created_at,
             updated_at: chat.updated_at,
             current_message_id: chat.current_message_id,
+            archived: chat.archived,
+            pinned: chat.pinned,
+            tags: chat.tags.as_slice(),
+            trashed_at: chat.trashed_at,
         }
     }
 }
@@ -250,6 +262,13 @@ pub struct TenantChatView<'a> {
     pub updated_at: Timestamp,
     /// The leaf of the active branch; `null` while the chat has no messages.
     pub current_message_id: Option<i64>,
+    pub archived: bool,
+    pub pinned: bool,
+    #[schema(value_type = Vec<String>)]
+    pub tags: &'a [String],
+    /// When the chat was moved to the trash (trash lists only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trashed_at: Option<Timestamp>,
     /// Present on `GET /api/v1/chats/{chat_id}`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_count: Option<i64>,
@@ -269,6 +288,10 @@ impl<'a> From<&'a ChatRecord> for TenantChatView<'a> {
             created_at: chat.created_at,
             updated_at: chat.updated_at,
             current_message_id: chat.current_message_id,
+            archived: chat.archived,
+            pinned: chat.pinned,
+            tags: chat.tags.as_slice(),
+            trashed_at: chat.trashed_at,
             message_count: None,
             active_connections: None,
         }

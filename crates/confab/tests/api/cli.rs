@@ -111,8 +111,8 @@ async fn tenant_and_key_lists_and_the_default_tenant(backend: Backend) {
     assert_eq!(listed_acme["default"], false);
     assert_eq!(
         listed_acme.as_object().map(|o| o.len()),
-        Some(3),
-        "exactly tenant_id, name, default: {listed_acme}"
+        Some(4),
+        "exactly tenant_id, name, default, retention_days: {listed_acme}"
     );
 
     // `--tenant default` names the default tenant for keys and users.

@@ -6,9 +6,11 @@ use sqlx::{Column as _, Connection as _, Row as _};
 use std::collections::BTreeMap;
 
 use confab::domain::search::Query;
-use confab::domain::{Actor, ChatName, Email, ModelName, Timestamp};
+use confab::domain::{Actor, ChatChanges, ChatName, Email, ModelName, Tags, Timestamp};
 use confab::store::schema::{is_search_table, SEARCH_COLUMNS};
-use confab::store::{self, ChatRef, NewChat, NewSession, SearchRequest, SearchScope, Store, Under};
+use confab::store::{
+    self, ChatRef, NewChat, NewSession, NewShare, SearchRequest, SearchScope, Store, Under,
+};
 
 use crate::store::{exchange, message};
 use crate::support::database::postgres_url;
@@ -207,7 +209,13 @@ async fn fill(store: &dyn Store) -> BTreeMap<&'static str, i64> {
                 last_message = last_message.max(appended.messages[1].id);
             }
             store
-                .rename_chat(&chat_ref, &ChatName::parse("renamed").expect("name"))
+                .update_chat(
+                    &chat_ref,
+                    &ChatChanges {
+                        name: Some(ChatName::parse("renamed").expect("name")),
+                        ..ChatChanges::default()
+                    },
+                )
                 .await
                 .expect("rename");
             last_chat = chat.id;
@@ -238,6 +246,42 @@ async fn fill(store: &dyn Store) -> BTreeMap<&'static str, i64> {
         )
         .await
         .expect("system message");
+    // Organised, shared and trashed chats, and a tenant's own retention (SPEC §9).
+    store
+        .update_chat(
+            &tenant_ref,
+            &ChatChanges {
+                archived: Some(true),
+                pinned: Some(true),
+                tags: Some(Tags::parse(&["ünï".to_owned(), "b".to_owned()]).expect("tags")),
+                ..ChatChanges::default()
+            },
+        )
+        .await
+        .expect("organise");
+    store
+        .create_share(
+            &tenant_ref,
+            &NewShare {
+                id: "s".repeat(32),
+                snapshot: r#"{"chat":{"name":"tenant chat","model":"m"},"chatMessages":[]}"#
+                    .to_owned(),
+            },
+        )
+        .await
+        .expect("share");
+    store
+        .set_tenant_retention(other.id, Some(30))
+        .await
+        .expect("retention");
+    let trashed = store
+        .trash_chats(&[ChatRef::User {
+            user_id: users[0].id,
+            chat_id: last_chat - 3,
+        }])
+        .await
+        .expect("trash");
+    assert_eq!(trashed.len(), 1);
     // Holes at the end of each range: the newest chat and the newest messages go.
     let doomed = store
         .create_chat(NewChat {
@@ -315,7 +359,7 @@ async fn sqlite_to_postgres_and_back_keeps_every_row_and_id() {
     let before = dump(Backend::Sqlite, &source.url).await;
     assert_eq!(
         before.keys().map(String::as_str).collect::<Vec<_>>(),
-        ["api_keys", "chats", "files", "messages", "sessions", "tenants", "users"],
+        ["api_keys", "chats", "files", "messages", "sessions", "shares", "tenants", "users"],
         "the comparison covers every table"
     );
     assert!(before.values().all(|rows| !rows.is_empty()), "{before:?}");

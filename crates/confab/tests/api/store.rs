@@ -4,7 +4,8 @@ use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use confab::domain::{
-    code_blocks, Actor, ChatName, Email, MessageText, Metadata, ModelName, OrderBy, Timestamp,
+    code_blocks, Actor, ChatChanges, ChatFilter, ChatName, Email, MessageText, Metadata, ModelName,
+    OrderBy, Timestamp,
 };
 use confab::store::{
     self, ChatCursor, ChatRef, DeleteLastOutcome, MessageCursor, NewApiKey, NewChat, NewMessage,
@@ -344,7 +345,7 @@ async fn tenant_chats_and_message_pages_behave_alike(backend: Backend) {
     let mut after = None;
     loop {
         let page = store
-            .list_tenant_chats(acme.id, after, 2)
+            .list_tenant_chats(acme.id, &ChatFilter::default(), false, after, 2)
             .await
             .expect("page");
         let Some(last) = page.last() else { break };
@@ -358,7 +359,7 @@ async fn tenant_chats_and_message_pages_behave_alike(backend: Backend) {
     expected.reverse();
     assert_eq!(listed, expected);
     assert!(store
-        .list_tenant_chats(other.id, None, 10)
+        .list_tenant_chats(other.id, &ChatFilter::default(), false, None, 10)
         .await
         .expect("list")
         .is_empty());
@@ -420,7 +421,13 @@ async fn tenant_chats_and_message_pages_behave_alike(backend: Backend) {
     assert_eq!(store.list_files(&chat).await.expect("files").len(), 4);
 
     let renamed = store
-        .rename_chat(&chat, &ChatName::parse("renamed").expect("name"))
+        .update_chat(
+            &chat,
+            &ChatChanges {
+                name: Some(ChatName::parse("renamed").expect("name")),
+                ..ChatChanges::default()
+            },
+        )
         .await
         .expect("rename");
     assert_eq!(

@@ -8,7 +8,7 @@ mod path;
 mod session;
 
 pub use api_key::{TenantChat, TenantKey, API_KEY_HEADER};
-pub use path::{chat_uuid, parse_positive_id, MessageId};
+pub use path::{chat_uuid, parse_positive_id, MessageId, ShareId};
 pub use session::{cookie_secure, session_token_hash, OwnChat, OwnUser, SessionUser};
 
 use axum::extract::rejection::JsonRejection;

@@ -67,6 +67,24 @@ pub async fn chat_uuid(parts: &mut Parts, state: &AppState) -> Result<Uuid, ApiE
         .ok_or_else(invalid)
 }
 
+/// The `{share_id}` path parameter, as given (the use case checks its shape).
+pub struct ShareId(pub String);
+
+impl FromRequestParts<AppState> for ShareId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::share_not_found())?;
+        params
+            .iter()
+            .find(|(name, _)| *name == "share_id")
+            .map(|(_, value)| ShareId(value.to_owned()))
+            .ok_or_else(ApiError::share_not_found)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_positive_id;

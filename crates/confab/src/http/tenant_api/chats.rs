@@ -1,4 +1,5 @@
-//! A tenant's chats: create, list (keyset pages, newest first), get, delete (seed 002).
+//! A tenant's chats: create, list (keyset pages, newest first), get, change, delete
+//! (seed 002).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -9,7 +10,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::chats::lifecycle::{ChatDetails, LiveConnections};
 use crate::domain::cursor::{CursorKind, Position};
-use crate::domain::Timestamp;
+use crate::domain::{ChatFilter, Timestamp};
+use crate::http::chat_params::{ChatFilterParams, PatchChatBody};
 use crate::http::error::{ApiError, TenantError};
 use crate::http::extract::{TenantChat, TenantKey, ValidJson, ValidQuery};
 use crate::http::paging;
@@ -67,6 +69,16 @@ pub struct ChatDeletedResponse {
     deleted_at: Timestamp,
 }
 
+impl ChatDeletedResponse {
+    pub fn new(message: &'static str, deleted_at: Timestamp) -> Self {
+        ChatDeletedResponse {
+            success: true,
+            message,
+            deleted_at,
+        }
+    }
+}
+
 /// Create a chat in the key's tenant, optionally owned by one of its users.
 #[utoipa::path(post, path = "/api/v1/chats", tag = "tenant chats",
     request_body = CreateTenantChatBody,
@@ -98,9 +110,10 @@ pub async fn create_chat(
     Ok((StatusCode::CREATED, Json(TenantChatView::from(&chat))).into_response())
 }
 
-/// The tenant's chats, newest first, a page at a time.
+/// The tenant's chats, newest first, a page at a time. Archived chats are left out
+/// unless `archived=true` (only them) or `all`; `tag` keeps the chats with that tag.
 #[utoipa::path(get, path = "/api/v1/chats", tag = "tenant chats",
-    params(ListTenantChatsQuery),
+    params(ListTenantChatsQuery, ChatFilterParams),
     security(("api_key" = [])),
     responses(
         (status = 200, body = TenantChatPage),
@@ -112,6 +125,18 @@ pub async fn list_chats(
     State(state): State<AppState>,
     key: TenantKey,
     ValidQuery(query): ValidQuery<ListTenantChatsQuery>,
+    ValidQuery(filter): ValidQuery<ChatFilterParams>,
+) -> Result<Response, ApiError> {
+    list_page(&state, &key, &query, &filter.parse()?, false).await
+}
+
+/// One page of the tenant's chats (or its trash), newest first.
+pub(super) async fn list_page(
+    state: &AppState,
+    key: &TenantKey,
+    query: &ListTenantChatsQuery,
+    filter: &ChatFilter,
+    trash: bool,
 ) -> Result<Response, ApiError> {
     let limit = paging::limit(query.limit.as_deref())?;
     let after = paging::cursor(CursorKind::Chats, query.cursor.as_deref())?.map(|p| ChatCursor {
@@ -120,7 +145,7 @@ pub async fn list_chats(
     });
     let mut chats = state
         .store
-        .list_tenant_chats(key.tenant_id, after, limit + 1)
+        .list_tenant_chats(key.tenant_id, filter, trash, after, limit + 1)
         .await?;
     let next_cursor = paging::finish(&mut chats, limit, CursorKind::Chats, |chat| Position {
         created_at: chat.created_at,
@@ -162,7 +187,30 @@ pub async fn get_chat(
     .into_response())
 }
 
-/// Delete a chat with its messages and files (seed 002). Refused with 409 while it has
+/// Rename, archive, pin or tag a chat (any of them at once).
+#[utoipa::path(patch, path = "/api/v1/chats/{chat_id}", tag = "tenant chats",
+    params(("chat_id" = uuid::Uuid, Path)),
+    security(("api_key" = [])),
+    request_body = PatchChatBody,
+    responses(
+        (status = 200, body = TenantChatView),
+        (status = 400, description = "No field given, or an invalid name or tags (`validation_error`)", body = TenantError),
+        (status = 401, body = TenantError),
+        (status = 404, description = "No such chat in this tenant (`chat_not_found`)", body = TenantError),
+        (status = 413, body = TenantError), (status = 415, body = TenantError),
+        (status = 429, description = "The API key is over its request rate (`rate_limited`); see `Retry-After`", body = TenantError),
+    ))]
+pub async fn update_chat(
+    State(state): State<AppState>,
+    TenantChat { chat, .. }: TenantChat,
+    ValidJson(body): ValidJson<PatchChatBody>,
+) -> Result<Response, ApiError> {
+    let chat = state.chats.update(&chat, body.into_patch()).await?;
+    Ok(Json(TenantChatView::from(&chat)).into_response())
+}
+
+/// Delete a chat with its messages and files (seed 002). With `--trash-days` it goes to
+/// the trash instead (same answer), where it can be restored. Refused with 409 while it has
 /// live WebSocket connections, unless `force=true`: then they receive `chat.deleted` and
 /// are closed. Refused with 503 when the connections cannot be counted (Redis down).
 #[utoipa::path(delete, path = "/api/v1/chats/{chat_id}", tag = "tenant chats",

@@ -6,6 +6,7 @@ mod chats;
 mod export;
 mod generate;
 mod messages;
+mod organise;
 mod search;
 mod tree;
 
@@ -19,6 +20,7 @@ pub use chats::*;
 pub use export::*;
 pub use generate::*;
 pub use messages::*;
+pub use organise::*;
 pub use search::*;
 pub use tree::*;
 
@@ -30,7 +32,9 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/api/v1/chats/{chat_id}",
-            get(chats::get_chat).delete(chats::delete_chat),
+            get(chats::get_chat)
+                .patch(chats::update_chat)
+                .delete(chats::delete_chat),
         )
         .route(
             "/api/v1/chats/{chat_id}/messages",
@@ -57,4 +61,16 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/chats/{chat_id}/tree", get(tree::tree))
         .route("/api/v1/chats/{chat_id}/export", get(export::export_chat))
         .route("/api/v1/search", get(search::search))
+        .route("/api/v1/trash", get(organise::list_trash))
+        .route("/api/v1/trash/{chat_id}", delete(organise::purge_chat))
+        .route(
+            "/api/v1/chats/{chat_id}/restore",
+            post(organise::restore_chat),
+        )
+        .route("/api/v1/chats/{chat_id}/share", post(organise::share_chat))
+        .route(
+            "/api/v1/chats/{chat_id}/share/{share_id}",
+            delete(organise::revoke_share),
+        )
+        .route("/api/v1/users/{user_id}", delete(organise::erase_user))
 }

@@ -1,4 +1,5 @@
-//! A user's chats: list, create, rename, delete one, delete many.
+//! A user's chats: list, create, change (rename, archive, pin, tag), delete one, delete
+//! many.
 
 use axum::extract::State;
 use axum::http::header;
@@ -10,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::list_params::PageParams;
 use crate::chats::lifecycle::{LiveConnections, MAX_BULK_DELETE};
 use crate::domain::OrderBy;
+use crate::http::chat_params::{ChatFilterParams, PatchChatBody};
 use crate::http::error::{ApiError, UserError};
 use crate::http::extract::{OwnChat, OwnUser, ValidJson, ValidQuery};
 use crate::http::state::AppState;
@@ -20,8 +22,8 @@ use crate::views::ChatView;
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListChatsQuery {
-    /// `column:dir[,column:dir]` over id, created_at, updated_at, name, model
-    /// (default `updated_at:desc`).
+    /// `column:dir[,column:dir]` over id, created_at, updated_at, name, model, pinned
+    /// (default `updated_at:desc`; `pinned:desc,updated_at:desc` puts pinned chats first).
     order_by: Option<String>,
 }
 
@@ -48,6 +50,12 @@ pub struct ChatEnvelope<'a> {
     chat: ChatView<'a>,
 }
 
+impl<'a> ChatEnvelope<'a> {
+    pub fn new(chat: ChatView<'a>) -> Self {
+        ChatEnvelope { chat }
+    }
+}
+
 #[derive(Deserialize, ToSchema)]
 pub struct CreateChatBody {
     /// 1 to 255 characters after trimming.
@@ -57,13 +65,6 @@ pub struct CreateChatBody {
     #[serde(default)]
     #[schema(max_length = 255, pattern = r"^[^\u0000]*$")]
     model: Option<String>,
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct RenameChatBody {
-    /// 1 to 255 characters after trimming.
-    #[schema(min_length = 1, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
-    name: String,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -92,10 +93,11 @@ fn positive_ids() -> utoipa::openapi::schema::Array {
 
 /// List the user's chats.
 ///
-/// Long lists are streamed (chunked); `limit`/`before`/`after` (chat ids, in the chosen
-/// order) select a window of them.
+/// Archived chats are left out unless `archived=true` (only them) or `all`; `tag`
+/// keeps the chats with that tag. Long lists are streamed (chunked);
+/// `limit`/`before`/`after` (chat ids, in the chosen order) select a window of them.
 #[utoipa::path(get, path = "/api/users/{user_id}/chats", tag = "user chats",
-    params(("user_id" = i64, Path, minimum = 1), ListChatsQuery, PageParams),
+    params(("user_id" = i64, Path, minimum = 1), ListChatsQuery, ChatFilterParams, PageParams),
     security(("session" = [])),
     responses(
         (status = 200, body = ChatsEnvelope),
@@ -106,8 +108,10 @@ pub async fn list_chats(
     State(state): State<AppState>,
     OwnUser(user): OwnUser,
     ValidQuery(query): ValidQuery<ListChatsQuery>,
+    ValidQuery(filter): ValidQuery<ChatFilterParams>,
     ValidQuery(params): ValidQuery<PageParams>,
 ) -> Result<Response, ApiError> {
+    let filter = filter.parse()?;
     let order = match query.order_by.as_deref() {
         Some(text) => OrderBy::parse(text).map_err(|e| ApiError::validation(e.0))?,
         None => OrderBy::default(),
@@ -121,13 +125,14 @@ pub async fn list_chats(
     let first_rows = page.limit.map_or(CHAT_PAGE_ROWS, |l| l.min(CHAT_PAGE_ROWS));
     let listing = state
         .store
-        .begin_chats(user.id, &order, range, first_rows)
+        .begin_chats(user.id, &order, &filter, range, first_rows)
         .await?
         .map_err(|_| ApiError::validation("before/after must be the id of one of your chats"))?;
     match streamed::chats(
         &state.store,
         user.id,
         order,
+        filter,
         listing,
         page.limit,
         first_rows,
@@ -166,23 +171,23 @@ pub async fn create_chat(
     .into_response())
 }
 
-/// Rename a chat.
+/// Rename, archive, pin or tag a chat (any of them at once).
 #[utoipa::path(patch, path = "/api/users/{user_id}/chats/{chat_id}", tag = "user chats",
     params(("user_id" = i64, Path, minimum = 1), ("chat_id" = i64, Path, minimum = 1)),
     security(("session" = [])),
-    request_body = RenameChatBody,
+    request_body = PatchChatBody,
     responses(
         (status = 200, body = ChatEnvelope),
         (status = 400, body = UserError), (status = 401, body = UserError), (status = 404, body = UserError),
         (status = 413, body = UserError), (status = 415, body = UserError),
         (status = 429, description = "Over the user's write rate (`--user-write-rate-per-second`); see `Retry-After`", body = UserError),
     ))]
-pub async fn rename_chat(
+pub async fn update_chat(
     State(state): State<AppState>,
     OwnChat { chat, .. }: OwnChat,
-    ValidJson(body): ValidJson<RenameChatBody>,
+    ValidJson(body): ValidJson<PatchChatBody>,
 ) -> Result<Response, ApiError> {
-    let chat = state.chats.rename(&chat, &body.name).await?;
+    let chat = state.chats.update(&chat, body.into_patch()).await?;
     Ok(Json(ChatEnvelope {
         chat: ChatView::from(&chat),
     })
@@ -190,7 +195,8 @@ pub async fn rename_chat(
 }
 
 /// Delete a chat with its messages and files (seed 001). Live subscribers get
-/// `chat.deleted` and are closed.
+/// `chat.deleted` and are closed. With `--trash-days`, the chat goes to the trash
+/// instead (same answer), where it can be restored.
 #[utoipa::path(delete, path = "/api/users/{user_id}/chats/{chat_id}", tag = "user chats",
     params(("user_id" = i64, Path, minimum = 1), ("chat_id" = i64, Path, minimum = 1)),
     security(("session" = [])),

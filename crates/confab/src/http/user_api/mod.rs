@@ -5,6 +5,7 @@ mod chats;
 mod generate;
 pub mod list_params;
 mod messages;
+mod organise;
 mod search;
 mod tree;
 
@@ -17,6 +18,7 @@ pub use auth::*;
 pub use chats::*;
 pub use generate::*;
 pub use messages::*;
+pub use organise::*;
 pub use search::*;
 pub use tree::*;
 
@@ -34,7 +36,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/api/users/{user_id}/chats/{chat_id}",
-            patch(chats::rename_chat).delete(chats::delete_chat),
+            patch(chats::update_chat).delete(chats::delete_chat),
         )
         .route(
             "/api/users/{user_id}/chats/{chat_id}/messages",
@@ -66,6 +68,24 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/users/{user_id}/chats/{chat_id}/tree", get(tree::tree))
         .route("/api/users/{user_id}/search", get(search::search))
+        .route("/api/users/{user_id}", delete(organise::erase_self))
+        .route("/api/users/{user_id}/trash", get(organise::list_trash))
+        .route(
+            "/api/users/{user_id}/trash/{chat_id}",
+            delete(organise::purge_chat),
+        )
+        .route(
+            "/api/users/{user_id}/chats/{chat_id}/restore",
+            post(organise::restore_chat),
+        )
+        .route(
+            "/api/users/{user_id}/chats/{chat_id}/share",
+            post(organise::share_chat),
+        )
+        .route(
+            "/api/users/{user_id}/chats/{chat_id}/share/{share_id}",
+            delete(organise::revoke_share),
+        )
         .route(
             "/api/users/{user_id}/chats/{chat_id}/files",
             get(messages::list_files),

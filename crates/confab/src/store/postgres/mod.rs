@@ -81,6 +81,14 @@ impl SqlEngine for Postgres {
         result.rows_affected()
     }
 
+    fn has_tag_sql(param: usize) -> String {
+        format!("jsonb_exists(chats.tags::jsonb, ${param})")
+    }
+
+    /// 0x636f6e666162 is "confab" in ASCII: one lock for every confab sweeper.
+    const SWEEP_LOCK_SQL: Option<&'static str> =
+        Some("SELECT CAST(pg_try_advisory_xact_lock(109330244723042) AS INTEGER)::BIGINT");
+
     /// In a transaction of its own; the chat's row lock (taken by the version bump)
     /// serialises appends to one chat.
     async fn append_messages(

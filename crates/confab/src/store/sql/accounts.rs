@@ -54,7 +54,7 @@ where
 
     pub async fn default_tenant(&self) -> StoreResult<TenantRecord> {
         sqlx::query_as::<DB, TenantRow>(
-            "SELECT id, name, created_at FROM tenants WHERE is_default = 1",
+            "SELECT id, name, created_at, retention_days FROM tenants WHERE is_default = 1",
         )
         .fetch_one(&self.reader)
         .await?
@@ -84,7 +84,7 @@ where
         let id = self.fresh_tenant_id().await?;
         sqlx::query_as::<DB, TenantRow>(
             "INSERT INTO tenants (id, name, is_default, created_at) VALUES ($1, $2, 0, $3) \
-             RETURNING id, name, created_at",
+             RETURNING id, name, created_at, retention_days",
         )
         .bind(id.hyphenated().to_string())
         .bind(name)
@@ -95,16 +95,18 @@ where
     }
 
     pub async fn get_tenant(&self, id: Uuid) -> StoreResult<TenantRecord> {
-        sqlx::query_as::<DB, TenantRow>("SELECT id, name, created_at FROM tenants WHERE id = $1")
-            .bind(id.hyphenated().to_string())
-            .fetch_one(&self.reader)
-            .await?
-            .into_record()
+        sqlx::query_as::<DB, TenantRow>(
+            "SELECT id, name, created_at, retention_days FROM tenants WHERE id = $1",
+        )
+        .bind(id.hyphenated().to_string())
+        .fetch_one(&self.reader)
+        .await?
+        .into_record()
     }
 
     pub async fn list_tenants(&self) -> StoreResult<Vec<TenantRecord>> {
         sqlx::query_as::<DB, TenantRow>(
-            "SELECT id, name, created_at FROM tenants ORDER BY created_at, id",
+            "SELECT id, name, created_at, retention_days FROM tenants ORDER BY created_at, id",
         )
         .fetch_all(&self.reader)
         .await?

@@ -1,4 +1,4 @@
-//! Chats: creating, reading, listing, renaming and deleting them, and the steps every
+//! Chats: creating, reading, listing and deleting them, and the steps every
 //! change to a chat starts with (find it, bump its version).
 //!
 //! A chat is selected as `id, uuid, tenant_id, user_id, name, model, metadata, version,
@@ -7,12 +7,11 @@
 
 use sqlx::query::QueryAs;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
-use std::collections::BTreeMap;
 use uuid::Uuid;
 
 use super::rows::{chats, ChatRow, ChatUsageRow};
-use super::{by_ref, chat_version_sql, Sql, SqlEngine, RELEASE_TENANT_BYTES_SQL};
-use crate::domain::{ChatName, Metadata, OrderBy, Timestamp};
+use super::{by_ref, chat_version_sql, Sql, SqlEngine};
+use crate::domain::{Metadata, OrderBy, Timestamp};
 use crate::store::quota::{self, QuotaExceeded};
 use crate::store::records::*;
 use crate::store::StoreResult;
@@ -54,8 +53,8 @@ where
     ) -> StoreResult<i64> {
         let sql = by_ref(
             chat,
-            "SELECT id FROM chats WHERE id = $1 AND user_id = $2",
-            "SELECT id FROM chats WHERE uuid = $1 AND tenant_id = $2",
+            "SELECT id FROM chats WHERE id = $1 AND user_id = $2 AND trashed_at IS NULL",
+            "SELECT id FROM chats WHERE uuid = $1 AND tenant_id = $2 AND trashed_at IS NULL",
         );
         let (id,) = Self::bind_chat(sqlx::query_as::<DB, (i64,)>(sql), chat)
             .fetch_one(conn)
@@ -71,8 +70,8 @@ where
     ) -> StoreResult<(i64, bool)> {
         let sql = by_ref(
             chat,
-            "SELECT id, branched FROM chats WHERE id = $1 AND user_id = $2",
-            "SELECT id, branched FROM chats WHERE uuid = $1 AND tenant_id = $2",
+            "SELECT id, branched FROM chats WHERE id = $1 AND user_id = $2 AND trashed_at IS NULL",
+            "SELECT id, branched FROM chats WHERE uuid = $1 AND tenant_id = $2 AND trashed_at IS NULL",
         );
         let (id, branched) = Self::bind_chat(sqlx::query_as::<DB, (i64, i64)>(sql), chat)
             .fetch_one(conn)
@@ -91,11 +90,11 @@ where
         let sql = by_ref(
             chat,
             "UPDATE chats SET version = version + 1, updated_at = $3 \
-             WHERE id = $1 AND user_id = $2 RETURNING id, uuid, tenant_id, user_id, name, \
-             model, metadata, version, created_at, updated_at, current_message_id, branched",
+             WHERE id = $1 AND user_id = $2 AND trashed_at IS NULL RETURNING id, uuid, tenant_id, user_id, name, \
+             model, metadata, version, created_at, updated_at, current_message_id, branched, archived, pinned, tags, trashed_at",
             "UPDATE chats SET version = version + 1, updated_at = $3 \
-             WHERE uuid = $1 AND tenant_id = $2 RETURNING id, uuid, tenant_id, user_id, name, \
-             model, metadata, version, created_at, updated_at, current_message_id, branched",
+             WHERE uuid = $1 AND tenant_id = $2 AND trashed_at IS NULL RETURNING id, uuid, tenant_id, user_id, name, \
+             model, metadata, version, created_at, updated_at, current_message_id, branched, archived, pinned, tags, trashed_at",
         );
         Self::bind_chat(sqlx::query_as::<DB, ChatRow>(sql), chat)
             .bind(now.micros())
@@ -121,8 +120,8 @@ where
     {
         let sql = by_ref(
             chat,
-            "SELECT id, uuid, tenant_id, user_id, name, model, metadata, version, created_at, updated_at, current_message_id, branched FROM chats WHERE id = $1 AND user_id = $2",
-            "SELECT id, uuid, tenant_id, user_id, name, model, metadata, version, created_at, updated_at, current_message_id, branched FROM chats WHERE uuid = $1 AND tenant_id = $2",
+            "SELECT id, uuid, tenant_id, user_id, name, model, metadata, version, created_at, updated_at, current_message_id, branched, archived, pinned, tags, trashed_at FROM chats WHERE id = $1 AND user_id = $2 AND trashed_at IS NULL",
+            "SELECT id, uuid, tenant_id, user_id, name, model, metadata, version, created_at, updated_at, current_message_id, branched, archived, pinned, tags, trashed_at FROM chats WHERE uuid = $1 AND tenant_id = $2 AND trashed_at IS NULL",
         );
         Self::bind_chat(sqlx::query_as::<DB, ChatRow>(sql), chat)
             .fetch_one(executor)
@@ -153,7 +152,7 @@ where
         let created = sqlx::query_as::<DB, ChatRow>(
             "INSERT INTO chats (uuid, tenant_id, user_id, name, model, metadata, version, \
              created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7) \
-             RETURNING id, uuid, tenant_id, user_id, name, model, metadata, version, created_at, updated_at, current_message_id, branched",
+             RETURNING id, uuid, tenant_id, user_id, name, model, metadata, version, created_at, updated_at, current_message_id, branched, archived, pinned, tags, trashed_at",
         )
         .bind(Uuid::new_v4().hyphenated().to_string())
         .bind(chat.tenant_id.hyphenated().to_string())
@@ -181,7 +180,7 @@ where
     ) -> StoreResult<Vec<ChatRecord>> {
         // The order is built only from OrderBy's fixed column names.
         let sql = format!(
-            "SELECT id, uuid, tenant_id, user_id, name, model, metadata, version, created_at, updated_at, current_message_id, branched FROM chats WHERE user_id = $1 ORDER BY {}",
+            "SELECT id, uuid, tenant_id, user_id, name, model, metadata, version, created_at, updated_at, current_message_id, branched, archived, pinned, tags, trashed_at FROM chats WHERE user_id = $1 AND trashed_at IS NULL ORDER BY {}",
             order.to_sql()
         );
         chats(
@@ -192,84 +191,23 @@ where
         )
     }
 
-    pub async fn list_tenant_chats(
-        &self,
-        tenant_id: Uuid,
-        after: Option<ChatCursor>,
-        limit: u32,
-    ) -> StoreResult<Vec<ChatRecord>> {
-        let tenant = tenant_id.hyphenated().to_string();
-        let rows = match after {
-            None => {
-                sqlx::query_as::<DB, ChatRow>(
-                    "SELECT id, uuid, tenant_id, user_id, name, model, metadata, version, created_at, updated_at, current_message_id, branched FROM chats WHERE tenant_id = $1 \
-                     ORDER BY created_at DESC, id DESC LIMIT $2",
-                )
-                .bind(tenant)
-                .bind(i64::from(limit))
-                .fetch_all(&self.reader)
-                .await?
-            }
-            Some(cursor) => {
-                sqlx::query_as::<DB, ChatRow>(
-                    "SELECT id, uuid, tenant_id, user_id, name, model, metadata, version, created_at, updated_at, current_message_id, branched FROM chats WHERE tenant_id = $1 \
-                     AND (created_at, id) < ($3, $4) \
-                     ORDER BY created_at DESC, id DESC LIMIT $2",
-                )
-                .bind(tenant)
-                .bind(i64::from(limit))
-                .bind(cursor.created_at.micros())
-                .bind(cursor.id)
-                .fetch_all(&self.reader)
-                .await?
-            }
-        };
-        chats(rows)
-    }
-
-    pub async fn rename_chat(&self, chat: &ChatRef, name: &ChatName) -> StoreResult<ChatRecord> {
-        let sql = by_ref(
-            chat,
-            "UPDATE chats SET name = $3, version = version + 1, updated_at = $4 \
-             WHERE id = $1 AND user_id = $2 RETURNING id, uuid, tenant_id, user_id, name, \
-             model, metadata, version, created_at, updated_at, current_message_id, branched",
-            "UPDATE chats SET name = $3, version = version + 1, updated_at = $4 \
-             WHERE uuid = $1 AND tenant_id = $2 RETURNING id, uuid, tenant_id, user_id, name, \
-             model, metadata, version, created_at, updated_at, current_message_id, branched",
-        );
-        let mut tx = self.begin_write().await?;
-        let renamed = Self::bind_chat(sqlx::query_as::<DB, ChatRow>(sql), chat)
-            .bind(name.as_str())
-            .bind(Timestamp::now().micros())
-            .fetch_one(&mut *tx)
-            .await?
-            .into_record()?;
-        Self::index_chat_name_in(&mut tx, &renamed).await?;
-        tx.commit().await?;
-        Ok(renamed)
-    }
-
     /// Deletes the chat (its messages and files go with it) and gives its bytes back to
     /// the tenant; returns the chat as it was.
     pub async fn delete_chat(&self, chat: &ChatRef) -> StoreResult<ChatRecord> {
         let sql = by_ref(
             chat,
-            "DELETE FROM chats WHERE id = $1 AND user_id = $2 RETURNING id, uuid, tenant_id, \
-             user_id, name, model, metadata, version, created_at, updated_at, current_message_id, branched, message_count, \
+            "DELETE FROM chats WHERE id = $1 AND user_id = $2 AND trashed_at IS NULL RETURNING id, uuid, tenant_id, \
+             user_id, name, model, metadata, version, created_at, updated_at, current_message_id, branched, archived, pinned, tags, trashed_at, message_count, \
              message_bytes",
-            "DELETE FROM chats WHERE uuid = $1 AND tenant_id = $2 RETURNING id, uuid, \
-             tenant_id, user_id, name, model, metadata, version, created_at, updated_at, current_message_id, branched, \
+            "DELETE FROM chats WHERE uuid = $1 AND tenant_id = $2 AND trashed_at IS NULL RETURNING id, uuid, \
+             tenant_id, user_id, name, model, metadata, version, created_at, updated_at, current_message_id, branched, archived, pinned, tags, trashed_at, \
              message_count, message_bytes",
         );
         let mut tx = self.begin_write().await?;
         let deleted = Self::bind_chat(sqlx::query_as::<DB, ChatUsageRow>(sql), chat)
             .fetch_one(&mut *tx)
             .await?;
-        sqlx::query(RELEASE_TENANT_BYTES_SQL)
-            .bind(deleted.chat.tenant_id.as_str())
-            .bind(deleted.message_bytes)
-            .execute(&mut *tx)
-            .await?;
+        Self::release_bytes(&mut tx, std::slice::from_ref(&deleted)).await?;
         tx.commit().await?;
         deleted.chat.into_record()
     }
@@ -288,8 +226,8 @@ where
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
-            "DELETE FROM chats WHERE user_id = $1 AND id IN ({placeholders}) RETURNING id, \
-             uuid, tenant_id, user_id, name, model, metadata, version, created_at, updated_at, current_message_id, branched, \
+            "DELETE FROM chats WHERE user_id = $1 AND trashed_at IS NULL AND id IN ({placeholders}) RETURNING id, \
+             uuid, tenant_id, user_id, name, model, metadata, version, created_at, updated_at, current_message_id, branched, archived, pinned, tags, trashed_at, \
              message_count, message_bytes"
         );
         let mut query = sqlx::query_as::<DB, ChatUsageRow>(&sql).bind(user_id);
@@ -298,19 +236,7 @@ where
         }
         let mut tx = self.begin_write().await?;
         let rows = query.fetch_all(&mut *tx).await?;
-        // A user's chats are all in the user's tenant; summed per tenant anyway.
-        let mut released = BTreeMap::<&str, i64>::new();
-        for row in &rows {
-            let bytes = released.entry(row.chat.tenant_id.as_str()).or_default();
-            *bytes = bytes.saturating_add(row.message_bytes);
-        }
-        for (tenant_id, bytes) in released {
-            sqlx::query(RELEASE_TENANT_BYTES_SQL)
-                .bind(tenant_id)
-                .bind(bytes)
-                .execute(&mut *tx)
-                .await?;
-        }
+        Self::release_bytes(&mut tx, &rows).await?;
         tx.commit().await?;
         chats(rows.into_iter().map(|row| row.chat).collect())
     }

@@ -61,13 +61,13 @@ where
             chat,
             "UPDATE chats SET version = version + 1, updated_at = $3, \
              message_count = message_count + $4, message_bytes = message_bytes + $5 \
-             WHERE id = $1 AND user_id = $2 RETURNING id, uuid, tenant_id, user_id, name, \
-             model, metadata, version, created_at, updated_at, current_message_id, branched, \
+             WHERE id = $1 AND user_id = $2 AND trashed_at IS NULL RETURNING id, uuid, tenant_id, user_id, name, \
+             model, metadata, version, created_at, updated_at, current_message_id, branched, archived, pinned, tags, trashed_at, \
              message_count, message_bytes",
             "UPDATE chats SET version = version + 1, updated_at = $3, \
              message_count = message_count + $4, message_bytes = message_bytes + $5 \
-             WHERE uuid = $1 AND tenant_id = $2 RETURNING id, uuid, tenant_id, user_id, name, \
-             model, metadata, version, created_at, updated_at, current_message_id, branched, \
+             WHERE uuid = $1 AND tenant_id = $2 AND trashed_at IS NULL RETURNING id, uuid, tenant_id, user_id, name, \
+             model, metadata, version, created_at, updated_at, current_message_id, branched, archived, pinned, tags, trashed_at, \
              message_count, message_bytes",
         );
         let bumped = Self::bind_chat(sqlx::query_as::<DB, ChatUsageRow>(sql), chat)
@@ -227,8 +227,8 @@ where
         let mut tx = self.begin_read().await?;
         let sql = by_ref(
             chat,
-            "SELECT id, version, branched FROM chats WHERE id = $1 AND user_id = $2",
-            "SELECT id, version, branched FROM chats WHERE uuid = $1 AND tenant_id = $2",
+            "SELECT id, version, branched FROM chats WHERE id = $1 AND user_id = $2 AND trashed_at IS NULL",
+            "SELECT id, version, branched FROM chats WHERE uuid = $1 AND tenant_id = $2 AND trashed_at IS NULL",
         );
         let (id, version, branched) =
             Self::bind_chat(sqlx::query_as::<DB, (i64, i64, i64)>(sql), chat)

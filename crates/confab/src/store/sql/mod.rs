@@ -26,7 +26,9 @@
 
 mod accounts;
 mod chats;
+pub(crate) mod lifecycle;
 mod messages;
+mod organise;
 mod paged;
 mod replies;
 pub(crate) mod rows;
@@ -97,6 +99,13 @@ pub trait SqlEngine: Database {
 
     /// How many rows a statement changed (sqlx has no trait for it).
     fn rows_affected(result: &Self::QueryResult) -> u64;
+
+    /// The condition "the chat's `tags` hold the tag bound as `$param`".
+    fn has_tag_sql(param: usize) -> String;
+    /// What a sweeper's write transaction runs first: `Some` returns 1 or 0, whether this
+    /// transaction may sweep (PostgreSQL: a transaction-scoped advisory lock, so nodes
+    /// sweeping one database take turns); `None` where the writer is exclusive anyway.
+    const SWEEP_LOCK_SQL: Option<&'static str>;
 
     /// Appends the messages (and their files) atomically, in order.
     fn append_messages(
@@ -185,7 +194,8 @@ async fn begin<DB: Database>(
 }
 
 /// Picks the statement for a [`ChatRef`]: `by_user` names the chat with
-/// `id = $1 AND user_id = $2`, `by_tenant` with `uuid = $1 AND tenant_id = $2` (bind them
+/// `id = $1 AND user_id = $2`, `by_tenant` with `uuid = $1 AND tenant_id = $2`, both
+/// `AND trashed_at IS NULL`: a trashed chat is no route's but the trash's (bind them
 /// with `bind_chat`); further parameters start at `$3`. Both are literals, so no SQL is
 /// built per request.
 pub(crate) fn by_ref(
@@ -203,8 +213,8 @@ pub(crate) fn by_ref(
 pub(crate) fn chat_version_sql(chat: &ChatRef) -> &'static str {
     by_ref(
         chat,
-        "SELECT id, version FROM chats WHERE id = $1 AND user_id = $2",
-        "SELECT id, version FROM chats WHERE uuid = $1 AND tenant_id = $2",
+        "SELECT id, version FROM chats WHERE id = $1 AND user_id = $2 AND trashed_at IS NULL",
+        "SELECT id, version FROM chats WHERE uuid = $1 AND tenant_id = $2 AND trashed_at IS NULL",
     )
 }
 

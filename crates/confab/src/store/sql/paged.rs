@@ -10,7 +10,7 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
 use super::rows::{chats, select_messages, ChatRow, FileRow, MessageRow, PositionRow};
 use super::{Sql, SqlEngine};
-use crate::domain::OrderBy;
+use crate::domain::{ChatFilter, OrderBy};
 use crate::store::keyset::{self, ChatKey};
 use crate::store::paged::*;
 use crate::store::records::*;
@@ -204,11 +204,35 @@ where
         query
     }
 
-    /// Up to `rows` of the user's chats strictly after `after` and before `upper`.
+    /// `AND …` keeping the live chats that pass `filter`; a tag is parameter `$param`.
+    fn listed(filter: &ChatFilter, param: usize) -> String {
+        let mut conditions = String::from(" AND trashed_at IS NULL");
+        conditions.push_str(filter.archived.condition());
+        if filter.tag.is_some() {
+            conditions.push_str(" AND ");
+            conditions.push_str(&DB::has_tag_sql(param));
+        }
+        conditions
+    }
+
+    /// Binds the filter's tag, if it has one (the parameter of [`Self::listed`]).
+    fn bind_filter<'q>(
+        query: QueryAs<'q, DB, ChatRow, DB::Arguments<'q>>,
+        filter: &ChatFilter,
+    ) -> QueryAs<'q, DB, ChatRow, DB::Arguments<'q>> {
+        match &filter.tag {
+            Some(tag) => query.bind(tag.clone()),
+            None => query,
+        }
+    }
+
+    /// Up to `rows` of the user's chats that pass `filter`, strictly after `after` and
+    /// before `upper`.
     async fn read_chats(
         conn: &mut DB::Connection,
         user_id: i64,
         order: &OrderBy,
+        filter: &ChatFilter,
         after: Option<&ChatKey>,
         upper: Option<&ChatKey>,
         rows: u32,
@@ -224,10 +248,12 @@ where
         if upper.is_some() {
             conditions.push_str(" AND ");
             conditions.push_str(&keyset::condition(order, keyset::Side::Before, next));
+            next += terms;
         }
+        conditions.push_str(&Self::listed(filter, next));
         let sql = format!(
             "SELECT id, uuid, tenant_id, user_id, name, model, CAST(NULL AS TEXT) AS metadata, \
-             version, created_at, updated_at, current_message_id, branched FROM chats WHERE user_id = $1{conditions} \
+             version, created_at, updated_at, current_message_id, branched, archived, pinned, tags, trashed_at FROM chats WHERE user_id = $1{conditions} \
              ORDER BY {} LIMIT $2",
             order.to_sql()
         );
@@ -237,7 +263,7 @@ where
         for key in after.into_iter().chain(upper) {
             query = Self::bind_key(query, order, key);
         }
-        chats(query.fetch_all(conn).await?)
+        chats(Self::bind_filter(query, filter).fetch_all(conn).await?)
     }
 
     /// The keyset values of the user's chat `chat_id`, if the user has it.
@@ -248,7 +274,7 @@ where
     ) -> StoreResult<Option<ChatKey>> {
         let row = sqlx::query_as::<DB, ChatRow>(
             "SELECT id, uuid, tenant_id, user_id, name, model, CAST(NULL AS TEXT) AS metadata, \
-             version, created_at, updated_at, current_message_id, branched FROM chats WHERE id = $1 AND user_id = $2",
+             version, created_at, updated_at, current_message_id, branched, archived, pinned, tags, trashed_at FROM chats WHERE id = $1 AND user_id = $2 AND trashed_at IS NULL",
         )
         .bind(chat_id)
         .bind(user_id)
@@ -402,6 +428,7 @@ where
         &self,
         user_id: i64,
         order: &OrderBy,
+        filter: &ChatFilter,
         range: ChatRange,
         rows: u32,
     ) -> StoreResult<Result<ChatListing, UnknownAnchor>> {
@@ -425,15 +452,17 @@ where
             (None, Some(upper), Some(n)) => {
                 let sql = format!(
                     "SELECT id, uuid, tenant_id, user_id, name, model, \
-                     CAST(NULL AS TEXT) AS metadata, version, created_at, updated_at, current_message_id, branched \
-                     FROM chats WHERE user_id = $1 AND {} ORDER BY {} LIMIT 1 OFFSET $2",
+                     CAST(NULL AS TEXT) AS metadata, version, created_at, updated_at, current_message_id, branched, archived, pinned, tags, trashed_at \
+                     FROM chats WHERE user_id = $1 AND {}{} ORDER BY {} LIMIT 1 OFFSET $2",
                     keyset::condition(order, keyset::Side::Before, 3),
+                    Self::listed(filter, 3 + order.terms().len()),
                     keyset::reversed_sql(order)
                 );
                 let query = sqlx::query_as::<DB, ChatRow>(&sql)
                     .bind(user_id)
                     .bind(i64::from(n));
-                match Self::bind_key(query, order, upper)
+                let query = Self::bind_key(query, order, upper);
+                match Self::bind_filter(query, filter)
                     .fetch_optional(&mut *tx)
                     .await?
                 {
@@ -447,6 +476,7 @@ where
             &mut tx,
             user_id,
             order,
+            filter,
             lower.as_ref(),
             upper.as_ref(),
             rows,
@@ -464,12 +494,13 @@ where
         &self,
         user_id: i64,
         order: &OrderBy,
+        filter: &ChatFilter,
         after: &ChatKey,
         upper: Option<&ChatKey>,
         rows: u32,
     ) -> StoreResult<Vec<ChatRecord>> {
         let mut conn = self.reader.acquire().await?;
-        Self::read_chats(&mut conn, user_id, order, Some(after), upper, rows).await
+        Self::read_chats(&mut conn, user_id, order, filter, Some(after), upper, rows).await
     }
 
     pub async fn chats_fingerprint(&self, user_id: i64) -> StoreResult<ChatsFingerprint> {

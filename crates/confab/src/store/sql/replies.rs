@@ -172,7 +172,7 @@ where
         let chat = sqlx::query_as::<DB, ChatRow>(
             "UPDATE chats SET version = version + 1, updated_at = $2 WHERE id = $1 \
              RETURNING id, uuid, tenant_id, user_id, name, model, metadata, version, \
-             created_at, updated_at, current_message_id, branched",
+             created_at, updated_at, current_message_id, branched, archived, pinned, tags, trashed_at",
         )
         .bind(chat_id)
         .bind(now)

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use std::collections::HashMap;
 use uuid::Uuid;
 
-use crate::domain::{Actor, Metadata, ReplyStatus, Timestamp};
+use crate::domain::{Actor, Metadata, ReplyStatus, Tags, Timestamp};
 use crate::store::records::*;
 use crate::store::{StoreError, StoreResult};
 
@@ -28,6 +28,7 @@ pub(crate) struct TenantRow {
     pub id: String,
     pub name: String,
     pub created_at: i64,
+    pub retention_days: Option<i64>,
 }
 
 impl TenantRow {
@@ -36,6 +37,7 @@ impl TenantRow {
             id: parse_uuid(&self.id)?,
             name: self.name,
             created_at: Timestamp(self.created_at),
+            retention_days: self.retention_days,
         })
     }
 }
@@ -106,7 +108,7 @@ impl CredentialsRow {
 
 /// A chat as every statement that returns one selects it:
 /// `id, uuid, tenant_id, user_id, name, model, metadata, version, created_at, updated_at,
-/// current_message_id, branched`.
+/// current_message_id, branched, archived, pinned, tags, trashed_at`.
 #[derive(sqlx::FromRow)]
 pub(crate) struct ChatRow {
     pub id: i64,
@@ -121,6 +123,10 @@ pub(crate) struct ChatRow {
     pub updated_at: i64,
     pub current_message_id: Option<i64>,
     pub branched: i64,
+    pub archived: i64,
+    pub pinned: i64,
+    pub tags: String,
+    pub trashed_at: Option<i64>,
 }
 
 impl ChatRow {
@@ -146,6 +152,12 @@ impl ChatRow {
             updated_at: Timestamp(self.updated_at),
             current_message_id: self.current_message_id,
             branched: self.branched != 0,
+            archived: self.archived != 0,
+            pinned: self.pinned != 0,
+            tags: Tags::from_stored(&self.tags)
+                .context("corrupt chat tags in the database")
+                .map_err(StoreError::Other)?,
+            trashed_at: self.trashed_at.map(Timestamp),
         })
     }
 }
@@ -163,6 +175,16 @@ pub(crate) struct ChatUsageRow {
     pub message_count: i64,
     pub message_bytes: i64,
 }
+
+/// The columns of [`ChatRow`], in its order: every new statement that returns a chat
+/// selects these.
+macro_rules! chat_columns {
+    () => {
+        "id, uuid, tenant_id, user_id, name, model, metadata, version, created_at, \
+         updated_at, current_message_id, branched, archived, pinned, tags, trashed_at"
+    };
+}
+pub(crate) use chat_columns;
 
 /// `SELECT` with the columns of [`MessageRow`], then the rest of the statement: every
 /// statement that reads messages selects the same columns.

@@ -6,7 +6,7 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 use uuid::Uuid;
 
 use super::{SqlEngine, SqlStore};
-use crate::domain::{ChatName, Email, MessageText, OrderBy, Timestamp};
+use crate::domain::{ChatChanges, ChatFilter, Email, MessageText, OrderBy, Timestamp};
 use crate::store::keyset::ChatKey;
 use crate::store::paged::*;
 use crate::store::records::*;
@@ -134,14 +134,59 @@ where
     async fn list_tenant_chats(
         &self,
         tenant_id: Uuid,
+        filter: &ChatFilter,
+        trash: bool,
         after: Option<ChatCursor>,
         limit: u32,
     ) -> StoreResult<Vec<ChatRecord>> {
-        self.sql.list_tenant_chats(tenant_id, after, limit).await
+        self.sql
+            .list_tenant_chats(tenant_id, filter, trash, after, limit)
+            .await
     }
 
-    async fn rename_chat(&self, chat: &ChatRef, name: &ChatName) -> StoreResult<ChatRecord> {
-        self.sql.rename_chat(chat, name).await
+    async fn update_chat(&self, chat: &ChatRef, changes: &ChatChanges) -> StoreResult<ChatRecord> {
+        self.sql.update_chat(chat, changes).await
+    }
+
+    // The trash, shares, erasure and sweeps: organise.rs, lifecycle.rs.
+    async fn trash_chats(&self, chats: &[ChatRef]) -> StoreResult<Vec<ChatRecord>> {
+        self.sql.trash_chats(chats).await
+    }
+
+    async fn list_user_trash(&self, user_id: i64) -> StoreResult<Vec<ChatRecord>> {
+        self.sql.list_user_trash(user_id).await
+    }
+
+    async fn restore_chat(&self, chat: &ChatRef) -> StoreResult<ChatRecord> {
+        self.sql.restore_chat(chat).await
+    }
+
+    async fn purge_chat(&self, chat: &ChatRef) -> StoreResult<ChatRecord> {
+        self.sql.purge_chat(chat).await
+    }
+
+    async fn create_share(&self, chat: &ChatRef, share: &NewShare) -> StoreResult<()> {
+        self.sql.create_share(chat, share).await
+    }
+
+    async fn shared(&self, share_id: &str) -> StoreResult<Option<String>> {
+        self.sql.shared(share_id).await
+    }
+
+    async fn revoke_share(&self, chat: &ChatRef, share_id: &str) -> StoreResult<()> {
+        self.sql.revoke_share(chat, share_id).await
+    }
+
+    async fn erase_user(&self, tenant_id: Uuid, user_id: i64) -> StoreResult<ErasedUser> {
+        self.sql.erase_user(tenant_id, user_id).await
+    }
+
+    async fn sweep_batch(&self, batch: &SweepBatch) -> StoreResult<Option<Vec<ChatRecord>>> {
+        self.sql.sweep_batch(batch).await
+    }
+
+    async fn set_tenant_retention(&self, tenant_id: Uuid, days: Option<i64>) -> StoreResult<()> {
+        self.sql.set_tenant_retention(tenant_id, days).await
     }
 
     async fn delete_chat(&self, chat: &ChatRef) -> StoreResult<ChatRecord> {
@@ -313,22 +358,26 @@ where
         &self,
         user_id: i64,
         order: &OrderBy,
+        filter: &ChatFilter,
         range: ChatRange,
         rows: u32,
     ) -> StoreResult<Result<ChatListing, UnknownAnchor>> {
-        self.sql.begin_chats(user_id, order, range, rows).await
+        self.sql
+            .begin_chats(user_id, order, filter, range, rows)
+            .await
     }
 
     async fn next_chats(
         &self,
         user_id: i64,
         order: &OrderBy,
+        filter: &ChatFilter,
         after: &ChatKey,
         upper: Option<&ChatKey>,
         rows: u32,
     ) -> StoreResult<Vec<ChatRecord>> {
         self.sql
-            .next_chats(user_id, order, after, upper, rows)
+            .next_chats(user_id, order, filter, after, upper, rows)
             .await
     }
 

@@ -83,6 +83,12 @@ impl SqlEngine for Sqlite {
         result.rows_affected()
     }
 
+    fn has_tag_sql(param: usize) -> String {
+        format!("EXISTS (SELECT 1 FROM json_each(chats.tags) WHERE value = ${param})")
+    }
+
+    const SWEEP_LOCK_SQL: Option<&'static str> = None;
+
     /// Atomically, sharing the commit with concurrent appends.
     async fn append_messages(
         store: &SqliteStore,

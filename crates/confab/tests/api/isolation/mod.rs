@@ -72,16 +72,29 @@ impl Cast {
     }
 }
 
-/// A chat of Bob's, by both of its names, and a message of it off the active branch.
+/// A chat of Bob's, by both of its names, a message of it off the active branch, and a
+/// share link of it.
 #[derive(Clone)]
 struct Chat {
     id: i64,
     uuid: String,
     message: i64,
+    share: String,
 }
 
-fn fill(text: &str, user: i64, chat: &Chat, n: usize) -> String {
+/// What a cell's placeholders name: the user id in `{u}`, the chat, and the fresh user
+/// in `{x}`.
+struct Target<'a> {
+    user: i64,
+    chat: &'a Chat,
+    fresh_user: i64,
+}
+
+fn fill(text: &str, target: &Target, n: usize) -> String {
+    let (user, chat) = (target.user, target.chat);
     text.replace("{u}", &user.to_string())
+        .replace("{s}", &chat.share)
+        .replace("{x}", &target.fresh_user.to_string())
         .replace("\"{c}\"", &chat.id.to_string())
         .replace("{c}", &chat.id.to_string())
         .replace("{uuid}", &chat.uuid)
@@ -95,11 +108,10 @@ async fn run_cell(
     app: &TestApp,
     route: &Route,
     auth: &Auth,
-    user: i64,
-    chat: &Chat,
+    target: &Target<'_>,
     n: usize,
 ) -> (u16, Value) {
-    let path = fill(route.path, user, chat, n);
+    let path = fill(route.path, target, n);
     if route.websocket {
         return match try_ws(app, &path, auth).await {
             Ok(socket) => {
@@ -109,9 +121,10 @@ async fn run_cell(
             Err(refused) => refused,
         };
     }
-    let body = route.body.as_ref().map(|body| {
-        serde_json::from_str(&fill(&body.to_string(), user, chat, n)).expect("body json")
-    });
+    let body = route
+        .body
+        .as_ref()
+        .map(|body| serde_json::from_str(&fill(&body.to_string(), target, n)).expect("body json"));
     if route.event_stream {
         // A stream's events are not JSON: its status and content type say it was served.
         let mut request = auth.apply(app.client.request(route.method.clone(), app.url(&path)));
@@ -164,11 +177,33 @@ async fn bobs_chat(app: &TestApp, bob: &TestUser, name: &str) -> Chat {
         .and_then(|chat| chat["uuid"].as_str())
         .expect("uuid")
         .to_owned();
+    let (status, shared) = app
+        .post(
+            &format!("/api/users/{}/chats/{id}/share", bob.id),
+            &bob.auth,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{shared}");
     Chat {
         id,
         uuid,
         message: first,
+        share: shared["share_id"].as_str().expect("share id").to_owned(),
     }
+}
+
+/// Moves Bob's chat to the trash.
+async fn trash_chat(app: &TestApp, bob: &TestUser, chat: &Chat) {
+    let (status, body) = app
+        .call(
+            Method::DELETE,
+            &format!("/api/users/{}/chats/{}", bob.id, chat.id),
+            &bob.auth,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 /// Everything of Bob's and his tenant's, through both APIs, to prove no cell changed it:
@@ -177,7 +212,9 @@ async fn victim_data(app: &TestApp, cast: &Cast, chat: &Chat) -> Value {
     let bob = &cast.bob;
     let mut seen = Vec::new();
     for path in [
-        format!("/api/users/{}/chats?order_by=id:asc", bob.id),
+        format!("/api/users/{}/chats?order_by=id:asc&archived=all", bob.id),
+        format!("/api/users/{}/trash", bob.id),
+        format!("/api/shared/{}", chat.share),
         format!("/api/users/{}/chats/{}/messages", bob.id, chat.id),
         format!("/api/users/{}/chats/{}/files", bob.id, chat.id),
         format!("/api/users/{}/chats/{}/tree", bob.id, chat.id),
@@ -190,7 +227,8 @@ async fn victim_data(app: &TestApp, cast: &Cast, chat: &Chat) -> Value {
         format!("/api/v1/chats/{}", chat.uuid),
         format!("/api/v1/chats/{}/messages?limit=100", chat.uuid),
         format!("/api/v1/chats/{}/tree", chat.uuid),
-        "/api/v1/chats?limit=100".to_owned(),
+        "/api/v1/chats?limit=100&archived=all".to_owned(),
+        "/api/v1/trash?limit=100".to_owned(),
     ] {
         let (status, mut body) = app.get(&path, &cast.key).await;
         assert_eq!(status, StatusCode::OK, "{path}: {body}");
@@ -208,6 +246,9 @@ async fn access_matrix_of_every_route_and_caller(backend: Backend) {
     let app = TestApp::spawn_with(backend, |config| {
         config.abuse.auth_ip_attempts = 0;
         config.abuse.auth_account_failures = 0;
+        config.abuse.shared_ip_reads_per_minute = 0;
+        config.abuse.user_write_rate_per_second = 0;
+        config.lifecycle.trash_days = 7;
         config.llm.llm_base_url = Some(double.base_url());
     })
     .await;
@@ -294,6 +335,8 @@ async fn access_matrix_of_every_route_and_caller(backend: Backend) {
         revoked,
     };
     let victim = bobs_chat(&app, &cast.bob, "bob's").await;
+    let trashed = bobs_chat(&app, &cast.bob, "bob's trashed").await;
+    trash_chat(&app, &cast.bob, &trashed).await;
     let routes = routes();
     let before = victim_data(&app, &cast, &victim).await;
 
@@ -305,8 +348,20 @@ async fn access_matrix_of_every_route_and_caller(backend: Backend) {
         for (column, caller) in CALLERS.iter().enumerate().take(OWNER) {
             n += 1;
             let auth = cast.credential(route.creds, column);
-            let user = cast.user_id(route, column);
-            let (status, body) = run_cell(&app, route, &auth, user, &victim, n).await;
+            let fresh = fresh_user(&app, route, n).await;
+            let target = Target {
+                user: cast.user_id(route, column),
+                chat: if route.trashed { &trashed } else { &victim },
+                fresh_user: fresh.unwrap_or(0),
+            };
+            let (status, body) = run_cell(&app, route, &auth, &target, n).await;
+            if let Some(fresh) = fresh {
+                assert!(
+                    store.get_user(default_tenant.id, fresh).await.is_ok(),
+                    "{} as {caller} erased a user",
+                    route.path
+                );
+            }
             check_cell(
                 route,
                 caller,
@@ -315,7 +370,11 @@ async fn access_matrix_of_every_route_and_caller(backend: Backend) {
                 &body,
                 &mut failures,
             );
-            if column == 6 && status == 200 && route.path.starts_with("/api/v1/chats?") {
+            if column == 6
+                && status == 200
+                && (route.path.starts_with("/api/v1/chats?")
+                    || route.path.starts_with("/api/v1/trash"))
+            {
                 assert!(
                     !body.to_string().contains(&victim.uuid),
                     "another tenant's list shows the victim's chat: {body}"
@@ -367,17 +426,32 @@ async fn access_matrix_of_every_route_and_caller(backend: Backend) {
         let (status, body) = app.get(&path, auth).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path} -> {body}");
     }
-    // The owner, each route on a fresh chat of his (some of them delete it).
+    // The owner, each route on a fresh chat of his (some of them delete it; those of the
+    // trash find it there).
     for route in &routes {
         n += 1;
-        let chat = bobs_chat(&app, &cast.bob, "fresh").await;
+        // (The last routes, after Bob erased himself, name no chat.)
+        let names_chat = ["{c}", "{uuid}", "{m}", "{s}"]
+            .iter()
+            .any(|p| route.path.contains(p));
+        let chat = if names_chat {
+            bobs_chat(&app, &cast.bob, "fresh").await
+        } else {
+            victim.clone()
+        };
+        if route.trashed {
+            trash_chat(&app, &cast.bob, &chat).await;
+        }
         let auth = cast.credential(route.creds, OWNER);
-        let (status, body) = tokio::time::timeout(
-            PATIENCE,
-            run_cell(&app, route, &auth, cast.bob.id, &chat, n),
-        )
-        .await
-        .expect("owner cell answered");
+        let target = Target {
+            user: cast.bob.id,
+            chat: &chat,
+            fresh_user: fresh_user(&app, route, n).await.unwrap_or(0),
+        };
+        let (status, body) =
+            tokio::time::timeout(PATIENCE, run_cell(&app, route, &auth, &target, n))
+                .await
+                .expect("owner cell answered");
         check_cell(
             route,
             CALLERS[OWNER],
@@ -412,8 +486,16 @@ async fn access_matrix_of_every_route_and_caller(backend: Backend) {
         2,
         "only the owner's generate requests (one per API) reached the provider"
     );
-    assert_eq!(routes.len(), 41);
-    assert_eq!(cells, 41 * 8, "every cell of the matrix ran");
+    assert_eq!(routes.len(), 56);
+    assert_eq!(cells, 56 * 8, "every cell of the matrix ran");
+}
+
+/// A user of Bob's tenant made for a route that names one in `{x}` (it may erase them).
+async fn fresh_user(app: &TestApp, route: &Route, n: usize) -> Option<i64> {
+    if !route.path.contains("{x}") {
+        return None;
+    }
+    Some(app.sign_up(&format!("x{n}@example.com")).await.id)
 }
 
 /// How many hits a search answer holds (either API's list key).

@@ -32,7 +32,8 @@ pub(super) enum Shape {
 pub(super) struct Route {
     pub(super) method: Method,
     /// `{u}` user id, `{c}` chat id, `{uuid}` chat uuid, `{m}` a message of the chat off
-    /// its active branch, `{n}` a fresh number.
+    /// its active branch, `{s}` a share link of the chat, `{x}` a fresh user of Bob's
+    /// tenant, `{n}` a fresh number.
     pub(super) path: &'static str,
     pub(super) body: Option<Value>,
     pub(super) creds: Creds,
@@ -44,6 +45,9 @@ pub(super) struct Route {
     pub(super) websocket: bool,
     /// Answers an event stream when it succeeds (only its status is read then).
     pub(super) event_stream: bool,
+    /// Names a chat in the trash: Bob's trashed chat, or the owner's fresh chat trashed
+    /// first.
+    pub(super) trashed: bool,
     /// The status of each column of [`CALLERS`](super::CALLERS).
     pub(super) expect: [u16; 8],
 }
@@ -54,8 +58,9 @@ pub(super) fn routes() -> Vec<Route> {
     use Shape::{Tenant, User};
     let r = |method: Method, path, body, creds, shape, expect| Route {
         method, path, body, creds, shape, others_use_own_id: false, websocket: false,
-        event_stream: false, expect,
+        event_stream: false, trashed: false, expect,
     };
+    let trash = |route: Route| Route { trashed: true, ..route };
     let sse = |route: Route| Route { event_stream: true, ..route };
     let own = |route: Route| Route { others_use_own_id: true, ..route };
     let ws = |route: Route| Route { websocket: true, ..route };
@@ -118,6 +123,21 @@ pub(super) fn routes() -> Vec<Route> {
         r(get.clone(), "/api/users/{u}/search?q=bob", None, Cookie, User,   [401, 401, 401, 401, 401, 404, 404, 200]),
         own(r(get.clone(), "/api/users/{u}/search?q=bob&limit=100", None, Cookie, User,
                                                                              [401, 401, 401, 401, 401, 200, 200, 200])),
+        // Organise and lifecycle (SPEC §9): tags, the trash, share links. Under their own
+        // id, others list their own (empty) trash and cannot reach Bob's.
+        own(r(patch.clone(), "/api/users/{u}/chats/{c}", Some(json!({"pinned": true, "tags": ["x"]})), Cookie, User,
+                                                                             [401, 401, 401, 401, 401, 404, 404, 200])),
+        r(get.clone(), "/api/users/{u}/trash", None, Cookie, User,           [401, 401, 401, 401, 401, 404, 404, 200]),
+        own(trash(r(post.clone(), "/api/users/{u}/chats/{c}/restore", None, Cookie, User,
+                                                                             [401, 401, 401, 401, 401, 404, 404, 200]))),
+        own(trash(r(delete.clone(), "/api/users/{u}/trash/{c}", None, Cookie, User,
+                                                                             [401, 401, 401, 401, 401, 404, 404, 200]))),
+        own(r(post.clone(), "/api/users/{u}/chats/{c}/share", None, Cookie, User,
+                                                                             [401, 401, 401, 401, 401, 404, 404, 200])),
+        own(r(delete.clone(), "/api/users/{u}/chats/{c}/share/{s}", None, Cookie, User,
+                                                                             [401, 401, 401, 401, 401, 404, 404, 200])),
+        // A share link needs no credentials, and any credential is ignored.
+        r(get.clone(), "/api/shared/{s}", None, Cookie, User,                [200, 200, 200, 200, 200, 200, 200, 200]),
         // Tenant API. Another tenant's key lists and creates in its own tenant only,
         // and searches it only, even naming Bob's chat.
         r(get.clone(), "/api/v1/search?q=bob", None, Key, Tenant,            [401, 401, 401, 401, 401, 401, 200, 200]),
@@ -134,7 +154,7 @@ pub(super) fn routes() -> Vec<Route> {
                                                                              [401, 401, 401, 401, 401, 401, 404, 200]),
         r(get.clone(), "/api/v1/chats/{uuid}/export?format=json", None, Key, Tenant,
                                                                              [401, 401, 401, 401, 401, 401, 404, 200]),
-        r(patch, "/api/v1/chats/{uuid}/messages/{m}", Some(json!({"message": "intruder's edit"})), Key, Tenant,
+        r(patch.clone(), "/api/v1/chats/{uuid}/messages/{m}", Some(json!({"message": "intruder's edit"})), Key, Tenant,
                                                                              [401, 401, 401, 401, 401, 401, 404, 200]),
         r(put, "/api/v1/chats/{uuid}/current", Some(json!({"message_id": "{m}"})), Key, Tenant,
                                                                              [401, 401, 401, 401, 401, 401, 404, 200]),
@@ -145,11 +165,25 @@ pub(super) fn routes() -> Vec<Route> {
                                                                              [401, 401, 401, 401, 401, 401, 404, 200])),
         r(post.clone(), "/api/v1/chats/{uuid}/messages/{m}/stop", None, Key, Tenant,
                                                                              [401, 401, 401, 401, 401, 401, 404, 200]),
+        r(patch, "/api/v1/chats/{uuid}", Some(json!({"archived": true, "tags": ["x"]})), Key, Tenant,
+                                                                             [401, 401, 401, 401, 401, 401, 404, 200]),
+        r(get.clone(), "/api/v1/trash?limit=100", None, Key, Tenant,         [401, 401, 401, 401, 401, 401, 200, 200]),
+        trash(r(post.clone(), "/api/v1/chats/{uuid}/restore", None, Key, Tenant,
+                                                                             [401, 401, 401, 401, 401, 401, 404, 200])),
+        trash(r(delete.clone(), "/api/v1/trash/{uuid}", None, Key, Tenant,   [401, 401, 401, 401, 401, 401, 404, 200])),
+        r(post.clone(), "/api/v1/chats/{uuid}/share", None, Key, Tenant,     [401, 401, 401, 401, 401, 401, 404, 201]),
+        r(delete.clone(), "/api/v1/chats/{uuid}/share/{s}", None, Key, Tenant,
+                                                                             [401, 401, 401, 401, 401, 401, 404, 200]),
+        r(delete.clone(), "/api/v1/users/{x}", None, Key, Tenant,            [401, 401, 401, 401, 401, 401, 404, 200]),
         r(delete.clone(), "/api/v1/chats/{uuid}", None, Key, Tenant,         [401, 401, 401, 401, 401, 401, 404, 200]),
         // The tenant WebSocket takes a key, or the session of the chat's owner: a
         // signed-in user who does not own the chat gets 404, like another tenant.
         ws(r(get.clone(), "/api/v1/chats/{uuid}/ws", None, Key, Tenant,      [401, 401, 401, 401, 401, 404, 404, 101])),
         ws(r(get.clone(), "/api/v1/chats/{uuid}/ws", None, Cookie, Tenant,   [401, 401, 401, 401, 401, 404, 404, 101])),
+        // Near the end, as the owner erases himself: deleting one's own account takes the
+        // password; naming Bob's id, others get the 404 of every user route.
+        r(delete, "/api/users/{u}", Some(json!({"password": "correct horse battery"})), Cookie, User,
+                                                                             [401, 401, 401, 401, 401, 404, 404, 200]),
         // Last: logging out always answers `true` (and revokes the session it was given).
         r(post, "/api/auth/logout", None, Cookie, User,                      [200, 200, 200, 200, 200, 200, 200, 200]),
     ]

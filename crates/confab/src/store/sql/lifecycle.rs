@@ -1,0 +1,224 @@
+//! Data lifecycle (SPEC §9): share links, erasing a user, and the sweeper's batches
+//! (trash past its days, chats idle past their tenant's retention).
+
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
+use uuid::Uuid;
+
+use super::rows::{chat_columns, chats, ChatUsageRow};
+use super::{by_ref, Sql, SqlEngine};
+use crate::domain::Timestamp;
+use crate::store::records::*;
+use crate::store::{StoreError, StoreResult};
+
+/// The most live share links one chat may have.
+pub const MAX_SHARES_PER_CHAT: i64 = 100;
+
+impl<DB> Sql<DB>
+where
+    DB: SqlEngine,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    /// Stores a share of the chat; `NotFound` unless the chat is the caller's and live,
+    /// `Conflict` when it has [`MAX_SHARES_PER_CHAT`] already.
+    pub async fn create_share(&self, chat: &ChatRef, share: &NewShare) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let chat_id = Self::resolve_chat(&mut tx, chat).await?;
+        let existing: i64 =
+            sqlx::query_scalar::<DB, i64>("SELECT COUNT(*) FROM shares WHERE chat_id = $1")
+                .bind(chat_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if existing >= MAX_SHARES_PER_CHAT {
+            return Err(StoreError::Conflict("too_many_shares"));
+        }
+        sqlx::query(
+            "INSERT INTO shares (id, chat_id, snapshot, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(share.id.as_str())
+        .bind(chat_id)
+        .bind(share.snapshot.as_str())
+        .bind(Timestamp::now().micros())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A share's snapshot, while its chat is live.
+    pub async fn shared(&self, share_id: &str) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar::<DB, String>(
+            "SELECT s.snapshot FROM shares s JOIN chats c ON c.id = s.chat_id \
+             WHERE s.id = $1 AND c.trashed_at IS NULL",
+        )
+        .bind(share_id)
+        .fetch_optional(&self.reader)
+        .await?)
+    }
+
+    /// Deletes one share of the caller's chat; `NotFound` unless the chat has it.
+    pub async fn revoke_share(&self, chat: &ChatRef, share_id: &str) -> StoreResult<()> {
+        let sql = by_ref(
+            chat,
+            "DELETE FROM shares WHERE id = $3 AND chat_id = \
+             (SELECT id FROM chats WHERE id = $1 AND user_id = $2 AND trashed_at IS NULL)",
+            "DELETE FROM shares WHERE id = $3 AND chat_id = \
+             (SELECT id FROM chats WHERE uuid = $1 AND tenant_id = $2 AND trashed_at IS NULL)",
+        );
+        let query = match chat {
+            ChatRef::User { user_id, chat_id } => sqlx::query(sql).bind(*chat_id).bind(*user_id),
+            ChatRef::Tenant {
+                tenant_id,
+                chat_uuid,
+            } => sqlx::query(sql)
+                .bind(chat_uuid.hyphenated().to_string())
+                .bind(tenant_id.hyphenated().to_string()),
+        };
+        let mut tx = self.begin_write().await?;
+        let result = query.bind(share_id).execute(&mut *tx).await?;
+        if DB::rows_affected(&result) == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes the user and everything of theirs in one transaction: sessions, chats
+    /// (trashed ones too, and tenant chats they own), messages, files, shares and search
+    /// entries (which go with their rows).
+    pub async fn erase_user(&self, tenant_id: Uuid, user_id: i64) -> StoreResult<ErasedUser> {
+        let tenant = tenant_id.hyphenated().to_string();
+        let mut tx = self.begin_write().await?;
+        // The user's row first: on PostgreSQL its lock holds off their new chats.
+        sqlx::query_scalar::<DB, i64>(
+            "UPDATE users SET updated_at = updated_at WHERE id = $1 AND tenant_id = $2 \
+             RETURNING id",
+        )
+        .bind(user_id)
+        .bind(tenant.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        let count = |sql: &'static str| sqlx::query_scalar::<DB, i64>(sql).bind(user_id);
+        let messages = count(
+            "SELECT COUNT(*) FROM messages WHERE chat_id IN (SELECT id FROM chats WHERE user_id = $1)",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let files = count(
+            "SELECT COUNT(*) FROM files WHERE chat_id IN (SELECT id FROM chats WHERE user_id = $1)",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let shares = count(
+            "SELECT COUNT(*) FROM shares WHERE chat_id IN (SELECT id FROM chats WHERE user_id = $1)",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let sessions =
+            sqlx::query_scalar::<DB, Vec<u8>>("SELECT token_hash FROM sessions WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        let deleted = sqlx::query_as::<DB, ChatUsageRow>(concat!(
+            "DELETE FROM chats WHERE user_id = $1 RETURNING ",
+            chat_columns!(),
+            ", message_count, message_bytes"
+        ))
+        .bind(user_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        Self::release_bytes(&mut tx, &deleted).await?;
+        sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(ErasedUser {
+            chats: chats(deleted.into_iter().map(|row| row.chat).collect())?,
+            messages,
+            files,
+            shares,
+            sessions,
+        })
+    }
+
+    /// One batch of the sweeper: up to `limit` chats trashed before `trashed_before`
+    /// (with `Some`), else up to `limit` of the tenant's chats last changed before
+    /// `idle_before`, deleted in one short transaction. `None` when another node holds
+    /// the sweep lock.
+    pub async fn sweep_batch(&self, batch: &SweepBatch) -> StoreResult<Option<Vec<ChatRecord>>> {
+        let mut tx = self.begin_write().await?;
+        if let Some(lock) = DB::SWEEP_LOCK_SQL {
+            let ours: i64 = sqlx::query_scalar::<DB, i64>(lock)
+                .fetch_one(&mut *tx)
+                .await?;
+            if ours == 0 {
+                return Ok(None);
+            }
+        }
+        let deleted = match batch {
+            SweepBatch::Trash {
+                trashed_before,
+                limit,
+            } => {
+                sqlx::query_as::<DB, ChatUsageRow>(concat!(
+                    "DELETE FROM chats WHERE id IN (SELECT id FROM chats \
+                     WHERE trashed_at IS NOT NULL AND trashed_at < $1 LIMIT $2) RETURNING ",
+                    chat_columns!(),
+                    ", message_count, message_bytes"
+                ))
+                .bind(trashed_before.micros())
+                .bind(i64::from(*limit))
+                .fetch_all(&mut *tx)
+                .await?
+            }
+            SweepBatch::Idle {
+                tenant_id,
+                idle_before,
+                limit,
+            } => {
+                sqlx::query_as::<DB, ChatUsageRow>(concat!(
+                    "DELETE FROM chats WHERE id IN (SELECT id FROM chats \
+                     WHERE tenant_id = $1 AND updated_at < $2 LIMIT $3) RETURNING ",
+                    chat_columns!(),
+                    ", message_count, message_bytes"
+                ))
+                .bind(tenant_id.hyphenated().to_string())
+                .bind(idle_before.micros())
+                .bind(i64::from(*limit))
+                .fetch_all(&mut *tx)
+                .await?
+            }
+        };
+        Self::release_bytes(&mut tx, &deleted).await?;
+        tx.commit().await?;
+        Ok(Some(chats(
+            deleted.into_iter().map(|row| row.chat).collect(),
+        )?))
+    }
+
+    /// Sets a tenant's own retention (`None`: the server's).
+    pub async fn set_tenant_retention(
+        &self,
+        tenant_id: Uuid,
+        days: Option<i64>,
+    ) -> StoreResult<()> {
+        let result = sqlx::query("UPDATE tenants SET retention_days = $2 WHERE id = $1")
+            .bind(tenant_id.hyphenated().to_string())
+            .bind(days)
+            .execute(&self.writer)
+            .await?;
+        if DB::rows_affected(&result) == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}
