@@ -25,3 +25,4 @@ CREATE TABLE shares (
     created_at  INTEGER NOT NULL
 );
 CREATE INDEX shares_chat ON shares (chat_id);
+

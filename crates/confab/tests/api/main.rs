@@ -22,6 +22,7 @@ mod model;
 mod multi_node;
 mod multi_node_revocation;
 mod openapi;
+mod organise;
 mod quotas;
 mod raw_http;
 mod redis_bus;

@@ -73,7 +73,7 @@ pub(super) fn expression(query: &Query) -> String {
 pub(super) const MESSAGE_BAND_SQL: &str = "\
 SELECT m.id, substr(m.message, 1, CAST($10 AS INTEGER))
 FROM messages m JOIN chats c ON c.id = m.chat_id
-WHERE m.search @@ $1::tsquery AND m.id < $8 AND c.tenant_id = $2
+WHERE m.search @@ $1::tsquery AND m.id < $8 AND c.tenant_id = $2 AND c.trashed_at IS NULL
   AND ($3::bigint IS NULL OR c.user_id = $3) AND ($4::text IS NULL OR c.uuid = $4)
   AND ($5::text IS NULL OR m.actor = $5)
   AND ($6::bigint IS NULL OR m.created_at >= $6) AND ($7::bigint IS NULL OR m.created_at < $7)
@@ -85,6 +85,7 @@ pub(super) const NAME_BAND_SQL: &str = "\
 SELECT c.id, substr(c.name, 1, CAST($10 AS INTEGER))
 FROM chats c
 WHERE $5::text IS NULL AND c.name_search @@ $1::tsquery AND c.id < $8 AND c.tenant_id = $2
+  AND c.trashed_at IS NULL
   AND ($3::bigint IS NULL OR c.user_id = $3) AND ($4::text IS NULL OR c.uuid = $4)
   AND ($6::bigint IS NULL OR c.created_at >= $6) AND ($7::bigint IS NULL OR c.created_at < $7)
 ORDER BY c.id DESC
@@ -94,7 +95,7 @@ LIMIT $9";
 pub(super) const TERM_COUNT_SQL: &str = "\
 SELECT count(*) FROM (
   SELECT 1 FROM messages m JOIN chats c ON c.id = m.chat_id
-  WHERE m.search @@ $1::tsquery AND c.tenant_id = $2
+  WHERE m.search @@ $1::tsquery AND c.tenant_id = $2 AND c.trashed_at IS NULL
     AND ($3::bigint IS NULL OR c.user_id = $3) AND ($4::text IS NULL OR c.uuid = $4)
   LIMIT $5
 ) hits";

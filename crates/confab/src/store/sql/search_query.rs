@@ -46,13 +46,15 @@ SELECT m.actor, m.created_at, substr(m.message, 1, CAST($4 AS INTEGER)) AS text,
        c.id AS chat_id,
        c.uuid AS chat_uuid, c.name AS chat_name
 FROM messages m JOIN chats c ON c.id = m.chat_id
-WHERE m.id = $1 AND c.tenant_id = $2 AND (CAST($3 AS BIGINT) IS NULL OR c.user_id = $3)";
+WHERE m.id = $1 AND c.tenant_id = $2 AND (CAST($3 AS BIGINT) IS NULL OR c.user_id = $3)
+  AND c.trashed_at IS NULL";
 
 /// A chat name hit's details, as [`MESSAGE_DETAIL_SQL`] (`$1` chat id).
 const NAME_DETAIL_SQL: &str = "\
 SELECT c.created_at, c.id AS chat_id, c.uuid AS chat_uuid, c.name AS chat_name
 FROM chats c
-WHERE c.id = $1 AND c.tenant_id = $2 AND (CAST($3 AS BIGINT) IS NULL OR c.user_id = $3)";
+WHERE c.id = $1 AND c.tenant_id = $2 AND (CAST($3 AS BIGINT) IS NULL OR c.user_id = $3)
+  AND c.trashed_at IS NULL";
 
 /// One band's order: better (lower) score first, then the newest (highest doc).
 fn band_order(a: &SearchPosition, b: &SearchPosition) -> std::cmp::Ordering {

@@ -105,8 +105,8 @@ FROM chats c WHERE c.id = $1";
 /// A band's messages (see `store/sql/search_query.rs`): `$1` the expression (which
 /// holds the tenant, user and chat), `$5` actor, `$6` since and `$7` until (NULL: any;
 /// looked up per match, as a scope word that half the documents hold would cost more),
-/// the newest `$9` with an id below `$8`, each with the first `$10` characters of its
-/// text. FTS5 walks its lists newest first and stops at `$9`. (`$2`–`$4` are in the
+/// the newest `$9` with an id below `$8` in a chat that is not in the trash, each with
+/// the first `$10` characters of its text. FTS5 walks its lists newest first and stops at `$9`. (`$2`–`$4` are in the
 /// expression.)
 pub(super) const MESSAGE_BAND_SQL: &str = "\
 SELECT m.id, substr(m.message, 1, CAST($10 AS INTEGER)) FROM messages m
@@ -116,6 +116,8 @@ WHERE m.id IN (
     AND ($5 IS NULL OR (SELECT actor FROM messages WHERE id = message_search.rowid) = $5)
     AND ($6 IS NULL OR (SELECT created_at FROM messages WHERE id = message_search.rowid) >= $6)
     AND ($7 IS NULL OR (SELECT created_at FROM messages WHERE id = message_search.rowid) < $7)
+    AND (SELECT c.trashed_at FROM messages m JOIN chats c ON c.id = m.chat_id
+         WHERE m.id = message_search.rowid) IS NULL
   ORDER BY rowid DESC LIMIT $9
 )";
 
@@ -127,6 +129,7 @@ WHERE $5 IS NULL AND c.id IN (
   WHERE chat_name_search MATCH $1 AND rowid < $8
     AND ($6 IS NULL OR (SELECT created_at FROM chats WHERE id = chat_name_search.rowid) >= $6)
     AND ($7 IS NULL OR (SELECT created_at FROM chats WHERE id = chat_name_search.rowid) < $7)
+    AND (SELECT trashed_at FROM chats WHERE id = chat_name_search.rowid) IS NULL
   ORDER BY rowid DESC LIMIT $9
 )";
 
