@@ -19,7 +19,8 @@
 # a finding is fixed in the server or in the document.
 #
 # Fixed path parameters: `user_id` is always the signed-up user (any other id is a
-# documented 404, so generated ids would only ever test that answer), and `chat_id` is the
+# documented 404, so generated ids would only ever test that answer) except for the
+# tenant API's erasure, which gets a second user of its own; `chat_id` is the
 # prepared chat of its API, except for the two chat deletions, which get generated ids:
 # deleting the prepared chat first would turn every later request into a 404 (and chat
 # ids start far above 1, for the bulk delete's generated ids). Deleting a real chat is
@@ -95,6 +96,7 @@ llm_url=$(head -1 "$work/double.url")
 [ -n "$llm_url" ] || die "the LLM double did not start"
 NO_COLOR=1 CONFAB_LOG="${CONFAB_LOG:-warn}" "$CONFAB_BIN" serve --listen "127.0.0.1:$port" \
     --database-url "$database" --llm-base-url "$llm_url" --llm-timeout-seconds 5 \
+    --trash-days 7 \
     </dev/null 2>"$work/server.log" &
 server_pid=$!
 for _ in $(seq 1 200); do
@@ -116,12 +118,17 @@ chat_id=$(curl -fsS -b "neptun-session=$session" -H "$json" -X POST \
 curl -fsS -b "neptun-session=$session" -H "$json" -X POST \
     "$base/api/users/$user_id/chats/$chat_id/messages" \
     -d '{"messages":[{"content":"hi","role":"user"},{"content":"```py\nx=1\n```","role":"assistant"}]}' >/dev/null
-api_key=$("$CONFAB_BIN" tenant create fuzz-tenant --database-url "$database" </dev/null | jq -er .api_key)
+tenant=$("$CONFAB_BIN" tenant create fuzz-tenant --database-url "$database" </dev/null)
+api_key=$(jq -er .api_key <<<"$tenant")
+tenant_id=$(jq -er .tenant_id <<<"$tenant")
 chat_uuid=$(curl -fsS -H "x-api-key: $api_key" -H "$json" -X POST "$base/api/v1/chats" \
     -d '{"name":"fuzz"}' | jq -er .id)
 curl -fsS -H "x-api-key: $api_key" -H "$json" -X POST "$base/api/v1/chats/$chat_uuid/messages" \
     -d '{"message":"hello","actor":"user"}' >/dev/null
-say "user $user_id with chat $chat_id; tenant chat $chat_uuid"
+# Erasing a user through the tenant API takes a user of its own: the fuzz user must live.
+victim_id=$(echo "fuzzing is fun 123" | "$CONFAB_BIN" user create --email victim@example.com \
+    --tenant "$tenant_id" --database-url "$database" | jq -er .user_id)
+say "user $user_id with chat $chat_id; tenant chat $chat_uuid; user $victim_id to erase"
 
 # --- schemathesis configuration --------------------------------------------------------
 cat >"$work/schemathesis.toml" <<EOF
@@ -151,6 +158,10 @@ parameters = { "path.chat_id" = "$chat_uuid" }
 [[operations]]
 include-path = "/api/v1/chats/{chat_id}/messages/last"
 parameters = { "path.chat_id" = "$chat_uuid" }
+
+[[operations]]
+include-path = "/api/v1/users/{user_id}"
+parameters = { "path.user_id" = $victim_id }
 EOF
 
 report="${CONFAB_FUZZ_REPORT:-$work/report}"

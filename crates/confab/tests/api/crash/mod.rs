@@ -23,7 +23,9 @@
 //!   subtrees or nothing, a bulk delete removes every named chat or none; and every tree
 //!   is well-formed, its listed path the chain from the current leaf up to the root;
 //! * [`contended`] chats, written by several clients at once, keep what must hold under
-//!   any interleaving.
+//!   any interleaving;
+//! * [`lifecycle`]: a user erased while the node dies is erased wholly or not at all,
+//!   and a chat restored from the trash comes back with every message.
 //!
 //! `CONFAB_CRASH_KILLS` sets the number of kills (default 20; CI refuses fewer);
 //! `CONFAB_CRASH_SEED` replays a run (the seed is printed).
@@ -41,6 +43,7 @@ use crate::support::{session_cookie, Backend, TestDatabase};
 mod api;
 mod contended;
 mod database;
+mod lifecycle;
 mod replies;
 mod verify;
 mod worker;
@@ -48,6 +51,7 @@ mod worker;
 use api::{send, Api};
 use contended::Contended;
 use database::check_database;
+use lifecycle::Lifecycle;
 use replies::Generator;
 use verify::verify_worker;
 use worker::Worker;
@@ -89,6 +93,12 @@ const LOAD_TEST_FLAGS: &[&str] = &[
     "0",
     "--user-write-rate-per-second",
     "0",
+    // A user signs up and logs in every round (the lifecycle's).
+    "--auth-ip-attempts",
+    "0",
+    // Deletes go to the trash, where the lifecycle restores a chat from.
+    "--trash-days",
+    "7",
 ];
 
 async fn sign_up(client: &reqwest::Client, node: &Node) -> Api {
@@ -136,6 +146,21 @@ async fn kill_9_under_load_loses_no_acknowledged_write(backend: Backend) {
 
     let mut generator =
         Generator::new(&client, &format!("http://{}", node.address), user.clone()).await;
+    let (ok, out, err) = run_cli(
+        &[
+            "key",
+            "create",
+            "--tenant",
+            "default",
+            "--database-url",
+            &url,
+        ],
+        None,
+    );
+    assert!(ok, "key create: {err}");
+    let default_key: Value = serde_json::from_str(out.trim()).expect("key create JSON");
+    let mut lifecycle =
+        Lifecycle::new(default_key["api_key"].as_str().expect("api_key").to_owned());
     let mut rng = StdRng::seed_from_u64(seed);
     let mut workers: Vec<Worker> = (0..USER_WORKERS + TENANT_WORKERS)
         .map(|index| {
@@ -178,6 +203,7 @@ async fn kill_9_under_load_loses_no_acknowledged_write(backend: Backend) {
     let mut checked_messages = 0u64;
     for round in 1..=kills {
         let base = format!("http://{}", node.address);
+        lifecycle.prepare(&client, &base, round).await;
         let tasks: Vec<_> = workers
             .drain(..)
             .map(|worker| tokio::spawn(worker.run(client.clone(), base.clone())))
@@ -189,6 +215,7 @@ async fn kill_9_under_load_loses_no_acknowledged_write(backend: Backend) {
             .collect();
         let races = futures_util::future::join_all(races);
         let generating = tokio::spawn(generator.run(client.clone(), base.clone()));
+        let erasing = tokio::spawn(lifecycle.run(client.clone(), base.clone()));
         let kill_after = Duration::from_millis(rng.gen_range(30..600));
         let (outcomes, ()) = tokio::join!(races, async {
             tokio::time::sleep(kill_after).await;
@@ -198,6 +225,7 @@ async fn kill_9_under_load_loses_no_acknowledged_write(backend: Backend) {
             workers.push(task.await.expect("worker task"));
         }
         generator = generating.await.expect("generator task");
+        lifecycle = erasing.await.expect("lifecycle task");
         problems.append(&mut generator.errors);
         for worker in &mut workers {
             problems.append(&mut worker.errors);
@@ -222,6 +250,13 @@ async fn kill_9_under_load_loses_no_acknowledged_write(backend: Backend) {
         }
         problems.extend(
             generator
+                .verify(&client, &base)
+                .await
+                .into_iter()
+                .map(|p| format!("after kill {round}: {p}")),
+        );
+        problems.extend(
+            lifecycle
                 .verify(&client, &base)
                 .await
                 .into_iter()
@@ -274,6 +309,11 @@ async fn kill_9_under_load_loses_no_acknowledged_write(backend: Backend) {
         "crash test on {backend:?}: {} replies generated whole, {} cut by a kill (each found \
          interrupted or complete after the restart, with a prefix of its text)",
         generator.generated, generator.cut
+    );
+    println!(
+        "crash test on {backend:?}: {} users found erased whole after a kill, the rest whole; \
+         {} acknowledged restores found whole",
+        lifecycle.erased, lifecycle.restored
     );
     assert!(acknowledged > 0, "no write was acknowledged at all");
 }

@@ -102,6 +102,8 @@ impl Run<'_> {
             .ok_or(format!("no uuid in {chat}"))?
             .to_owned();
         let mut chat = Chat::new(Some(id), uuid, 0, Some(u));
+        self.model.born += 1;
+        chat.born = self.model.born;
         chat.name = name;
         chat.model = model_name;
         self.model.chats.push(chat);
@@ -153,6 +155,8 @@ impl Run<'_> {
             .ok_or(format!("no uuid in {answer}"))?
             .to_owned();
         let mut chat = Chat::new(None, uuid, tenant, owner);
+        self.model.born += 1;
+        chat.born = self.model.born;
         chat.name = name;
         chat.model = "m".to_owned();
         self.model.chats.push(chat);
@@ -163,43 +167,168 @@ impl Run<'_> {
         Ok(())
     }
 
-    pub(super) async fn rename(&mut self) -> Step {
-        let (Some(u), Some(c)) = (self.user(), self.live_chat()) else {
+    /// A `PATCH` of some of name, archived, pinned and tags, through either API.
+    pub(super) async fn organise(&mut self) -> Step {
+        let Some(c) = self.live_chat() else {
             return Ok(());
         };
-        let Some((path, mine)) = self.user_route(u, c, "") else {
+        let mut body = serde_json::Map::new();
+        if self.rng.gen_bool(0.4) {
+            body.insert("name".into(), json!(random_name(&mut self.rng)));
+        }
+        if self.rng.gen_bool(0.3) {
+            body.insert("archived".into(), json!(self.rng.gen_bool(0.5)));
+        }
+        if self.rng.gen_bool(0.3) {
+            body.insert("pinned".into(), json!(self.rng.gen_bool(0.5)));
+        }
+        if body.is_empty() || self.rng.gen_bool(0.3) {
+            let tags: Vec<&str> = ["work", "Work", "q3"]
+                .into_iter()
+                .filter(|_| self.rng.gen_bool(0.5))
+                .collect();
+            body.insert("tags".into(), json!(tags));
+        }
+        let Some(target) = self.target(c, "") else {
             return Ok(());
         };
-        let name = random_name(&mut self.rng);
-        let auth = self.model.users[u].auth.clone();
-        let (status, body) = self
-            .call(Method::PATCH, &path, &auth, Some(json!({"name": name})))
+        let (status, answer) = self
+            .call(Method::PATCH, &target.path, &target.auth, Some(json!(body)))
             .await;
-        if !mine {
+        if !target.allowed {
             ensure!(
-                (status, &body) == (StatusCode::NOT_FOUND, &user_error(404, "Chat not found")),
-                "rename of another's chat: {status} {body}"
+                status == StatusCode::NOT_FOUND,
+                "patch of another's chat: {status} {answer}"
             );
             return Ok(());
         }
-        let current = self.model.chats[c].tree.current;
+        let chat = &mut self.model.chats[c];
+        if let Some(name) = body.get("name").and_then(Value::as_str) {
+            chat.name = name.to_owned();
+        }
+        if let Some(archived) = body.get("archived").and_then(Value::as_bool) {
+            chat.archived = archived;
+        }
+        if let Some(pinned) = body.get("pinned").and_then(Value::as_bool) {
+            chat.pinned = pinned;
+        }
+        if let Some(tags) = body.get("tags").and_then(Value::as_array) {
+            chat.tags = tags
+                .iter()
+                .filter_map(|t| t.as_str().map(str::to_owned))
+                .collect();
+        }
+        let shown = if target.user_api {
+            &answer["chat"]
+        } else {
+            &answer
+        };
         ensure!(
             status == StatusCode::OK
-                && body["chat"]["name"] == json!(name)
-                && body["chat"]["current_message_id"] == json!(current),
-            "rename: {status} {body}, current leaf {current:?}"
+                && shown["name"] == json!(chat.name)
+                && shown["archived"] == json!(chat.archived)
+                && shown["pinned"] == json!(chat.pinned)
+                && shown["tags"] == json!(chat.tags)
+                && shown["current_message_id"] == json!(chat.tree.current),
+            "patch {body:?}: {status} {answer}, model {chat:?}"
         );
-        self.model.chats[c].name = name;
         Ok(())
     }
 
-    /// Forgets deleted chats, remembering their ids and their messages' ids.
+    /// Brings a chat back from the trash through either API: whole, as it went.
+    pub(super) async fn restore(&mut self) -> Step {
+        if self.model.trash.is_empty() {
+            return Ok(());
+        }
+        let t = self.rng.gen_range(0..self.model.trash.len());
+        let chat = self.model.trash[t].clone();
+        let (path, auth, allowed, user_api) = match (chat.owner, chat.id, self.rng.gen_bool(0.5)) {
+            (Some(owner), Some(id), true) => {
+                let u = self.user().unwrap_or(owner);
+                let user = &self.model.users[u];
+                (
+                    format!("/api/users/{}/chats/{id}/restore", user.id),
+                    user.auth.clone(),
+                    u == owner,
+                    true,
+                )
+            }
+            _ => {
+                let tenant = usize::from(self.rng.gen_bool(0.2));
+                (
+                    format!("/api/v1/chats/{}/restore", chat.uuid),
+                    self.model.keys[tenant].clone(),
+                    tenant == chat.tenant,
+                    false,
+                )
+            }
+        };
+        let (status, body) = self.call(Method::POST, &path, &auth, Some(json!({}))).await;
+        if !allowed {
+            ensure!(
+                status == StatusCode::NOT_FOUND,
+                "restore of another's chat: {status} {body}"
+            );
+            return Ok(());
+        }
+        let shown = if user_api { &body["chat"] } else { &body };
+        ensure!(
+            status == StatusCode::OK
+                && shown["name"] == json!(chat.name)
+                && shown["current_message_id"] == json!(chat.tree.current),
+            "restore: {status} {body}, model {chat:?}"
+        );
+        let chat = self.model.trash.remove(t);
+        self.model.gone.retain(|(_, uuid)| *uuid != chat.uuid);
+        self.model
+            .gone_messages
+            .retain(|id| !chat.tree.messages.contains_key(id));
+        // The model keeps chats in creation order (uuids are random, ids may be unknown
+        // for tenant chats: the position before the first chat created after it).
+        let at = self
+            .model
+            .chats
+            .iter()
+            .position(|c| c.born > chat.born)
+            .unwrap_or(self.model.chats.len());
+        self.model.chats.insert(at, chat);
+        Ok(())
+    }
+
+    /// Deletes a chat of the trash for good.
+    pub(super) async fn purge(&mut self) -> Step {
+        if self.model.trash.is_empty() {
+            return Ok(());
+        }
+        let t = self.rng.gen_range(0..self.model.trash.len());
+        let chat = self.model.trash[t].clone();
+        let tenant = usize::from(self.rng.gen_bool(0.2));
+        let path = format!("/api/v1/trash/{}", chat.uuid);
+        let key = self.model.keys[tenant].clone();
+        let (status, body) = self.call(Method::DELETE, &path, &key, None).await;
+        if tenant != chat.tenant {
+            ensure!(
+                status == StatusCode::NOT_FOUND,
+                "purge in another tenant: {status} {body}"
+            );
+            return Ok(());
+        }
+        ensure!(
+            status == StatusCode::OK && body["success"] == true,
+            "purge: {status} {body}"
+        );
+        self.model.trash.remove(t);
+        Ok(())
+    }
+
+    /// Moves deleted chats to the trash, remembering their ids and their messages' ids.
     fn bury(&mut self, chats: Vec<Chat>) {
         for chat in chats {
             self.model
                 .gone_messages
                 .extend(chat.tree.messages.keys().copied());
-            self.model.gone.push((chat.id, chat.uuid));
+            self.model.gone.push((chat.id, chat.uuid.clone()));
+            self.model.trash.push(chat);
         }
     }
 
@@ -285,10 +414,19 @@ impl Run<'_> {
 
     pub(super) async fn list_user_chats_of(&mut self, u: usize, order: &str) -> Step {
         let (user_id, auth) = (self.model.users[u].id, self.model.users[u].auth.clone());
+        // Which chats the list keeps: not archived (the default), archived, or all; and
+        // optionally one tag.
+        let archived = ["", "&archived=true", "&archived=all"][self.rng.gen_range(0..3)];
+        let tag = ["", "", "work", "q3"][self.rng.gen_range(0..4)];
+        let tag_query = if tag.is_empty() {
+            String::new()
+        } else {
+            format!("&tag={tag}")
+        };
         let (status, body) = self
             .call(
                 Method::GET,
-                &format!("/api/users/{user_id}/chats?order_by={order}"),
+                &format!("/api/users/{user_id}/chats?order_by={order}{archived}{tag_query}"),
                 &auth,
                 None,
             )
@@ -313,6 +451,12 @@ impl Run<'_> {
             .chats
             .iter()
             .filter(|c| c.owner == Some(u))
+            .filter(|c| match archived {
+                "" => !c.archived,
+                "&archived=true" => c.archived,
+                _ => true,
+            })
+            .filter(|c| tag.is_empty() || c.tags.iter().any(|t| t == tag))
             .collect();
         match order {
             "id:asc" => mine.sort_by_key(|c| c.id),
@@ -322,11 +466,11 @@ impl Run<'_> {
         }
         let want: Vec<Value> = mine
             .iter()
-            .map(|c| json!({"id": c.id, "uuid": c.uuid, "name": c.name, "model": c.model, "neptun_user_id": user_id, "current_message_id": c.tree.current}))
+            .map(|c| json!({"id": c.id, "uuid": c.uuid, "name": c.name, "model": c.model, "neptun_user_id": user_id, "current_message_id": c.tree.current, "archived": c.archived, "pinned": c.pinned, "tags": c.tags}))
             .collect();
         let got: Vec<Value> = listed
             .iter()
-            .map(|c| json!({"id": c["id"], "uuid": c["uuid"], "name": c["name"], "model": c["model"], "neptun_user_id": c["neptun_user_id"], "current_message_id": c["current_message_id"]}))
+            .map(|c| json!({"id": c["id"], "uuid": c["uuid"], "name": c["name"], "model": c["model"], "neptun_user_id": c["neptun_user_id"], "current_message_id": c["current_message_id"], "archived": c["archived"], "pinned": c["pinned"], "tags": c["tags"]}))
             .collect();
         ensure!(
             got == want,
@@ -384,12 +528,13 @@ impl Run<'_> {
         let tenant = usize::from(self.rng.gen_bool(0.3));
         let key = self.model.keys[tenant].clone();
         let limit = self.rng.gen_range(1..=5);
+        let archived = ["false", "true", "all"][self.rng.gen_range(0..3)];
         let mut listed: Vec<Value> = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
             let path = match &cursor {
-                Some(c) => format!("/api/v1/chats?limit={limit}&cursor={c}"),
-                None => format!("/api/v1/chats?limit={limit}"),
+                Some(c) => format!("/api/v1/chats?limit={limit}&archived={archived}&cursor={c}"),
+                None => format!("/api/v1/chats?limit={limit}&archived={archived}"),
             };
             let (status, body) = self.call(Method::GET, &path, &key, None).await;
             ensure!(status == StatusCode::OK, "tenant chats: {status} {body}");
@@ -410,6 +555,11 @@ impl Run<'_> {
             .iter()
             .rev()
             .filter(|c| c.tenant == tenant)
+            .filter(|c| match archived {
+                "false" => !c.archived,
+                "true" => c.archived,
+                _ => true,
+            })
             .map(|c| {
                 json!([
                     c.uuid,

@@ -203,11 +203,11 @@ impl Run<'_> {
         if self.model.users.is_empty() {
             return self.sign_up().await;
         }
-        match self.rng.gen_range(0..108) {
+        match self.rng.gen_range(0..114) {
             0..=2 if self.model.users.len() < 3 => self.sign_up().await,
             0..=5 => self.create_user_chat().await,
             6..=9 => self.create_tenant_chat().await,
-            10..=12 => self.rename().await,
+            10..=12 => self.organise().await,
             13..=15 => self.delete_chat().await,
             16..=17 => self.bulk_delete().await,
             18..=43 => self.post_messages().await,
@@ -222,6 +222,8 @@ impl Run<'_> {
             94..=96 => self.list_tenant_chats().await,
             97..=101 => self.search().await,
             102..=105 => self.generate().await,
+            106..=109 => self.restore().await,
+            110..=111 => self.purge().await,
             _ => self.poke_the_gone().await,
         }
     }
@@ -261,6 +263,8 @@ async fn random_call_sequences_match_the_model(backend: Backend) {
             config.abuse.auth_ip_attempts = 0;
             config.abuse.auth_account_failures = 0;
             config.llm.llm_base_url = Some(double.base_url());
+            // Deletes go to the trash, and the model restores and purges them.
+            config.lifecycle.trash_days = 7;
             // Long runs (CONFAB_MODEL_STEPS) outpace a key's request rate.
             config.abuse.api_key_rate_per_second = 0;
         })
@@ -276,10 +280,12 @@ async fn random_call_sequences_match_the_model(backend: Backend) {
                 users: Vec::new(),
                 chats: Vec::new(),
                 gone: Vec::new(),
+                trash: Vec::new(),
                 gone_messages: Vec::new(),
                 keys,
                 last_message_id: 0,
                 emails: 0,
+                born: 0,
             },
             n: 0,
             log: Vec::new(),

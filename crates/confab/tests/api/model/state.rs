@@ -29,6 +29,11 @@ pub struct Chat {
     pub owner: Option<usize>,
     pub name: String,
     pub model: String,
+    pub archived: bool,
+    pub pinned: bool,
+    pub tags: Vec<String>,
+    /// Creation order among the model's chats (a restored chat goes back to its place).
+    pub born: u64,
     /// Every message with its parent, and the current leaf.
     pub tree: Tree<Content>,
 }
@@ -42,6 +47,10 @@ impl Chat {
             owner,
             name: String::new(),
             model: String::new(),
+            archived: false,
+            pinned: false,
+            tags: Vec::new(),
+            born: 0,
             tree: Tree::default(),
         }
     }
@@ -58,12 +67,17 @@ pub struct Model {
     pub chats: Vec<Chat>,
     /// Ids and uuids of deleted chats (every later call on them is a 404).
     pub gone: Vec<(Option<i64>, String)>,
+    /// Deleted chats in the trash (the model test runs with `--trash-days`), as they were:
+    /// a restore must bring each back whole.
+    pub trash: Vec<Chat>,
     /// Ids of deleted messages: an edit or switch naming one must be refused.
     pub gone_messages: Vec<i64>,
     pub keys: [Auth; 2],
     /// The largest message id seen: new ones must be larger.
     pub last_message_id: i64,
     pub emails: u64,
+    /// Chats created so far (each chat's `born`).
+    pub born: u64,
 }
 
 /// Texts with known code files, as SPEC §4 extracts them from assistant messages.

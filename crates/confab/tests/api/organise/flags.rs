@@ -144,11 +144,11 @@ pub(super) async fn archive_pin_and_tags_filter_and_order_lists(backend: Backend
         .contains(&tenant_chat));
     assert_eq!(
         listed_uuids(&app, &key, "/api/v1/chats?archived=true").await,
-        [tenant_chat.clone()]
+        std::slice::from_ref(&tenant_chat)
     );
     assert_eq!(
         listed_uuids(&app, &key, "/api/v1/chats?tag=ops&archived=all").await,
-        [tenant_chat.clone()]
+        std::slice::from_ref(&tenant_chat)
     );
     assert_eq!(
         listed_uuids(&app, &key, "/api/v1/chats?archived=all&limit=100")

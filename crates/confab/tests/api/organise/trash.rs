@@ -177,7 +177,7 @@ pub(super) async fn deleted_chats_wait_in_the_trash_and_come_back_whole(backend:
     assert_eq!(body["message"], "Chat deleted successfully");
     assert_eq!(
         listed_uuids(&app, &tenant_key, "/api/v1/trash").await,
-        [uuid.clone()]
+        std::slice::from_ref(&uuid)
     );
     assert!(
         listed_uuids(&app, &key, "/api/v1/trash").await.len() == 1,
