@@ -10,6 +10,7 @@ mod big_reads;
 mod corpus;
 mod generation;
 mod load;
+mod retention;
 mod scenarios;
 mod search;
 mod search_costs;
@@ -91,6 +92,8 @@ fn usage() -> ! {
          \x20 sizes it; --baseline-binary adds POST throughput of that build vs this one, A B A B),\n\
          10 generation: 200 replies streamed from the in-process LLM double at 50 chunks/s, each\n\
          \x20 chat watched by 5 sockets; resumes (only with --only 10; its own server).\n\
+         11 retention: 3a's POST load while the sweeper deletes 100,000 old chats, against the\n\
+         \x20 same load with it idle (only with --only 11; its own server).\n\
          --binary runs that confab instead of building this workspace's release binary.\n\
          --keep-data leaves each run's SQLite files and PostgreSQL databases for inspection."
     );

@@ -263,6 +263,10 @@ pub async fn run_all(options: &Options) -> anyhow::Result<Vec<Row>> {
     if options.only.as_ref().is_some_and(|only| only.contains(&10)) {
         rows.extend(crate::generation::run(options, &setup.binary).await?);
     }
+    // Seeds 100,000 chats through the API on a server of its own: only when named.
+    if options.only.as_ref().is_some_and(|only| only.contains(&11)) {
+        rows.extend(crate::retention::run(options, &setup.binary).await?);
+    }
     // Writes half a gigabyte: only when named.
     if options.only.as_ref().is_some_and(|only| only.contains(&7)) {
         rows.push(

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::auth::password::Hashing;
+use crate::chats::sweeper::SweepReason;
 use crate::chats::Chats;
 use crate::config::Config;
 use crate::events::local::LocalHub;
@@ -171,22 +172,24 @@ fn spawn_reply_sweeper(chats: Chats, every: Duration) -> tokio::task::JoinHandle
 }
 
 /// Every `--sweep-interval-seconds` (and once at start), purges old trash and deletes
-/// chats past their retention; counts them for `/metrics`.
+/// chats past their retention; counts them for `/metrics` batch by batch.
 fn spawn_lifecycle_sweeper(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let lifecycle = state.config.lifecycle.clone();
         let mut ticks = tokio::time::interval(lifecycle.sweep_interval());
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let metrics = state.metrics.clone();
+        let counted = move |reason, chats| {
+            let counter = match reason {
+                SweepReason::Trash => &metrics.swept_trash,
+                SweepReason::Retention => &metrics.swept_retention,
+            };
+            counter.fetch_add(chats, std::sync::atomic::Ordering::Relaxed);
+        };
         loop {
             ticks.tick().await;
-            match state.chats.sweep(&lifecycle).await {
+            match state.chats.sweep(&lifecycle, &counted).await {
                 Ok(swept) => {
-                    use std::sync::atomic::Ordering::Relaxed;
-                    state.metrics.swept_trash.fetch_add(swept.trash, Relaxed);
-                    state
-                        .metrics
-                        .swept_retention
-                        .fetch_add(swept.retention, Relaxed);
                     if swept.trash + swept.retention > 0 {
                         tracing::info!(
                             trash = swept.trash,

@@ -11,10 +11,22 @@ use crate::domain::Timestamp;
 use crate::store::SweepBatch;
 use crate::views::frames;
 
-/// Pause between two batches: requests waiting for the writer go first.
-const BATCH_PAUSE: Duration = Duration::from_millis(20);
+/// Least pause between two batches: requests waiting for the writer go first.
+const MIN_PAUSE: Duration = Duration::from_millis(20);
+/// The pause is at least this many times the batch's own time, so the sweeper holds the
+/// database's writer at most a quarter of the time however slow its batches are.
+const PAUSE_PER_BATCH_TIME: u32 = 3;
 
 const MICROS_PER_DAY: i64 = 86_400 * 1_000_000;
+
+/// Why the sweeper deleted a chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SweepReason {
+    /// It was in the trash longer than `--trash-days`.
+    Trash,
+    /// It was not changed within its tenant's retention.
+    Retention,
+}
 
 /// Chats one round deleted, by reason.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -25,15 +37,22 @@ pub struct Swept {
 
 impl Chats {
     /// One round: every batch due now, until none is left (or another node is sweeping
-    /// the same database).
-    pub async fn sweep(&self, lifecycle: &LifecycleArgs) -> Result<Swept, ChatError> {
+    /// the same database). `counted` hears of each batch as it commits.
+    pub async fn sweep(
+        &self,
+        lifecycle: &LifecycleArgs,
+        counted: &(dyn Fn(SweepReason, u64) + Sync),
+    ) -> Result<Swept, ChatError> {
         let now = Timestamp::now().micros();
         let mut swept = Swept::default();
         let trash = SweepBatch::Trash {
             trashed_before: Timestamp(now - i64::from(lifecycle.trash_days) * MICROS_PER_DAY),
             limit: lifecycle.sweep_batch,
         };
-        swept.trash = self.sweep_all(&trash, lifecycle.sweep_batch).await?;
+        let count_trash = |n| counted(SweepReason::Trash, n);
+        swept.trash = self
+            .sweep_all(&trash, lifecycle.sweep_batch, &count_trash)
+            .await?;
         for tenant in self.store.list_tenants().await? {
             let days = tenant
                 .retention_days
@@ -46,26 +65,37 @@ impl Chats {
                 idle_before: Timestamp(now.saturating_sub(days.saturating_mul(MICROS_PER_DAY))),
                 limit: lifecycle.sweep_batch,
             };
-            swept.retention += self.sweep_all(&idle, lifecycle.sweep_batch).await?;
+            let count_idle = |n| counted(SweepReason::Retention, n);
+            swept.retention += self
+                .sweep_all(&idle, lifecycle.sweep_batch, &count_idle)
+                .await?;
         }
         Ok(swept)
     }
 
     /// Runs `batch` until a batch deletes fewer than `limit`; how many it deleted.
-    async fn sweep_all(&self, batch: &SweepBatch, limit: u32) -> Result<u64, ChatError> {
+    async fn sweep_all(
+        &self,
+        batch: &SweepBatch,
+        limit: u32,
+        counted: &(dyn Fn(u64) + Sync),
+    ) -> Result<u64, ChatError> {
         let mut total = 0;
         loop {
+            let started = std::time::Instant::now();
             let Some(deleted) = self.store.sweep_batch(batch).await? else {
                 return Ok(total); // another node holds the sweep
             };
+            let took = started.elapsed();
             total += deleted.len() as u64;
+            counted(deleted.len() as u64);
             for chat in deleted.iter().filter(|c| c.trashed_at.is_none()) {
                 self.events.publish(frames::chat_deleted(chat)).await;
             }
             if deleted.len() < limit as usize {
                 return Ok(total);
             }
-            tokio::time::sleep(BATCH_PAUSE).await;
+            tokio::time::sleep(MIN_PAUSE.max(took * PAUSE_PER_BATCH_TIME)).await;
         }
     }
 }

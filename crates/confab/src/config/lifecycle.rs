@@ -22,8 +22,9 @@ pub struct LifecycleArgs {
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub sweep_interval_seconds: u64,
     /// Chats the sweeper deletes per transaction: each batch holds the writer briefly,
-    /// and requests run between batches.
-    #[arg(long, env = "CONFAB_SWEEP_BATCH", default_value_t = 100,
+    /// and requests run between batches (the sweeper pauses at least three times as
+    /// long as a batch took).
+    #[arg(long, env = "CONFAB_SWEEP_BATCH", default_value_t = 50,
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub sweep_batch: u32,
 }
