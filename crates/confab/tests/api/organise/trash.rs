@@ -382,3 +382,59 @@ pub(super) async fn the_sweeper_purges_old_trash_and_idle_chats_in_batches(backe
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     assert_eq!(swept(&app, "retention").await, 6);
 }
+
+/// On PostgreSQL a sweep batch runs only while no other node's batch holds the sweep
+/// lock: with the lock held elsewhere, a batch deletes nothing and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sweeps_take_turns_on_postgres() {
+    if crate::support::database::postgres_url("sweeps_take_turns_on_postgres").is_none() {
+        return;
+    }
+    let database = crate::support::TestDatabase::create(Backend::Postgres).await;
+    let store = confab::store::connect(&database.url, 2)
+        .await
+        .expect("store");
+    let tenant = store.default_tenant().await.expect("tenant");
+    for n in 0..3 {
+        store
+            .create_chat(confab::store::NewChat {
+                tenant_id: tenant.id,
+                user_id: None,
+                name: confab::domain::ChatName::parse(&format!("old {n}")).expect("name"),
+                model: confab::domain::ModelName::default(),
+                metadata: None,
+            })
+            .await
+            .expect("chat");
+    }
+    let batch = confab::store::SweepBatch::Idle {
+        tenant_id: tenant.id,
+        idle_before: confab::domain::Timestamp(i64::MAX),
+        limit: 2,
+    };
+    // Another node's batch, mid-transaction.
+    let mut other = sqlx::PgConnection::connect(&database.url)
+        .await
+        .expect("connect");
+    let mut holding = other.begin().await.expect("begin");
+    sqlx::query("SELECT pg_advisory_xact_lock(109330244723042)")
+        .execute(&mut *holding)
+        .await
+        .expect("lock");
+    assert!(
+        store.sweep_batch(&batch).await.expect("batch").is_none(),
+        "a batch ran while another node's held the lock"
+    );
+    holding.rollback().await.expect("release");
+    let first = store
+        .sweep_batch(&batch)
+        .await
+        .expect("batch")
+        .expect("ours");
+    let second = store
+        .sweep_batch(&batch)
+        .await
+        .expect("batch")
+        .expect("ours");
+    assert_eq!((first.len(), second.len()), (2, 1));
+}
