@@ -32,14 +32,18 @@ pub async fn run(options: &Options, binary: &Path) -> anyhow::Result<Vec<Row>> {
         &["--retention-days", "30", "--sweep-interval-seconds", "1"],
     )
     .await?;
-    let key = tenant_key(binary, &url)?;
+    let (tenant_id, key) = tenant_key(binary, &url)?;
     let mut writer = Client::sign_up(server.address, "writer@bench.test").await?;
     let mut chats = Vec::new();
     for i in 0..32 {
         chats.push(writer.create_chat(&format!("writer {i}")).await?);
     }
     let started = Instant::now();
-    seed(server.address, &key, OLD_CHATS).await?;
+    if url.starts_with("sqlite") {
+        seed(server.address, &key, OLD_CHATS).await?;
+    } else {
+        seed_postgres(&url, &tenant_id, OLD_CHATS).await?;
+    }
     eprintln!(
         "  seeded {OLD_CHATS} chats in {:.0} s",
         started.elapsed().as_secs_f64()
@@ -101,15 +105,91 @@ pub async fn run(options: &Options, binary: &Path) -> anyhow::Result<Vec<Row>> {
     Ok(vec![idle, sweeping])
 }
 
-/// A tenant and its key, made with the CLI.
-fn tenant_key(binary: &Path, url: &str) -> anyhow::Result<String> {
+/// A tenant's id and key, made with the CLI.
+fn tenant_key(binary: &Path, url: &str) -> anyhow::Result<(String, String)> {
     let output = std::process::Command::new(binary)
         .args(["tenant", "create", "old chats", "--database-url", url])
         .env("CONFAB_LOG", "warn")
         .output()?;
     anyhow::ensure!(output.status.success(), "tenant create failed");
     let created: Value = serde_json::from_slice(&output.stdout)?;
-    Ok(created["api_key"].as_str().context("api_key")?.to_owned())
+    Ok((
+        created["tenant_id"]
+            .as_str()
+            .context("tenant_id")?
+            .to_owned(),
+        created["api_key"].as_str().context("api_key")?.to_owned(),
+    ))
+}
+
+/// The same chats as [`seed`], written with SQL in one transaction: through the API,
+/// PostgreSQL on this machine commits about a hundred a second. Each message gets a
+/// search document (`to_tsvector('simple', …)` rather than confab's own tokenizer: the
+/// GIN index has as much to drop) and each answer its file.
+async fn seed_postgres(url: &str, tenant_id: &str, count: usize) -> anyhow::Result<()> {
+    use sqlx::Connection as _;
+    let mut conn = sqlx::PgConnection::connect(url).await?;
+    let mut tx = conn.begin().await?;
+    // Fresh until aged, like the chats the API makes.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_micros() as i64;
+    sqlx::query(
+        "INSERT INTO chats (uuid, tenant_id, name, model, version, created_at, updated_at, \
+         message_count, message_bytes) \
+         SELECT gen_random_uuid()::text, $1, 'old chat ' || n, '', 2, $2 + n, $2 + n, 2, 40 \
+         FROM generate_series(1, $3) AS n",
+    )
+    .bind(tenant_id)
+    .bind(now)
+    .bind(count as i64)
+    .execute(&mut *tx)
+    .await?;
+    // Joins rather than correlated subqueries: the fresh tables have no statistics yet.
+    sqlx::query(
+        "INSERT INTO messages (chat_id, actor, message, created_at, updated_at, parent_id, \
+         path_chat_id, search) \
+         SELECT c.id, 'user', 'old question ' || c.id, c.created_at, c.created_at, NULL, c.id, \
+         to_tsvector('simple', 'old question ' || c.id) FROM chats c WHERE c.tenant_id = $1",
+    )
+    .bind(tenant_id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO messages (chat_id, actor, message, created_at, updated_at, parent_id, \
+         path_chat_id, search) \
+         SELECT u.chat_id, 'assistant', E'Here:\\n```py\\nprint(' || u.chat_id || E')\\n```', \
+         u.created_at, u.created_at, u.id, u.chat_id, to_tsvector('simple', 'here print ' || u.chat_id) \
+         FROM messages u JOIN chats c ON c.id = u.chat_id WHERE c.tenant_id = $1",
+    )
+    .bind(tenant_id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO files (message_id, chat_id, user_id, title, text, language, extension, \
+         created_at, updated_at) \
+         SELECT m.id, m.chat_id, NULL, 'snippet-1.py', 'print(' || m.chat_id || ')', 'python', \
+         'py', m.created_at, m.created_at FROM messages m JOIN chats c ON c.id = m.chat_id \
+         WHERE c.tenant_id = $1 AND m.actor = 'assistant'",
+    )
+    .bind(tenant_id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE tenants SET message_bytes = message_bytes + $2 WHERE id = $1")
+        .bind(tenant_id)
+        .bind(count as i64 * 40)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "UPDATE chats c SET current_message_id = m.id FROM messages m \
+         WHERE m.chat_id = c.id AND m.actor = 'assistant' AND c.tenant_id = $1",
+    )
+    .bind(tenant_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    sqlx::query("ANALYZE").execute(&mut conn).await?;
+    Ok(())
 }
 
 /// `count` chats, each with a question and an answer holding a code block, through the
