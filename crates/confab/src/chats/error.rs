@@ -42,6 +42,9 @@ pub enum ChatError {
     /// The chat has as many share links as it may.
     #[error("the chat has the most share links allowed")]
     TooManyShares,
+    /// The chat's active path is too large to share (its snapshot would be over the cap).
+    #[error("the chat is too large to share")]
+    ShareTooLarge,
     /// No such share link (of this chat).
     #[error("share not found")]
     ShareNotFound,

@@ -14,6 +14,10 @@ use crate::views::lifecycle::SharedChatView;
 /// Random bytes in a share id: 192 bits, 32 base64url characters.
 const SHARE_ID_BYTES: usize = 24;
 
+/// The largest snapshot a share may hold (its JSON): what one public read may load, and
+/// with [`crate::store::MAX_SHARES_PER_CHAT`], what one chat's shares may store.
+pub const MAX_SHARE_BYTES: usize = 2 * 1024 * 1024;
+
 /// Whether `id` has the shape of a share id (checked before any database read).
 pub fn is_share_id(id: &str) -> bool {
     id.len() == SHARE_ID_BYTES / 3 * 4
@@ -29,6 +33,9 @@ impl Chats {
         let path = active_path(&messages, record.current_message_id);
         let snapshot = serde_json::to_string(&SharedChatView::new(&record, &path))
             .map_err(|e| ChatError::Store(StoreError::Other(e.into())))?;
+        if snapshot.len() > MAX_SHARE_BYTES {
+            return Err(ChatError::ShareTooLarge);
+        }
         let mut bytes = [0u8; SHARE_ID_BYTES];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let id = URL_SAFE_NO_PAD.encode(bytes);

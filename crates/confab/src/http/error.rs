@@ -322,6 +322,14 @@ impl From<ChatError> for ApiError {
                 ),
             ),
             ChatError::ShareNotFound => ApiError::share_not_found(),
+            ChatError::ShareTooLarge => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "share_too_large",
+                format!(
+                    "The chat's active path is over {} MiB as a share; share a shorter branch",
+                    crate::chats::shares::MAX_SHARE_BYTES / (1024 * 1024)
+                ),
+            ),
             ChatError::WrongPassword => ApiError::new(
                 StatusCode::FORBIDDEN,
                 "wrong_password",

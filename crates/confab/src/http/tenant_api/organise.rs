@@ -87,7 +87,8 @@ pub async fn purge_chat(
         (status = 201, body = ShareCreated),
         (status = 400, body = TenantError), (status = 401, body = TenantError),
         (status = 404, description = "No such chat in this tenant (`chat_not_found`)", body = TenantError),
-        (status = 409, description = "The chat has the most share links allowed, 100 (`too_many_shares`)", body = TenantError),
+        (status = 409, description = "The chat has the most share links allowed, 20 (`too_many_shares`)", body = TenantError),
+        (status = 413, description = "The active path is over 2 MiB as a share (`share_too_large`)", body = TenantError),
         (status = 429, body = TenantError),
     ))]
 pub async fn share_chat(

@@ -25,8 +25,8 @@ pub struct EraseSelfBody {
     password: String,
 }
 
-/// The user's trash: chats deleted within `--trash-days`, most recently deleted first
-/// (always empty without the trash).
+/// The user's trash: chats deleted within `--trash-days`, most recently deleted first,
+/// at most 1,000 (always empty without the trash).
 #[utoipa::path(get, path = "/api/users/{user_id}/trash", tag = "user chats",
     params(("user_id" = i64, Path, minimum = 1)),
     security(("session" = [])),
@@ -85,7 +85,8 @@ pub async fn purge_chat(
     responses(
         (status = 200, body = ShareCreated),
         (status = 400, body = UserError), (status = 401, body = UserError), (status = 404, body = UserError),
-        (status = 409, description = "The chat has the most share links allowed (100)", body = UserError),
+        (status = 409, description = "The chat has the most share links allowed (20)", body = UserError),
+        (status = 413, description = "The active path is over 2 MiB as a share (`share_too_large`)", body = UserError),
         (status = 429, body = UserError),
     ))]
 pub async fn share_chat(

@@ -86,6 +86,7 @@ impl SqlEngine for Postgres {
     }
 
     /// 0x636f6e666162 is "confab" in ASCII: one lock for every confab sweeper.
+    const FOR_UPDATE: &'static str = " FOR UPDATE";
     const SWEEP_LOCK_SQL: Option<&'static str> =
         Some("SELECT CAST(pg_try_advisory_xact_lock(109330244723042) AS INTEGER)::BIGINT");
 

@@ -11,7 +11,7 @@ use crate::store::records::*;
 use crate::store::{StoreError, StoreResult};
 
 /// The most live share links one chat may have.
-pub const MAX_SHARES_PER_CHAT: i64 = 100;
+pub const MAX_SHARES_PER_CHAT: i64 = 20;
 
 impl<DB> Sql<DB>
 where
@@ -31,7 +31,18 @@ where
     /// `Conflict` when it has [`MAX_SHARES_PER_CHAT`] already.
     pub async fn create_share(&self, chat: &ChatRef, share: &NewShare) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        let chat_id = Self::resolve_chat(&mut tx, chat).await?;
+        // The chat's row lock (a no-op update), so concurrent shares count in turn and a
+        // purge cannot slip in before the insert.
+        let sql = by_ref(
+            chat,
+            "UPDATE chats SET version = version WHERE id = $1 AND user_id = $2 \
+             AND trashed_at IS NULL RETURNING id",
+            "UPDATE chats SET version = version WHERE uuid = $1 AND tenant_id = $2 \
+             AND trashed_at IS NULL RETURNING id",
+        );
+        let (chat_id,) = Self::bind_chat(sqlx::query_as::<DB, (i64,)>(sql), chat)
+            .fetch_one(&mut *tx)
+            .await?;
         let existing: i64 =
             sqlx::query_scalar::<DB, i64>("SELECT COUNT(*) FROM shares WHERE chat_id = $1")
                 .bind(chat_id)
@@ -97,14 +108,23 @@ where
     pub async fn erase_user(&self, tenant_id: Uuid, user_id: i64) -> StoreResult<ErasedUser> {
         let tenant = tenant_id.hyphenated().to_string();
         let mut tx = self.begin_write().await?;
-        // The user's row first: on PostgreSQL its lock holds off their new chats.
-        sqlx::query_scalar::<DB, i64>(
-            "UPDATE users SET updated_at = updated_at WHERE id = $1 AND tenant_id = $2 \
-             RETURNING id",
-        )
+        // The user's row, then their chats, locked (PostgreSQL): no chat of theirs can be
+        // created, and no message appended to one, while the counts are taken and the rows
+        // deleted.
+        sqlx::query_scalar::<DB, i64>(&format!(
+            "SELECT id FROM users WHERE id = $1 AND tenant_id = $2{}",
+            DB::FOR_UPDATE
+        ))
         .bind(user_id)
         .bind(tenant.as_str())
         .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query_scalar::<DB, i64>(&format!(
+            "SELECT id FROM chats WHERE user_id = $1{}",
+            DB::FOR_UPDATE
+        ))
+        .bind(user_id)
+        .fetch_all(&mut *tx)
         .await?;
         let count = |sql: &'static str| sqlx::query_scalar::<DB, i64>(sql).bind(user_id);
         let messages = count(
@@ -140,9 +160,11 @@ where
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
+        // Decoded before the commit: a row that cannot be read fails the erasure whole.
+        let deleted = chats(deleted.into_iter().map(|row| row.chat).collect())?;
         tx.commit().await?;
         Ok(ErasedUser {
-            chats: chats(deleted.into_iter().map(|row| row.chat).collect())?,
+            chats: deleted,
             messages,
             files,
             shares,
@@ -153,7 +175,9 @@ where
     /// One batch of the sweeper: up to `limit` chats trashed before `trashed_before`
     /// (with `Some`), else up to `limit` of the tenant's chats last changed before
     /// `idle_before`, deleted in one short transaction. `None` when another node holds
-    /// the sweep lock.
+    /// the sweep lock. The condition stands in the outer `WHERE` too: on PostgreSQL a
+    /// row that a restore or an append changed while the delete waited for it is
+    /// checked again, and kept.
     pub async fn sweep_batch(&self, batch: &SweepBatch) -> StoreResult<Option<Vec<ChatRecord>>> {
         let mut tx = self.begin_write().await?;
         if let Some(lock) = DB::SWEEP_LOCK_SQL {
@@ -171,7 +195,8 @@ where
             } => {
                 sqlx::query_as::<DB, ChatUsageRow>(concat!(
                     "DELETE FROM chats WHERE id IN (SELECT id FROM chats \
-                     WHERE trashed_at IS NOT NULL AND trashed_at < $1 LIMIT $2) RETURNING ",
+                     WHERE trashed_at IS NOT NULL AND trashed_at < $1 LIMIT $2) \
+                     AND trashed_at IS NOT NULL AND trashed_at < $1 RETURNING ",
                     chat_columns!(),
                     ", message_count, message_bytes"
                 ))
@@ -187,7 +212,8 @@ where
             } => {
                 sqlx::query_as::<DB, ChatUsageRow>(concat!(
                     "DELETE FROM chats WHERE id IN (SELECT id FROM chats \
-                     WHERE tenant_id = $1 AND updated_at < $2 LIMIT $3) RETURNING ",
+                     WHERE tenant_id = $1 AND updated_at < $2 LIMIT $3) \
+                     AND tenant_id = $1 AND updated_at < $2 RETURNING ",
                     chat_columns!(),
                     ", message_count, message_bytes"
                 ))
@@ -199,10 +225,10 @@ where
             }
         };
         Self::release_bytes(&mut tx, &deleted).await?;
+        // Decoded before the commit, so what is deleted is always reported.
+        let deleted = chats(deleted.into_iter().map(|row| row.chat).collect())?;
         tx.commit().await?;
-        Ok(Some(chats(
-            deleted.into_iter().map(|row| row.chat).collect(),
-        )?))
+        Ok(Some(deleted))
     }
 
     /// Sets a tenant's own retention (`None`: the server's).

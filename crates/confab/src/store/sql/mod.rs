@@ -106,6 +106,10 @@ pub trait SqlEngine: Database {
     /// transaction may sweep (PostgreSQL: a transaction-scoped advisory lock, so nodes
     /// sweeping one database take turns); `None` where the writer is exclusive anyway.
     const SWEEP_LOCK_SQL: Option<&'static str>;
+    /// What ends a `SELECT` that must lock the rows it reads until the transaction ends
+    /// (PostgreSQL: ` FOR UPDATE`, which also holds off rows that would reference them;
+    /// SQLite: nothing, its one writer is exclusive).
+    const FOR_UPDATE: &'static str;
 
     /// Appends the messages (and their files) atomically, in order.
     fn append_messages(

@@ -123,13 +123,14 @@ where
         chats(rows)
     }
 
-    /// A user's trash, most recently trashed first.
+    /// A user's trash, most recently trashed first: the newest 1,000 (a list answered
+    /// whole, so bounded).
     pub async fn list_user_trash(&self, user_id: i64) -> StoreResult<Vec<ChatRecord>> {
         let rows = sqlx::query_as::<DB, ChatRow>(concat!(
             "SELECT ",
             chat_columns!(),
             " FROM chats WHERE user_id = $1 AND trashed_at IS NOT NULL \
-             ORDER BY trashed_at DESC, id DESC"
+             ORDER BY trashed_at DESC, id DESC LIMIT 1000"
         ))
         .bind(user_id)
         .fetch_all(&self.reader)

@@ -88,6 +88,7 @@ impl SqlEngine for Sqlite {
     }
 
     const SWEEP_LOCK_SQL: Option<&'static str> = None;
+    const FOR_UPDATE: &'static str = "";
 
     /// Atomically, sharing the commit with concurrent appends.
     async fn append_messages(

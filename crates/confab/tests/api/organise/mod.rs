@@ -16,7 +16,10 @@ use erase::{each_way_to_erase_checks_who_asks, erasing_a_user_leaves_nothing_of_
 use flags::{
     archive_pin_and_tags_filter_and_order_lists, bad_patches_are_refused_in_each_apis_shape,
 };
-use shares::{a_share_is_a_public_snapshot_until_revoked, share_reads_are_rate_limited_per_client};
+use shares::{
+    a_share_is_a_public_snapshot_until_revoked, share_reads_are_rate_limited_per_client,
+    shares_are_bounded_in_number_and_size,
+};
 use trash::{
     deleted_chats_wait_in_the_trash_and_come_back_whole,
     the_sweeper_purges_old_trash_and_idle_chats_in_batches,
@@ -28,6 +31,7 @@ crate::per_backend!(
     bad_patches_are_refused_in_each_apis_shape,
     a_share_is_a_public_snapshot_until_revoked,
     share_reads_are_rate_limited_per_client,
+    shares_are_bounded_in_number_and_size,
     deleted_chats_wait_in_the_trash_and_come_back_whole,
     without_the_trash_deletes_stay_permanent,
     the_sweeper_purges_old_trash_and_idle_chats_in_batches,

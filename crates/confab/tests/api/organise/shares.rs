@@ -196,3 +196,33 @@ pub(super) async fn share_reads_are_rate_limited_per_client(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::OK);
 }
+
+pub(super) async fn shares_are_bounded_in_number_and_size(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ann = app.sign_up("ann@example.com").await;
+    let chat = app.create_chat(&ann, "chat").await;
+    app.post_message(&ann, chat, "user", "hello").await;
+    let path = format!("/api/users/{}/chats/{chat}/share", ann.id);
+    for _ in 0..20 {
+        let (status, body) = app.post(&path, &ann.auth, json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (status, body) = app.post(&path, &ann.auth, json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["statusCode"], 409);
+
+    // An active path over 2 MiB as JSON is not shared.
+    let big = app.create_chat(&ann, "big").await;
+    for n in 0..5 {
+        let text = format!("{n}{}", "x".repeat(480 * 1024));
+        app.post_message(&ann, big, "user", &text).await;
+    }
+    let key = crate::tenant_support::default_tenant_key(&app).await;
+    let (_, chats) = app.get("/api/v1/chats", &key).await;
+    let uuid = chats["data"][0]["id"].as_str().expect("uuid").to_owned();
+    let (status, body) = app
+        .post(&format!("/api/v1/chats/{uuid}/share"), &key, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(body["error"]["code"], "share_too_large");
+}
