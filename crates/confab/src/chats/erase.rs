@@ -6,7 +6,6 @@ use uuid::Uuid;
 use super::error::ChatError;
 use super::Chats;
 use crate::store::StoreError;
-use crate::views::frames;
 use crate::views::lifecycle::ErasedView;
 
 /// What erasing a user deleted.
@@ -34,9 +33,7 @@ impl Chats {
             Err(StoreError::NotFound) => return Err(ChatError::UserNotFound),
             other => other?,
         };
-        for chat in erased.chats.iter().filter(|c| c.trashed_at.is_none()) {
-            self.events.publish(frames::chat_deleted(chat)).await;
-        }
+        self.announce_deleted(&erased.chats, true).await;
         tracing::info!(
             user_id,
             chats = erased.chats.len(),

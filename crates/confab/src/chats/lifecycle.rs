@@ -113,10 +113,18 @@ impl Chats {
                 return Err(ChatError::Watched(watching));
             }
         }
-        self.remove(std::slice::from_ref(chat))
-            .await?
-            .pop()
-            .ok_or(ChatError::Store(StoreError::NotFound))
+        let deleted = if self.trash {
+            self.store
+                .trash_chats(std::slice::from_ref(chat))
+                .await?
+                .pop()
+                .ok_or(ChatError::Store(StoreError::NotFound))?
+        } else {
+            self.store.delete_chat(chat).await?
+        };
+        self.announce_deleted(std::slice::from_ref(&deleted), false)
+            .await;
+        Ok(deleted)
     }
 
     /// Deletes those of `chat_ids` that are the user's (others are ignored), and
@@ -133,19 +141,28 @@ impl Chats {
         let mut ids = chat_ids;
         ids.sort_unstable();
         ids.dedup();
-        if self.trash {
+        let deleted = if self.trash {
             let chats: Vec<ChatRef> = ids
                 .into_iter()
                 .map(|chat_id| ChatRef::User { user_id, chat_id })
                 .collect();
-            self.remove(&chats).await?;
-            return Ok(());
-        }
-        let deleted = self.store.delete_user_chats(user_id, &ids).await?;
-        for chat in &deleted {
-            self.events.publish(frames::chat_deleted(chat)).await;
-        }
+            self.store.trash_chats(&chats).await?
+        } else {
+            self.store.delete_user_chats(user_id, &ids).await?
+        };
+        self.announce_deleted(&deleted, false).await;
         Ok(())
+    }
+
+    /// Publishes `chat.deleted` for chats just deleted or moved to the trash: their
+    /// sockets close. `skip_trashed` passes over chats that were deleted from the trash
+    /// (they had theirs when they went there).
+    pub(super) async fn announce_deleted(&self, chats: &[ChatRecord], skip_trashed: bool) {
+        for chat in chats {
+            if !(skip_trashed && chat.trashed_at.is_some()) {
+                self.events.publish(frames::chat_deleted(chat)).await;
+            }
+        }
     }
 
     /// The chat's live connections on every node, plus one while a reply is being

@@ -47,21 +47,6 @@ impl Chats {
         self.trash
     }
 
-    /// Deletes chats: to the trash when it is on, for good otherwise (one, then: bulk
-    /// deletes without the trash take `delete_user_chats`). Each one deleted gets
-    /// `chat.deleted` (its sockets close); returns them.
-    pub(super) async fn remove(&self, chats: &[ChatRef]) -> Result<Vec<ChatRecord>, ChatError> {
-        let removed = match (self.trash, chats) {
-            (true, _) => self.store.trash_chats(chats).await?,
-            (false, [chat]) => vec![self.store.delete_chat(chat).await?],
-            (false, _) => return Err(ChatError::invalid("one chat at a time")),
-        };
-        for chat in &removed {
-            self.events.publish(frames::chat_deleted(chat)).await;
-        }
-        Ok(removed)
-    }
-
     /// Brings a chat back from the trash, as it was.
     pub async fn restore(&self, chat: &ChatRef) -> Result<ChatRecord, ChatError> {
         Ok(self.store.restore_chat(chat).await?)

@@ -9,7 +9,6 @@ use super::Chats;
 use crate::config::lifecycle::LifecycleArgs;
 use crate::domain::Timestamp;
 use crate::store::SweepBatch;
-use crate::views::frames;
 
 /// Least pause between two batches: requests waiting for the writer go first.
 const MIN_PAUSE: Duration = Duration::from_millis(20);
@@ -89,9 +88,7 @@ impl Chats {
             let took = started.elapsed();
             total += deleted.len() as u64;
             counted(deleted.len() as u64);
-            for chat in deleted.iter().filter(|c| c.trashed_at.is_none()) {
-                self.events.publish(frames::chat_deleted(chat)).await;
-            }
+            self.announce_deleted(&deleted, true).await;
             if deleted.len() < limit as usize {
                 return Ok(total);
             }

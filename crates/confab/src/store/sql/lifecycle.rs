@@ -80,24 +80,17 @@ where
         let sql = by_ref(
             chat,
             "DELETE FROM shares WHERE id = $3 AND chat_id = \
-             (SELECT id FROM chats WHERE id = $1 AND user_id = $2 AND trashed_at IS NULL)",
+             (SELECT id FROM chats WHERE id = $1 AND user_id = $2 AND trashed_at IS NULL) \
+             RETURNING chat_id",
             "DELETE FROM shares WHERE id = $3 AND chat_id = \
-             (SELECT id FROM chats WHERE uuid = $1 AND tenant_id = $2 AND trashed_at IS NULL)",
+             (SELECT id FROM chats WHERE uuid = $1 AND tenant_id = $2 AND trashed_at IS NULL) \
+             RETURNING chat_id",
         );
-        let query = match chat {
-            ChatRef::User { user_id, chat_id } => sqlx::query(sql).bind(*chat_id).bind(*user_id),
-            ChatRef::Tenant {
-                tenant_id,
-                chat_uuid,
-            } => sqlx::query(sql)
-                .bind(chat_uuid.hyphenated().to_string())
-                .bind(tenant_id.hyphenated().to_string()),
-        };
         let mut tx = self.begin_write().await?;
-        let result = query.bind(share_id).execute(&mut *tx).await?;
-        if DB::rows_affected(&result) == 0 {
-            return Err(StoreError::NotFound);
-        }
+        Self::bind_chat(sqlx::query_as::<DB, (i64,)>(sql), chat)
+            .bind(share_id)
+            .fetch_one(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
