@@ -39,6 +39,7 @@ macro_rules! ensure {
 mod chats;
 mod check;
 mod messages;
+mod organise;
 mod replies;
 mod search;
 mod state;
@@ -203,7 +204,7 @@ impl Run<'_> {
         if self.model.users.is_empty() {
             return self.sign_up().await;
         }
-        match self.rng.gen_range(0..114) {
+        match self.rng.gen_range(0..120) {
             0..=2 if self.model.users.len() < 3 => self.sign_up().await,
             0..=5 => self.create_user_chat().await,
             6..=9 => self.create_tenant_chat().await,
@@ -224,6 +225,8 @@ impl Run<'_> {
             102..=105 => self.generate().await,
             106..=109 => self.restore().await,
             110..=111 => self.purge().await,
+            112..=114 => self.list_trash().await,
+            115..=117 => self.share().await,
             _ => self.poke_the_gone().await,
         }
     }
@@ -265,6 +268,8 @@ async fn random_call_sequences_match_the_model(backend: Backend) {
             config.llm.llm_base_url = Some(double.base_url());
             // Deletes go to the trash, and the model restores and purges them.
             config.lifecycle.trash_days = 7;
+            // Long runs read more share links than a client address may a minute.
+            config.abuse.shared_ip_reads_per_minute = 0;
             // Long runs (CONFAB_MODEL_STEPS) outpace a key's request rate.
             config.abuse.api_key_rate_per_second = 0;
         })
