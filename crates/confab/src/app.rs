@@ -100,6 +100,14 @@ pub async fn serve_state(
         state.store.clone(),
         &state.live_credentials,
         state.config.limits.revocation_poll(),
+        {
+            let events = events.clone();
+            Box::new(move |chats| {
+                for chat in chats {
+                    events.deliver_here(crate::views::frames::chat_erased(chat));
+                }
+            })
+        },
     ));
     let sweeper = AbortOnDrop(spawn_reply_sweeper(
         state.chats.clone(),

@@ -9,7 +9,7 @@ use crate::domain::Email;
 use crate::store::StoreError;
 
 /// Erases the tenant's user with this email and everything of theirs; prints the counts.
-/// Servers' open sockets on their chats are not told (the HTTP routes do that).
+/// Running servers read the erasure from the database and close the sockets.
 pub async fn delete_user(
     email: &str,
     tenant: Option<TenantArg>,

@@ -292,6 +292,10 @@ impl EventBus for LocalHub {
         self.deliver(event);
     }
 
+    fn deliver_here(&self, event: ChatEvent) {
+        self.deliver(event);
+    }
+
     async fn subscribe(&self, chat_id: i64, flavor: Flavor, known_version: i64) -> Subscription {
         self.subscribe_local(chat_id, flavor, known_version)
     }

@@ -149,6 +149,9 @@ pub trait EventBus: Send + Sync + 'static {
     /// Registers a live connection to a chat whose state the caller has read at
     /// `known_version`.
     async fn subscribe(&self, chat_id: i64, flavor: Flavor, known_version: i64) -> Subscription;
+    /// Delivers an event to this node's connections only: one every node learns by
+    /// itself (the revocation watcher reads erasures from the database).
+    fn deliver_here(&self, event: ChatEvent);
     /// Live connections to the chat, across every node.
     async fn active_connections(&self, chat_id: i64) -> anyhow::Result<u64>;
     /// Closes every connection on this node (server shutdown).

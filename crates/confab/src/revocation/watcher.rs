@@ -1,10 +1,12 @@
 //! The revocation watcher: every `--revocation-poll-ms`, asks the database which API
-//! keys were revoked and which sessions were revoked or expired since the last poll, and
-//! closes this node's connections opened with them.
+//! keys were revoked, which sessions were revoked, expired or erased, and which chats
+//! were erased with their user since the last poll; it closes this node's connections
+//! opened with those credentials and hands the erased chats to `on_erased` (which tells
+//! their connections `chat.deleted`).
 //!
 //! It polls the database rather than listening for messages because `confab key revoke`
-//! writes the database directly, from another process, and nodes may share a database
-//! without Redis. A poll is two indexed range scans (see the `0003_revocation_watch`
+//! and `confab user delete` write the database directly, from another process, and nodes
+//! may share a database without Redis. A poll is two indexed range scans (see the `0003_revocation_watch`
 //! migration); it is skipped while the node has no live connection, so its cost does
 //! not depend on the number of sockets.
 //!
@@ -20,21 +22,30 @@ use tokio::task::JoinHandle;
 
 use super::{Credential, LiveCredentials};
 use crate::domain::Timestamp;
-use crate::store::Store;
+use crate::store::{ErasedChat, Store};
 
 /// How far each poll looks back before the previous one.
 pub const LOOKBACK: Duration = Duration::from_secs(30);
+
+/// What the watcher does with chats erased with their user.
+pub type OnErased = Box<dyn Fn(&[ErasedChat]) + Send + Sync>;
 
 /// Starts the watcher; it stops when `live` is dropped, or when the handle is aborted.
 pub fn spawn(
     store: Arc<dyn Store>,
     live: &Arc<LiveCredentials>,
     every: Duration,
+    on_erased: OnErased,
 ) -> JoinHandle<()> {
-    tokio::spawn(run(store, Arc::downgrade(live), every))
+    tokio::spawn(run(store, Arc::downgrade(live), every, on_erased))
 }
 
-async fn run(store: Arc<dyn Store>, live: Weak<LiveCredentials>, every: Duration) {
+async fn run(
+    store: Arc<dyn Store>,
+    live: Weak<LiveCredentials>,
+    every: Duration,
+    on_erased: OnErased,
+) {
     let lookback = i64::try_from(LOOKBACK.as_micros()).unwrap_or(i64::MAX);
     let back = |at: Timestamp| Timestamp(at.micros().saturating_sub(lookback));
     let mut since = back(Timestamp::now());
@@ -53,6 +64,9 @@ async fn run(store: Arc<dyn Store>, live: Weak<LiveCredentials>, every: Duration
         }
         match store.revoked_between(since, started).await {
             Ok(revoked) => {
+                if !revoked.erased_chats.is_empty() {
+                    on_erased(&revoked.erased_chats);
+                }
                 let now = Instant::now();
                 let keys = revoked.api_keys.into_iter().map(Credential::ApiKey);
                 let sessions = revoked.sessions.into_iter().map(Credential::Session);

@@ -252,12 +252,23 @@ pub struct FileRecord {
     pub updated_at: Timestamp,
 }
 
-/// API keys revoked, and sessions revoked or expired, in a window of time.
+/// API keys revoked, sessions revoked or expired, and chats erased, in a window of time.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RevokedCredentials {
     pub api_keys: Vec<Uuid>,
-    /// Session token hashes.
+    /// Session token hashes (ended with their user's erasure too).
     pub sessions: Vec<Vec<u8>>,
+    /// Chats erased with their user.
+    pub erased_chats: Vec<ErasedChat>,
+}
+
+/// A chat erased with its user, as the revocation watcher learns of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErasedChat {
+    pub id: i64,
+    pub uuid: Uuid,
+    /// Its version when erased.
+    pub version: i64,
 }
 
 /// A message to append, with the code files already extracted from it.

@@ -167,6 +167,23 @@ pub const TABLES: &[Table] = &[
             ("created_at", Kind::Int),
         ],
     },
+    Table {
+        name: "erased_chats",
+        key: "chat_id",
+        serial: false,
+        columns: &[
+            ("chat_id", Kind::Int),
+            ("chat_uuid", Kind::Text),
+            ("version", Kind::Int),
+            ("erased_at", Kind::Int),
+        ],
+    },
+    Table {
+        name: "ended_sessions",
+        key: "token_hash",
+        serial: false,
+        columns: &[("token_hash", Kind::Blob), ("ended_at", Kind::Int)],
+    },
 ];
 
 /// What search derives from the tables above, which a copy does not move but rebuilds:

@@ -3,15 +3,16 @@
 
 use serde::Serialize;
 use serde_json::json;
+use uuid::Uuid;
 
 use super::{ChatView, MessageView, ReplyErrorView, TenantChatView};
 use crate::events::{ChatEvent, StreamPiece};
-use crate::store::{ChatRecord, MessageRecord};
+use crate::store::{ChatRecord, ErasedChat, MessageRecord};
 
 /// An event whose frames are the same for both APIs but for `chat_id`; `make` gets the
 /// API's `chat_id` and renders the frames.
 fn both_apis(
-    chat: &ChatRecord,
+    (id, uuid): (i64, Uuid),
     seq: i64,
     closes: bool,
     make: impl Fn(serde_json::Value) -> Vec<serde_json::Value>,
@@ -23,10 +24,10 @@ fn both_apis(
             .collect()
     };
     ChatEvent {
-        chat_id: chat.id,
+        chat_id: id,
         seq,
-        user_frames: render(json!(chat.id)),
-        tenant_frames: render(json!(chat.uuid)),
+        user_frames: render(json!(id)),
+        tenant_frames: render(json!(uuid)),
         closes,
         stream: None,
     }
@@ -35,7 +36,7 @@ fn both_apis(
 /// `message.created`, one frame per message.
 pub fn messages_created(chat: &ChatRecord, messages: &[MessageRecord]) -> ChatEvent {
     let seq = chat.version;
-    both_apis(chat, seq, false, |chat_id| {
+    both_apis((chat.id, chat.uuid), seq, false, |chat_id| {
         messages
             .iter()
             .map(|message| {
@@ -49,7 +50,7 @@ pub fn messages_created(chat: &ChatRecord, messages: &[MessageRecord]) -> ChatEv
 /// `messages.deleted` with the ids removed.
 pub fn messages_deleted(chat: &ChatRecord, ids: &[i64]) -> ChatEvent {
     let seq = chat.version;
-    both_apis(chat, seq, false, |chat_id| {
+    both_apis((chat.id, chat.uuid), seq, false, |chat_id| {
         vec![
             json!({"type": "messages.deleted", "chat_id": chat_id, "seq": seq, "message_ids": ids}),
         ]
@@ -60,7 +61,7 @@ pub fn messages_deleted(chat: &ChatRecord, ids: &[i64]) -> ChatEvent {
 /// change, one `seq`).
 pub fn message_edited(chat: &ChatRecord, message: &MessageRecord) -> ChatEvent {
     let seq = chat.version;
-    both_apis(chat, seq, false, |chat_id| {
+    both_apis((chat.id, chat.uuid), seq, false, |chat_id| {
         vec![
             json!({"type": "message.created", "chat_id": chat_id, "seq": seq,
                    "message": MessageView::with_files(message)}),
@@ -72,7 +73,7 @@ pub fn message_edited(chat: &ChatRecord, message: &MessageRecord) -> ChatEvent {
 /// `chat.current_changed`: a branch switch moved the current leaf.
 pub fn branch_switched(chat: &ChatRecord) -> ChatEvent {
     let seq = chat.version;
-    both_apis(chat, seq, false, |chat_id| {
+    both_apis((chat.id, chat.uuid), seq, false, |chat_id| {
         vec![current_changed(&chat_id, seq, chat.current_message_id)]
     })
 }
@@ -102,8 +103,17 @@ pub fn chat_updated(chat: &ChatRecord) -> ChatEvent {
 /// `chat.deleted`; connections close after it. Deletion is the chat's last change, one
 /// past its final version.
 pub fn chat_deleted(chat: &ChatRecord) -> ChatEvent {
+    chat_erased(&ErasedChat {
+        id: chat.id,
+        uuid: chat.uuid,
+        version: chat.version,
+    })
+}
+
+/// `chat.deleted` for a chat the revocation watcher learnt was erased with its user.
+pub fn chat_erased(chat: &ErasedChat) -> ChatEvent {
     let seq = chat.version + 1;
-    both_apis(chat, seq, true, |chat_id| {
+    both_apis((chat.id, chat.uuid), seq, true, |chat_id| {
         vec![json!({"type": "chat.deleted", "chat_id": chat_id, "seq": seq})]
     })
 }
@@ -133,7 +143,7 @@ fn updated_frame(chat_id: impl Serialize, seq: i64, chat: impl Serialize) -> Str
 /// reply's deltas (from 1), not the chat's changes: deltas do not change the chat's
 /// version, and are delivered as they come.
 pub fn message_delta(chat: &ChatRecord, message_id: i64, seq: u64, text: &str) -> ChatEvent {
-    let mut event = both_apis(chat, 0, false, |chat_id| {
+    let mut event = both_apis((chat.id, chat.uuid), 0, false, |chat_id| {
         vec![
             json!({"type": "message.delta", "chat_id": chat_id, "message_id": message_id,
                     "seq": seq, "text": text}),
@@ -151,7 +161,7 @@ pub fn message_delta(chat: &ChatRecord, message_id: i64, seq: u64, text: &str) -
 /// or `message.failed` with its status and error (`failed`, `interrupted`).
 pub fn reply_ended(chat: &ChatRecord, message: &MessageRecord) -> ChatEvent {
     let seq = chat.version;
-    let mut event = both_apis(chat, seq, false, |chat_id| {
+    let mut event = both_apis((chat.id, chat.uuid), seq, false, |chat_id| {
         vec![match reply_end_data(message) {
             ReplyEndData::Completed(view) => {
                 json!({"type": "message.completed", "chat_id": chat_id, "seq": seq,

@@ -282,6 +282,37 @@ async fn fill(store: &dyn Store) -> BTreeMap<&'static str, i64> {
         .await
         .expect("trash");
     assert_eq!(trashed.len(), 1);
+    // An erased user leaves records of their chat and session for the servers' watchers.
+    let erased = store
+        .create_user(
+            default.id,
+            &Email::parse("gone@example.com").expect("email"),
+            "h",
+        )
+        .await
+        .expect("user");
+    store
+        .create_session(NewSession {
+            token_hash: vec![9; 32],
+            user_id: erased.id,
+            expires_at: Timestamp::now().plus_seconds(3600),
+        })
+        .await
+        .expect("session");
+    store
+        .create_chat(NewChat {
+            tenant_id: default.id,
+            user_id: Some(erased.id),
+            name: ChatName::parse("gone").expect("name"),
+            model: ModelName::parse("m").expect("model"),
+            metadata: None,
+        })
+        .await
+        .expect("chat");
+    store
+        .erase_user(default.id, erased.id)
+        .await
+        .expect("erase");
     // Holes at the end of each range: the newest chat and the newest messages go.
     let doomed = store
         .create_chat(NewChat {
@@ -306,7 +337,7 @@ async fn fill(store: &dyn Store) -> BTreeMap<&'static str, i64> {
     let messages_high = appended.messages[1].id;
     assert!(last_chat < doomed.id && last_message < messages_high);
     BTreeMap::from([
-        ("users", last_user.id),
+        ("users", erased.id.max(last_user.id)),
         ("chats", doomed.id),
         ("messages", messages_high),
         ("files", files_high),
@@ -359,7 +390,18 @@ async fn sqlite_to_postgres_and_back_keeps_every_row_and_id() {
     let before = dump(Backend::Sqlite, &source.url).await;
     assert_eq!(
         before.keys().map(String::as_str).collect::<Vec<_>>(),
-        ["api_keys", "chats", "files", "messages", "sessions", "shares", "tenants", "users"],
+        [
+            "api_keys",
+            "chats",
+            "ended_sessions",
+            "erased_chats",
+            "files",
+            "messages",
+            "sessions",
+            "shares",
+            "tenants",
+            "users"
+        ],
         "the comparison covers every table"
     );
     assert!(before.values().all(|rows| !rows.is_empty()), "{before:?}");

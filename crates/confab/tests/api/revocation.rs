@@ -16,6 +16,7 @@ crate::per_backend!(
     a_key_revoked_by_the_cli_closes_its_sockets_with_4001,
     logout_closes_the_sessions_sockets_on_both_routes,
     an_expired_session_closes_its_sockets,
+    a_user_erased_by_the_cli_loses_their_sockets,
 );
 
 /// What a revoked credential's socket sees from now on: any frames already under way,
@@ -171,4 +172,66 @@ async fn an_expired_session_closes_its_sockets(backend: Backend) {
     assert!(frames.is_empty(), "{frames:?}");
     assert_eq!(active_connections(&app, &key, &uuid).await, 1);
     assert_open(&mut kept).await;
+}
+
+/// `confab user delete` writes the database from another process: the server's watcher
+/// reads the erasure and closes the user's sockets and every socket on their chats; the
+/// sockets of others stay open.
+async fn a_user_erased_by_the_cli_loses_their_sockets(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (key, ann, chat_id, uuid) = user_with_chat(&app, "ann@example.com").await;
+    let (_, ben, ben_chat, ben_uuid) = user_with_chat(&app, "ben@example.com").await;
+    let mut ann_socket = ws(
+        &app,
+        &format!("/api/users/{}/chats/{chat_id}/ws", ann.id),
+        &ann.auth,
+    )
+    .await;
+    let mut key_on_ann = ws(&app, &format!("/api/v1/chats/{uuid}/ws"), &key).await;
+    let mut ben_socket = ws(
+        &app,
+        &format!("/api/users/{}/chats/{ben_chat}/ws", ben.id),
+        &ben.auth,
+    )
+    .await;
+    let mut key_on_ben = ws(&app, &format!("/api/v1/chats/{ben_uuid}/ws"), &key).await;
+
+    let url = app.database_url.clone();
+    let (ok, stdout, stderr) = tokio::task::spawn_blocking(move || {
+        crate::support::process::run_cli(
+            &[
+                "user",
+                "delete",
+                "--email",
+                "ann@example.com",
+                "--database-url",
+                &url,
+            ],
+            None,
+        )
+    })
+    .await
+    .expect("cli task");
+    assert!(ok, "confab user delete: {stderr}");
+    assert!(stdout.contains("\"chats\":1"), "{stdout}");
+
+    // The key's socket on Ann's chat is told the chat is gone.
+    let (frames, end, took) = until_closed(&mut key_on_ann).await;
+    assert_eq!(end, Seen::Close(1000, "chat deleted".to_owned()));
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    assert_eq!(
+        (&frames[0]["type"], &frames[0]["chat_id"]),
+        (&json!("chat.deleted"), &json!(uuid))
+    );
+    println!("{backend:?}: closed {took:?} after `confab user delete` returned");
+    // Ann's own socket ends either way: her chat went, and her session with her.
+    let (frames, end, _) = until_closed(&mut ann_socket).await;
+    assert!(
+        end == revoked() || end == Seen::Close(1000, "chat deleted".to_owned()),
+        "{end:?} after {frames:?}"
+    );
+    for socket in [&mut ben_socket, &mut key_on_ben] {
+        assert_open(socket).await;
+    }
+    assert_eq!(active_connections(&app, &key, &ben_uuid).await, 2);
 }

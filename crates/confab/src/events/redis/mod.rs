@@ -150,6 +150,10 @@ impl EventBus for RedisBus {
         self.shared.note("publish", &result);
     }
 
+    fn deliver_here(&self, event: ChatEvent) {
+        self.shared.hub.deliver(event);
+    }
+
     async fn subscribe(&self, chat_id: i64, flavor: Flavor, known_version: i64) -> Subscription {
         let mut subscription = self
             .shared

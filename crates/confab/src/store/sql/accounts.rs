@@ -13,9 +13,13 @@ use crate::store::{StoreError, StoreResult};
 
 /// Keys revoked after `$1` (whatever clock the revoker had: no upper bound).
 const REVOKED_KEYS_SQL: &str = "SELECT id FROM api_keys WHERE revoked_at > $1";
-/// Sessions revoked after `$1`, or expiring in (`$1`, `$2`].
+/// Sessions revoked or erased with their user after `$1`, or expiring in (`$1`, `$2`].
 const ENDED_SESSIONS_SQL: &str = "SELECT token_hash FROM sessions WHERE revoked_at > $1 \
-     UNION ALL SELECT token_hash FROM sessions WHERE expires_at > $1 AND expires_at <= $2";
+     UNION ALL SELECT token_hash FROM sessions WHERE expires_at > $1 AND expires_at <= $2 \
+     UNION ALL SELECT token_hash FROM ended_sessions WHERE ended_at > $1";
+/// Chats erased with their user after `$1`.
+const ERASED_CHATS_SQL: &str =
+    "SELECT chat_id, chat_uuid, version FROM erased_chats WHERE erased_at > $1";
 
 impl<DB> Sql<DB>
 where
@@ -295,12 +299,27 @@ where
             .bind(until.micros())
             .fetch_all(&self.reader)
             .await?;
+        let erased: Vec<(i64, String, i64)> =
+            sqlx::query_as::<DB, (i64, String, i64)>(ERASED_CHATS_SQL)
+                .bind(since.micros())
+                .fetch_all(&self.reader)
+                .await?;
         Ok(RevokedCredentials {
             api_keys: keys
                 .iter()
                 .map(|id| parse_uuid(id))
                 .collect::<StoreResult<_>>()?,
             sessions,
+            erased_chats: erased
+                .into_iter()
+                .map(|(id, uuid, version)| {
+                    Ok(ErasedChat {
+                        id,
+                        uuid: parse_uuid(&uuid)?,
+                        version,
+                    })
+                })
+                .collect::<StoreResult<_>>()?,
         })
     }
 }

@@ -13,6 +13,10 @@ use crate::store::{StoreError, StoreResult};
 /// The most live share links one chat may have.
 pub const MAX_SHARES_PER_CHAT: i64 = 20;
 
+/// How long an erasure's record stays for the revocation watchers (they look back
+/// seconds).
+pub const KEEP_ERASURES: std::time::Duration = std::time::Duration::from_secs(3600);
+
 impl<DB> Sql<DB>
 where
     DB: SqlEngine,
@@ -140,6 +144,7 @@ where
                 .bind(user_id)
                 .fetch_all(&mut *tx)
                 .await?;
+        Self::record_erasure(&mut tx, user_id).await?;
         let deleted = sqlx::query_as::<DB, ChatUsageRow>(concat!(
             "DELETE FROM chats WHERE user_id = $1 RETURNING ",
             chat_columns!(),
@@ -163,6 +168,38 @@ where
             shares,
             sessions,
         })
+    }
+
+    /// Records the user's chats and sessions as erased, for every node's revocation
+    /// watcher to close their sockets (the erasure may come from the CLI, another
+    /// process); drops records older than [`KEEP_ERASURES`].
+    async fn record_erasure(tx: &mut sqlx::Transaction<'_, DB>, user_id: i64) -> StoreResult<()> {
+        let now = Timestamp::now().micros();
+        let keep = i64::try_from(KEEP_ERASURES.as_micros()).unwrap_or(i64::MAX);
+        for sql in [
+            "DELETE FROM erased_chats WHERE erased_at < $1",
+            "DELETE FROM ended_sessions WHERE ended_at < $1",
+        ] {
+            sqlx::query::<DB>(sql)
+                .bind(now.saturating_sub(keep))
+                .execute(&mut **tx)
+                .await?;
+        }
+        for sql in [
+            "INSERT INTO erased_chats (chat_id, chat_uuid, version, erased_at) \
+             SELECT id, uuid, version, $2 FROM chats WHERE user_id = $1 \
+             ON CONFLICT (chat_id) DO NOTHING",
+            "INSERT INTO ended_sessions (token_hash, ended_at) \
+             SELECT token_hash, $2 FROM sessions WHERE user_id = $1 \
+             ON CONFLICT (token_hash) DO NOTHING",
+        ] {
+            sqlx::query::<DB>(sql)
+                .bind(user_id)
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
     }
 
     /// One batch of the sweeper: up to `limit` chats trashed before `trashed_before`
