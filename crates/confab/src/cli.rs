@@ -1,9 +1,10 @@
 //! The command line (SPEC §5, §9): `serve`, `migrate`, `user create`, `user delete`,
 //! `tenant create`, `tenant list`, `tenant set`, `key create`, `key list`, `key revoke`,
-//! `copy`. Machine-readable results
+//! `copy`, `export`, `import`. Machine-readable results
 //! go to stdout as JSON lines (one per result); logs go to stderr.
 
 mod lifecycle;
+mod portability;
 mod tenant_arg;
 
 use anyhow::Context as _;
@@ -62,6 +63,44 @@ pub enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Write a tenant's chats (or one user's) to stdout as NDJSON, one chat per line with
+    /// its whole message tree and files (the format `import --format confab` reads).
+    Export {
+        /// The tenant: its id, or `default`.
+        #[arg(long, default_value = "default")]
+        tenant: TenantArg,
+        /// Only this user's chats.
+        #[arg(long)]
+        user_email: Option<String>,
+        /// Only chats changed at or after this time (RFC 3339).
+        #[arg(long)]
+        since: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Import a ChatGPT export (conversations.json, or the ZIP with its shards), an Open
+    /// WebUI export or a confab export; prints {"chats_imported","messages_imported",
+    /// "skipped_duplicates","errors"}. Conversations already imported are skipped.
+    Import {
+        /// The tenant: its id, or `default`.
+        #[arg(long, default_value = "default")]
+        tenant: TenantArg,
+        /// The user who owns the imported chats (tenant chats without one otherwise).
+        #[arg(long)]
+        user_email: Option<String>,
+        /// `chatgpt`, `openwebui` or `confab`.
+        #[arg(long)]
+        format: String,
+        /// Store nothing; print what would be imported.
+        #[arg(long)]
+        dry_run: bool,
+        /// The export file.
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        limits: crate::config::Limits,
+    },
 }
 
 #[derive(Subcommand)]
@@ -78,8 +117,8 @@ pub enum UserCommand {
         database: DatabaseArgs,
     },
     /// Erase a user and everything of theirs (sessions, chats, trash, messages, files,
-    /// shares) in one transaction; prints the counts. Sockets open on running servers are
-    /// not told: on a live installation prefer `DELETE /api/v1/users/{id}`.
+    /// shares) in one transaction; prints the counts. Running servers close the user's
+    /// sockets, and those on their chats, within a revocation poll.
     Delete {
         /// The user's email address.
         #[arg(long)]
@@ -273,6 +312,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("{}", key_line(&key));
             }
             Ok(())
+        }
+        Command::Export {
+            tenant,
+            user_email,
+            since,
+            database,
+        } => portability::export(tenant, user_email.as_deref(), since.as_deref(), &database).await,
+        Command::Import {
+            tenant,
+            user_email,
+            format,
+            dry_run,
+            file,
+            database,
+            limits,
+        } => {
+            portability::import(
+                portability::ImportArgs {
+                    tenant,
+                    user_email: user_email.as_deref(),
+                    format: &format,
+                    path: &file,
+                    dry_run,
+                },
+                &database,
+                limits,
+            )
+            .await
         }
         Command::Copy { from, to } => {
             let report = crate::copy::copy(&from, &to).await?;

@@ -20,6 +20,7 @@ pub mod events;
 pub mod http;
 pub mod llm;
 pub mod logging;
+pub mod portability;
 pub mod revocation;
 pub mod store;
 pub mod throttle;

@@ -51,6 +51,11 @@ pub enum ChatError {
     /// Erasing oneself with a password that is not the account's.
     #[error("wrong password")]
     WrongPassword,
+    #[error("too many imports are running")]
+    ImportBusy,
+    /// A whole import file refused before anything was stored.
+    #[error("{0}")]
+    ImportRefused(#[from] crate::portability::reader::ReadError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -29,6 +29,7 @@ mod flusher;
 pub mod follow;
 pub mod generate;
 mod history;
+pub mod import;
 pub mod input;
 pub mod lifecycle;
 pub mod messages;
@@ -59,6 +60,8 @@ pub struct Chats {
     flusher: Option<flusher::Flusher>,
     /// Whether deletes move chats to the trash (`--trash-days`).
     trash: bool,
+    /// Imports running at once on this node (each spools its file and holds a writer).
+    imports: Arc<tokio::sync::Semaphore>,
 }
 
 impl Chats {
@@ -70,6 +73,7 @@ impl Chats {
             llm: None,
             flusher: None,
             trash: false,
+            imports: Arc::new(tokio::sync::Semaphore::new(import::MAX_CONCURRENT_IMPORTS)),
         }
     }
 

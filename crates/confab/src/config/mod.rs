@@ -33,6 +33,10 @@ pub struct Limits {
     /// Largest single message text in bytes.
     #[arg(long, env = "CONFAB_MAX_MESSAGE_BYTES", default_value_t = 512 * 1024)]
     pub max_message_bytes: usize,
+    /// Largest import file in bytes (`POST /api/v1/import` and `confab import`), and the
+    /// most a ZIP's conversations may take uncompressed; larger gets 413.
+    #[arg(long, env = "CONFAB_MAX_IMPORT_BYTES", default_value_t = 1024 * 1024 * 1024)]
+    pub max_import_bytes: u64,
     /// Most messages in one batch post.
     #[arg(long, env = "CONFAB_MAX_BATCH_MESSAGES", default_value_t = 100)]
     pub max_batch_messages: usize,
@@ -230,6 +234,8 @@ pub struct HeadLimits {
     /// A body announced larger than this with `Expect: 100-continue` is refused (413)
     /// before it is sent.
     pub body_limit_bytes: u64,
+    /// The same for `POST /api/v1/import` (`--max-import-bytes`).
+    pub import_limit_bytes: u64,
 }
 
 impl Limits {
@@ -245,6 +251,7 @@ impl Limits {
             max_headers: usize::try_from(self.max_headers).unwrap_or(usize::MAX),
             max_head_bytes: usize::try_from(self.max_header_bytes).unwrap_or(usize::MAX),
             body_limit_bytes: self.body_limit_bytes as u64,
+            import_limit_bytes: self.max_import_bytes,
         }
     }
 

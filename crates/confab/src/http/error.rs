@@ -34,6 +34,8 @@ const HASHING_BUSY_RETRY_AFTER_SECONDS: u64 = 1;
 
 /// `Retry-After` when every generation slot is taken: replies take seconds.
 const GENERATIONS_RETRY_AFTER_SECONDS: u64 = 2;
+/// How long a client refused by a busy importer waits.
+const IMPORT_RETRY_AFTER_SECONDS: u64 = 10;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -335,6 +337,29 @@ impl From<ChatError> for ApiError {
                 "wrong_password",
                 "The password is not this account's",
             ),
+            ChatError::ImportBusy => ApiError {
+                retry_after: Some(IMPORT_RETRY_AFTER_SECONDS),
+                ..ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "import_busy",
+                    "This server is running as many imports as it may; try again shortly",
+                )
+            },
+            ChatError::ImportRefused(error) => {
+                use crate::portability::reader::ReadError;
+                let code = match &error {
+                    ReadError::NotJson(_) => "invalid_json",
+                    ReadError::WrongFormat(_) => "wrong_format",
+                    ReadError::TooLarge(_) => "import_too_large",
+                    ReadError::BadZip(_) => "invalid_zip",
+                    ReadError::Io(_) => return ApiError::internal(&error),
+                };
+                let status = match error {
+                    ReadError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                ApiError::new(status, code, error.to_string())
+            }
             ChatError::Store(error) => error.into(),
         }
     }

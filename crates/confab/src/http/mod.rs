@@ -9,6 +9,7 @@
 
 pub mod chat_params;
 pub mod error;
+pub mod export_all;
 pub mod extract;
 pub mod forwarded;
 pub mod key_touches;

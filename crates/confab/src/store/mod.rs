@@ -198,6 +198,22 @@ pub trait Store: PagedReads + Send + Sync + 'static {
     /// Sets a tenant's own retention in days (`None`: the server's).
     async fn set_tenant_retention(&self, tenant_id: Uuid, days: Option<i64>) -> StoreResult<()>;
 
+    // Import and export (SPEC §10).
+    /// Whether the tenant has a chat from `source_id` (or with that uuid).
+    async fn imported(
+        &self,
+        tenant_id: Uuid,
+        source_id: &str,
+        uuid: Option<Uuid>,
+    ) -> StoreResult<bool>;
+    /// Stores one imported conversation in one transaction.
+    async fn import_chat(&self, chat: &ImportChat) -> StoreResult<ImportOutcome>;
+    /// An export's next page of chats, with their source ids.
+    async fn export_page(
+        &self,
+        page: &ExportPage,
+    ) -> StoreResult<Vec<(ChatRecord, Option<String>)>>;
+
     // Messages and files.
     /// Appends the messages (and their files) atomically, in order: the first `under`
     /// the given place of the tree, each further one under the one before. The last

@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use crate::domain::code_blocks::CodeFile;
 use crate::domain::{
-    Actor, ChatName, MessageText, ModelName, ReplyStatus, StreamMarks, Tags, Timestamp,
+    Actor, ChatName, MessageText, Metadata, ModelName, ReplyStatus, StreamMarks, Tags, Timestamp,
 };
 
 #[derive(Debug, Clone)]
@@ -344,4 +344,66 @@ pub enum SweepBatch {
         idle_before: Timestamp,
         limit: u32,
     },
+}
+
+/// A conversation to import (SPEC §10), validated: its messages each after their
+/// parent, each no earlier than its parent.
+#[derive(Debug, Clone)]
+pub struct ImportChat {
+    pub tenant_id: Uuid,
+    pub user_id: Option<i64>,
+    /// `<format>:<id>`: unique per tenant.
+    pub source_id: String,
+    /// Kept when no chat has it yet (confab exports); a new one otherwise.
+    pub uuid: Option<Uuid>,
+    pub name: ChatName,
+    pub model: ModelName,
+    pub metadata: Option<Metadata>,
+    pub archived: bool,
+    pub pinned: bool,
+    pub tags: Tags,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub messages: Vec<ImportMessage>,
+    /// The index of the active leaf in `messages`.
+    pub current: Option<usize>,
+}
+
+/// One message of an [`ImportChat`].
+#[derive(Debug, Clone)]
+pub struct ImportMessage {
+    /// The index of its parent in the chat's `messages` (smaller than its own).
+    pub parent: Option<usize>,
+    pub actor: Actor,
+    pub text: MessageText,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// A generated reply's state (its model alone marks an imported assistant message).
+    pub reply: Option<ReplyInfo>,
+    /// Each file with its `(created_at, updated_at)`.
+    pub files: Vec<(CodeFile, Timestamp, Timestamp)>,
+}
+
+/// What importing one conversation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportOutcome {
+    Stored {
+        chat_id: i64,
+        messages: usize,
+    },
+    /// The tenant has a chat from that source (or, for a confab export, that uuid).
+    Duplicate,
+}
+
+/// Which chats an export reads next.
+#[derive(Debug, Clone)]
+pub struct ExportPage {
+    pub tenant_id: Uuid,
+    /// One user's chats only.
+    pub user_id: Option<i64>,
+    /// Chats changed at or after this only.
+    pub since: Option<Timestamp>,
+    /// The last chat id of the previous page (0 first).
+    pub after: i64,
+    pub limit: u32,
 }

@@ -114,6 +114,7 @@ pub const TABLES: &[Table] = &[
             ("pinned", Kind::Int),
             ("tags", Kind::Text),
             ("trashed_at", Kind::Int),
+            ("source_id", Kind::Text),
         ],
     },
     Table {

@@ -3,6 +3,7 @@
 //! text. `frames.rs`: the live-event frames built from them; `markdown.rs`: a chat as a
 //! Markdown document; `search.rs`: search hits; `lifecycle.rs`: share links and erasure.
 
+pub mod export;
 pub mod frames;
 pub mod lifecycle;
 pub mod markdown;

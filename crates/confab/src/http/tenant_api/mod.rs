@@ -7,9 +7,11 @@ mod export;
 mod generate;
 mod messages;
 mod organise;
+mod portability;
 mod search;
 mod tree;
 
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 
@@ -21,6 +23,7 @@ pub use export::*;
 pub use generate::*;
 pub use messages::*;
 pub use organise::*;
+pub use portability::*;
 pub use search::*;
 pub use tree::*;
 
@@ -73,4 +76,10 @@ pub fn routes() -> Router<AppState> {
             delete(organise::revoke_share),
         )
         .route("/api/v1/users/{user_id}", delete(organise::erase_user))
+        .route("/api/v1/export", get(portability::export_all))
+        .route(
+            "/api/v1/import",
+            // The route counts its own bytes, against --max-import-bytes.
+            post(portability::import).layer(DefaultBodyLimit::disable()),
+        )
 }

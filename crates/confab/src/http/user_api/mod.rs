@@ -6,6 +6,7 @@ mod generate;
 pub mod list_params;
 mod messages;
 mod organise;
+mod portability;
 mod search;
 mod tree;
 
@@ -19,6 +20,7 @@ pub use chats::*;
 pub use generate::*;
 pub use messages::*;
 pub use organise::*;
+pub use portability::*;
 pub use search::*;
 pub use tree::*;
 
@@ -90,4 +92,5 @@ pub fn routes() -> Router<AppState> {
             "/api/users/{user_id}/chats/{chat_id}/files",
             get(messages::list_files),
         )
+        .route("/api/users/{user_id}/export", get(portability::export_all))
 }

@@ -9,6 +9,9 @@ use std::mem::MaybeUninit;
 use super::{Refusal, Rejection};
 use crate::config::{HeadLimits, MAX_HEADERS_CAP};
 
+/// The one route whose body may be as large as `--max-import-bytes`.
+pub const IMPORT_PATH: &str = "/api/v1/import";
+
 /// What a buffer holds so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Head {
@@ -117,7 +120,13 @@ pub fn check(buf: &[u8], limits: &HeadLimits) -> Result<Head, Rejection> {
     if transfer_encoding && (version == 0 || !chunked || content_length.is_some()) {
         return refuse(Refusal::Malformed);
     }
-    if expect_continue && content_length.is_some_and(|length| length > limits.body_limit_bytes) {
+    // The import route takes files (its own, larger limit); every other route small bodies.
+    let body_limit = if path.split('?').next() == Some(IMPORT_PATH) {
+        limits.import_limit_bytes
+    } else {
+        limits.body_limit_bytes
+    };
+    if expect_continue && content_length.is_some_and(|length| length > body_limit) {
         return refuse(Refusal::BodyTooLarge);
     }
     let body = if upgrade {
@@ -186,6 +195,7 @@ mod tests {
             max_headers: 4,
             max_head_bytes: 256,
             body_limit_bytes: 1000,
+            import_limit_bytes: 5000,
         }
     }
 
@@ -277,6 +287,15 @@ mod tests {
         );
         assert_eq!(
             refusal(b"POST /api/v1/chats HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 1001\r\n\r\n"),
+            Some((Refusal::BodyTooLarge, true))
+        );
+        // The import route has its own limit.
+        assert_eq!(
+            refusal(b"POST /api/v1/import?format=chatgpt HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4000\r\n\r\n"),
+            None
+        );
+        assert_eq!(
+            refusal(b"POST /api/v1/import HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 5001\r\n\r\n"),
             Some((Refusal::BodyTooLarge, true))
         );
     }

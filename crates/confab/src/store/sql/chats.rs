@@ -134,20 +134,8 @@ where
         // Stored as the client wrote it (validated): numbers keep every digit.
         let metadata = chat.metadata.as_ref().map(Metadata::as_str);
         let mut tx = self.begin_write().await?;
-        let limit = self.quotas.max_chats_per_user;
-        if let (Some(user_id), true) = (chat.user_id, limit > 0) {
-            // A no-op update takes the user's row lock (PostgreSQL; SQLite's one writer
-            // is exclusive anyway), so creations for one user count in turn.
-            sqlx::query("UPDATE users SET updated_at = updated_at WHERE id = $1")
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?;
-            let owned: i64 =
-                sqlx::query_scalar::<DB, i64>("SELECT COUNT(*) FROM chats WHERE user_id = $1")
-                    .bind(user_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            quota::within(limit, owned.saturating_add(1), QuotaExceeded::ChatsPerUser)?;
+        if let Some(user_id) = chat.user_id {
+            Self::charge_new_chat(&mut tx, user_id, self.quotas.max_chats_per_user).await?;
         }
         let created = sqlx::query_as::<DB, ChatRow>(
             "INSERT INTO chats (uuid, tenant_id, user_id, name, model, metadata, version, \
@@ -167,6 +155,30 @@ where
         Self::index_chat_name_in(&mut tx, &created).await?;
         tx.commit().await?;
         Ok(created)
+    }
+
+    /// Checks that the user may own one more chat (`limit` 0: no limit). A no-op update
+    /// takes the user's row lock (PostgreSQL; SQLite's one writer is exclusive anyway),
+    /// so creations for one user count in turn.
+    pub(crate) async fn charge_new_chat(
+        conn: &mut DB::Connection,
+        user_id: i64,
+        limit: u64,
+    ) -> StoreResult<()> {
+        if limit == 0 {
+            return Ok(());
+        }
+        sqlx::query("UPDATE users SET updated_at = updated_at WHERE id = $1")
+            .bind(user_id)
+            .execute(&mut *conn)
+            .await?;
+        let owned: i64 =
+            sqlx::query_scalar::<DB, i64>("SELECT COUNT(*) FROM chats WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_one(&mut *conn)
+                .await?;
+        quota::within(limit, owned.saturating_add(1), QuotaExceeded::ChatsPerUser)?;
+        Ok(())
     }
 
     pub async fn get_chat(&self, chat: &ChatRef) -> StoreResult<ChatRecord> {

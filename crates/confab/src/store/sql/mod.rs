@@ -26,6 +26,7 @@
 
 mod accounts;
 mod chats;
+mod import;
 pub(crate) mod lifecycle;
 mod messages;
 mod organise;

@@ -189,6 +189,27 @@ where
         self.sql.set_tenant_retention(tenant_id, days).await
     }
 
+    // Import and export: import.rs.
+    async fn imported(
+        &self,
+        tenant_id: Uuid,
+        source_id: &str,
+        uuid: Option<Uuid>,
+    ) -> StoreResult<bool> {
+        self.sql.imported(tenant_id, source_id, uuid).await
+    }
+
+    async fn import_chat(&self, chat: &ImportChat) -> StoreResult<ImportOutcome> {
+        self.sql.import_chat(chat).await
+    }
+
+    async fn export_page(
+        &self,
+        page: &ExportPage,
+    ) -> StoreResult<Vec<(ChatRecord, Option<String>)>> {
+        self.sql.export_page(page).await
+    }
+
     async fn delete_chat(&self, chat: &ChatRef) -> StoreResult<ChatRecord> {
         self.sql.delete_chat(chat).await
     }

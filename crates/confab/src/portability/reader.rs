@@ -1,0 +1,374 @@
+//! Reading an import file: a JSON array (or one object), NDJSON, or ChatGPT's ZIP (with
+//! `conversations.json` or its `conversations-NNN.json` shards), one conversation at a
+//! time, in bounded memory.
+//!
+//! A file is read twice. The first pass checks all of it (JSON syntax, that it is the
+//! format it was said to be, its size, a ZIP's uncompressed size) without keeping
+//! anything, so a file that is not JSON, truncated, of another format or a ZIP bomb is
+//! refused before a single chat is stored. The second pass hands the conversations over
+//! one by one. Memory holds one conversation, whatever the file's size.
+
+use serde::de::{DeserializeOwned, IgnoredAny, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::fmt;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::marker::PhantomData;
+
+use super::{chatgpt, confab, openwebui, Conversation, ConversationError, ImportFormat};
+
+/// Why a whole file is refused (nothing is stored).
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("the file is not valid JSON: {0}")]
+    NotJson(String),
+    #[error("{0}")]
+    WrongFormat(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("the ZIP cannot be read: {0}")]
+    BadZip(String),
+    #[error("the file cannot be read: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Bounds on what reading one file may take.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadLimits {
+    /// The most bytes of JSON read from the file, or from a ZIP's entries together.
+    pub max_bytes: u64,
+}
+
+/// The most conversations-NNN.json shards (and entries scanned) in one ZIP.
+const MAX_ZIP_ENTRIES: usize = 100_000;
+
+/// Checks the whole file, then calls `each` with every conversation in file order
+/// (`Err` for one that cannot be imported, with its source id); `each` returns `false`
+/// to stop early.
+pub fn read(
+    file: &mut File,
+    format: ImportFormat,
+    limits: ReadLimits,
+    each: &mut dyn FnMut(Result<Conversation, ConversationError>) -> bool,
+) -> Result<(), ReadError> {
+    let mut seen = Probed::default();
+    for_each_document(file, format, limits, &mut |document| {
+        walk::<Probe>(document, format, &mut |probe| {
+            seen.note(&probe, format);
+            true
+        })
+    })?;
+    seen.check(format)?;
+    let mut position = 0;
+    for_each_document(file, format, limits, &mut |document| match format {
+        // A confab line is parsed from its raw text, so metadata keeps its exact bytes.
+        ImportFormat::Confab => walk::<Box<RawValue>>(document, format, &mut |raw| {
+            position += 1;
+            each(confab::conversation(&raw, position - 1))
+        }),
+        ImportFormat::ChatGpt | ImportFormat::OpenWebUi => {
+            walk::<serde_json::Value>(document, format, &mut |value| {
+                position += 1;
+                each(if format == ImportFormat::ChatGpt {
+                    chatgpt::conversation(value, position - 1)
+                } else {
+                    openwebui::conversation(value, position - 1)
+                })
+            })
+        }
+    })
+}
+
+/// Opens each JSON document of the file in turn: the file itself, or a ChatGPT ZIP's
+/// conversation entries in name order. Counts the bytes read against the limit.
+fn for_each_document(
+    file: &mut File,
+    format: ImportFormat,
+    limits: ReadLimits,
+    open: &mut dyn FnMut(&mut dyn BufRead) -> Result<(), ReadError>,
+) -> Result<(), ReadError> {
+    file.seek(SeekFrom::Start(0))?;
+    let mut magic = [0u8; 4];
+    let is_zip = file.read(&mut magic)? == 4 && magic == *b"PK\x03\x04";
+    file.seek(SeekFrom::Start(0))?;
+    if !is_zip {
+        let mut limited = Limited::new(&mut *file, limits.max_bytes);
+        let outcome = open(&mut BufReader::new(&mut limited));
+        // Past the budget the document ends early: that, not the parse error, is why.
+        return limited.check().and(outcome);
+    }
+    if format != ImportFormat::ChatGpt {
+        return Err(ReadError::WrongFormat(format!(
+            "a ZIP is read only for format=chatgpt; send the {} export's JSON itself",
+            format.as_str()
+        )));
+    }
+    let mut archive =
+        zip::ZipArchive::new(&mut *file).map_err(|e| ReadError::BadZip(e.to_string()))?;
+    if archive.len() > MAX_ZIP_ENTRIES {
+        return Err(ReadError::TooLarge(format!(
+            "the ZIP has {} entries; at most {MAX_ZIP_ENTRIES} are read",
+            archive.len()
+        )));
+    }
+    let mut shards: Vec<String> = archive
+        .file_names()
+        .filter(|name| is_conversations_entry(name))
+        .map(str::to_owned)
+        .collect();
+    if shards.is_empty() {
+        return Err(ReadError::WrongFormat(
+            "the ZIP holds no conversations.json (nor conversations-NNN.json shards)".into(),
+        ));
+    }
+    shards.sort();
+    let mut budget = limits.max_bytes;
+    for name in shards {
+        let entry = archive
+            .by_name(&name)
+            .map_err(|e| ReadError::BadZip(e.to_string()))?;
+        // The declared size refuses an honest bomb at once; the counted read catches one
+        // that lies about its size.
+        if entry.size() > budget {
+            return Err(too_large_unzipped(limits.max_bytes));
+        }
+        let mut limited = Limited::new(entry, budget);
+        let outcome = open(&mut BufReader::new(&mut limited));
+        limited.check().and(outcome).map_err(|e| match e {
+            ReadError::TooLarge(_) => too_large_unzipped(limits.max_bytes),
+            ReadError::NotJson(message) => ReadError::NotJson(format!("{name}: {message}")),
+            other => other,
+        })?;
+        budget -= limited.read;
+    }
+    Ok(())
+}
+
+fn too_large_unzipped(max: u64) -> ReadError {
+    ReadError::TooLarge(format!(
+        "the ZIP's conversations are more than {max} bytes uncompressed"
+    ))
+}
+
+/// `conversations.json` or `conversations-NNN.json`, at the top of the ZIP or in one
+/// folder.
+fn is_conversations_entry(name: &str) -> bool {
+    let mut parts = name.split('/');
+    let (Some(first), second, None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let base = second.unwrap_or(first);
+    base == "conversations.json"
+        || base
+            .strip_prefix("conversations-")
+            .and_then(|rest| rest.strip_suffix(".json"))
+            .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Reads one document's conversations: the elements of a top-level array (or one
+/// top-level object) of JSON, or the lines of NDJSON (blank lines skipped).
+fn walk<T: DeserializeOwned>(
+    document: &mut dyn BufRead,
+    format: ImportFormat,
+    each: &mut dyn FnMut(T) -> bool,
+) -> Result<(), ReadError> {
+    if format == ImportFormat::Confab {
+        let mut line = String::new();
+        let mut number = 0usize;
+        loop {
+            line.clear();
+            if document.read_line(&mut line)? == 0 {
+                return Ok(());
+            }
+            number += 1;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let item = serde_json::from_str::<T>(&line)
+                .map_err(|e| ReadError::NotJson(format!("line {number}: {e}")))?;
+            if !each(item) {
+                return Ok(());
+            }
+        }
+    }
+    let first = loop {
+        let buffer = document.fill_buf()?;
+        match buffer.iter().position(|b| !b.is_ascii_whitespace()) {
+            Some(at) => break Some(buffer[at]),
+            None if buffer.is_empty() => break None,
+            None => {
+                let len = buffer.len();
+                document.consume(len);
+            }
+        }
+    };
+    let mut json = serde_json::Deserializer::from_reader(document);
+    let result = match first {
+        Some(b'[') => {
+            let mut stopped = false;
+            let outcome = serde::Deserializer::deserialize_seq(
+                &mut json,
+                Elements {
+                    each,
+                    stopped: &mut stopped,
+                    _item: PhantomData,
+                },
+            );
+            if stopped {
+                return Ok(());
+            }
+            outcome
+        }
+        Some(b'{') => T::deserialize(&mut json).map(|item| {
+            each(item);
+        }),
+        Some(_) | None => {
+            return Err(ReadError::NotJson(
+                "expected a JSON array of conversations (or one conversation object)".into(),
+            ))
+        }
+    };
+    result
+        .and_then(|()| json.end())
+        .map_err(|e| ReadError::NotJson(e.to_string()))
+}
+
+/// Hands each element of a JSON array to `each` as it is parsed.
+struct Elements<'a, T> {
+    each: &'a mut dyn FnMut(T) -> bool,
+    stopped: &'a mut bool,
+    _item: PhantomData<T>,
+}
+
+impl<'de, T: DeserializeOwned> Visitor<'de> for Elements<'_, T> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of conversations")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(item) = seq.next_element::<T>()? {
+            if !(self.each)(item) {
+                *self.stopped = true;
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What the first pass looks at in each conversation: the keys that say which format it
+/// is (everything else is parsed and dropped).
+#[derive(Deserialize)]
+struct Probe {
+    mapping: Option<IgnoredAny>,
+    current_node: Option<IgnoredAny>,
+    chat: Option<IgnoredAny>,
+    history: Option<IgnoredAny>,
+    messages: Option<IgnoredAny>,
+}
+
+/// What the first pass saw: conversations, and how many looked like the format.
+#[derive(Default)]
+struct Probed {
+    conversations: u64,
+    matching: u64,
+}
+
+impl Probed {
+    fn note(&mut self, probe: &Probe, format: ImportFormat) {
+        self.conversations += 1;
+        let matches = match format {
+            ImportFormat::ChatGpt => probe.mapping.is_some() || probe.current_node.is_some(),
+            ImportFormat::OpenWebUi => probe.chat.is_some() || probe.history.is_some(),
+            ImportFormat::Confab => probe.chat.is_some() && probe.messages.is_some(),
+        };
+        self.matching += u64::from(matches);
+    }
+
+    /// A file none of whose conversations has its format's keys was sent with the
+    /// wrong `format` (one corrupt conversation among good ones is reported alone).
+    fn check(&self, format: ImportFormat) -> Result<(), ReadError> {
+        if self.conversations > 0 && self.matching == 0 {
+            let keys = match format {
+                ImportFormat::ChatGpt => "`mapping` or `current_node`",
+                ImportFormat::OpenWebUi => "`chat` or `history`",
+                ImportFormat::Confab => "`chat` and `messages`",
+            };
+            return Err(ReadError::WrongFormat(format!(
+                "this is not a {} export: no conversation in it has {keys}",
+                format.as_str()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A reader that stops at a byte budget and says so.
+struct Limited<R> {
+    inner: R,
+    read: u64,
+    max: u64,
+}
+
+impl<R: Read> Limited<R> {
+    fn new(inner: R, max: u64) -> Self {
+        Limited {
+            inner,
+            read: 0,
+            max,
+        }
+    }
+
+    /// `TooLarge` when the document went past the budget (its end was not reached).
+    fn check(&self) -> Result<(), ReadError> {
+        if self.read > self.max {
+            return Err(ReadError::TooLarge(format!(
+                "the import is more than {} bytes",
+                self.max
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for Limited<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.read > self.max {
+            return Ok(0);
+        }
+        // One byte past the budget is read, so reaching it is told from ending at it.
+        let room = usize::try_from(self.max - self.read + 1).unwrap_or(usize::MAX);
+        let take = buf.len().min(room);
+        let n = self.inner.read(&mut buf[..take])?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_names_are_recognised() {
+        for good in [
+            "conversations.json",
+            "conversations-000.json",
+            "export/conversations-12.json",
+        ] {
+            assert!(is_conversations_entry(good), "{good}");
+        }
+        for bad in [
+            "conversations-.json",
+            "conversations-0a.json",
+            "user.json",
+            "a/b/conversations.json",
+            "conversations.json.bak",
+        ] {
+            assert!(!is_conversations_entry(bad), "{bad}");
+        }
+    }
+}
