@@ -25,7 +25,9 @@
 //! * [`contended`] chats, written by several clients at once, keep what must hold under
 //!   any interleaving;
 //! * [`lifecycle`]: a user erased while the node dies is erased wholly or not at all,
-//!   and a chat restored from the trash comes back with every message.
+//!   and a chat restored from the trash comes back with every message;
+//! * [`import`]: each conversation of an import cut by a kill is stored whole or not at
+//!   all, and importing the file again stores exactly the rest.
 //!
 //! `CONFAB_CRASH_KILLS` sets the number of kills (default 20; CI refuses fewer);
 //! `CONFAB_CRASH_SEED` replays a run (the seed is printed).
@@ -43,6 +45,7 @@ use crate::support::{session_cookie, Backend, TestDatabase};
 mod api;
 mod contended;
 mod database;
+mod import;
 mod lifecycle;
 mod replies;
 mod verify;
@@ -51,6 +54,7 @@ mod worker;
 use api::{send, Api};
 use contended::Contended;
 use database::check_database;
+use import::Importer;
 use lifecycle::Lifecycle;
 use replies::Generator;
 use verify::verify_worker;
@@ -143,6 +147,14 @@ async fn kill_9_under_load_loses_no_acknowledged_write(backend: Backend) {
     let tenant = Api::Tenant {
         key: created["api_key"].as_str().expect("api_key").to_owned(),
     };
+    // Imports go to a tenant of their own, so its export holds only imported chats.
+    let (ok, out, err) = run_cli(
+        &["tenant", "create", "imports", "--database-url", &url],
+        None,
+    );
+    assert!(ok, "tenant create: {err}");
+    let created: Value = serde_json::from_str(out.trim()).expect("tenant create JSON");
+    let mut importer = Importer::new(created["api_key"].as_str().expect("api_key").to_owned());
 
     let mut generator =
         Generator::new(&client, &format!("http://{}", node.address), user.clone()).await;
@@ -216,6 +228,7 @@ async fn kill_9_under_load_loses_no_acknowledged_write(backend: Backend) {
         let races = futures_util::future::join_all(races);
         let generating = tokio::spawn(generator.run(client.clone(), base.clone()));
         let erasing = tokio::spawn(lifecycle.run(client.clone(), base.clone()));
+        let importing = tokio::spawn(importer.run(client.clone(), base.clone(), round));
         let kill_after = Duration::from_millis(rng.gen_range(30..600));
         let (outcomes, ()) = tokio::join!(races, async {
             tokio::time::sleep(kill_after).await;
@@ -226,6 +239,7 @@ async fn kill_9_under_load_loses_no_acknowledged_write(backend: Backend) {
         }
         generator = generating.await.expect("generator task");
         lifecycle = erasing.await.expect("lifecycle task");
+        importer = importing.await.expect("importer task");
         problems.append(&mut generator.errors);
         for worker in &mut workers {
             problems.append(&mut worker.errors);
@@ -257,6 +271,13 @@ async fn kill_9_under_load_loses_no_acknowledged_write(backend: Backend) {
         );
         problems.extend(
             lifecycle
+                .verify(&client, &base)
+                .await
+                .into_iter()
+                .map(|p| format!("after kill {round}: {p}")),
+        );
+        problems.extend(
+            importer
                 .verify(&client, &base)
                 .await
                 .into_iter()
@@ -314,6 +335,12 @@ async fn kill_9_under_load_loses_no_acknowledged_write(backend: Backend) {
         "crash test on {backend:?}: {} users found erased whole after a kill, the rest whole; \
          {} acknowledged restores found whole",
         lifecycle.erased, lifecycle.restored
+    );
+    println!(
+        "crash test on {backend:?}: {} of {kills} imports acknowledged before their kill; \
+         {} imported chats found whole at the end (each round's file imported again after \
+         the restart stored exactly the missing conversations)",
+        importer.acknowledged, importer.found_whole
     );
     assert!(acknowledged > 0, "no write was acknowledged at all");
 }

@@ -45,6 +45,8 @@ pub(super) struct Route {
     pub(super) websocket: bool,
     /// Answers an event stream when it succeeds (only its status is read then).
     pub(super) event_stream: bool,
+    /// Answers NDJSON when it succeeds (an export): read as text.
+    pub(super) ndjson: bool,
     /// Names a chat in the trash: Bob's trashed chat, or the owner's fresh chat trashed
     /// first.
     pub(super) trashed: bool,
@@ -58,8 +60,9 @@ pub(super) fn routes() -> Vec<Route> {
     use Shape::{Tenant, User};
     let r = |method: Method, path, body, creds, shape, expect| Route {
         method, path, body, creds, shape, others_use_own_id: false, websocket: false,
-        event_stream: false, trashed: false, expect,
+        event_stream: false, ndjson: false, trashed: false, expect,
     };
+    let ndjson = |route: Route| Route { ndjson: true, ..route };
     let trash = |route: Route| Route { trashed: true, ..route };
     let sse = |route: Route| Route { event_stream: true, ..route };
     let own = |route: Route| Route { others_use_own_id: true, ..route };
@@ -71,6 +74,10 @@ pub(super) fn routes() -> Vec<Route> {
     let message = json!({"message": "intruder", "actor": "user"});
     // The owner's reply comes from the test double's `echo` model.
     let generate = json!({"message": {"content": "intruder"}, "model": "echo", "stream": false});
+    // One ChatGPT conversation: importing it makes a chat in the caller's own tenant.
+    let import = json!([{"id": "intruder-{n}", "title": "imported", "current_node": "a", "mapping": {
+        "a": {"id": "a", "parent": null, "children": [], "message": {
+            "author": {"role": "user"}, "content": {"content_type": "text", "parts": ["intruder"]}}}}}]);
     vec![
         // Public auth routes: credentials in the body; cookies and keys are ignored.
         //                                                                       none garb  exp  rev rkey user tenant owner
@@ -136,6 +143,11 @@ pub(super) fn routes() -> Vec<Route> {
                                                                              [401, 401, 401, 401, 401, 404, 404, 200])),
         own(r(delete.clone(), "/api/users/{u}/chats/{c}/share/{s}", None, Cookie, User,
                                                                              [401, 401, 401, 401, 401, 404, 404, 200])),
+        // Export and import (SPEC §10). Under their own id, others export their own chats
+        // (checked to hold nothing of Bob's).
+        ndjson(r(get.clone(), "/api/users/{u}/export", None, Cookie, User,  [401, 401, 401, 401, 401, 404, 404, 200])),
+        own(ndjson(r(get.clone(), "/api/users/{u}/export", None, Cookie, User,
+                                                                             [401, 401, 401, 401, 401, 200, 200, 200]))),
         // A share link needs no credentials, and any credential is ignored.
         r(get.clone(), "/api/shared/{s}", None, Cookie, User,                [200, 200, 200, 200, 200, 200, 200, 200]),
         // Tenant API. Another tenant's key lists and creates in its own tenant only,
@@ -175,6 +187,14 @@ pub(super) fn routes() -> Vec<Route> {
         r(delete.clone(), "/api/v1/chats/{uuid}/share/{s}", None, Key, Tenant,
                                                                              [401, 401, 401, 401, 401, 401, 404, 200]),
         r(delete.clone(), "/api/v1/users/{x}", None, Key, Tenant,            [401, 401, 401, 401, 401, 401, 404, 200]),
+        // Another tenant exports and imports its own tenant only, and cannot name Bob.
+        ndjson(r(get.clone(), "/api/v1/export", None, Key, Tenant,           [401, 401, 401, 401, 401, 401, 200, 200])),
+        ndjson(r(get.clone(), "/api/v1/export?user_id={u}", None, Key, Tenant,
+                                                                             [401, 401, 401, 401, 401, 401, 404, 200])),
+        r(post.clone(), "/api/v1/import?format=chatgpt", Some(import.clone()), Key, Tenant,
+                                                                             [401, 401, 401, 401, 401, 401, 200, 200]),
+        r(post.clone(), "/api/v1/import?format=chatgpt&user_id={u}", Some(import), Key, Tenant,
+                                                                             [401, 401, 401, 401, 401, 401, 404, 200]),
         r(delete.clone(), "/api/v1/chats/{uuid}", None, Key, Tenant,         [401, 401, 401, 401, 401, 401, 404, 200]),
         // The tenant WebSocket takes a key, or the session of the chat's owner: a
         // signed-in user who does not own the chat gets 404, like another tenant.

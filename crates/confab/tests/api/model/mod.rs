@@ -13,7 +13,8 @@
 //!
 //! [`state`] holds the model and its pure tree logic, [`check`] compares answers with it,
 //! [`chats`] and [`messages`] are the operations of SPEC §2/§3, [`tree_ops`] those of §6,
-//! [`replies`] generated replies (§8, against the test double).
+//! [`replies`] generated replies (§8, against the test double), [`organise`] flags, the
+//! trash and shares (§9), [`portability`] export and re-import (§10).
 //!
 //! Each case runs `CONFAB_MODEL_STEPS` steps (default 200); `CONFAB_MODEL_CASES` cases
 //! (default 3) per backend. The seed is printed; `CONFAB_MODEL_SEED` replays a run.
@@ -40,6 +41,7 @@ mod chats;
 mod check;
 mod messages;
 mod organise;
+mod portability;
 mod replies;
 mod search;
 mod state;
@@ -204,7 +206,7 @@ impl Run<'_> {
         if self.model.users.is_empty() {
             return self.sign_up().await;
         }
-        match self.rng.gen_range(0..120) {
+        match self.rng.gen_range(0..124) {
             0..=2 if self.model.users.len() < 3 => self.sign_up().await,
             0..=5 => self.create_user_chat().await,
             6..=9 => self.create_tenant_chat().await,
@@ -227,6 +229,8 @@ impl Run<'_> {
             110..=111 => self.purge().await,
             112..=114 => self.list_trash().await,
             115..=117 => self.share().await,
+            118..=120 => self.export().await,
+            121 => self.reimport().await,
             _ => self.poke_the_gone().await,
         }
     }
