@@ -4,6 +4,7 @@
 //! source id; the rest go on.
 
 use serde::Serialize;
+use std::collections::HashSet;
 use std::fs::File;
 use tokio::sync::mpsc;
 use utoipa::ToSchema;
@@ -118,9 +119,15 @@ impl Chats {
             })
         });
         let mut report = ImportReport::default();
+        // A dry run remembers the source ids it counted: the same conversation twice in
+        // a file is one import and one duplicate, as for real.
+        let mut counted = HashSet::new();
         while let Some(conversation) = received.recv().await {
             match conversation.and_then(|c| self.validate(c, target)) {
-                Ok(chat) => self.import_one(chat, target, &mut report).await?,
+                Ok(chat) => {
+                    self.import_one(chat, target, &mut counted, &mut report)
+                        .await?
+                }
                 Err(error) => report.error(error),
             }
         }
@@ -137,15 +144,16 @@ impl Chats {
         &self,
         chat: ImportChat,
         target: ImportTarget,
+        counted: &mut HashSet<String>,
         report: &mut ImportReport,
     ) -> Result<(), ChatError> {
         let messages = chat.messages.len() as u64;
         let outcome = if target.dry_run {
-            match self
+            let stored = self
                 .store
                 .imported(chat.tenant_id, &chat.source_id, chat.uuid)
-                .await?
-            {
+                .await?;
+            match stored || !counted.insert(chat.source_id.clone()) {
                 true => ImportOutcome::Duplicate,
                 false => ImportOutcome::Stored {
                     chat_id: 0,
@@ -284,12 +292,12 @@ impl Chats {
                 "the current message is not one of its messages".into(),
             ));
         }
+        // The source's own time when it has one (a confab export's, exactly), else the
+        // newest message's.
         let newest = messages.iter().map(|m| m.updated_at).max();
         let updated_at = conversation
             .updated_at
-            .into_iter()
-            .chain(newest)
-            .max()
+            .or(newest)
             .unwrap_or(created_at)
             .max(created_at);
         let name = conversation

@@ -8,7 +8,7 @@
 //! refused before a single chat is stored. The second pass hands the conversations over
 //! one by one. Memory holds one conversation, whatever the file's size.
 
-use serde::de::{DeserializeOwned, IgnoredAny, SeqAccess, Visitor};
+use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::fmt;
@@ -138,6 +138,7 @@ fn for_each_document(
         limited.check().and(outcome).map_err(|e| match e {
             ReadError::TooLarge(_) => too_large_unzipped(limits.max_bytes),
             ReadError::NotJson(message) => ReadError::NotJson(format!("{name}: {message}")),
+            ReadError::Io(error) => ReadError::BadZip(format!("{name}: {error}")),
             other => other,
         })?;
         budget -= limited.read;
@@ -185,6 +186,13 @@ fn walk<T: DeserializeOwned>(
             if line.trim().is_empty() {
                 continue;
             }
+            if number == 1 && line.trim_start().starts_with('[') {
+                return Err(ReadError::WrongFormat(
+                    "this is a JSON array, not a confab export (NDJSON: one chat object per \
+                     line); ChatGPT and Open WebUI exports take format=chatgpt or openwebui"
+                        .into(),
+                ));
+            }
             let item = serde_json::from_str::<T>(&line)
                 .map_err(|e| ReadError::NotJson(format!("line {number}: {e}")))?;
             if !each(item) {
@@ -229,9 +237,14 @@ fn walk<T: DeserializeOwned>(
             ))
         }
     };
-    result
-        .and_then(|()| json.end())
-        .map_err(|e| ReadError::NotJson(e.to_string()))
+    result.and_then(|()| json.end()).map_err(|e| {
+        if e.is_io() {
+            // The bytes could not be read (a ZIP entry failing its checksum, a disk).
+            ReadError::Io(std::io::Error::other(e.to_string()))
+        } else {
+            ReadError::NotJson(e.to_string())
+        }
+    })
 }
 
 /// Hands each element of a JSON array to `each` as it is parsed.
@@ -259,15 +272,73 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for Elements<'_, T> {
     }
 }
 
-/// What the first pass looks at in each conversation: the keys that say which format it
-/// is (everything else is parsed and dropped).
-#[derive(Deserialize)]
+/// What the first pass looks at in each conversation: which of the keys that tell the
+/// formats apart it has (everything else is parsed and dropped). Any JSON value reads
+/// as a probe: one that is not an object has none of the keys (the second pass reports
+/// it as that conversation's error).
+#[derive(Default)]
 struct Probe {
-    mapping: Option<IgnoredAny>,
-    current_node: Option<IgnoredAny>,
-    chat: Option<IgnoredAny>,
-    history: Option<IgnoredAny>,
-    messages: Option<IgnoredAny>,
+    mapping: bool,
+    current_node: bool,
+    chat: bool,
+    history: bool,
+    messages: bool,
+}
+
+impl<'de> Deserialize<'de> for Probe {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ProbeVisitor)
+    }
+}
+
+struct ProbeVisitor;
+
+impl<'de> Visitor<'de> for ProbeVisitor {
+    type Value = Probe;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a conversation")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Probe, A::Error> {
+        let mut probe = Probe::default();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            map.next_value::<IgnoredAny>()?;
+            match key.as_ref() {
+                "mapping" => probe.mapping = true,
+                "current_node" => probe.current_node = true,
+                "chat" => probe.chat = true,
+                "history" => probe.history = true,
+                "messages" => probe.messages = true,
+                _ => {}
+            }
+        }
+        Ok(probe)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Probe, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Probe::default())
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Probe, E> {
+        Ok(Probe::default())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Probe, E> {
+        Ok(Probe::default())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Probe, E> {
+        Ok(Probe::default())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Probe, E> {
+        Ok(Probe::default())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Probe, E> {
+        Ok(Probe::default())
+    }
+    fn visit_unit<E>(self) -> Result<Probe, E> {
+        Ok(Probe::default())
+    }
 }
 
 /// What the first pass saw: conversations, and how many looked like the format.
@@ -281,9 +352,11 @@ impl Probed {
     fn note(&mut self, probe: &Probe, format: ImportFormat) {
         self.conversations += 1;
         let matches = match format {
-            ImportFormat::ChatGpt => probe.mapping.is_some() || probe.current_node.is_some(),
-            ImportFormat::OpenWebUi => probe.chat.is_some() || probe.history.is_some(),
-            ImportFormat::Confab => probe.chat.is_some() && probe.messages.is_some(),
+            ImportFormat::ChatGpt => probe.mapping || probe.current_node,
+            // A chat wraps its `history` or flat `messages` in `chat`, or is the inner
+            // object itself; a confab line has `chat` and `messages` side by side.
+            ImportFormat::OpenWebUi => probe.history || (probe.chat != probe.messages),
+            ImportFormat::Confab => probe.chat && probe.messages,
         };
         self.matching += u64::from(matches);
     }
@@ -351,6 +424,62 @@ impl<R: Read> Read for Limited<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write as _;
+
+    /// Reads `text` as `format`: each conversation's source id (`Err`: prefixed `!`).
+    fn read_text(text: &str, format: ImportFormat) -> Result<Vec<String>, ReadError> {
+        let mut file = tempfile::tempfile().expect("temp file");
+        file.write_all(text.as_bytes()).expect("written");
+        let mut seen = Vec::new();
+        read(
+            &mut file,
+            format,
+            ReadLimits { max_bytes: 1 << 20 },
+            &mut |c| {
+                seen.push(match c {
+                    Ok(c) => c.source_id,
+                    Err(e) => format!("!{}", e.source_id),
+                });
+                true
+            },
+        )?;
+        Ok(seen)
+    }
+
+    const CONVERSATION: &str = r#"{"id":"c1","current_node":"a","mapping":{"a":{"id":"a","parent":null,"children":[],
+        "message":{"author":{"role":"user"},"content":{"content_type":"text","parts":["hi"]}}}}}"#;
+
+    #[test]
+    fn items_that_are_not_objects_fail_alone() {
+        let text = format!("[{CONVERSATION}, \"text\", null, [1]]");
+        assert_eq!(
+            read_text(&text, ImportFormat::ChatGpt).expect("read"),
+            ["chatgpt:c1", "!#1", "!#2", "!#3"]
+        );
+    }
+
+    #[test]
+    fn a_file_of_another_format_is_refused_whole() {
+        let array = format!("[\n{CONVERSATION}\n]");
+        for (text, format) in [
+            (array.as_str(), ImportFormat::Confab),
+            (array.as_str(), ImportFormat::OpenWebUi),
+            (
+                r#"{"chat":{"id":"x"},"messages":[]}"#,
+                ImportFormat::OpenWebUi,
+            ),
+            (r#"[[1, 2], [3]]"#, ImportFormat::ChatGpt),
+        ] {
+            assert!(
+                matches!(read_text(text, format), Err(ReadError::WrongFormat(_))),
+                "{format:?}: {text}"
+            );
+        }
+        assert!(matches!(
+            read_text(&array[..array.len() / 2], ImportFormat::ChatGpt),
+            Err(ReadError::NotJson(_))
+        ));
+    }
 
     #[test]
     fn shard_names_are_recognised() {

@@ -23,6 +23,7 @@ mod multi_node;
 mod multi_node_revocation;
 mod openapi;
 mod organise;
+mod portability;
 mod quotas;
 mod raw_http;
 mod redis_bus;

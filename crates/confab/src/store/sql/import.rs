@@ -15,6 +15,18 @@ use crate::store::{StoreError, StoreResult};
 /// The conflict a concurrent import of the same conversation meets.
 const ALREADY_IMPORTED: &str = "already imported";
 
+/// A chat of tenant `$1` that an import is a duplicate of: imported from the same source
+/// (`$2`), or (confab exports) with the exported uuid (`$3`), or with the uuid the source
+/// names (`$4`: a chat made here, exported, imported elsewhere and exported again).
+const DUPLICATE_SQL: &str = "SELECT id FROM chats WHERE tenant_id = $1 \
+     AND (source_id = $2 OR uuid = $3 OR uuid = $4) LIMIT 1";
+
+/// The uuid in a `confab:<uuid>` source id.
+fn confab_uuid(source_id: &str) -> Option<String> {
+    let uuid = Uuid::parse_str(source_id.strip_prefix("confab:")?).ok()?;
+    Some(uuid.hyphenated().to_string())
+}
+
 impl<DB> Sql<DB>
 where
     DB: SqlEngine,
@@ -37,14 +49,13 @@ where
         source_id: &str,
         uuid: Option<Uuid>,
     ) -> StoreResult<bool> {
-        let found: Option<i64> = sqlx::query_scalar::<DB, i64>(
-            "SELECT id FROM chats WHERE tenant_id = $1 AND (source_id = $2 OR uuid = $3) LIMIT 1",
-        )
-        .bind(tenant_id.hyphenated().to_string())
-        .bind(source_id)
-        .bind(uuid.map(|u| u.hyphenated().to_string()).as_deref())
-        .fetch_optional(&self.reader)
-        .await?;
+        let found: Option<i64> = sqlx::query_scalar::<DB, i64>(DUPLICATE_SQL)
+            .bind(tenant_id.hyphenated().to_string())
+            .bind(source_id)
+            .bind(uuid.map(|u| u.hyphenated().to_string()).as_deref())
+            .bind(confab_uuid(source_id).as_deref())
+            .fetch_optional(&self.reader)
+            .await?;
         Ok(found.is_some())
     }
 
@@ -52,9 +63,14 @@ where
     /// would meet; `Duplicate` when the tenant already has it.
     pub async fn import_chat(&self, chat: &ImportChat) -> StoreResult<ImportOutcome> {
         match self.import_in_transaction(chat).await {
+            // Another import committed first: of the same conversation (the second try
+            // finds it), or of a chat with the uuid this one would keep (in another
+            // tenant: the second try sees the uuid taken and picks a new one).
             Err(StoreError::Conflict(ALREADY_IMPORTED)) => {
-                // Another import of the same conversation committed first.
-                Ok(ImportOutcome::Duplicate)
+                match self.import_in_transaction(chat).await {
+                    Err(StoreError::Conflict(ALREADY_IMPORTED)) => Ok(ImportOutcome::Duplicate),
+                    other => other,
+                }
             }
             other => other,
         }
@@ -72,13 +88,13 @@ where
             }
             None => None,
         };
-        let duplicate: Option<i64> = sqlx::query_scalar::<DB, i64>(
-            "SELECT id FROM chats WHERE tenant_id = $1 AND source_id = $2",
-        )
-        .bind(tenant.as_str())
-        .bind(chat.source_id.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
+        let duplicate: Option<i64> = sqlx::query_scalar::<DB, i64>(DUPLICATE_SQL)
+            .bind(tenant.as_str())
+            .bind(chat.source_id.as_str())
+            .bind(None::<&str>)
+            .bind(confab_uuid(&chat.source_id).as_deref())
+            .fetch_optional(&mut *tx)
+            .await?;
         if duplicate.is_some() || uuid_owner.as_deref() == Some(tenant.as_str()) {
             return Ok(ImportOutcome::Duplicate);
         }

@@ -149,13 +149,21 @@ where
             parent = Some(id);
         }
         if let Some(leaf) = parent {
-            sqlx::query("UPDATE chats SET current_message_id = $2, branched = $3 WHERE id = $1")
-                .bind(chat.id)
-                .bind(leaf)
-                .bind(i64::from(chat.branched))
-                .execute(&mut *conn)
-                .await?;
+            // The chat changed when its newest message was stamped, not before (an
+            // export `since` that message's time must find the chat).
+            let updated_at = chat.updated_at.micros().max(stamp);
+            sqlx::query(
+                "UPDATE chats SET current_message_id = $2, branched = $3, updated_at = $4 \
+                 WHERE id = $1",
+            )
+            .bind(chat.id)
+            .bind(leaf)
+            .bind(i64::from(chat.branched))
+            .bind(updated_at)
+            .execute(&mut *conn)
+            .await?;
             chat.current_message_id = Some(leaf);
+            chat.updated_at = Timestamp(updated_at);
         }
         // Last, so the tenant's row lock (PostgreSQL) is held only until the commit.
         let tenant_bytes: i64 = sqlx::query_scalar::<DB, i64>(
