@@ -16,12 +16,18 @@ use super::Chats;
 use crate::domain::{code_blocks, Actor, ChatName, MessageText, Metadata, ModelName, ReplyStatus};
 use crate::domain::{Tags, Timestamp};
 use crate::portability::reader::{self, ReadLimits};
-use crate::portability::{Conversation, ConversationError, ImportFormat};
+use crate::portability::{Conversation, ConversationError, ConversationMessage, ImportFormat};
 use crate::store::Usage;
 use crate::store::{ImportChat, ImportMessage, ImportOutcome, ReplyError, ReplyInfo, StoreError};
 
 /// Imports one node runs at once; another is refused (503) until one ends.
 pub const MAX_CONCURRENT_IMPORTS: usize = 2;
+
+/// The longest source id kept (ChatGPT's and Open WebUI's are uuids).
+pub const MAX_SOURCE_ID_BYTES: usize = 512;
+
+/// The most files one imported message may carry (a confab export's).
+pub const MAX_FILES_PER_MESSAGE: usize = 256;
 
 /// The most errors one report lists (the rest are counted in a last entry).
 pub const MAX_REPORTED_ERRORS: usize = 1000;
@@ -101,26 +107,37 @@ impl Chats {
     /// Imports every conversation of `file`. The file is checked whole first: a file
     /// that is not JSON, truncated, of another format or too large is refused
     /// ([`ChatError::ImportRefused`]) with nothing stored.
+    ///
+    /// The reading thread holds `slot` and the file until it ends, and ends soon after
+    /// the caller goes away (a client that disconnects frees neither before).
     pub async fn import_file(
         &self,
         file: File,
         format: ImportFormat,
         target: ImportTarget,
+        slot: tokio::sync::OwnedSemaphorePermit,
     ) -> Result<ImportReport, ChatError> {
         let limits = ReadLimits {
             max_bytes: self.limits.max_import_bytes,
         };
-        // A few conversations in flight: the reader stays just ahead of the writes.
-        let (send, mut received) = mpsc::channel(4);
+        // One conversation in flight: the reader stays just ahead of the writes, and
+        // memory holds at most three conversations (read, queued, stored).
+        let (send, mut received) = mpsc::channel(1);
         let reading = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
             let mut file = file;
-            reader::read(&mut file, format, limits, &mut |conversation| {
-                send.blocking_send(conversation).is_ok()
-            })
+            let gone = send.clone();
+            reader::read(
+                &mut file,
+                format,
+                limits,
+                &|| !gone.is_closed(),
+                &mut |conversation| send.blocking_send(conversation).is_ok(),
+            )
         });
         let mut report = ImportReport::default();
-        // A dry run remembers the source ids it counted: the same conversation twice in
-        // a file is one import and one duplicate, as for real.
+        // A dry run remembers (the hashes of) the source ids it counted: the same
+        // conversation twice in a file is one import and one duplicate, as for real.
         let mut counted = HashSet::new();
         while let Some(conversation) = received.recv().await {
             match conversation.and_then(|c| self.validate(c, target)) {
@@ -144,7 +161,7 @@ impl Chats {
         &self,
         chat: ImportChat,
         target: ImportTarget,
-        counted: &mut HashSet<String>,
+        counted: &mut HashSet<u64>,
         report: &mut ImportReport,
     ) -> Result<(), ChatError> {
         let messages = chat.messages.len() as u64;
@@ -153,7 +170,8 @@ impl Chats {
                 .store
                 .imported(chat.tenant_id, &chat.source_id, chat.uuid)
                 .await?;
-            match stored || !counted.insert(chat.source_id.clone()) {
+            let hash = std::hash::BuildHasher::hash_one(&self.import_hasher, &chat.source_id);
+            match stored || !counted.insert(hash) {
                 true => ImportOutcome::Duplicate,
                 false => ImportOutcome::Stored {
                     chat_id: 0,
@@ -188,6 +206,17 @@ impl Chats {
         target: ImportTarget,
     ) -> Result<ImportChat, ConversationError> {
         let source_id = conversation.source_id;
+        if source_id.len() > MAX_SOURCE_ID_BYTES || source_id.chars().any(char::is_control) {
+            let shown: String = source_id
+                .chars()
+                .take(64)
+                .filter(|c| !c.is_control())
+                .collect();
+            return Err(ConversationError::new(
+                shown,
+                format!("the id is over {MAX_SOURCE_ID_BYTES} bytes or has control characters"),
+            ));
+        }
         let fail = |message: String| ConversationError::new(source_id.clone(), message);
         let now = Timestamp::now();
         let created_at = conversation
@@ -200,6 +229,8 @@ impl Chats {
             if message.parent.is_some_and(|parent| parent >= index) {
                 return Err(fail(format!("message {index} comes before its parent")));
             }
+            check_parts(&message, self.limits.max_message_bytes)
+                .map_err(|e| fail(format!("message {index}: {e}")))?;
             // Never before its parent (or the chat): the tree's order is the time order.
             let floor = message
                 .parent
@@ -328,6 +359,53 @@ impl Chats {
             source_id,
         })
     }
+}
+
+/// What a confab export may carry beyond a posted message (a reply's state, files as
+/// they were), checked as the server would have made them: reply state on assistant
+/// messages only, texts within `--max-message-bytes` (an empty reply too), no NUL.
+fn check_parts(message: &ConversationMessage, max_bytes: usize) -> Result<(), String> {
+    if message.text.len() > max_bytes {
+        return Err(format!(
+            "the text is over {max_bytes} bytes (--max-message-bytes)"
+        ));
+    }
+    let plain = |what: &str, text: &str, max: usize| {
+        if text.len() > max || text.contains('\0') {
+            Err(format!(
+                "{what} is over {max} bytes or holds a NUL character"
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    if let Some(reply) = &message.reply {
+        if message.actor != Actor::Assistant {
+            return Err("only assistant messages are generated replies".into());
+        }
+        if reply.usage.is_some_and(|(p, c)| p < 0 || c < 0) {
+            return Err("token counts must not be negative".into());
+        }
+        if let Some((code, text)) = &reply.error {
+            plain("the error code", code, 64)?;
+            plain("the error message", text, 4096)?;
+        }
+    }
+    let files = message.files.as_deref().unwrap_or_default();
+    if files.len() > MAX_FILES_PER_MESSAGE {
+        return Err(format!("more than {MAX_FILES_PER_MESSAGE} files"));
+    }
+    for file in files {
+        plain("a file's text", &file.text, max_bytes)?;
+        for (what, text) in [
+            ("a file's title", &file.title),
+            ("a file's language", &file.language),
+            ("a file's extension", &file.extension),
+        ] {
+            plain(what, text, 255)?;
+        }
+    }
+    Ok(())
 }
 
 /// A title as a chat name: control characters as spaces, at most the name's length.

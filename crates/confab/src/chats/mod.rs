@@ -62,6 +62,8 @@ pub struct Chats {
     trash: bool,
     /// Imports running at once on this node (each spools its file and holds a writer).
     imports: Arc<tokio::sync::Semaphore>,
+    /// Hashes source ids a dry run has counted (random keys: not steerable by a file).
+    import_hasher: std::collections::hash_map::RandomState,
 }
 
 impl Chats {
@@ -74,6 +76,7 @@ impl Chats {
             flusher: None,
             trash: false,
             imports: Arc::new(tokio::sync::Semaphore::new(import::MAX_CONCURRENT_IMPORTS)),
+            import_hasher: std::collections::hash_map::RandomState::new(),
         }
     }
 

@@ -103,6 +103,7 @@ pub async fn import(
     let (tenant_id, user_id) = tenant_and_user(store.as_ref(), tenant, user_email).await?;
     // Nothing listens on this process's events: the hub only satisfies the use cases.
     let chats = Chats::new(store, Arc::new(LocalHub::new(1)), limits);
+    let slot = chats.import_slot().map_err(|e| anyhow::anyhow!("{e}"))?;
     let report = chats
         .import_file(
             file,
@@ -112,6 +113,7 @@ pub async fn import(
                 user_id,
                 dry_run,
             },
+            slot,
         )
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;

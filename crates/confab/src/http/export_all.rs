@@ -52,12 +52,8 @@ impl ExportAllQuery {
 }
 
 /// The export as a streamed NDJSON response (a download).
-pub fn ndjson_export(store: Arc<dyn Store>, page: ExportPage) -> Response {
-    let mut response = streamed(
-        "application/x-ndjson",
-        Vec::new(),
-        ExportPages::new(store, page),
-    );
+pub fn ndjson_export(pages: ExportPages) -> Response {
+    let mut response = streamed("application/x-ndjson", Vec::new(), pages);
     response.headers_mut().insert(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_static("attachment; filename=\"confab-export.ndjson\""),
@@ -71,6 +67,8 @@ pub struct ExportPages {
     page: ExportPage,
     queue: VecDeque<(ChatRecord, Option<String>)>,
     last_page: bool,
+    /// A user's own export: the tenant's metadata is the back end's, not theirs.
+    hide_metadata: bool,
 }
 
 impl ExportPages {
@@ -84,7 +82,15 @@ impl ExportPages {
             },
             queue: VecDeque::new(),
             last_page: false,
+            hide_metadata: false,
         }
+    }
+
+    /// For the user API: lines without the chats' `metadata` (always `null`), which only
+    /// the tenant API shows.
+    pub fn for_user(mut self) -> Self {
+        self.hide_metadata = true;
+        self
     }
 }
 
@@ -112,8 +118,13 @@ impl Pages for ExportPages {
                 chat_uuid: chat.uuid,
             };
             match self.store.list_tree(&chat_ref).await {
-                Ok((chat, messages)) => write_line(out, &chat, source_id.as_deref(), &messages)
-                    .map_err(|e| StoreError::Other(e.into()))?,
+                Ok((mut chat, messages)) => {
+                    if self.hide_metadata {
+                        chat.metadata = None;
+                    }
+                    write_line(out, &chat, source_id.as_deref(), &messages)
+                        .map_err(|e| StoreError::Other(e.into()))?
+                }
                 // Deleted or trashed since its page was read.
                 Err(StoreError::NotFound) => {}
                 Err(error) => return Err(error),

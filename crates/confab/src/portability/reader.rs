@@ -8,9 +8,10 @@
 //! refused before a single chat is stored. The second pass hands the conversations over
 //! one by one. Memory holds one conversation, whatever the file's size.
 
-use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeOwned, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use std::cell::Cell;
 use std::fmt;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
@@ -46,19 +47,26 @@ const MAX_ZIP_ENTRIES: usize = 100_000;
 /// Checks the whole file, then calls `each` with every conversation in file order
 /// (`Err` for one that cannot be imported, with its source id); `each` returns `false`
 /// to stop early.
+///
+/// `keep_going` is asked between conversations of the first pass: once it says no (the
+/// caller is gone), the rest of the file is not read.
 pub fn read(
     file: &mut File,
     format: ImportFormat,
     limits: ReadLimits,
+    keep_going: &dyn Fn() -> bool,
     each: &mut dyn FnMut(Result<Conversation, ConversationError>) -> bool,
 ) -> Result<(), ReadError> {
     let mut seen = Probed::default();
     for_each_document(file, format, limits, &mut |document| {
         walk::<Probe>(document, format, &mut |probe| {
             seen.note(&probe, format);
-            true
+            keep_going()
         })
     })?;
+    if !keep_going() {
+        return Ok(());
+    }
     seen.check(format)?;
     let mut position = 0;
     for_each_document(file, format, limits, &mut |document| match format {
@@ -104,6 +112,7 @@ fn for_each_document(
             format.as_str()
         )));
     }
+    check_central_directory(file)?;
     let mut archive =
         zip::ZipArchive::new(&mut *file).map_err(|e| ReadError::BadZip(e.to_string()))?;
     if archive.len() > MAX_ZIP_ENTRIES {
@@ -146,6 +155,64 @@ fn for_each_document(
     Ok(())
 }
 
+/// The most bytes a ZIP's central directory (its list of entries) may take: opening the
+/// archive reads all of it into memory.
+const MAX_CENTRAL_DIRECTORY_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Refuses a ZIP whose central directory is too large to open, from its end record
+/// (and ZIP64's), before the archive is parsed. A file without one is left to the ZIP
+/// reader to refuse.
+fn check_central_directory(file: &mut File) -> Result<(), ReadError> {
+    let len = file.seek(SeekFrom::End(0))?;
+    // The end record (22 bytes) follows at most 64 KiB of comment.
+    let tail_len = len.min(22 + 65_535 + 20);
+    file.seek(SeekFrom::Start(len - tail_len))?;
+    let mut tail = vec![0u8; usize::try_from(tail_len).unwrap_or(0)];
+    file.read_exact(&mut tail)?;
+    file.seek(SeekFrom::Start(0))?;
+    let Some(end) = tail.windows(4).rposition(|w| w == b"PK\x05\x06") else {
+        return Ok(());
+    };
+    let field = |at: usize, width: usize| -> u64 {
+        tail.get(at..at + width).map_or(0, |bytes| {
+            bytes
+                .iter()
+                .rev()
+                .fold(0u64, |value, &b| value << 8 | u64::from(b))
+        })
+    };
+    let (mut entries, mut size) = (field(end + 10, 2), field(end + 12, 4));
+    if entries == 0xFFFF || size == 0xFFFF_FFFF {
+        // ZIP64: the locator just before the end record names the real record.
+        let record = end
+            .checked_sub(20)
+            .filter(|&at| tail.get(at..at + 4) == Some(b"PK\x06\x07"))
+            .map(|at| field(at + 8, 8));
+        let Some(record) = record.filter(|&at| at.saturating_add(56) <= len) else {
+            return Err(ReadError::BadZip("a ZIP64 end record is missing".into()));
+        };
+        let mut zip64 = [0u8; 56];
+        file.seek(SeekFrom::Start(record))?;
+        file.read_exact(&mut zip64)?;
+        file.seek(SeekFrom::Start(0))?;
+        let read = |at: usize| {
+            zip64[at..at + 8]
+                .iter()
+                .rev()
+                .fold(0u64, |value, &b| value << 8 | u64::from(b))
+        };
+        (entries, size) = (read(32), read(40));
+    }
+    if entries > MAX_ZIP_ENTRIES as u64 || size > MAX_CENTRAL_DIRECTORY_BYTES {
+        return Err(ReadError::TooLarge(format!(
+            "the ZIP lists {entries} entries in {size} bytes; at most {MAX_ZIP_ENTRIES} entries \
+             in {} MiB are read",
+            MAX_CENTRAL_DIRECTORY_BYTES / (1024 * 1024)
+        )));
+    }
+    Ok(())
+}
+
 fn too_large_unzipped(max: u64) -> ReadError {
     ReadError::TooLarge(format!(
         "the ZIP's conversations are more than {max} bytes uncompressed"
@@ -175,25 +242,32 @@ fn walk<T: DeserializeOwned>(
     each: &mut dyn FnMut(T) -> bool,
 ) -> Result<(), ReadError> {
     if format == ImportFormat::Confab {
-        let mut line = String::new();
+        let mut line = Vec::new();
         let mut number = 0usize;
         loop {
             line.clear();
-            if document.read_line(&mut line)? == 0 {
+            // One line is one conversation: never read more of it than one may be.
+            let read = (&mut *document)
+                .take(MAX_CONVERSATION_BYTES + 1)
+                .read_until(b'\n', &mut line)?;
+            if read == 0 {
                 return Ok(());
             }
             number += 1;
-            if line.trim().is_empty() {
+            if line.len() as u64 > MAX_CONVERSATION_BYTES {
+                return Err(conversation_too_large(number - 1));
+            }
+            if line.trim_ascii().is_empty() {
                 continue;
             }
-            if number == 1 && line.trim_start().starts_with('[') {
+            if number == 1 && line.trim_ascii_start().starts_with(b"[") {
                 return Err(ReadError::WrongFormat(
                     "this is a JSON array, not a confab export (NDJSON: one chat object per \
                      line); ChatGPT and Open WebUI exports take format=chatgpt or openwebui"
                         .into(),
                 ));
             }
-            let item = serde_json::from_str::<T>(&line)
+            let item = serde_json::from_slice::<T>(&line)
                 .map_err(|e| ReadError::NotJson(format!("line {number}: {e}")))?;
             if !each(item) {
                 return Ok(());
@@ -211,7 +285,12 @@ fn walk<T: DeserializeOwned>(
             }
         }
     };
-    let mut json = serde_json::Deserializer::from_reader(document);
+    let offset = Cell::new(0u64);
+    let mut json = serde_json::Deserializer::from_reader(Counting {
+        inner: document,
+        offset: &offset,
+    });
+    let mut too_large = None;
     let result = match first {
         Some(b'[') => {
             let mut stopped = false;
@@ -220,6 +299,8 @@ fn walk<T: DeserializeOwned>(
                 Elements {
                     each,
                     stopped: &mut stopped,
+                    offset: &offset,
+                    too_large: &mut too_large,
                     _item: PhantomData,
                 },
             );
@@ -229,7 +310,11 @@ fn walk<T: DeserializeOwned>(
             outcome
         }
         Some(b'{') => T::deserialize(&mut json).map(|item| {
-            each(item);
+            if offset.get() > MAX_CONVERSATION_BYTES {
+                too_large = Some(0);
+            } else {
+                each(item);
+            }
         }),
         Some(_) | None => {
             return Err(ReadError::NotJson(
@@ -237,6 +322,9 @@ fn walk<T: DeserializeOwned>(
             ))
         }
     };
+    if let Some(position) = too_large {
+        return Err(conversation_too_large(position));
+    }
     result.and_then(|()| json.end()).map_err(|e| {
         if e.is_io() {
             // The bytes could not be read (a ZIP entry failing its checksum, a disk).
@@ -247,10 +335,38 @@ fn walk<T: DeserializeOwned>(
     })
 }
 
-/// Hands each element of a JSON array to `each` as it is parsed.
+/// The most bytes of JSON one conversation may take: what the second pass holds of it
+/// (parsed, some times its size) stays bounded.
+pub const MAX_CONVERSATION_BYTES: u64 = 16 * 1024 * 1024;
+
+fn conversation_too_large(position: usize) -> ReadError {
+    ReadError::TooLarge(format!(
+        "conversation #{position} is more than {} MiB of JSON",
+        MAX_CONVERSATION_BYTES / (1024 * 1024)
+    ))
+}
+
+/// A reader that counts the bytes the parser took, so each conversation's size is known.
+struct Counting<'a, R: ?Sized> {
+    inner: &'a mut R,
+    offset: &'a Cell<u64>,
+}
+
+impl<R: Read + ?Sized> Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.offset.set(self.offset.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// Hands each element of a JSON array to `each` as it is parsed; stops at one larger
+/// than [`MAX_CONVERSATION_BYTES`] (its position in `too_large`).
 struct Elements<'a, T> {
     each: &'a mut dyn FnMut(T) -> bool,
     stopped: &'a mut bool,
+    offset: &'a Cell<u64>,
+    too_large: &'a mut Option<usize>,
     _item: PhantomData<T>,
 }
 
@@ -262,13 +378,22 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for Elements<'_, T> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(item) = seq.next_element::<T>()? {
+        let mut position = 0;
+        loop {
+            let start = self.offset.get();
+            let Some(item) = seq.next_element::<T>()? else {
+                return Ok(());
+            };
+            if self.offset.get() - start > MAX_CONVERSATION_BYTES {
+                *self.too_large = Some(position);
+                return Err(serde::de::Error::custom("conversation too large"));
+            }
             if !(self.each)(item) {
                 *self.stopped = true;
                 return Ok(());
             }
+            position += 1;
         }
-        Ok(())
     }
 }
 
@@ -303,7 +428,7 @@ impl<'de> Visitor<'de> for ProbeVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Probe, A::Error> {
         let mut probe = Probe::default();
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            map.next_value::<IgnoredAny>()?;
+            map.next_value::<Checked>()?;
             match key.as_ref() {
                 "mapping" => probe.mapping = true,
                 "current_node" => probe.current_node = true,
@@ -317,7 +442,7 @@ impl<'de> Visitor<'de> for ProbeVisitor {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Probe, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        while seq.next_element::<Checked>()?.is_some() {}
         Ok(Probe::default())
     }
 
@@ -379,6 +504,58 @@ impl Probed {
     }
 }
 
+/// Any JSON value, read and dropped through the same checks as a parse that keeps it
+/// (nesting depth, strings' UTF-8 and escapes, numbers' range), unlike `IgnoredAny`: a
+/// file the first pass accepts, the second pass reads.
+struct Checked;
+
+impl<'de> Deserialize<'de> for Checked {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(CheckedVisitor)
+    }
+}
+
+struct CheckedVisitor;
+
+impl<'de> Visitor<'de> for CheckedVisitor {
+    type Value = Checked;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+        while map.next_key::<Checked>()?.is_some() {
+            map.next_value::<Checked>()?;
+        }
+        Ok(Checked)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(Checked)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_unit<E>(self) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+}
+
 /// A reader that stops at a byte budget and says so.
 struct Limited<R> {
     inner: R,
@@ -413,7 +590,7 @@ impl<R: Read> Read for Limited<R> {
             return Ok(0);
         }
         // One byte past the budget is read, so reaching it is told from ending at it.
-        let room = usize::try_from(self.max - self.read + 1).unwrap_or(usize::MAX);
+        let room = usize::try_from((self.max - self.read).saturating_add(1)).unwrap_or(usize::MAX);
         let take = buf.len().min(room);
         let n = self.inner.read(&mut buf[..take])?;
         self.read += n as u64;
@@ -435,6 +612,7 @@ mod tests {
             &mut file,
             format,
             ReadLimits { max_bytes: 1 << 20 },
+            &|| true,
             &mut |c| {
                 seen.push(match c {
                     Ok(c) => c.source_id,
@@ -448,6 +626,33 @@ mod tests {
 
     const CONVERSATION: &str = r#"{"id":"c1","current_node":"a","mapping":{"a":{"id":"a","parent":null,"children":[],
         "message":{"author":{"role":"user"},"content":{"content_type":"text","parts":["hi"]}}}}}"#;
+
+    #[test]
+    fn a_zip_listing_too_much_is_refused_before_it_is_opened() {
+        let end_record = |entries: u16, size: u32| {
+            let mut bytes = b"PK\x05\x06\0\0\0\0".to_vec();
+            bytes.extend(entries.to_le_bytes());
+            bytes.extend(entries.to_le_bytes());
+            bytes.extend(size.to_le_bytes());
+            bytes.extend([0u8; 6]);
+            bytes
+        };
+        let check = |bytes: &[u8]| {
+            let mut file = tempfile::tempfile().expect("temp file");
+            file.write_all(bytes).expect("written");
+            check_central_directory(&mut file)
+        };
+        assert!(check(&end_record(3, 150)).is_ok());
+        assert!(matches!(
+            check(&end_record(3, 100 << 20)),
+            Err(ReadError::TooLarge(_))
+        ));
+        assert!(matches!(
+            check(&end_record(0xFFFF, 150)),
+            Err(ReadError::BadZip(_))
+        ));
+        assert!(check(b"PK\x03\x04 no end record").is_ok());
+    }
 
     #[test]
     fn items_that_are_not_objects_fail_alone() {

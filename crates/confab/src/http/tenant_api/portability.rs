@@ -13,7 +13,7 @@ use utoipa::IntoParams;
 use crate::chats::error::ChatError;
 use crate::chats::import::{ImportReport, ImportTarget};
 use crate::http::error::{ApiError, TenantError};
-use crate::http::export_all::{ndjson_export, ExportAllQuery};
+use crate::http::export_all::{ndjson_export, ExportAllQuery, ExportPages};
 use crate::http::extract::{parse_positive_id, TenantKey, ValidQuery};
 use crate::http::state::AppState;
 use crate::portability::ImportFormat;
@@ -51,7 +51,7 @@ pub async fn export_all(
             Some(state.chats.import_owner(key.tenant_id, id).await?)
         }
     };
-    Ok(ndjson_export(
+    Ok(ndjson_export(ExportPages::new(
         state.store.clone(),
         ExportPage {
             tenant_id: key.tenant_id,
@@ -60,7 +60,7 @@ pub async fn export_all(
             after: 0,
             limit: 0,
         },
-    ))
+    )))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -125,14 +125,14 @@ pub async fn import(
             Some(state.chats.import_owner(key.tenant_id, id).await?)
         }
     };
-    let _slot = state.chats.import_slot()?;
+    let slot = state.chats.import_slot()?;
     let file = spool(body, state.config.limits.max_import_bytes).await?;
     let target = ImportTarget {
         tenant_id: key.tenant_id,
         user_id,
         dry_run,
     };
-    let report = state.chats.import_file(file, format, target).await?;
+    let report = state.chats.import_file(file, format, target, slot).await?;
     tracing::info!(
         tenant = %key.tenant_id,
         format = format.as_str(),

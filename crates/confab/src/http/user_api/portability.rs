@@ -4,13 +4,14 @@ use axum::extract::State;
 use axum::response::Response;
 
 use crate::http::error::{ApiError, UserError};
-use crate::http::export_all::{ndjson_export, ExportAllQuery};
+use crate::http::export_all::{ndjson_export, ExportAllQuery, ExportPages};
 use crate::http::extract::{OwnUser, ValidQuery};
 use crate::http::state::AppState;
 use crate::store::ExportPage;
 
 /// Every live chat of the user, one per line, with its whole tree (`user_id` in the
-/// query is ignored: the path names the user).
+/// query is ignored: the path names the user). `metadata` is always `null`: it is the
+/// tenant's back end's, which the user API never shows.
 #[utoipa::path(get, path = "/api/users/{user_id}/export", tag = "user chats",
     params(("user_id" = i64, Path, minimum = 1), ExportAllQuery),
     security(("session" = [])),
@@ -24,7 +25,7 @@ pub async fn export_all(
     OwnUser(user): OwnUser,
     ValidQuery(query): ValidQuery<ExportAllQuery>,
 ) -> Result<Response, ApiError> {
-    Ok(ndjson_export(
+    let pages = ExportPages::new(
         state.store.clone(),
         ExportPage {
             tenant_id: user.tenant_id,
@@ -33,5 +34,6 @@ pub async fn export_all(
             after: 0,
             limit: 0,
         },
-    ))
+    );
+    Ok(ndjson_export(pages.for_user()))
 }

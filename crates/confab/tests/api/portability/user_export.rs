@@ -34,7 +34,7 @@ pub(super) async fn user_export_has_only_their_chats_and_since_filters(backend: 
     create_v1_chat(
         &app,
         &key,
-        json!({"name": "Ann's via the tenant", "user_id": ann.id}),
+        json!({"name": "Ann's via the tenant", "user_id": ann.id, "metadata": {"crm": "vip"}}),
     )
     .await;
     create_v1_chat(&app, &key, json!({"name": "Nobody's"})).await;
@@ -49,6 +49,14 @@ pub(super) async fn user_export_has_only_their_chats_and_since_filters(backend: 
         ["Ann's older", "Ann's via the tenant", "Ann's newer"]
     );
     assert!(lines(&text).iter().all(|l| l["chat"]["user_id"] == ann.id));
+    // The tenant's metadata is its back end's: never in the user's own export.
+    assert!(lines(&text).iter().all(|l| l["chat"]["metadata"].is_null()));
+    assert!(!text.contains("vip"), "{text}");
+    let tenant_view = export_text(&app, &format!("/api/v1/export?user_id={}", ann.id), &key).await;
+    assert!(
+        tenant_view.contains(r#""metadata":{"crm":"vip"}"#),
+        "{tenant_view}"
+    );
     // `user_id` in the query does not widen it.
     let widened = format!("{own}?user_id={}", ben.id);
     assert_eq!(export_text(&app, &widened, &ann.auth).await, text);
@@ -104,7 +112,11 @@ pub(super) async fn user_export_has_only_their_chats_and_since_filters(backend: 
         ]
     );
     let anns = export_text(&app, &format!("/api/v1/export?user_id={}", ann.id), &key).await;
-    assert_eq!(anns, text);
+    // The same lines, but for the metadata only the tenant sees.
+    assert_eq!(
+        anns.replace(r#""metadata":{"crm":"vip"}"#, r#""metadata":null"#),
+        text
+    );
     let since = format!("/api/v1/export?user_id={}&since={newest}", ann.id);
     assert_eq!(
         names(&export_text(&app, &since, &key).await),
