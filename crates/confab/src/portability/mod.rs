@@ -9,8 +9,10 @@
 pub mod chatgpt;
 pub mod confab;
 pub mod openwebui;
+mod probe;
 pub mod reader;
 mod tree_walk;
+mod zip_limits;
 
 use crate::domain::{Actor, Timestamp};
 use uuid::Uuid;

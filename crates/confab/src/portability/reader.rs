@@ -8,8 +8,7 @@
 //! refused before a single chat is stored. The second pass hands the conversations over
 //! one by one. Memory holds one conversation, whatever the file's size.
 
-use serde::de::{DeserializeOwned, MapAccess, SeqAccess, Visitor};
-use serde::Deserialize;
+use serde::de::{DeserializeOwned, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use std::cell::Cell;
 use std::fmt;
@@ -17,6 +16,8 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::marker::PhantomData;
 
+use super::probe::{Probe, Probed};
+use super::zip_limits::check_central_directory;
 use super::{chatgpt, confab, openwebui, Conversation, ConversationError, ImportFormat};
 
 /// Why a whole file is refused (nothing is stored).
@@ -42,7 +43,7 @@ pub struct ReadLimits {
 }
 
 /// The most conversations-NNN.json shards (and entries scanned) in one ZIP.
-const MAX_ZIP_ENTRIES: usize = 100_000;
+pub(super) const MAX_ZIP_ENTRIES: usize = 100_000;
 
 /// Checks the whole file, then calls `each` with every conversation in file order
 /// (`Err` for one that cannot be imported, with its source id); `each` returns `false`
@@ -151,64 +152,6 @@ fn for_each_document(
             other => other,
         })?;
         budget -= limited.read;
-    }
-    Ok(())
-}
-
-/// The most bytes a ZIP's central directory (its list of entries) may take: opening the
-/// archive reads all of it into memory.
-const MAX_CENTRAL_DIRECTORY_BYTES: u64 = 16 * 1024 * 1024;
-
-/// Refuses a ZIP whose central directory is too large to open, from its end record
-/// (and ZIP64's), before the archive is parsed. A file without one is left to the ZIP
-/// reader to refuse.
-fn check_central_directory(file: &mut File) -> Result<(), ReadError> {
-    let len = file.seek(SeekFrom::End(0))?;
-    // The end record (22 bytes) follows at most 64 KiB of comment.
-    let tail_len = len.min(22 + 65_535 + 20);
-    file.seek(SeekFrom::Start(len - tail_len))?;
-    let mut tail = vec![0u8; usize::try_from(tail_len).unwrap_or(0)];
-    file.read_exact(&mut tail)?;
-    file.seek(SeekFrom::Start(0))?;
-    let Some(end) = tail.windows(4).rposition(|w| w == b"PK\x05\x06") else {
-        return Ok(());
-    };
-    let field = |at: usize, width: usize| -> u64 {
-        tail.get(at..at + width).map_or(0, |bytes| {
-            bytes
-                .iter()
-                .rev()
-                .fold(0u64, |value, &b| value << 8 | u64::from(b))
-        })
-    };
-    let (mut entries, mut size) = (field(end + 10, 2), field(end + 12, 4));
-    if entries == 0xFFFF || size == 0xFFFF_FFFF {
-        // ZIP64: the locator just before the end record names the real record.
-        let record = end
-            .checked_sub(20)
-            .filter(|&at| tail.get(at..at + 4) == Some(b"PK\x06\x07"))
-            .map(|at| field(at + 8, 8));
-        let Some(record) = record.filter(|&at| at.saturating_add(56) <= len) else {
-            return Err(ReadError::BadZip("a ZIP64 end record is missing".into()));
-        };
-        let mut zip64 = [0u8; 56];
-        file.seek(SeekFrom::Start(record))?;
-        file.read_exact(&mut zip64)?;
-        file.seek(SeekFrom::Start(0))?;
-        let read = |at: usize| {
-            zip64[at..at + 8]
-                .iter()
-                .rev()
-                .fold(0u64, |value, &b| value << 8 | u64::from(b))
-        };
-        (entries, size) = (read(32), read(40));
-    }
-    if entries > MAX_ZIP_ENTRIES as u64 || size > MAX_CENTRAL_DIRECTORY_BYTES {
-        return Err(ReadError::TooLarge(format!(
-            "the ZIP lists {entries} entries in {size} bytes; at most {MAX_ZIP_ENTRIES} entries \
-             in {} MiB are read",
-            MAX_CENTRAL_DIRECTORY_BYTES / (1024 * 1024)
-        )));
     }
     Ok(())
 }
@@ -394,165 +337,6 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for Elements<'_, T> {
             }
             position += 1;
         }
-    }
-}
-
-/// What the first pass looks at in each conversation: which of the keys that tell the
-/// formats apart it has (everything else is parsed and dropped). Any JSON value reads
-/// as a probe: one that is not an object has none of the keys (the second pass reports
-/// it as that conversation's error).
-#[derive(Default)]
-struct Probe {
-    mapping: bool,
-    current_node: bool,
-    chat: bool,
-    history: bool,
-    messages: bool,
-}
-
-impl<'de> Deserialize<'de> for Probe {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ProbeVisitor)
-    }
-}
-
-struct ProbeVisitor;
-
-impl<'de> Visitor<'de> for ProbeVisitor {
-    type Value = Probe;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a conversation")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Probe, A::Error> {
-        let mut probe = Probe::default();
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            map.next_value::<Checked>()?;
-            match key.as_ref() {
-                "mapping" => probe.mapping = true,
-                "current_node" => probe.current_node = true,
-                "chat" => probe.chat = true,
-                "history" => probe.history = true,
-                "messages" => probe.messages = true,
-                _ => {}
-            }
-        }
-        Ok(probe)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Probe, A::Error> {
-        while seq.next_element::<Checked>()?.is_some() {}
-        Ok(Probe::default())
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Probe, E> {
-        Ok(Probe::default())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Probe, E> {
-        Ok(Probe::default())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Probe, E> {
-        Ok(Probe::default())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Probe, E> {
-        Ok(Probe::default())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Probe, E> {
-        Ok(Probe::default())
-    }
-    fn visit_unit<E>(self) -> Result<Probe, E> {
-        Ok(Probe::default())
-    }
-}
-
-/// What the first pass saw: conversations, and how many looked like the format.
-#[derive(Default)]
-struct Probed {
-    conversations: u64,
-    matching: u64,
-}
-
-impl Probed {
-    fn note(&mut self, probe: &Probe, format: ImportFormat) {
-        self.conversations += 1;
-        let matches = match format {
-            ImportFormat::ChatGpt => probe.mapping || probe.current_node,
-            // A chat wraps its `history` or flat `messages` in `chat`, or is the inner
-            // object itself; a confab line has `chat` and `messages` side by side.
-            ImportFormat::OpenWebUi => probe.history || (probe.chat != probe.messages),
-            ImportFormat::Confab => probe.chat && probe.messages,
-        };
-        self.matching += u64::from(matches);
-    }
-
-    /// A file none of whose conversations has its format's keys was sent with the
-    /// wrong `format` (one corrupt conversation among good ones is reported alone).
-    fn check(&self, format: ImportFormat) -> Result<(), ReadError> {
-        if self.conversations > 0 && self.matching == 0 {
-            let keys = match format {
-                ImportFormat::ChatGpt => "`mapping` or `current_node`",
-                ImportFormat::OpenWebUi => "`chat` or `history`",
-                ImportFormat::Confab => "`chat` and `messages`",
-            };
-            return Err(ReadError::WrongFormat(format!(
-                "this is not a {} export: no conversation in it has {keys}",
-                format.as_str()
-            )));
-        }
-        Ok(())
-    }
-}
-
-/// Any JSON value, read and dropped through the same checks as a parse that keeps it
-/// (nesting depth, strings' UTF-8 and escapes, numbers' range), unlike `IgnoredAny`: a
-/// file the first pass accepts, the second pass reads.
-struct Checked;
-
-impl<'de> Deserialize<'de> for Checked {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(CheckedVisitor)
-    }
-}
-
-struct CheckedVisitor;
-
-impl<'de> Visitor<'de> for CheckedVisitor {
-    type Value = Checked;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
-        while map.next_key::<Checked>()?.is_some() {
-            map.next_value::<Checked>()?;
-        }
-        Ok(Checked)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
-        while seq.next_element::<Checked>()?.is_some() {}
-        Ok(Checked)
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_unit<E>(self) -> Result<Checked, E> {
-        Ok(Checked)
     }
 }
 
