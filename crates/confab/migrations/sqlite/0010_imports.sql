@@ -5,3 +5,6 @@
 
 ALTER TABLE chats ADD COLUMN source_id TEXT;
 CREATE UNIQUE INDEX chats_tenant_source ON chats (tenant_id, source_id) WHERE source_id IS NOT NULL;
+
+-- An export walks a tenant's chats in id order, a page at a time.
+CREATE INDEX chats_tenant_id ON chats (tenant_id, id);

@@ -18,8 +18,11 @@ const ALREADY_IMPORTED: &str = "already imported";
 /// A chat of tenant `$1` that an import is a duplicate of: imported from the same source
 /// (`$2`), or (confab exports) with the exported uuid (`$3`), or with the uuid the source
 /// names (`$4`: a chat made here, exported, imported elsewhere and exported again).
-const DUPLICATE_SQL: &str = "SELECT id FROM chats WHERE tenant_id = $1 \
-     AND (source_id = $2 OR uuid = $3 OR uuid = $4) LIMIT 1";
+/// Three index lookups (one `OR` would make SQLite scan the tenant's chats for each
+/// conversation).
+const DUPLICATE_SQL: &str = "SELECT id FROM chats WHERE tenant_id = $1 AND source_id = $2 \
+     UNION ALL SELECT id FROM chats WHERE uuid = $3 AND tenant_id = $1 \
+     UNION ALL SELECT id FROM chats WHERE uuid = $4 AND tenant_id = $1 LIMIT 1";
 
 /// The uuid in a `confab:<uuid>` source id.
 fn confab_uuid(source_id: &str) -> Option<String> {
@@ -270,7 +273,7 @@ where
             "SELECT ",
             chat_columns!(),
             ", source_id FROM chats WHERE tenant_id = $1 AND trashed_at IS NULL AND id > $2 \
-             AND ($3 IS NULL OR user_id = $3) AND updated_at >= $4 ORDER BY id LIMIT $5"
+             AND ($3 IS NULL OR user_id = $3) AND +updated_at >= $4 ORDER BY id LIMIT $5"
         ))
         .bind(page.tenant_id.hyphenated().to_string())
         .bind(page.after)
