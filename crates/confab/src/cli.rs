@@ -195,6 +195,18 @@ async fn open(database: &DatabaseArgs) -> anyhow::Result<std::sync::Arc<dyn Stor
     store::connect(&database.database_url, 1).await
 }
 
+/// The id of the tenant's user with this email; an error naming both when there is none.
+async fn user_id_by_email(
+    store: &dyn Store,
+    tenant_id: Uuid,
+    email: &Email,
+) -> anyhow::Result<i64> {
+    match store.user_credentials(tenant_id, email).await? {
+        Some(found) => Ok(found.user.id),
+        None => anyhow::bail!("no user {} in tenant {tenant_id}", email.as_str()),
+    }
+}
+
 /// Creates an API key for a tenant; returns (key id, the secret key).
 pub async fn issue_key(
     store: &dyn Store,

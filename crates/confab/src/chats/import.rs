@@ -95,15 +95,6 @@ impl Chats {
             .map_err(|_| ChatError::ImportBusy)
     }
 
-    /// The tenant's user an import gives its chats to.
-    pub async fn import_owner(&self, tenant_id: Uuid, user_id: i64) -> Result<i64, ChatError> {
-        match self.store.get_user(tenant_id, user_id).await {
-            Ok(user) => Ok(user.id),
-            Err(StoreError::NotFound) => Err(ChatError::UserNotFound),
-            Err(other) => Err(other.into()),
-        }
-    }
-
     /// Imports every conversation of `file`. The file is checked whole first: a file
     /// that is not JSON, truncated, of another format or too large is refused
     /// ([`ChatError::ImportRefused`]) with nothing stored.

@@ -66,12 +66,7 @@ impl Chats {
         let metadata = parse_metadata(metadata)?;
         let user_id = match user_id {
             None => None,
-            Some(id) if id <= 0 => return Err(ChatError::InvalidUserId),
-            Some(id) => match self.store.get_user(tenant_id, id).await {
-                Ok(user) => Some(user.id),
-                Err(StoreError::NotFound) => return Err(ChatError::UserNotFound),
-                Err(other) => return Err(other.into()),
-            },
+            Some(id) => Some(self.tenant_user(tenant_id, id).await?),
         };
         self.create(NewChat {
             tenant_id,
@@ -152,6 +147,19 @@ impl Chats {
         };
         self.announce_deleted(&deleted, false).await;
         Ok(())
+    }
+
+    /// A user of the tenant named by a tenant-API caller (a chat's owner, whose chats an
+    /// export or import names): 400 for an id that is not positive, 404 for anyone else.
+    pub async fn tenant_user(&self, tenant_id: Uuid, user_id: i64) -> Result<i64, ChatError> {
+        if user_id <= 0 {
+            return Err(ChatError::InvalidUserId);
+        }
+        match self.store.get_user(tenant_id, user_id).await {
+            Ok(user) => Ok(user.id),
+            Err(StoreError::NotFound) => Err(ChatError::UserNotFound),
+            Err(other) => Err(other.into()),
+        }
     }
 
     /// Publishes `chat.deleted` for chats just deleted or moved to the trash: their

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{open, TenantArg};
+use super::{open, user_id_by_email, TenantArg};
 use crate::config::DatabaseArgs;
 use crate::domain::Email;
 use crate::store::StoreError;
@@ -21,10 +21,8 @@ pub async fn delete_user(
         .unwrap_or(TenantArg::Default)
         .resolve(store.as_ref())
         .await?;
-    let Some(found) = store.user_credentials(tenant_id, &email).await? else {
-        anyhow::bail!("no user {} in tenant {tenant_id}", email.as_str());
-    };
-    let erased = match store.erase_user(tenant_id, found.user.id).await {
+    let user_id = user_id_by_email(store.as_ref(), tenant_id, &email).await?;
+    let erased = match store.erase_user(tenant_id, user_id).await {
         Err(StoreError::NotFound) => {
             anyhow::bail!("no user {} in tenant {tenant_id}", email.as_str())
         }
@@ -33,7 +31,7 @@ pub async fn delete_user(
     println!(
         "{}",
         json!({
-            "user_id": found.user.id,
+            "user_id": user_id,
             "chats": erased.chats.len(),
             "messages": erased.messages,
             "files": erased.files,

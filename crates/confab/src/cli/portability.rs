@@ -4,7 +4,7 @@
 use std::io::Write as _;
 use std::sync::Arc;
 
-use super::{open, TenantArg};
+use super::{open, user_id_by_email, TenantArg};
 use crate::chats::import::ImportTarget;
 use crate::chats::Chats;
 use crate::config::{DatabaseArgs, Limits};
@@ -25,11 +25,9 @@ async fn tenant_and_user(
     let Some(email) = email else {
         return Ok((tenant_id, None));
     };
-    let parsed = Email::parse(email).map_err(|e| anyhow::anyhow!(e.0))?;
-    match store.user_credentials(tenant_id, &parsed).await? {
-        Some(found) => Ok((tenant_id, Some(found.user.id))),
-        None => anyhow::bail!("no user {} in tenant {tenant_id}", parsed.as_str()),
-    }
+    let email = Email::parse(email).map_err(|e| anyhow::anyhow!(e.0))?;
+    let user_id = user_id_by_email(store, tenant_id, &email).await?;
+    Ok((tenant_id, Some(user_id)))
 }
 
 /// Writes the tenant's (or the user's) live chats to stdout, one NDJSON line each.

@@ -148,31 +148,13 @@ fn fenced(language: Option<&str>, code: &str) -> String {
 mod tests {
     use super::*;
     use crate::domain::Timestamp;
+    use crate::portability::tree_walk::testing::{fixture_item, msg, seconds};
     use serde_json::{json, Map};
 
     const FIXTURE: &str = include_str!("../../tests/fixtures/import/chatgpt_conversations.json");
 
     fn fixture(position: usize) -> Result<Conversation, ConversationError> {
-        let all: Vec<Value> = serde_json::from_str(FIXTURE).expect("the fixture is JSON");
-        let value = all.get(position).cloned().expect("the fixture has it");
-        conversation(value, position)
-    }
-
-    fn seconds(s: i64) -> Option<Timestamp> {
-        Some(Timestamp(s * 1_000_000))
-    }
-
-    fn msg(
-        parent: Option<usize>,
-        actor: Actor,
-        text: &str,
-        created_at: Option<Timestamp>,
-        model: Option<&str>,
-    ) -> ConversationMessage {
-        let mut message =
-            tree_walk::message(actor, text.into(), created_at, model.map(str::to_owned));
-        message.parent = parent;
-        message
+        conversation(fixture_item(FIXTURE, position), position)
     }
 
     #[test]

@@ -6,6 +6,31 @@ use serde::Deserialize;
 use std::fmt;
 
 use super::reader::ReadError;
+
+/// The visitor methods of JSON scalars, each read (and checked by the parser) and
+/// answered with `$value`: a scalar tells nothing of a conversation's format.
+macro_rules! accept_scalars {
+    ($value:expr) => {
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+    };
+}
 use super::ImportFormat;
 
 /// What the first pass looks at in each conversation: which of the keys that tell the
@@ -36,6 +61,14 @@ impl<'de> Visitor<'de> for ProbeVisitor {
         f.write_str("a conversation")
     }
 
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Probe, A::Error> {
+        CheckedVisitor
+            .visit_seq(seq)
+            .map(|Checked| Probe::default())
+    }
+
+    accept_scalars!(Probe::default());
+
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Probe, A::Error> {
         let mut probe = Probe::default();
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
@@ -50,30 +83,6 @@ impl<'de> Visitor<'de> for ProbeVisitor {
             }
         }
         Ok(probe)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Probe, A::Error> {
-        while seq.next_element::<Checked>()?.is_some() {}
-        Ok(Probe::default())
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Probe, E> {
-        Ok(Probe::default())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Probe, E> {
-        Ok(Probe::default())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Probe, E> {
-        Ok(Probe::default())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Probe, E> {
-        Ok(Probe::default())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Probe, E> {
-        Ok(Probe::default())
-    }
-    fn visit_unit<E>(self) -> Result<Probe, E> {
-        Ok(Probe::default())
     }
 }
 
@@ -142,27 +151,10 @@ impl<'de> Visitor<'de> for CheckedVisitor {
         Ok(Checked)
     }
 
+    accept_scalars!(Checked);
+
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
         while seq.next_element::<Checked>()?.is_some() {}
-        Ok(Checked)
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_unit<E>(self) -> Result<Checked, E> {
         Ok(Checked)
     }
 }

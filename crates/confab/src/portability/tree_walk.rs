@@ -235,6 +235,38 @@ pub(super) fn nearest_model(
     None
 }
 
+/// What the importers' tests share: a fixture's item, times, expected messages.
+#[cfg(test)]
+pub(super) mod testing {
+    use serde_json::Value;
+
+    use super::super::ConversationMessage;
+    use crate::domain::{Actor, Timestamp};
+
+    /// Item `position` of a fixture that is a JSON array.
+    pub fn fixture_item(fixture: &str, position: usize) -> Value {
+        let all: Vec<Value> = serde_json::from_str(fixture).expect("the fixture is JSON");
+        all.get(position).cloned().expect("the fixture has it")
+    }
+
+    pub fn seconds(s: i64) -> Option<Timestamp> {
+        Some(Timestamp(s * 1_000_000))
+    }
+
+    /// A message as an importer should produce it.
+    pub fn msg(
+        parent: Option<usize>,
+        actor: Actor,
+        text: &str,
+        created_at: Option<Timestamp>,
+        model: Option<&str>,
+    ) -> ConversationMessage {
+        let mut message = super::message(actor, text.into(), created_at, model.map(str::to_owned));
+        message.parent = parent;
+        message
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,13 +44,7 @@ pub async fn export_all(
     ValidQuery(query): ValidQuery<ExportAllQuery>,
 ) -> Result<Response, ApiError> {
     let since = query.since()?;
-    let user_id = match query.user_id.as_deref() {
-        None => None,
-        Some(text) => {
-            let id = parse_positive_id(text).ok_or(ChatError::InvalidUserId)?;
-            Some(state.chats.import_owner(key.tenant_id, id).await?)
-        }
-    };
+    let user_id = named_user(&state, &key, query.user_id.as_deref()).await?;
     Ok(ndjson_export(ExportPages::new(
         state.store.clone(),
         ExportPage {
@@ -118,13 +112,7 @@ pub async fn import(
         }
     };
     check_content_type(&headers)?;
-    let user_id = match query.user_id.as_deref() {
-        None => None,
-        Some(text) => {
-            let id = parse_positive_id(text).ok_or(ChatError::InvalidUserId)?;
-            Some(state.chats.import_owner(key.tenant_id, id).await?)
-        }
-    };
+    let user_id = named_user(&state, &key, query.user_id.as_deref()).await?;
     let slot = state.chats.import_slot()?;
     let file = spool(body, state.config.limits.max_import_bytes).await?;
     let target = ImportTarget {
@@ -143,6 +131,19 @@ pub async fn import(
         "import"
     );
     Ok(Json(report).into_response())
+}
+
+/// The tenant's user a `user_id` query parameter names, if it names one.
+async fn named_user(
+    state: &AppState,
+    key: &TenantKey,
+    user_id: Option<&str>,
+) -> Result<Option<i64>, ApiError> {
+    let Some(text) = user_id else {
+        return Ok(None);
+    };
+    let id = parse_positive_id(text).ok_or(ChatError::InvalidUserId)?;
+    Ok(Some(state.chats.tenant_user(key.tenant_id, id).await?))
 }
 
 fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {

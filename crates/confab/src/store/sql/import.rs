@@ -164,19 +164,7 @@ where
             .bind(i64::from(record.branched))
             .execute(&mut *tx)
             .await?;
-        let tenant_bytes: i64 = sqlx::query_scalar::<DB, i64>(
-            "UPDATE tenants SET message_bytes = message_bytes + $2 WHERE id = $1 \
-             RETURNING message_bytes",
-        )
-        .bind(tenant.as_str())
-        .bind(bytes)
-        .fetch_one(&mut *tx)
-        .await?;
-        quota::within(
-            self.quotas.max_tenant_message_bytes,
-            tenant_bytes,
-            QuotaExceeded::TenantMessageBytes,
-        )?;
+        Self::charge_tenant_bytes(&mut tx, chat.tenant_id, bytes, self.quotas).await?;
         tx.commit().await?;
         Ok(ImportOutcome::Stored {
             chat_id: record.id,
@@ -194,20 +182,10 @@ where
         let mut ids: Vec<i64> = Vec::with_capacity(messages.len());
         for message in messages {
             let parent = message.parent.and_then(|index| ids.get(index).copied());
-            let document = DB::search_document(message.text.as_str(), chat.tenant_id);
-            let insert = sqlx::query_scalar::<DB, i64>(DB::INSERT_MESSAGE_SQL)
-                .bind(chat.id)
-                .bind(message.actor.as_str())
-                .bind(message.text.as_str())
-                .bind(message.created_at.micros())
-                .bind(parent);
-            let id: i64 = if DB::SEARCH_DOCUMENT_IN_INSERT {
-                insert.bind(document).fetch_one(&mut *conn).await?
-            } else {
-                let id = insert.fetch_one(&mut *conn).await?;
-                Self::index_message_in(conn, id, document).await?;
-                id
-            };
+            let stamp = message.created_at.micros();
+            let id =
+                Self::insert_message_row(conn, chat, message.actor, &message.text, stamp, parent)
+                    .await?;
             if message.updated_at != message.created_at || message.reply.is_some() {
                 let reply = message.reply.as_ref();
                 sqlx::query(

@@ -10,7 +10,7 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 use super::rows::{attach_files, parse_actor, select_messages, ChatUsageRow, FileRow, MessageRow};
 use super::{by_ref, Sql, SqlEngine, RELEASE_TENANT_BYTES_SQL};
 use crate::domain::delete_last::{DeleteLastPlan, Planner};
-use crate::domain::Timestamp;
+use crate::domain::{Actor, MessageText, Timestamp};
 use crate::store::quota::{self, QuotaExceeded, StorageQuotas};
 use crate::store::records::*;
 use crate::store::StoreResult;
@@ -113,20 +113,9 @@ where
         let mut stored = Vec::with_capacity(messages.len());
         let mut parent = parent;
         for message in messages {
-            let document = DB::search_document(message.text.as_str(), chat.tenant_id);
-            let insert = sqlx::query_scalar::<DB, i64>(DB::INSERT_MESSAGE_SQL)
-                .bind(chat.id)
-                .bind(message.actor.as_str())
-                .bind(message.text.as_str())
-                .bind(stamp)
-                .bind(parent);
-            let id: i64 = if DB::SEARCH_DOCUMENT_IN_INSERT {
-                insert.bind(document).fetch_one(&mut *conn).await?
-            } else {
-                let id = insert.fetch_one(&mut *conn).await?;
-                Self::index_message_in(conn, id, document).await?;
-                id
-            };
+            let id =
+                Self::insert_message_row(conn, &chat, message.actor, &message.text, stamp, parent)
+                    .await?;
             let files = Self::insert_files_in(conn, &chat, id, message.files, stamp).await?;
             let siblings = match (&first_siblings, stored.is_empty()) {
                 (Siblings::Of(existing), true) => {
@@ -165,12 +154,51 @@ where
             chat.current_message_id = Some(leaf);
             chat.updated_at = Timestamp(updated_at);
         }
-        // Last, so the tenant's row lock (PostgreSQL) is held only until the commit.
+        Self::charge_tenant_bytes(conn, chat.tenant_id, bytes, quotas).await?;
+        Ok(Appended {
+            chat,
+            messages: stored,
+        })
+    }
+
+    /// Inserts one message row under `parent` with its search document (in the insert,
+    /// or beside it, as the engine keeps it); returns its id.
+    pub(crate) async fn insert_message_row(
+        conn: &mut DB::Connection,
+        chat: &ChatRecord,
+        actor: Actor,
+        text: &MessageText,
+        stamp: i64,
+        parent: Option<i64>,
+    ) -> StoreResult<i64> {
+        let document = DB::search_document(text.as_str(), chat.tenant_id);
+        let insert = sqlx::query_scalar::<DB, i64>(DB::INSERT_MESSAGE_SQL)
+            .bind(chat.id)
+            .bind(actor.as_str())
+            .bind(text.as_str())
+            .bind(stamp)
+            .bind(parent);
+        if DB::SEARCH_DOCUMENT_IN_INSERT {
+            return Ok(insert.bind(document).fetch_one(&mut *conn).await?);
+        }
+        let id = insert.fetch_one(&mut *conn).await?;
+        Self::index_message_in(conn, id, document).await?;
+        Ok(id)
+    }
+
+    /// Adds `bytes` of message text to the tenant's count, within its quota. Called last
+    /// in a write, so the tenant's row lock (PostgreSQL) is held only until the commit.
+    pub(crate) async fn charge_tenant_bytes(
+        conn: &mut DB::Connection,
+        tenant_id: uuid::Uuid,
+        bytes: i64,
+        quotas: StorageQuotas,
+    ) -> StoreResult<()> {
         let tenant_bytes: i64 = sqlx::query_scalar::<DB, i64>(
             "UPDATE tenants SET message_bytes = message_bytes + $2 WHERE id = $1 \
              RETURNING message_bytes",
         )
-        .bind(chat.tenant_id.hyphenated().to_string())
+        .bind(tenant_id.hyphenated().to_string())
         .bind(bytes)
         .fetch_one(&mut *conn)
         .await?;
@@ -179,10 +207,7 @@ where
             tenant_bytes,
             QuotaExceeded::TenantMessageBytes,
         )?;
-        Ok(Appended {
-            chat,
-            messages: stored,
-        })
+        Ok(())
     }
 
     /// Stores a message's code files (stamped `stamp`), in the caller's transaction.
