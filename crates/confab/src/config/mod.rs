@@ -323,12 +323,15 @@ pub struct Config {
     /// Mark the session cookie `Secure` (set it when clients reach confab over HTTPS).
     #[arg(long, env = "CONFAB_COOKIE_SECURE")]
     pub cookie_secure: bool,
-    /// Origins besides the server's own whose pages may use the session cookie for
-    /// WebSocket upgrades and logout: comma-separated, exact
-    /// (`https://app.example.com,http://localhost:3000`). Empty: the server's own only.
-    #[arg(long, env = "CONFAB_ALLOWED_ORIGINS", value_delimiter = ',',
+    /// An origin besides the server's own whose pages may call the APIs with the session
+    /// cookie: CORS preflights are answered and credentials allowed for it, and its
+    /// cookie-authenticated writes and WebSocket upgrades are accepted. Exact
+    /// (`https://app.example.com`); repeat the flag, or separate with commas in
+    /// `CONFAB_CORS_ORIGINS`. None: the server's own origin only.
+    #[arg(long = "cors-origin", visible_alias = "allowed-origins",
+          env = "CONFAB_CORS_ORIGINS", value_name = "ORIGIN", value_delimiter = ',',
           value_parser = origin::parse_allowed)]
-    pub allowed_origins: Vec<String>,
+    pub cors_origins: Vec<String>,
     /// How long a session lasts, in hours.
     #[arg(long, env = "CONFAB_SESSION_TTL_HOURS", default_value_t = 24 * 30)]
     pub session_ttl_hours: u32,
@@ -399,7 +402,7 @@ mod tests {
             default_hash_concurrency()
         );
         assert_eq!(config.quotas.max_messages_per_chat, 1_000_000);
-        assert!(config.allowed_origins.is_empty());
+        assert!(config.cors_origins.is_empty());
         assert_eq!(
             defaults::<DatabaseArgs>().database_url,
             DEFAULT_DATABASE_URL

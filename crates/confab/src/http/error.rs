@@ -299,7 +299,7 @@ impl From<ChatError> for ApiError {
             ChatError::Watched(live) => ApiError::conflict(
                 "chat_has_active_connections",
                 format!(
-                    "Chat has {live} active connection(s) (WebSockets, or a reply being generated); close them or delete with ?force=true"
+                    "Chat has {live} active connection(s) (WebSockets, or a reply being generated); close them, or delete with ?force=true (tenant API) or without ?check_connections (user API)"
                 ),
             ),
             ChatError::PresenceUnavailable(cause) => ApiError::presence_unavailable(cause),
@@ -400,11 +400,6 @@ pub async fn render_errors(uri: Uri, mut response: Response) -> Response {
         Some(error) => error.render_for(is_tenant_api(&uri)),
         None => response,
     }
-}
-
-/// Fallback for unknown routes.
-pub async fn route_not_found() -> ApiError {
-    ApiError::route_not_found()
 }
 
 /// Fallback for known routes called with a method they do not have.

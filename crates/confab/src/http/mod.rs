@@ -2,12 +2,14 @@
 //!
 //! Modules import downward only: `mod.rs` (the router) and `openapi.rs` on top; the
 //! handlers in `user_api/`, `tenant_api/`, `ws/`, `shared.rs` and `ops.rs`; below them the shared
-//! extractors (`extract/`), checks (`origin.rs`, `throttle.rs`) and `state.rs`; at the
+//! extractors (`extract/`), checks (`origin.rs`, `cors.rs`, `throttle.rs`) and `state.rs`; at the
 //! bottom what knows no handler: `error.rs`, `streamed.rs`, `reply_stream.rs`,
 //! `message_body.rs`, `response_cache.rs`, `metrics.rs`, `key_touches.rs`,
-//! `forwarded.rs`, `share_url.rs`, `chat_params.rs`, and the connection layer `server.rs` with `wire/`.
+//! `forwarded.rs`, `share_url.rs`, `chat_params.rs`, `web_app.rs` (the embedded web app),
+//! and the connection layer `server.rs` with `wire/`.
 
 pub mod chat_params;
+pub mod cors;
 pub mod error;
 pub mod export_all;
 pub mod extract;
@@ -29,6 +31,7 @@ pub mod streamed;
 pub mod tenant_api;
 pub mod throttle;
 pub mod user_api;
+pub mod web_app;
 pub mod wire;
 pub mod ws;
 
@@ -47,10 +50,12 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .route("/api/openapi.json", get(openapi::document))
-        .fallback(error::route_not_found)
+        .fallback(web_app::fallback)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.limits.body_limit_bytes))
         .layer(middleware::map_response(error::render_errors))
+        // Outside `render_errors`, so errors carry the CORS headers too.
+        .layer(middleware::from_fn_with_state(state.clone(), cors::cors))
         .layer(middleware::from_fn_with_state(state.clone(), ops::track))
         .with_state(state)
 }

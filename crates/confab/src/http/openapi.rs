@@ -3,6 +3,7 @@
 
 use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::error::{TenantError, UserError};
@@ -21,6 +22,45 @@ impl Modify for Security {
             "api_key",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
         );
+    }
+}
+
+/// The cross-site check (`origin.rs`) applies to every user-API write and to sign-up,
+/// login and logout: each documents its 403 once, here.
+struct CrossSite;
+
+impl Modify for CrossSite {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let forbidden = ResponseBuilder::new()
+            .description(
+                "A request from another site's page (an `Origin` that is neither this \
+                 server's nor one of `--cors-origin`): `forbidden_origin`",
+            )
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("UserError")))
+                    .build(),
+            )
+            .build();
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !(path.starts_with("/api/users/") || path.starts_with("/api/auth/")) {
+                continue;
+            }
+            let writes = [
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for operation in writes.into_iter().flatten() {
+                operation
+                    .responses
+                    .responses
+                    .entry("403".to_owned())
+                    .or_insert_with(|| forbidden.clone().into());
+            }
+        }
     }
 }
 
@@ -46,7 +86,7 @@ impl Modify for Security {
         ws::tenant_ws, ws::user_ws,
     ),
     components(schemas(UserError, TenantError)),
-    modifiers(&Security),
+    modifiers(&Security, &CrossSite),
 )]
 pub struct ApiDoc;
 

@@ -1,12 +1,14 @@
 //! Cross-site request forgery checks for what the session cookie alone authorises.
 //!
-//! Browsers attach the session cookie to requests other sites make them send. Two such
-//! requests do harm without reading the answer: a WebSocket upgrade (the page then reads
-//! the user's live events) and `POST /api/auth/logout`. Both are refused when the
-//! request carries an `Origin` that is neither the server's own nor one of
-//! `--allowed-origins` (`Origin: null`, which sandboxed and privacy-sensitive contexts
-//! send, is refused too). Requests without `Origin` (curl, scripts, other servers)
-//! pass: browsers always send it on WebSocket upgrades and cross-origin POSTs.
+//! Browsers attach the session cookie to requests other sites make them send. Every
+//! such request that changes something is refused when it carries an `Origin` that is
+//! neither the server's own nor one of `--cors-origin` (`Origin: null`, which sandboxed
+//! and privacy-sensitive contexts send, is refused too): cookie-authenticated writes
+//! (any method but GET and HEAD, checked by `SessionUser`), WebSocket upgrades (a page
+//! could read the user's live events), sign-up and login (a forged login would put the
+//! victim in the attacker's account), and logout. Requests without `Origin` (curl,
+//! scripts, other servers) pass: browsers send it on every cross-origin request but
+//! GET and HEAD. API-key requests are never checked: no browser attaches a key by itself.
 //!
 //! The server's own origin is `http://` + the request's `Host`, or `https://` when the
 //! session cookie is marked `Secure` for the request (`--cookie-secure`, or a proxy that
@@ -20,16 +22,16 @@ use super::extract::cookie_secure;
 use super::state::AppState;
 use crate::config::origin::normalize;
 
-fn foreign_origin() -> ApiError {
+pub fn foreign_origin() -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
         "forbidden_origin",
-        "Requests authenticated by the session cookie are not accepted from this origin",
+        "Requests from this origin are not accepted: it is neither this server's own nor one of --cors-origin",
     )
 }
 
 /// Refuses (403 `forbidden_origin`) a request whose `Origin` is present and is neither
-/// the server's own nor allowed by `--allowed-origins`.
+/// the server's own nor allowed by `--cors-origin`.
 pub fn check(headers: &HeaderMap, state: &AppState, secure: bool) -> Result<(), ApiError> {
     let mut origins = headers.get_all(header::ORIGIN).iter();
     let Some(origin) = origins.next() else {
@@ -48,11 +50,23 @@ pub fn check(headers: &HeaderMap, state: &AppState, secure: bool) -> Result<(), 
         .get(header::HOST)
         .and_then(|host| host.to_str().ok())
         .and_then(|host| normalize(&format!("{scheme}://{host}")));
-    if own.as_deref() == Some(origin.as_str()) || state.config.allowed_origins.contains(&origin) {
+    if own.as_deref() == Some(origin.as_str()) || state.config.cors_origins.contains(&origin) {
         Ok(())
     } else {
         tracing::debug!(%origin, "cross-origin request refused");
         Err(foreign_origin())
+    }
+}
+
+/// The guard of sign-up and login: the `Origin` check above.
+pub struct SameSite;
+
+impl FromRequestParts<AppState> for SameSite {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        check(&parts.headers, state, cookie_secure(state, &parts.headers))?;
+        Ok(SameSite)
     }
 }
 
@@ -67,8 +81,7 @@ impl FromRequestParts<AppState> for NotForged {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let secure = cookie_secure(state, &parts.headers);
-        check(&parts.headers, state, secure)?;
+        SameSite::from_request_parts(parts, state).await?;
         let json = |value: &header::HeaderValue| {
             value.to_str().is_ok_and(|text| {
                 let essence = text.split(';').next().unwrap_or_default().trim();

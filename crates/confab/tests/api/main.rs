@@ -5,10 +5,10 @@ mod tenant_support;
 
 mod accounts;
 mod bad_input;
+mod browser;
 mod cli;
 mod copy;
 mod crash;
-mod cross_site;
 mod delete_last;
 mod durability;
 mod forwarded_proto;

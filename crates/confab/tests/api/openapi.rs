@@ -43,6 +43,18 @@ async fn openapi_document_is_3_1_covers_every_route_and_matches_the_snapshot() {
         );
     }
 
+    // Clients generated from the document (clients/typescript) name each call by it.
+    let mut operation_ids = std::collections::BTreeSet::new();
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().expect("path item") {
+            let id = operation["operationId"].as_str().unwrap_or_default();
+            assert!(
+                !id.is_empty() && operation_ids.insert(id.to_owned()),
+                "{method} {path}: operationId {id:?} is missing or not unique"
+            );
+        }
+    }
+
     let snapshot_path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/api/snapshots/openapi.json"

@@ -181,12 +181,7 @@ pub fn ws_request_at(
     let mut request = format!("ws://{address}{path}")
         .into_client_request()
         .expect("request");
-    let header = match auth {
-        Auth::None => None,
-        Auth::Cookie(token) => Some(("cookie", format!("neptun-session={token}"))),
-        Auth::Key(key) => Some(("x-api-key", key.clone())),
-    };
-    if let Some((name, value)) = header {
+    for (name, value) in auth.headers() {
         request
             .headers_mut()
             .insert(name, HeaderValue::from_str(&value).expect("header value"));

@@ -7,9 +7,9 @@ use super::path::path_id;
 use crate::auth::session;
 use crate::domain::Timestamp;
 use crate::http::error::ApiError;
-use crate::http::forwarded;
 use crate::http::state::AppState;
 use crate::http::throttle::user_write;
+use crate::http::{forwarded, origin};
 use crate::store::{ChatRef, UserRecord};
 
 /// Whether the session cookie must carry `Secure`: configured, or a trusted
@@ -19,7 +19,9 @@ pub fn cookie_secure(state: &AppState, headers: &HeaderMap) -> bool {
         || forwarded::client_used_https(headers, state.config.abuse.trust_forwarded_for)
 }
 
-/// The signed-in user of a valid, unexpired, unrevoked session cookie; else 401.
+/// The signed-in user of a valid, unexpired, unrevoked session cookie; else 401. A write
+/// (any method but GET and HEAD) from another site's page is refused first: 403
+/// `forbidden_origin` (`origin.rs`).
 pub struct SessionUser {
     pub user: UserRecord,
     pub token_hash: Vec<u8>,
@@ -42,6 +44,9 @@ impl FromRequestParts<AppState> for SessionUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token_hash = session_token_hash(&parts.headers).ok_or_else(ApiError::unauthorized)?;
+        if !matches!(parts.method, Method::GET | Method::HEAD) {
+            origin::check(&parts.headers, state, cookie_secure(state, &parts.headers))?;
+        }
         let user = state
             .store
             .session_user(&token_hash, Timestamp::now())

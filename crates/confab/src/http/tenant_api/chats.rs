@@ -80,7 +80,7 @@ impl ChatDeletedResponse {
 }
 
 /// Create a chat in the key's tenant, optionally owned by one of its users.
-#[utoipa::path(post, path = "/api/v1/chats", tag = "tenant chats",
+#[utoipa::path(operation_id = "tenant_create_chat", post, path = "/api/v1/chats", tag = "tenant chats",
     request_body = CreateTenantChatBody,
     security(("api_key" = [])),
     responses(
@@ -112,7 +112,7 @@ pub async fn create_chat(
 
 /// The tenant's chats, newest first, a page at a time. Archived chats are left out
 /// unless `archived=true` (only them) or `all`; `tag` keeps the chats with that tag.
-#[utoipa::path(get, path = "/api/v1/chats", tag = "tenant chats",
+#[utoipa::path(operation_id = "tenant_list_chats", get, path = "/api/v1/chats", tag = "tenant chats",
     params(ListTenantChatsQuery, ChatFilterParams),
     security(("api_key" = [])),
     responses(
@@ -159,7 +159,7 @@ pub(super) async fn list_page(
 }
 
 /// One chat, with its message count and live WebSocket connections.
-#[utoipa::path(get, path = "/api/v1/chats/{chat_id}", tag = "tenant chats",
+#[utoipa::path(operation_id = "tenant_get_chat", get, path = "/api/v1/chats/{chat_id}", tag = "tenant chats",
     params(("chat_id" = uuid::Uuid, Path)),
     security(("api_key" = [])),
     responses(
@@ -188,7 +188,7 @@ pub async fn get_chat(
 }
 
 /// Rename, archive, pin or tag a chat (any of them at once).
-#[utoipa::path(patch, path = "/api/v1/chats/{chat_id}", tag = "tenant chats",
+#[utoipa::path(operation_id = "tenant_update_chat", patch, path = "/api/v1/chats/{chat_id}", tag = "tenant chats",
     params(("chat_id" = uuid::Uuid, Path)),
     security(("api_key" = [])),
     request_body = PatchChatBody,
@@ -213,7 +213,7 @@ pub async fn update_chat(
 /// the trash instead (same answer), where it can be restored. Refused with 409 while it has
 /// live WebSocket connections, unless `force=true`: then they receive `chat.deleted` and
 /// are closed. Refused with 503 when the connections cannot be counted (Redis down).
-#[utoipa::path(delete, path = "/api/v1/chats/{chat_id}", tag = "tenant chats",
+#[utoipa::path(operation_id = "tenant_delete_chat", delete, path = "/api/v1/chats/{chat_id}", tag = "tenant chats",
     params(("chat_id" = uuid::Uuid, Path), DeleteTenantChatQuery),
     security(("api_key" = [])),
     responses(

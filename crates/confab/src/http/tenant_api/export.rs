@@ -52,7 +52,7 @@ impl<'a> ChatExport<'a> {
 }
 
 /// The chat with all its messages and files, as JSON or Markdown.
-#[utoipa::path(get, path = "/api/v1/chats/{chat_id}/export", tag = "tenant chats",
+#[utoipa::path(operation_id = "tenant_export_chat", get, path = "/api/v1/chats/{chat_id}/export", tag = "tenant chats",
     params(("chat_id" = uuid::Uuid, Path), ExportQuery),
     security(("api_key" = [])),
     responses(

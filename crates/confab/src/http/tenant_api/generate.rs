@@ -18,7 +18,7 @@ use crate::revocation::Credential;
 /// reply as it grows (`text/event-stream`: `message.created`, `message.delta` with
 /// `id: <seq>`, then `message.completed` or `message.failed`). The reply goes on if the
 /// client disconnects; resume it with the stream route.
-#[utoipa::path(post, path = "/api/v1/chats/{chat_id}/generate", tag = "tenant replies",
+#[utoipa::path(operation_id = "tenant_generate", post, path = "/api/v1/chats/{chat_id}/generate", tag = "tenant replies",
     params(("chat_id" = uuid::Uuid, Path)),
     request_body = GenerateReply,
     security(("api_key" = [])),
@@ -52,7 +52,7 @@ pub async fn generate(
 /// Resume a reply's stream from any node: the deltas after `Last-Event-ID` (or
 /// `?after=`), then the live ones, then the end event; for a finished reply, the rest at
 /// once and the end.
-#[utoipa::path(get, path = "/api/v1/chats/{chat_id}/messages/{message_id}/stream", tag = "tenant replies",
+#[utoipa::path(operation_id = "tenant_resume", get, path = "/api/v1/chats/{chat_id}/messages/{message_id}/stream", tag = "tenant replies",
     params(("chat_id" = uuid::Uuid, Path), ("message_id" = i64, Path, minimum = 1), ResumeQuery,
         ("Last-Event-ID" = Option<u64>, Header, description = "The last delta's seq the client has")),
     security(("api_key" = [])),
@@ -80,7 +80,7 @@ pub async fn resume(
 
 /// Stop a reply being generated, on whichever node runs it: the text so far is kept and
 /// the reply ends `stopped`. A reply that has already ended is answered as it is.
-#[utoipa::path(post, path = "/api/v1/chats/{chat_id}/messages/{message_id}/stop", tag = "tenant replies",
+#[utoipa::path(operation_id = "tenant_stop", post, path = "/api/v1/chats/{chat_id}/messages/{message_id}/stop", tag = "tenant replies",
     params(("chat_id" = uuid::Uuid, Path), ("message_id" = i64, Path, minimum = 1)),
     security(("api_key" = [])),
     responses(

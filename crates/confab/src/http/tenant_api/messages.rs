@@ -52,7 +52,7 @@ pub struct TenantMessagesCreated<'a> {
 }
 
 /// The chat's messages in chronological order, a page at a time.
-#[utoipa::path(get, path = "/api/v1/chats/{chat_id}/messages", tag = "tenant messages",
+#[utoipa::path(operation_id = "tenant_list_messages", get, path = "/api/v1/chats/{chat_id}/messages", tag = "tenant messages",
     params(("chat_id" = uuid::Uuid, Path), ListTenantMessagesQuery),
     security(("api_key" = [])),
     responses(
@@ -82,7 +82,7 @@ pub async fn list_messages(
 
 /// Post one message (`{"message","actor"}`) or a batch (`{"messages":[{"content","role"}]}`),
 /// stored atomically in order; code blocks of assistant messages become files.
-#[utoipa::path(post, path = "/api/v1/chats/{chat_id}/messages", tag = "tenant messages",
+#[utoipa::path(operation_id = "tenant_post_messages", post, path = "/api/v1/chats/{chat_id}/messages", tag = "tenant messages",
     params(("chat_id" = uuid::Uuid, Path)),
     request_body = crate::http::message_body::PostMessages,
     security(("api_key" = [])),
@@ -110,7 +110,7 @@ pub async fn post_messages(
 
 /// Delete the last exchange and any trailing user messages, in one transaction (the
 /// algorithm and body of the user API's delete-last, SPEC §2).
-#[utoipa::path(delete, path = "/api/v1/chats/{chat_id}/messages/last", tag = "tenant messages",
+#[utoipa::path(operation_id = "tenant_delete_last", delete, path = "/api/v1/chats/{chat_id}/messages/last", tag = "tenant messages",
     params(("chat_id" = uuid::Uuid, Path)),
     security(("api_key" = [])),
     responses(

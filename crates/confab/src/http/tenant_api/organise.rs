@@ -26,7 +26,7 @@ pub struct ShareRevoked {
 
 /// The tenant's trash, newest chat first, a page at a time (always empty without the
 /// trash).
-#[utoipa::path(get, path = "/api/v1/trash", tag = "tenant chats",
+#[utoipa::path(operation_id = "tenant_list_trash", get, path = "/api/v1/trash", tag = "tenant chats",
     params(ListTenantChatsQuery),
     security(("api_key" = [])),
     responses(
@@ -44,7 +44,7 @@ pub async fn list_trash(
 }
 
 /// Bring a chat back from the trash, whole.
-#[utoipa::path(post, path = "/api/v1/chats/{chat_id}/restore", tag = "tenant chats",
+#[utoipa::path(operation_id = "tenant_restore_chat", post, path = "/api/v1/chats/{chat_id}/restore", tag = "tenant chats",
     params(("chat_id" = uuid::Uuid, Path)),
     security(("api_key" = [])),
     responses(
@@ -62,7 +62,7 @@ pub async fn restore_chat(
 }
 
 /// Delete a chat of the trash for good, now.
-#[utoipa::path(delete, path = "/api/v1/trash/{chat_id}", tag = "tenant chats",
+#[utoipa::path(operation_id = "tenant_purge_chat", delete, path = "/api/v1/trash/{chat_id}", tag = "tenant chats",
     params(("chat_id" = uuid::Uuid, Path)),
     security(("api_key" = [])),
     responses(
@@ -80,7 +80,7 @@ pub async fn purge_chat(
 }
 
 /// Share a read-only snapshot of the chat's active path under an unguessable link.
-#[utoipa::path(post, path = "/api/v1/chats/{chat_id}/share", tag = "tenant chats",
+#[utoipa::path(operation_id = "tenant_share_chat", post, path = "/api/v1/chats/{chat_id}/share", tag = "tenant chats",
     params(("chat_id" = uuid::Uuid, Path)),
     security(("api_key" = [])),
     responses(
@@ -102,7 +102,7 @@ pub async fn share_chat(
 }
 
 /// Revoke a share link: it answers 404 from then on.
-#[utoipa::path(delete, path = "/api/v1/chats/{chat_id}/share/{share_id}", tag = "tenant chats",
+#[utoipa::path(operation_id = "tenant_revoke_share", delete, path = "/api/v1/chats/{chat_id}/share/{share_id}", tag = "tenant chats",
     params(("chat_id" = uuid::Uuid, Path), ("share_id" = String, Path)),
     security(("api_key" = [])),
     responses(
@@ -123,7 +123,7 @@ pub async fn revoke_share(
 /// Erase one of the tenant's users: the account, sessions, chats (trashed ones and
 /// tenant chats they own too), messages, files and shares, in one transaction; their
 /// chats' live connections are closed.
-#[utoipa::path(delete, path = "/api/v1/users/{user_id}", tag = "tenant users",
+#[utoipa::path(operation_id = "tenant_erase_user", delete, path = "/api/v1/users/{user_id}", tag = "tenant users",
     params(("user_id" = i64, Path, minimum = 1)),
     security(("api_key" = [])),
     responses(

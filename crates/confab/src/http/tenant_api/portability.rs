@@ -28,7 +28,7 @@ const IMPORT_CONTENT_TYPES: [&str; 4] = [
 ];
 
 /// Every live chat of the tenant (or of one user), one per line, with its whole tree.
-#[utoipa::path(get, path = "/api/v1/export", tag = "tenant chats",
+#[utoipa::path(operation_id = "tenant_export_all", get, path = "/api/v1/export", tag = "tenant chats",
     params(ExportAllQuery),
     security(("api_key" = [])),
     responses(
@@ -71,7 +71,7 @@ pub struct ImportQuery {
 /// Import a ChatGPT export (`conversations.json` or the ZIP), an Open WebUI export or a
 /// confab export. Each conversation is stored whole or not at all; one already
 /// imported is skipped; a malformed one is listed in `errors`.
-#[utoipa::path(post, path = "/api/v1/import", tag = "tenant chats",
+#[utoipa::path(operation_id = "tenant_import", post, path = "/api/v1/import", tag = "tenant chats",
     params(ImportQuery),
     security(("api_key" = [])),
     request_body(content = String, description = "The export file", content_type = "application/octet-stream"),

@@ -63,7 +63,7 @@ fn filter<T>(
 /// Search the tenant's chats: message text (every branch) and chat names, best match
 /// first among the newest 500 matches, then among the next older 500 (bands), ties newest
 /// first.
-#[utoipa::path(get, path = "/api/v1/search", tag = "tenant search",
+#[utoipa::path(operation_id = "tenant_search", get, path = "/api/v1/search", tag = "tenant search",
     params(TenantSearchQuery),
     security(("api_key" = [])),
     responses(

@@ -41,7 +41,7 @@ pub struct TenantTree<'a> {
 
 /// Edit a message: a new sibling with the same parent and actor and the new text, which
 /// becomes the current leaf. The old message and its replies stay in the tree.
-#[utoipa::path(patch, path = "/api/v1/chats/{chat_id}/messages/{message_id}", tag = "tenant messages",
+#[utoipa::path(operation_id = "tenant_edit_message", patch, path = "/api/v1/chats/{chat_id}/messages/{message_id}", tag = "tenant messages",
     params(("chat_id" = uuid::Uuid, Path), ("message_id" = i64, Path, minimum = 1)),
     request_body = EditMessage,
     security(("api_key" = [])),
@@ -66,7 +66,7 @@ pub async fn edit_message(
 
 /// Switch branch: the current leaf becomes the newest leaf under `message_id`. Answers
 /// the first page of the new active path, as the listing route does (`limit` as there).
-#[utoipa::path(put, path = "/api/v1/chats/{chat_id}/current", tag = "tenant messages",
+#[utoipa::path(operation_id = "tenant_switch_branch", put, path = "/api/v1/chats/{chat_id}/current", tag = "tenant messages",
     params(("chat_id" = uuid::Uuid, Path), ListTenantMessagesQuery),
     request_body = SwitchBranch,
     security(("api_key" = [])),
@@ -97,7 +97,7 @@ pub async fn switch_branch(
 }
 
 /// Every message of the chat, on every branch, oldest first, with the current leaf.
-#[utoipa::path(get, path = "/api/v1/chats/{chat_id}/tree", tag = "tenant messages",
+#[utoipa::path(operation_id = "tenant_tree", get, path = "/api/v1/chats/{chat_id}/tree", tag = "tenant messages",
     params(("chat_id" = uuid::Uuid, Path)),
     security(("api_key" = [])),
     responses(

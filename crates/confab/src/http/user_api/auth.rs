@@ -13,7 +13,7 @@ use crate::auth::session;
 use crate::domain::{Email, Password, Timestamp};
 use crate::http::error::ApiError;
 use crate::http::extract::{cookie_secure, session_token_hash, SessionUser, ValidJson};
-use crate::http::origin::NotForged;
+use crate::http::origin::{NotForged, SameSite};
 use crate::http::state::AppState;
 use crate::http::throttle::{account_attempt, account_succeeded, AuthAttempt};
 use crate::revocation::Credential;
@@ -100,6 +100,7 @@ async fn start_session(
     ))]
 pub async fn sign_up(
     State(state): State<AppState>,
+    _same_site: SameSite,
     _attempt: AuthAttempt,
     headers: HeaderMap,
     ValidJson(body): ValidJson<NewAccount>,
@@ -148,6 +149,7 @@ pub async fn sign_up(
     ))]
 pub async fn login(
     State(state): State<AppState>,
+    _same_site: SameSite,
     _attempt: AuthAttempt,
     headers: HeaderMap,
     ValidJson(body): ValidJson<Credentials>,

@@ -196,22 +196,41 @@ pub async fn update_chat(
 
 /// Delete a chat with its messages and files (seed 001). Live subscribers get
 /// `chat.deleted` and are closed. With `--trash-days`, the chat goes to the trash
-/// instead (same answer), where it can be restored.
+/// instead (same answer), where it can be restored. With `check_connections=true` the
+/// delete is refused with 409 while the chat has live connections (another tab, a reply
+/// being generated), so an app can ask its user first.
 #[utoipa::path(delete, path = "/api/users/{user_id}/chats/{chat_id}", tag = "user chats",
-    params(("user_id" = i64, Path, minimum = 1), ("chat_id" = i64, Path, minimum = 1)),
+    params(("user_id" = i64, Path, minimum = 1), ("chat_id" = i64, Path, minimum = 1),
+        DeleteUserChatQuery),
     security(("session" = [])),
     responses(
         (status = 200, body = bool, content_type = "application/json", example = json!(true)),
         (status = 400, body = UserError), (status = 401, body = UserError),
         (status = 404, body = UserError, example = json!({"statusCode":404,"statusMessage":"Not Found","data":{"message":"Chat not found"}})),
+        (status = 409, description = "With `check_connections=true`: the chat has live connections; nothing is deleted", body = UserError),
         (status = 429, description = "Over the user's write rate (`--user-write-rate-per-second`); see `Retry-After`", body = UserError),
+        (status = 503, description = "With `check_connections=true`: live connections on other nodes cannot be counted (Redis unreachable); nothing is deleted", body = UserError),
     ))]
 pub async fn delete_chat(
     State(state): State<AppState>,
     OwnChat { chat, .. }: OwnChat,
+    ValidQuery(query): ValidQuery<DeleteUserChatQuery>,
 ) -> Result<Json<bool>, ApiError> {
-    state.chats.delete(&chat, LiveConnections::Close).await?;
+    let live = if query.check_connections.unwrap_or(false) {
+        LiveConnections::Refuse
+    } else {
+        LiveConnections::Close
+    };
+    state.chats.delete(&chat, live).await?;
     Ok(Json(true))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteUserChatQuery {
+    /// Refuse (409 `chat_has_active_connections`) while the chat has live connections,
+    /// instead of closing them.
+    check_connections: Option<bool>,
 }
 
 /// Delete several of the user's chats at once.

@@ -10,11 +10,14 @@ use confab::domain::{Email, Password, Timestamp};
 use confab::store::NewSession;
 
 use crate::support::{session_cookie, Auth, Backend, TestApp, TestUser};
-use crate::tenant_support::{try_ws, PATIENCE};
 
+mod cells;
 mod routes;
 
-use routes::{routes, Creds, Route, Shape};
+use cells::{
+    check_cell, cross_site_expect, fresh_user, on_fresh_chat, run_cell, search_hits, Target,
+};
+use routes::{routes, Creds, Route};
 
 crate::per_backend!(access_matrix_of_every_route_and_caller);
 
@@ -29,10 +32,12 @@ const CALLERS: [&str; 8] = [
     "other tenant",
     "owner",
 ];
-const OWNER: usize = 7;
+pub(super) const OWNER: usize = 7;
+/// The last column: the owner's credentials from another site's page (`Origin`).
+const FOREIGN: &str = "owner, from another site";
 
 /// Everyone the matrix needs.
-struct Cast {
+pub(super) struct Cast {
     bob: TestUser,
     ann: TestUser,
     zed: TestUser,
@@ -75,97 +80,17 @@ impl Cast {
 /// A chat of Bob's, by both of its names, a message of it off the active branch, and a
 /// share link of it.
 #[derive(Clone)]
-struct Chat {
+pub(super) struct Chat {
     id: i64,
     uuid: String,
     message: i64,
     share: String,
 }
 
-/// What a cell's placeholders name: the user id in `{u}`, the chat, and the fresh user
-/// in `{x}`.
-struct Target<'a> {
-    user: i64,
-    chat: &'a Chat,
-    fresh_user: i64,
-}
-
-fn fill(text: &str, target: &Target, n: usize) -> String {
-    let (user, chat) = (target.user, target.chat);
-    text.replace("{u}", &user.to_string())
-        .replace("{s}", &chat.share)
-        .replace("{x}", &target.fresh_user.to_string())
-        .replace("\"{c}\"", &chat.id.to_string())
-        .replace("{c}", &chat.id.to_string())
-        .replace("{uuid}", &chat.uuid)
-        .replace("\"{m}\"", &chat.message.to_string())
-        .replace("{m}", &chat.message.to_string())
-        .replace("{n}", &n.to_string())
-}
-
-/// Runs one cell; returns the status and the body.
-async fn run_cell(
-    app: &TestApp,
-    route: &Route,
-    auth: &Auth,
-    target: &Target<'_>,
-    n: usize,
-) -> (u16, Value) {
-    let path = fill(route.path, target, n);
-    if route.websocket {
-        return match try_ws(app, &path, auth).await {
-            Ok(socket) => {
-                drop(socket);
-                (101, Value::Null)
-            }
-            Err(refused) => refused,
-        };
-    }
-    let body = route
-        .body
-        .as_ref()
-        .map(|body| serde_json::from_str(&fill(&body.to_string(), target, n)).expect("body json"));
-    if route.event_stream {
-        // A stream's events are not JSON: its status and content type say it was served.
-        let mut request = auth.apply(app.client.request(route.method.clone(), app.url(&path)));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("request sent");
-        let status = response.status().as_u16();
-        let streamed = response
-            .headers()
-            .get("content-type")
-            .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
-        let text = response.text().await.unwrap_or_default();
-        if status == 200 {
-            assert!(streamed, "{path}: 200 without an event stream");
-            return (status, Value::Null);
-        }
-        return (status, serde_json::from_str(&text).unwrap_or(Value::Null));
-    }
-    if route.ndjson {
-        // An export's lines are not one JSON value: a 200 is kept as text.
-        let response = auth
-            .apply(app.client.request(route.method.clone(), app.url(&path)))
-            .send()
-            .await
-            .expect("request sent");
-        let status = response.status().as_u16();
-        let text = response.text().await.expect("body read");
-        if status == 200 {
-            return (status, Value::String(text));
-        }
-        return (status, serde_json::from_str(&text).unwrap_or(Value::Null));
-    }
-    let (status, body) = app.call(route.method.clone(), &path, auth, body).await;
-    (status.as_u16(), body)
-}
-
 /// Bob's chat with an exchange in it (a code block makes a file) whose answer was edited:
 /// two branches, the edited one current. Switching to the first answer, or editing it,
 /// would change what Bob sees.
-async fn bobs_chat(app: &TestApp, bob: &TestUser, name: &str) -> Chat {
+pub(super) async fn bobs_chat(app: &TestApp, bob: &TestUser, name: &str) -> Chat {
     let id = app.create_chat(bob, name).await;
     app.post_message(bob, id, "user", "bob's question").await;
     let first = app
@@ -208,7 +133,7 @@ async fn bobs_chat(app: &TestApp, bob: &TestUser, name: &str) -> Chat {
 }
 
 /// Moves Bob's chat to the trash.
-async fn trash_chat(app: &TestApp, bob: &TestUser, chat: &Chat) {
+pub(super) async fn trash_chat(app: &TestApp, bob: &TestUser, chat: &Chat) {
     let (status, body) = app
         .call(
             Method::DELETE,
@@ -442,32 +367,33 @@ async fn access_matrix_of_every_route_and_caller(backend: Backend) {
         let (status, body) = app.get(&path, auth).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path} -> {body}");
     }
+    // From another site's page, with the owner's credentials: every cookie-authenticated
+    // write and upgrade is refused (SPEC §11); reads, and anything a key authenticates,
+    // answer as for the owner. Each route on a fresh chat, before the owner's own pass
+    // (which ends with Bob erasing himself).
+    for route in &routes {
+        n += 1;
+        let auth = Auth::FromOrigin(
+            Box::new(cast.credential(route.creds, OWNER)),
+            "https://evil.example".to_owned(),
+        );
+        let status = on_fresh_chat(&app, &cast, &victim, route, &auth, n).await;
+        check_cell(
+            route,
+            FOREIGN,
+            cross_site_expect(route),
+            status.0,
+            &status.1,
+            &mut failures,
+        );
+        cells += 1;
+    }
     // The owner, each route on a fresh chat of his (some of them delete it; those of the
     // trash find it there).
     for route in &routes {
         n += 1;
-        // (The last routes, after Bob erased himself, name no chat.)
-        let names_chat = ["{c}", "{uuid}", "{m}", "{s}"]
-            .iter()
-            .any(|p| route.path.contains(p));
-        let chat = if names_chat {
-            bobs_chat(&app, &cast.bob, "fresh").await
-        } else {
-            victim.clone()
-        };
-        if route.trashed {
-            trash_chat(&app, &cast.bob, &chat).await;
-        }
         let auth = cast.credential(route.creds, OWNER);
-        let target = Target {
-            user: cast.bob.id,
-            chat: &chat,
-            fresh_user: fresh_user(&app, route, n).await.unwrap_or(0),
-        };
-        let (status, body) =
-            tokio::time::timeout(PATIENCE, run_cell(&app, route, &auth, &target, n))
-                .await
-                .expect("owner cell answered");
+        let (status, body) = on_fresh_chat(&app, &cast, &victim, route, &auth, n).await;
         check_cell(
             route,
             CALLERS[OWNER],
@@ -495,59 +421,14 @@ async fn access_matrix_of_every_route_and_caller(backend: Backend) {
     println!(
         "access matrix: {} routes x {} callers = {cells} cells",
         routes.len(),
-        CALLERS.len()
+        CALLERS.len() + 1
     );
     assert_eq!(
         double.bodies().len(),
-        2,
-        "only the owner's generate requests (one per API) reached the provider"
+        3,
+        "only the owner's generate requests (one per API, and the key's from another site) \
+         reached the provider"
     );
     assert_eq!(routes.len(), 62);
-    assert_eq!(cells, 62 * 8, "every cell of the matrix ran");
-}
-
-/// A user of Bob's tenant made for a route that names one in `{x}` (it may erase them).
-async fn fresh_user(app: &TestApp, route: &Route, n: usize) -> Option<i64> {
-    if !route.path.contains("{x}") {
-        return None;
-    }
-    Some(app.sign_up(&format!("x{n}@example.com")).await.id)
-}
-
-/// How many hits a search answer holds (either API's list key).
-fn search_hits(route: &Route, body: &Value) -> usize {
-    let list = match route.shape {
-        Shape::User => &body["results"],
-        Shape::Tenant => &body["data"],
-    };
-    list.as_array()
-        .unwrap_or_else(|| panic!("{} answers a list of hits: {body}", route.path))
-        .len()
-}
-
-/// Compares one cell; errors must be in the route's API shape.
-fn check_cell(
-    route: &Route,
-    caller: &str,
-    expected: u16,
-    status: u16,
-    body: &Value,
-    failures: &mut Vec<String>,
-) {
-    let label = format!("{} {} as {caller}", route.method, route.path);
-    if status != expected {
-        failures.push(format!("{label}: expected {expected}, got {status} {body}"));
-        return;
-    }
-    if status >= 400 && !body.is_null() {
-        let shaped = match route.shape {
-            Shape::User => body["statusCode"] == json!(status),
-            Shape::Tenant => body["success"] == json!(false) && body["error"]["code"].is_string(),
-        };
-        if !shaped {
-            failures.push(format!(
-                "{label}: {status} body not in the API's shape: {body}"
-            ));
-        }
-    }
+    assert_eq!(cells, 62 * 9, "every cell of the matrix ran");
 }

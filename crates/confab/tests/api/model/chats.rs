@@ -188,6 +188,14 @@ impl Run<'_> {
                 return Ok(());
             };
             let auth = self.model.users[u].auth.clone();
+            // The model's chats have no live connections, so checking them first
+            // changes nothing.
+            let check = if self.rng.gen_bool(0.5) {
+                "?check_connections=true"
+            } else {
+                ""
+            };
+            let path = format!("{path}{check}");
             let (status, body) = self.call(Method::DELETE, &path, &auth, None).await;
             if !mine {
                 ensure!(

@@ -225,14 +225,30 @@ pub enum Auth {
     Cookie(String),
     /// An `X-API-Key` value.
     Key(String),
+    /// A credential sent from a page of another site: with this `Origin` header.
+    FromOrigin(Box<Auth>, String),
 }
 
 impl Auth {
     pub fn apply(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        self.headers()
+            .into_iter()
+            .fold(request, |request, (name, value)| {
+                request.header(name, value)
+            })
+    }
+
+    /// The headers that carry the credential.
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
         match self {
-            Auth::None => request,
-            Auth::Cookie(token) => request.header("cookie", format!("neptun-session={token}")),
-            Auth::Key(key) => request.header("x-api-key", key),
+            Auth::None => Vec::new(),
+            Auth::Cookie(token) => vec![("cookie", format!("neptun-session={token}"))],
+            Auth::Key(key) => vec![("x-api-key", key.clone())],
+            Auth::FromOrigin(auth, origin) => {
+                let mut headers = auth.headers();
+                headers.push(("origin", origin.clone()));
+                headers
+            }
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Cross-site request forgery with the session cookie: WebSocket upgrades and logout
-//! from another site's page are refused; the server's own pages, `--allowed-origins`,
+//! from another site's page are refused; the server's own pages, `--cors-origin`,
 //! API keys and clients that send no `Origin` (curl) are not.
 
 use reqwest::StatusCode;
@@ -35,7 +35,7 @@ async fn upgrade(
 
 async fn cookie_upgrades_from_foreign_origins_are_refused(backend: Backend) {
     let app = TestApp::spawn_with(backend, |config| {
-        config.allowed_origins = vec![APP.to_owned()];
+        config.cors_origins = vec![APP.to_owned()];
     })
     .await;
     let (key, user, chat_id, uuid) = user_with_chat(&app, "ann@example.com").await;
@@ -121,7 +121,7 @@ async fn signed_in(app: &TestApp, auth: &Auth) -> bool {
 
 async fn logout_cannot_be_forged_cross_site(backend: Backend) {
     let app = TestApp::spawn_with(backend, |config| {
-        config.allowed_origins = vec![APP.to_owned()];
+        config.cors_origins = vec![APP.to_owned()];
     })
     .await;
     let user = app.sign_up("bo@example.com").await;
