@@ -4,4 +4,5 @@
 
 mod cors;
 mod cross_site;
+mod suites;
 mod web_app;

@@ -56,7 +56,7 @@ pub const REDIS: Service = Service {
     local_port: 6379,
 };
 
-fn in_ci() -> bool {
+pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
