@@ -8,7 +8,7 @@
 # says). Those suites run inside it, against real servers on both engines
 # (crates/confab/tests/api/browser/suites.rs):
 #   - clients/typescript: its Node packages (`npm ci`, from the npm registry);
-#   - clients/python: a virtualenv with the client and pytest (from PyPI), under
+#   - clients/python: a virtualenv with its dependencies and pytest (from PyPI), under
 #     ~/.cache/confab/python-client (CONFAB_TEST_PYTHON points the tests at it);
 #   - e2e/: Playwright's Node packages, and Chromium: Debian's `chromium` package,
 #     installed with apt-get when this runs as root; otherwise install it yourself or
@@ -33,15 +33,22 @@ for dir in clients/typescript e2e; do
     fi
 done
 
-# The Python client in a virtualenv of its own, reinstalled when its project changes.
+# The Python client's dependencies (not the client itself: its tests import it from this
+# checkout) in a virtualenv of their own, reinstalled when its project file changes.
 venv="${CONFAB_TEST_VENV:-$HOME/.cache/confab/python-client}"
 stamp="$venv/.pyproject.installed"
-if ! cmp -s clients/python/pyproject.toml "$stamp" || ! "$venv/bin/python" -c 'import confab_client, pytest' 2>/dev/null; then
-    say "virtualenv for the Python client at $venv"
+if ! cmp -s clients/python/pyproject.toml "$stamp" || ! "$venv/bin/python" -c 'import httpx, pydantic, pytest' 2>/dev/null; then
+    say "virtualenv for the Python client's tests at $venv"
     rm -rf "$venv"
     python3 -m venv "$venv" || die "cannot create a virtualenv (python3-venv missing?)"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -e 'clients/python[test]' </dev/null \
-        || die "pip install of clients/python failed"
+    mapfile -t requirements < <("$venv/bin/python" - <<'PY'
+import tomllib
+project = tomllib.load(open("clients/python/pyproject.toml", "rb"))["project"]
+print("\n".join(project["dependencies"] + project["optional-dependencies"]["test"]))
+PY
+)
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "${requirements[@]}" </dev/null \
+        || die "pip install of the Python client's dependencies failed"
     cp clients/python/pyproject.toml "$stamp"
 fi
 export CONFAB_TEST_PYTHON="$venv/bin/python"
