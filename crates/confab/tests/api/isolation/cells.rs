@@ -70,8 +70,8 @@ pub(super) async fn run_cell(
         }
         return (status, serde_json::from_str(&text).unwrap_or(Value::Null));
     }
-    if route.ndjson {
-        // An export's lines are not one JSON value: a 200 is kept as text.
+    if route.text {
+        // An export's lines (or a page) are not one JSON value: a 200 is kept as text.
         let response = auth
             .apply(app.client.request(route.method.clone(), app.url(&path)))
             .send()

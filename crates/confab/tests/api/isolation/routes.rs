@@ -45,8 +45,8 @@ pub(super) struct Route {
     pub(super) websocket: bool,
     /// Answers an event stream when it succeeds (only its status is read then).
     pub(super) event_stream: bool,
-    /// Answers NDJSON when it succeeds (an export): read as text.
-    pub(super) ndjson: bool,
+    /// Answers text, not JSON, when it succeeds (an NDJSON export, the web app's page).
+    pub(super) text: bool,
     /// Names a chat in the trash: Bob's trashed chat, or the owner's fresh chat trashed
     /// first.
     pub(super) trashed: bool,
@@ -60,9 +60,9 @@ pub(super) fn routes() -> Vec<Route> {
     use Shape::{Tenant, User};
     let r = |method: Method, path, body, creds, shape, expect| Route {
         method, path, body, creds, shape, others_use_own_id: false, websocket: false,
-        event_stream: false, ndjson: false, trashed: false, expect,
+        event_stream: false, text: false, trashed: false, expect,
     };
-    let ndjson = |route: Route| Route { ndjson: true, ..route };
+    let text = |route: Route| Route { text: true, ..route };
     let trash = |route: Route| Route { trashed: true, ..route };
     let sse = |route: Route| Route { event_stream: true, ..route };
     let own = |route: Route| Route { others_use_own_id: true, ..route };
@@ -145,9 +145,11 @@ pub(super) fn routes() -> Vec<Route> {
                                                                              [401, 401, 401, 401, 401, 404, 404, 200])),
         // Export and import (SPEC §10). Under their own id, others export their own chats
         // (checked to hold nothing of Bob's).
-        ndjson(r(get.clone(), "/api/users/{u}/export", None, Cookie, User,  [401, 401, 401, 401, 401, 404, 404, 200])),
-        own(ndjson(r(get.clone(), "/api/users/{u}/export", None, Cookie, User,
+        text(r(get.clone(), "/api/users/{u}/export", None, Cookie, User,  [401, 401, 401, 401, 401, 404, 404, 200])),
+        own(text(r(get.clone(), "/api/users/{u}/export", None, Cookie, User,
                                                                              [401, 401, 401, 401, 401, 200, 200, 200]))),
+        // The web app's page is public; the data it shows comes from the routes above.
+        text(r(get.clone(), "/", None, Cookie, User,                         [200, 200, 200, 200, 200, 200, 200, 200])),
         // A share link needs no credentials, and any credential is ignored.
         r(get.clone(), "/api/shared/{s}", None, Cookie, User,                [200, 200, 200, 200, 200, 200, 200, 200]),
         // Tenant API. Another tenant's key lists and creates in its own tenant only,
@@ -188,8 +190,8 @@ pub(super) fn routes() -> Vec<Route> {
                                                                              [401, 401, 401, 401, 401, 401, 404, 200]),
         r(delete.clone(), "/api/v1/users/{x}", None, Key, Tenant,            [401, 401, 401, 401, 401, 401, 404, 200]),
         // Another tenant exports and imports its own tenant only, and cannot name Bob.
-        ndjson(r(get.clone(), "/api/v1/export", None, Key, Tenant,           [401, 401, 401, 401, 401, 401, 200, 200])),
-        ndjson(r(get.clone(), "/api/v1/export?user_id={u}", None, Key, Tenant,
+        text(r(get.clone(), "/api/v1/export", None, Key, Tenant,           [401, 401, 401, 401, 401, 401, 200, 200])),
+        text(r(get.clone(), "/api/v1/export?user_id={u}", None, Key, Tenant,
                                                                              [401, 401, 401, 401, 401, 401, 404, 200])),
         r(post.clone(), "/api/v1/import?format=chatgpt", Some(import.clone()), Key, Tenant,
                                                                              [401, 401, 401, 401, 401, 401, 200, 200]),
