@@ -36,7 +36,9 @@ fn main() {
 }
 
 /// Every served file under `dir`: dot files, and folders that only the tests, tools or
-/// packaging use (`node_modules`, `e2e`), are left out.
+/// packaging use (`node_modules`, `e2e`), are left out. Names must be plain
+/// (`[A-Za-z0-9._-]`: the server matches request paths without decoding them) and
+/// entries real files or folders (a link could pull in a file from outside `web/`).
 fn collect(dir: &Path, files: &mut Vec<PathBuf>) {
     let entries = std::fs::read_dir(dir).expect("cannot read web/");
     for entry in entries {
@@ -47,10 +49,16 @@ fn collect(dir: &Path, files: &mut Vec<PathBuf>) {
         if name.starts_with('.') || name == "node_modules" || name == "e2e" {
             continue;
         }
-        if path.is_dir() {
+        let plain = name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        assert!(plain, "web/: {} has a name that cannot be served", path.display());
+        let kind = entry.file_type().expect("cannot read web/");
+        if kind.is_dir() {
             println!("cargo:rerun-if-changed={}", path.display());
             collect(&path, files);
         } else {
+            assert!(kind.is_file(), "web/: {} is not a plain file", path.display());
             files.push(path);
         }
     }

@@ -232,6 +232,7 @@ pub async fn issue_key(
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(config) => {
+            crate::config::origin::refuse_renamed_variable().map_err(anyhow::Error::msg)?;
             let listener = tokio::net::TcpListener::bind(&config.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen))?;

@@ -1,5 +1,5 @@
-//! Origins as `--allowed-origins` names them and as the cross-site checks compare them
-//! (`http::origin`): one canonical spelling.
+//! Origins as `--cors-origin` names them and as CORS and the cross-site checks compare
+//! them (`http::cors`, `http::origin`): one canonical spelling.
 
 /// The canonical form of an origin: lower case `scheme://host[:port]`, `http` or
 /// `https` only, without the scheme's default port. `None` for anything else (`null`,
@@ -24,7 +24,22 @@ pub fn normalize(origin: &str) -> Option<String> {
     Some(format!("{scheme}://{authority}"))
 }
 
-/// For `--allowed-origins`: one origin, normalised. An empty entry (an empty
+/// The variable `--cors-origin` read before it had that name. Still set, it would be
+/// ignored without a word and the web app on that origin would meet 403s: refused.
+pub const RENAMED_VARIABLE: &str = "CONFAB_ALLOWED_ORIGINS";
+
+/// Refuses to start when [`RENAMED_VARIABLE`] is set.
+pub fn refuse_renamed_variable() -> Result<(), String> {
+    match std::env::var_os(RENAMED_VARIABLE) {
+        Some(_) => Err(format!(
+            "{RENAMED_VARIABLE} was renamed CONFAB_CORS_ORIGINS (the flag --allowed-origins \
+             is now --cors-origin): set that instead"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// For `--cors-origin`: one origin, normalised. An empty entry (an empty
 /// `CONFAB_ALLOWED_ORIGINS`, a trailing comma) stays empty and matches nothing.
 pub fn parse_allowed(value: &str) -> Result<String, String> {
     if value.trim().is_empty() {

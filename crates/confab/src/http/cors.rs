@@ -12,17 +12,16 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::is_tenant_api;
-use super::origin::foreign_origin;
+use super::origin::{foreign_origin, request_origin};
 use super::state::AppState;
-use crate::config::origin::normalize;
 
 /// Methods a preflight may ask for: every method the APIs have.
 const ALLOW_METHODS: &str = "GET, HEAD, POST, PUT, PATCH, DELETE";
-/// Request headers a page may send: the body's type, a key, a stream resume point, and
-/// conditional reads.
-const ALLOW_HEADERS: &str = "content-type, x-api-key, last-event-id, if-none-match";
-/// Response headers a page may read besides the CORS-safelisted ones.
-const EXPOSE_HEADERS: &str = "retry-after, etag, content-disposition, location";
+/// Request headers a page may send: the body's type, a key, a stream's resume point.
+const ALLOW_HEADERS: &str = "content-type, x-api-key, last-event-id";
+/// Response headers a page may read besides the CORS-safelisted ones: when to retry,
+/// and an export's file name.
+const EXPOSE_HEADERS: &str = "retry-after, content-disposition";
 /// How long a browser may reuse a preflight's answer.
 const MAX_AGE_SECONDS: &str = "600";
 
@@ -30,7 +29,9 @@ const MAX_AGE_SECONDS: &str = "600";
 /// as readable by it with credentials.
 pub async fn cors(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let listed = listed_origin(request.headers(), &state);
+    // Without `Origin` an OPTIONS is no preflight: the router answers it (405).
     let preflight = request.method() == Method::OPTIONS
+        && request.headers().contains_key(header::ORIGIN)
         && request
             .headers()
             .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
@@ -60,17 +61,13 @@ fn listed_origin(headers: &HeaderMap, state: &AppState) -> Option<HeaderValue> {
     if state.config.cors_origins.is_empty() {
         return None;
     }
-    let mut values = headers.get_all(header::ORIGIN).iter();
-    let value = values.next()?;
-    if values.next().is_some() {
-        return None;
-    }
-    let origin = normalize(value.to_str().ok()?)?;
+    let origin = request_origin(headers).flatten()?;
     state
         .config
         .cors_origins
         .contains(&origin)
-        .then(|| value.clone())
+        .then(|| headers.get(header::ORIGIN).cloned())
+        .flatten()
 }
 
 fn preflight_answer(origin: HeaderValue) -> Response {

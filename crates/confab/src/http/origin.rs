@@ -30,21 +30,25 @@ pub fn foreign_origin() -> ApiError {
     )
 }
 
+/// The request's `Origin`: `None` without the header; `Some(None)` when it names no one
+/// origin (several headers, `null`, anything not `http(s)://host[:port]`); else the
+/// origin in its canonical spelling.
+pub fn request_origin(headers: &HeaderMap) -> Option<Option<String>> {
+    let mut origins = headers.get_all(header::ORIGIN).iter();
+    let origin = origins.next()?;
+    if origins.next().is_some() {
+        return Some(None);
+    }
+    Some(origin.to_str().ok().and_then(normalize))
+}
+
 /// Refuses (403 `forbidden_origin`) a request whose `Origin` is present and is neither
 /// the server's own nor allowed by `--cors-origin`.
 pub fn check(headers: &HeaderMap, state: &AppState, secure: bool) -> Result<(), ApiError> {
-    let mut origins = headers.get_all(header::ORIGIN).iter();
-    let Some(origin) = origins.next() else {
+    let Some(origin) = request_origin(headers) else {
         return Ok(());
     };
-    if origins.next().is_some() {
-        return Err(foreign_origin());
-    }
-    let origin = origin
-        .to_str()
-        .ok()
-        .and_then(normalize)
-        .ok_or_else(foreign_origin)?;
+    let origin = origin.ok_or_else(foreign_origin)?;
     let scheme = if secure { "https" } else { "http" };
     let own = headers
         .get(header::HOST)

@@ -6,7 +6,8 @@
 //! Every answer carries a strict Content-Security-Policy (only this origin's scripts,
 //! styles, images, fonts and connections; no inline script; no framing), `nosniff`,
 //! no referrer, and an `ETag` to revalidate against (`Cache-Control: no-cache`, so a
-//! new release is picked up at once and an unchanged file costs a 304). Text files go
+//! new release is picked up at once and an unchanged file costs a 304; the compressed
+//! and the plain file have tags of their own). Text files go
 //! out gzip-compressed to clients that accept it, compressed once on first use.
 
 use axum::body::Body;
@@ -30,7 +31,9 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 struct Asset {
     body: &'static [u8],
     content_type: &'static str,
-    etag: HeaderValue,
+    /// The file's digest: its entity tag, `"<digest>"` plain and `"<digest>-gzip"`
+    /// compressed (each representation has its own strong tag).
+    digest: String,
     /// Compressed on first use; `None` when compression does not pay (or is not text).
     gzip: OnceLock<Option<Vec<u8>>>,
 }
@@ -41,12 +44,10 @@ fn assets() -> &'static HashMap<&'static str, Asset> {
         embedded::ASSETS
             .iter()
             .map(|&(path, body)| {
-                let digest = Sha256::digest(body);
-                let etag = format!("\"{}\"", hex(&digest[..12]));
                 let asset = Asset {
                     body,
                     content_type: content_type(path),
-                    etag: HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\"")),
+                    digest: hex(&Sha256::digest(body)[..12]),
                     gzip: OnceLock::new(),
                 };
                 (path, asset)
@@ -77,13 +78,15 @@ pub async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Response 
 }
 
 fn serve(asset: &'static Asset, head: bool, request: &HeaderMap) -> Response {
-    let fresh = request
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .any(|tag| tag.as_bytes() == asset.etag.as_bytes() || tag.as_bytes() == b"*");
     let gzip = accepts_gzip(request)
         .then(|| asset.gzip.get_or_init(|| compress(asset)).as_deref())
         .flatten();
+    let etag = format!(
+        "{}{}",
+        asset.digest,
+        if gzip.is_some() { "-gzip" } else { "" }
+    );
+    let fresh = none_match(request, &etag);
     let (status, body) = match (fresh, gzip) {
         (true, _) => (StatusCode::NOT_MODIFIED, &[][..]),
         (false, Some(gzip)) => (StatusCode::OK, gzip),
@@ -107,7 +110,9 @@ fn serve(asset: &'static Asset, head: bool, request: &HeaderMap) -> Response {
     ] {
         headers.insert(name, HeaderValue::from_static(value));
     }
-    headers.insert(header::ETAG, asset.etag.clone());
+    if let Ok(value) = HeaderValue::from_str(&format!("\"{etag}\"")) {
+        headers.insert(header::ETAG, value);
+    }
     if !fresh {
         if gzip.is_some() {
             headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
@@ -115,6 +120,21 @@ fn serve(asset: &'static Asset, head: bool, request: &HeaderMap) -> Response {
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     }
     response
+}
+
+/// Whether `If-None-Match` names `etag` (or `*`): a list of tags, weak ones compared by
+/// their opaque part, as the weak comparison of RFC 9110 says.
+fn none_match(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .any(|tag| {
+            let tag = tag.strip_prefix("W/").unwrap_or(tag);
+            tag == "*" || tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')) == Some(etag)
+        })
 }
 
 /// Whether `Accept-Encoding` names gzip (without `q=0`).
@@ -186,6 +206,25 @@ mod tests {
         assert!(!with("gzip; q=0"));
         assert!(!with("br, deflate"));
         assert!(!accepts_gzip(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn if_none_match_takes_lists_and_weak_tags() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                header::IF_NONE_MATCH,
+                HeaderValue::from_str(value).expect("a header value"),
+            );
+            none_match(&headers, "abc")
+        };
+        assert!(with("\"abc\""));
+        assert!(with("W/\"abc\""));
+        assert!(with("\"x\", \"abc\""));
+        assert!(with("*"));
+        assert!(!with("\"abc-gzip\""));
+        assert!(!with("abc"));
+        assert!(!none_match(&HeaderMap::new(), "abc"));
     }
 
     #[test]

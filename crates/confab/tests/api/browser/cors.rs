@@ -120,6 +120,16 @@ async fn other_origins_get_no_cors_headers(backend: Backend) {
             let body: Value = response.json().await.expect("json");
             assert_tenant_error((status, body), StatusCode::FORBIDDEN, "forbidden_origin");
 
+            // An OPTIONS without `Origin` is no preflight: an unknown method (405).
+            let response = app
+                .client
+                .request(Method::OPTIONS, app.url(&chats))
+                .header("access-control-request-method", "POST")
+                .send()
+                .await
+                .expect("sent");
+            assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+
             let response = user
                 .auth
                 .apply(app.client.get(app.url(&chats)))
@@ -243,4 +253,26 @@ async fn deleting_a_watched_chat_can_be_checked_first(backend: Backend) {
         .delete(&format!("{path}?check_connections=maybe"), &user.auth)
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+/// The variable `--cors-origin` had before its rename is refused at start, not ignored:
+/// a web app on that origin would otherwise meet 403s without a word why.
+#[test]
+fn the_renamed_origins_variable_is_refused_at_start() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_confab"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            "sqlite::memory:",
+        ])
+        .env("CONFAB_ALLOWED_ORIGINS", APP)
+        .env("CONFAB_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("confab runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("CONFAB_CORS_ORIGINS"), "{stderr}");
 }

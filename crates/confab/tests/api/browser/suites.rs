@@ -8,6 +8,7 @@
 //! Chromium) is prepared by `scripts/test.sh`; without it a suite fails with CI=true
 //! and otherwise reports itself NOT RUN, saying how to prepare it.
 
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -25,8 +26,8 @@ crate::per_backend!(
 
 /// What a suite may take before it is killed and failed.
 const SUITE_LIMIT: Duration = Duration::from_secs(300);
-/// The server's default model in the suites: 30 chunks 40 ms apart, long enough to
-/// reload or stop mid-reply.
+/// The server's default model in the suites (30 chunks 40 ms apart), for replies whose
+/// model a test leaves empty.
 const DEFAULT_MODEL: &str = "count-30-40";
 
 fn repository() -> PathBuf {
@@ -43,8 +44,8 @@ fn python() -> PathBuf {
     }
 }
 
-/// `None` when everything `needs` lists exists; otherwise the suite is NOT RUN (or, in
-/// CI, fails) with the list.
+/// Whether something `needs` lists is absent: then the suite is NOT RUN (or, in CI,
+/// fails) with the list.
 fn missing(suite: &str, needs: &[PathBuf]) -> bool {
     let absent: Vec<String> = needs
         .iter()
@@ -85,6 +86,9 @@ async fn run_suite(backend: Backend, dir: &Path, program: &Path, args: &[&str]) 
         unreachable!("a key")
     };
     let log = tempfile::NamedTempFile::new().expect("log file");
+    // One open file for both streams: two handles would each write from offset 0.
+    let stdout = log.reopen().expect("log");
+    let stderr = stdout.try_clone().expect("log");
     let scratch = tempfile::tempdir().expect("scratch folder");
     let mut command = Command::new(program);
     command
@@ -101,8 +105,10 @@ async fn run_suite(backend: Backend, dir: &Path, program: &Path, args: &[&str]) 
         .env("E2E_SCREENSHOTS_DIR", scratch.path().join("screenshots"))
         .env("E2E_RESULTS_DIR", scratch.path().join("results"))
         .stdin(Stdio::null())
-        .stdout(log.reopen().expect("log"))
-        .stderr(log.reopen().expect("log"));
+        .stdout(stdout)
+        .stderr(stderr)
+        // Its own process group, so a timeout ends npm's and Playwright's children too.
+        .process_group(0);
     let label = format!("{} {}", program.display(), args.join(" "));
     let status = tokio::task::spawn_blocking(move || {
         let mut child = command.spawn().expect("the suite starts");
@@ -112,7 +118,8 @@ async fn run_suite(backend: Backend, dir: &Path, program: &Path, args: &[&str]) 
                 return Some(status);
             }
             if Instant::now() > deadline {
-                let _ = child.kill();
+                let group = format!("-{}", child.id());
+                let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
                 let _ = child.wait();
                 return None;
             }

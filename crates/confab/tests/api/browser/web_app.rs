@@ -67,11 +67,33 @@ async fn the_app_is_served_with_a_strict_policy(backend: Backend) {
     let page = response.text().await.expect("page");
     assert!(page.starts_with("<!doctype html>"), "{page}");
 
-    // Unchanged: 304 without a body.
-    let response = fetch(&app, Method::GET, "/", &[("if-none-match", &etag)]).await;
-    assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
-    assert_eq!(header(&response, "etag"), etag);
-    assert!(response.bytes().await.expect("body").is_empty());
+    // Unchanged: 304 without a body, for the tag alone, in a list, or weak.
+    let weak = format!("W/{etag}");
+    let listed = format!("\"other\", {etag}");
+    for tags in [etag.as_str(), &weak, &listed] {
+        let response = fetch(&app, Method::GET, "/", &[("if-none-match", tags)]).await;
+        assert_eq!(response.status(), StatusCode::NOT_MODIFIED, "{tags}");
+        assert_eq!(header(&response, "etag"), etag);
+        assert!(response.bytes().await.expect("body").is_empty());
+    }
+    // The compressed page is another representation, with a tag of its own.
+    let zipped = fetch(&app, Method::GET, "/", &[("accept-encoding", "gzip")]).await;
+    let zipped_etag = header(&zipped, "etag");
+    assert_eq!(header(&zipped, "content-encoding"), "gzip");
+    assert!(
+        !zipped_etag.is_empty() && zipped_etag != etag,
+        "{zipped_etag}"
+    );
+    let gzip = [
+        ("accept-encoding", "gzip"),
+        ("if-none-match", etag.as_str()),
+    ];
+    let response = fetch(&app, Method::GET, "/", &gzip).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "the plain tag does not name the gzip body"
+    );
     // HEAD: the headers alone.
     let response = fetch(&app, Method::HEAD, "/", &[]).await;
     assert_eq!(response.status(), StatusCode::OK);
