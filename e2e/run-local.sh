@@ -15,23 +15,44 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# wait_for WHAT PID LOG CHECK...: waits up to 10 s for CHECK to pass; if the process
+# PID ends first, or the time runs out, says so with the end of LOG and gives up.
+wait_for() {
+  local what="$1" pid="$2" log="$3"
+  shift 3
+  for _ in $(seq 100); do
+    "$@" && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  "$@" && return 0
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "$what was not ready within 10 s; the end of its log ($log):" >&2
+  else
+    echo "$what exited before it was ready; the end of its log ($log):" >&2
+  fi
+  tail -40 "$log" >&2
+  exit 1
+}
+
 for bin in confab llm-double; do
   [ -x "$bin_dir/$bin" ] || { echo "missing $bin_dir/$bin: build it first" >&2; exit 1; }
 done
 
-"$bin_dir/llm-double" 127.0.0.1:0 > "$work/double.url" &
+"$bin_dir/llm-double" 127.0.0.1:0 > "$work/double.url" 2> "$work/double.log" &
 pids+=($!)
-for _ in $(seq 100); do [ -s "$work/double.url" ] && break; sleep 0.1; done
+wait_for "the LLM double" "$!" "$work/double.log" test -s "$work/double.url"
 double_url="$(head -1 "$work/double.url")"
 
 port="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
 db="sqlite://$work/db.sqlite"
-"$bin_dir/confab" migrate --database-url "$db" > "$work/migrate.log"
+"$bin_dir/confab" migrate --database-url "$db" > "$work/migrate.log" 2>&1 ||
+  { echo "confab migrate failed:" >&2; cat "$work/migrate.log" >&2; exit 1; }
 "$bin_dir/confab" serve --listen "127.0.0.1:$port" --database-url "$db" \
   --llm-base-url "$double_url" --llm-default-model count-30-40 > "$work/server.log" 2>&1 &
 pids+=($!)
 export CONFAB_URL="http://127.0.0.1:$port"
-for _ in $(seq 100); do curl -fs -o /dev/null "$CONFAB_URL/" && break; sleep 0.1; done
+wait_for "the confab server" "$!" "$work/server.log" curl -fs -o /dev/null "$CONFAB_URL/"
 
 cd "$here"
 [ -d node_modules ] || PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci

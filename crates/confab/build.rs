@@ -52,13 +52,21 @@ fn collect(dir: &Path, files: &mut Vec<PathBuf>) {
         let plain = name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-        assert!(plain, "web/: {} has a name that cannot be served", path.display());
+        assert!(
+            plain,
+            "web/: {} has a name that cannot be served",
+            path.display()
+        );
         let kind = entry.file_type().expect("cannot read web/");
         if kind.is_dir() {
             println!("cargo:rerun-if-changed={}", path.display());
             collect(&path, files);
         } else {
-            assert!(kind.is_file(), "web/: {} is not a plain file", path.display());
+            assert!(
+                kind.is_file(),
+                "web/: {} is not a plain file",
+                path.display()
+            );
             files.push(path);
         }
     }

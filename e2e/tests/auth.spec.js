@@ -1,6 +1,7 @@
-// 1. Sign up, log out, log in again; a wrong password shows an error.
+// 1. Sign up, log out, log in again; a wrong password shows an error. Another tab's
+// logout, or login as someone else, is followed in every tab.
 const { test, expect } = require('./fixtures');
-const { PASSWORD, field, button, signUp, submitCredentials, snap } = require('./helpers');
+const { PASSWORD, field, button, signUp, submitCredentials, snap, uniqueEmail } = require('./helpers');
 
 test('sign up, log out, a wrong password is refused, log in again', async ({ page }) => {
   await page.goto('/');
@@ -43,4 +44,25 @@ test('signing up twice with one email says the email is taken', async ({ page })
   const answer = await submitCredentials(page, 'Sign up', email, PASSWORD);
   expect(answer.status()).toBe(409);
   await expect(page.getByRole('alert').filter({ hasText: /taken|already/i })).toBeVisible();
+});
+
+test('a logout and a login as someone else in another tab are followed here', async ({ context, page }) => {
+  const { email } = await signUp(page);
+  const other = await context.newPage();
+  await other.goto('/');
+  await expect(other.getByText(email, { exact: true })).toBeVisible();
+
+  await button(other, 'Log out').click();
+  await expect(field(other, 'Email')).toBeVisible();
+  await expect(field(page, 'Email')).toBeVisible();
+  await expect(button(page, 'Log out')).toBeHidden();
+
+  const someoneElse = uniqueEmail('bob');
+  const answer = await submitCredentials(other, 'Sign up', someoneElse, PASSWORD);
+  expect(answer.status()).toBe(201);
+  await expect(other.getByText(someoneElse, { exact: true })).toBeVisible();
+  // This tab is theirs now too (the session cookie is shared): it shows who.
+  await expect(page.getByText(someoneElse, { exact: true })).toBeVisible();
+  await expect(page.getByText(email, { exact: true })).toBeHidden();
+  await expect(button(page, 'Log out')).toBeVisible();
 });

@@ -1,5 +1,6 @@
 // 7. Deleting a chat: at once when no other tab has it open; explained and confirmed
-// when another tab does (the server's 409), and that tab is told.
+// when another tab does (the server's 409), and that tab is told. Cancelled, the chat
+// stays live, with what changed while the question was asked.
 const { test, expect } = require('./fixtures');
 const { button, chatList, replies, questions, signUp, newChat, send, expectCompleteReply, snap } = require('./helpers');
 
@@ -31,7 +32,7 @@ test('a chat open nowhere else is deleted and leaves the list', async ({ page })
   await expect(chatList(page).getByRole('link', { name: 'Short-lived chat' })).toHaveCount(0);
 });
 
-test('a chat open in another tab: the 409 is explained, confirming deletes it, the other tab is told', async ({
+test('a chat open in another tab: the 409 is explained, cancelling keeps it, confirming deletes it, the other tab is told', async ({
   context,
   page,
 }) => {
@@ -50,9 +51,24 @@ test('a chat open in another tab: the 409 is explained, confirming deletes it, t
   await expect(questions(other)).toHaveCount(2);
   await expectCompleteReply(page, replies(page).last(), 2);
 
+  // Cancelled at the second question: this tab watches the chat again and shows what was
+  // posted while it was asked (its own live connection was closed meanwhile).
+  const inUse = dialog(page, 'This chat is in use');
   await button(page, 'Delete chat').click();
   await dialog(page, 'Delete chat').getByRole('button', { name: 'Delete chat' }).click();
-  const inUse = dialog(page, 'This chat is in use');
+  await expect(inUse).toBeVisible();
+  const posted = await page.request.post(`/api/users/${userId}/chats/${chatId}/messages`, {
+    data: { messages: [{ role: 'user', content: 'Posted while asking' }] },
+  });
+  expect(posted.status()).toBe(200);
+  await expect(questions(other)).toHaveCount(3);
+  await inUse.getByRole('button', { name: 'Cancel' }).click();
+  await expect(inUse).toBeHidden();
+  await expect(questions(page)).toHaveCount(3);
+  await expect(questions(page).last()).toContainText('Posted while asking');
+
+  await button(page, 'Delete chat').click();
+  await dialog(page, 'Delete chat').getByRole('button', { name: 'Delete chat' }).click();
   await expect(inUse).toBeVisible();
   await expect(inUse).toContainText('This chat is open in another tab or a reply is being written. Delete it anyway?');
   await snap(page, 'delete-chat-in-use');

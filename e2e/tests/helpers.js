@@ -83,9 +83,10 @@ async function countWords(item) {
 
 const firstWords = (n) => Array.from({ length: n }, (_, i) => `w${i + 1}`);
 
-/** Waits until the reply shows exactly w1..wN and is no longer being written. */
-async function expectCompleteReply(page, reply, n) {
-  await expect.poll(() => countWords(reply)).toEqual(firstWords(n));
+/** Waits until the reply shows exactly w1..wN and is no longer being written; a long
+ * reply needs a `timeout` (ms) longer than expect's. */
+async function expectCompleteReply(page, reply, n, { timeout } = {}) {
+  await expect.poll(() => countWords(reply), { timeout }).toEqual(firstWords(n));
   await expect(reply).not.toContainText(/Writing…|Stopped|Failed|Interrupted/);
   await expect(button(page, 'Stop')).toBeHidden();
   await expect(button(page, 'Send')).toBeEnabled();

@@ -63,6 +63,9 @@ test('a whole session logs no console error and talks to no other host', async (
   const share = page.getByRole('dialog', { name: 'Share link' });
   const link = await share.getByRole('textbox').inputValue();
   expect(new URL(link).host).toBe(server.host);
+  // The browser keeps the share's id (a read key of the chat) to offer Revoke.
+  const sharesKept = () => page.evaluate(() => Object.keys(localStorage).filter((key) => key.startsWith('confab.shares.')));
+  expect(await sharesKept()).toHaveLength(1);
   await share.getByRole('button', { name: 'Close' }).click();
   const download = page.waitForEvent('download');
   await page.getByRole('link', { name: 'Export' }).click();
@@ -83,6 +86,7 @@ test('a whole session logs no console error and talks to no other host', async (
   await expect(page.getByRole('list', { name: 'Results' }).locator('mark').first()).toHaveText(/sessions/i);
   await button(page, 'Log out').click();
   await expect(field(page, 'Email')).toBeVisible();
+  expect(await sharesKept(), 'share ids kept after logout').toEqual([]);
   const answer = await submitCredentials(page, 'Log in', email, PASSWORD);
   expect(answer.status()).toBe(200);
   await expect(button(page, 'Log out')).toBeVisible();

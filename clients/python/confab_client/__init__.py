@@ -16,6 +16,7 @@ from .events import (
     MessageDelta,
     MessageFailed,
     ReplyEvent,
+    ReplyStreamCut,
     StreamError,
     UnknownEvent,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "RateLimitedError",
     "ReplyError",
     "ReplyEvent",
+    "ReplyStreamCut",
     "SearchHit",
     "Share",
     "SseEvent",

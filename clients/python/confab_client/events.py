@@ -59,6 +59,21 @@ class UnknownEvent(ConfabModel):
     """The SSE event id in force."""
 
 
+class ReplyStreamCut(Exception):
+    """A reply's stream ended before the reply's end event (`message.completed` or
+    `message.failed`): the connection was cut. The reply goes on on the server; `resume`
+    it with `message_id` (None when the stream was cut before the reply was created)
+    after `last_seq` (0 before the first delta)."""
+
+    def __init__(self, message_id: int | None, last_seq: int) -> None:
+        super().__init__(
+            f"the reply stream ended before the reply's end event (reply {message_id}, "
+            f"last delta {last_seq})"
+        )
+        self.message_id = message_id
+        self.last_seq = last_seq
+
+
 ReplyEvent = (
     MessageCreated | MessageDelta | MessageCompleted | MessageFailed | StreamError | UnknownEvent
 )
@@ -81,13 +96,32 @@ def reply_event(sse: SseEvent) -> ReplyEvent:
 
 
 class ReplyEventDecoder:
-    """Bytes of a reply stream in, typed events out (shared by both clients)."""
+    """Bytes of a reply stream in, typed events out (shared by both clients). A stream
+    that ends without an end event raises `ReplyStreamCut`; a `StreamError` is an end
+    too, one that says itself why the stream stopped."""
 
     def __init__(self) -> None:
         self._parser = SseParser()
+        self._ended = False
+        self._reply_id: int | None = None
+        self._last_seq = 0
 
     def feed(self, chunk: bytes) -> list[ReplyEvent]:
-        return [reply_event(e) for e in self._parser.feed(chunk)]
+        return self._noted([reply_event(e) for e in self._parser.feed(chunk)])
 
     def finish(self) -> list[ReplyEvent]:
-        return [reply_event(e) for e in self._parser.close()]
+        events = self._noted([reply_event(e) for e in self._parser.close()])
+        if not self._ended:
+            raise ReplyStreamCut(self._reply_id, self._last_seq)
+        return events
+
+    def _noted(self, events: list[ReplyEvent]) -> list[ReplyEvent]:
+        """Keeps what a `ReplyStreamCut` reports: the reply, its last delta, the end."""
+        for event in events:
+            if isinstance(event, MessageCreated) and event.message.status == "generating":
+                self._reply_id = event.message.id
+            elif isinstance(event, MessageDelta):
+                self._reply_id, self._last_seq = event.message_id, event.seq
+            elif isinstance(event, (MessageCompleted, MessageFailed, StreamError)):
+                self._ended = True
+        return events

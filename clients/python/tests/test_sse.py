@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from confab_client import MessageCompleted, MessageCreated, MessageDelta, MessageFailed
+from confab_client import (
+    MessageCompleted,
+    MessageCreated,
+    MessageDelta,
+    MessageFailed,
+    ReplyStreamCut,
+    StreamError,
+)
 from confab_client.events import ReplyEventDecoder, UnknownEvent
 from confab_client.sse import SseEvent, SseParser
 
@@ -128,3 +135,37 @@ def test_reply_events_typed(split: int) -> None:
     assert completed.message.model == "echo"
     assert isinstance(failed, MessageFailed) and failed.error.code == "llm_timeout"
     assert isinstance(unknown, UnknownEvent) and unknown.event == "something.new"
+
+
+def test_reply_stream_cut_before_its_end_event_raises() -> None:
+    # The connection ends after the second delta, without `message.completed`.
+    cut = REPLY_STREAM[: REPLY_STREAM.index(b"event: message.completed")]
+    decoder = ReplyEventDecoder()
+    events = decoder.feed(cut)
+    assert [type(e) for e in events] == [MessageCreated, MessageDelta, MessageDelta]
+    with pytest.raises(ReplyStreamCut) as raised:
+        decoder.finish()
+    assert (raised.value.message_id, raised.value.last_seq) == (2, 2)
+
+
+def test_reply_stream_cut_before_the_reply_was_created_raises() -> None:
+    decoder = ReplyEventDecoder()
+    assert decoder.feed(b": keep-alive\n\n") == []
+    with pytest.raises(ReplyStreamCut) as raised:
+        decoder.finish()
+    assert (raised.value.message_id, raised.value.last_seq) == (None, 0)
+
+
+@pytest.mark.parametrize(
+    "end",
+    [
+        'event: message.failed\ndata: {"message_id":2,"status":"interrupted",'
+        '"error":{"code":"node_lost","message":"gone"}}\n\n',
+        'event: error\ndata: {"code":"internal","message":"the database could not be read"}\n\n',
+    ],
+)
+def test_reply_stream_ending_failed_or_with_an_error_event_is_not_cut(end: str) -> None:
+    decoder = ReplyEventDecoder()
+    events = decoder.feed(REPLY_STREAM[: REPLY_STREAM.index(b"event: message.completed")])
+    events += decoder.feed(end.encode()) + decoder.finish()
+    assert isinstance(events[-1], (MessageFailed, StreamError))

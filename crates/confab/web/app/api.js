@@ -5,6 +5,8 @@ import { Confab, ConfabError } from '/client/index.js';
 
 const client = new Confab({});
 const USER_KEY = 'confab.user';
+/** share.js remembers the share ids of each chat under this prefix. */
+export const SHARES_KEY_PREFIX = 'confab.shares.';
 let onSignedOut = () => {};
 
 export const whenSignedOut = (handler) => (onSignedOut = handler);
@@ -18,7 +20,22 @@ export function savedUser() {
   }
 }
 
-const forgetUser = () => localStorage.removeItem(USER_KEY);
+/** Calls handler(savedUser()) when another tab changes the saved user: it logged out, or
+ * logged in (perhaps as someone else; the session cookie is the same in every tab). */
+export function onUserChangedElsewhere(handler) {
+  window.addEventListener('storage', (event) => {
+    // No key: another tab cleared the whole storage.
+    if (event.key === USER_KEY || event.key === null) handler(savedUser());
+  });
+}
+
+/** Forgets the user, and the share ids kept for them: each is a read key to a chat. */
+function forgetUser() {
+  localStorage.removeItem(USER_KEY);
+  for (const key of Object.keys(localStorage)) {
+    if (key.startsWith(SHARES_KEY_PREFIX)) localStorage.removeItem(key);
+  }
+}
 
 function signOutOn401(error) {
   if (error instanceof ConfabError && error.status === 401) {

@@ -52,17 +52,27 @@ function setPath(v, messages) {
   }
 }
 
+/** Numbers a read of the active path (or a branch switch, which answers it): answers
+ * can arrive out of order, and only the latest request's may be shown. Answers a check
+ * that the request is still the latest (and its chat still open). */
+function pathRequest(v) {
+  v.pathRequests += 1;
+  const ticket = v.pathRequests;
+  return () => view === v && ticket === v.pathRequests;
+}
+
 /** Reads the active path again; a chat that is gone meanwhile is left. */
 async function reload(v) {
+  const latest = pathRequest(v);
   try {
     const messages = await api.listMessages(v.chatId);
-    if (view !== v) return;
+    if (!latest()) return;
     setPath(v, messages);
     // The server could not be reached before: that error is over.
     if (v.unreachable) clearError();
     v.unreachable = false;
   } catch (error) {
-    if (view !== v || error?.status === 401) return;
+    if (!latest() || error?.status === 401) return;
     v.unreachable = !error?.status;
     showError(error);
     if (error?.status === 404) {
@@ -181,8 +191,9 @@ function onFrame(v, frame) {
   }
 }
 
-function connect(v) {
-  v.live = liveChat(v.chatId, {
+/** rejoin: the chat was not watched for a while, so read what changed once connected. */
+function connect(v, rejoin = false) {
+  const handlers = {
     onFrame: (frame) => onFrame(v, frame),
     onReconnect: () => reload(v),
     onDeleted: () => {
@@ -191,7 +202,8 @@ function connect(v) {
       dropChat(v.chatId);
       location.hash = '#/';
     },
-  });
+  };
+  v.live = liveChat(v.chatId, handlers, { rejoin });
 }
 
 const modelOf = (v) => (v.composer.model() ? { model: v.composer.model() } : {});
@@ -199,6 +211,8 @@ const modelOf = (v) => (v.composer.model() ? { model: v.composer.model() } : {})
 /** Generates a reply (body as the generate route takes it) and streams it into the view.
  * Answers whether the server took the request. */
 async function generateInto(v, body) {
+  // A new action: the error of an earlier one is over (as attempt() does).
+  clearError();
   const controller = new AbortController();
   v.localGenerate = controller;
   v.composer.setBusy(true);
@@ -227,7 +241,8 @@ async function generateInto(v, body) {
       render(v);
       // The stream broke off before the end: read the rest with a resume.
       if (v.path.some((m) => m.id === replyId && m.status === 'generating')) v.followers.follow(replyId);
-      attempt(refreshChats);
+      // The chat list read afterwards must not clear the error shown above.
+      attempt(refreshChats, { keepError: true });
     }
   }
   return taken;
@@ -250,8 +265,9 @@ async function stop(v) {
 }
 
 async function switchTo(v, messageId) {
+  const latest = pathRequest(v);
   const path = await attempt(() => api.switchBranch(v.chatId, messageId));
-  if (path && view === v) setPath(v, path);
+  if (path && latest()) setPath(v, path);
 }
 
 /** An edit is a new branch: the edited question as a sibling, and a reply to it. */
@@ -279,7 +295,7 @@ async function deleteLast(v) {
 async function deleteChat(v) {
   const gone = await removeChat(v.chat, {
     letGo: () => v.live.close(),
-    keep: () => view === v && connect(v),
+    keep: () => view === v && connect(v, true),
   });
   if (gone && view === v) location.hash = '#/';
 }
@@ -307,7 +323,15 @@ export function closeChat() {
 export async function openChat(root, chatId, messageId) {
   if (view?.chatId !== chatId) {
     closeChat();
-    const v = { chatId, chat: findChat(chatId), path: [], streams: new Map(), pendingBodies: new Set(), localGenerate: null };
+    const v = {
+      chatId,
+      chat: findChat(chatId),
+      path: [],
+      streams: new Map(),
+      pendingBodies: new Set(),
+      localGenerate: null,
+      pathRequests: 0,
+    };
     view = v;
     v.followers = new Followers(chatId, {
       apply: (event, data) => apply(v, event, data),
@@ -326,6 +350,7 @@ export async function openChat(root, chatId, messageId) {
     // A chat made in another tab is not in this tab's list yet: reading it shows the header.
     else attempt(refreshChats);
     connect(v);
+    const latest = pathRequest(v);
     const messages = await attempt(() => api.listMessages(chatId));
     if (view !== v) return;
     if (!messages) {
@@ -334,7 +359,8 @@ export async function openChat(root, chatId, messageId) {
       return;
     }
     v.loaded = true;
-    setPath(v, messages);
+    // A reload after a reconnect may have been asked for (and answered) meanwhile.
+    if (latest()) setPath(v, messages);
     if (v.missed) reload(v);
     v.scroller.scrollTop = v.scroller.scrollHeight;
     // Keyboard users land on the chat's name, or in the composer of an empty chat.

@@ -7,14 +7,19 @@ import { refreshChats } from './store.js';
 /** How long close() waits for the server to end the connection. */
 const CLOSE_WAIT_MS = 2000;
 
-export function liveChat(chatId, { onFrame, onReconnect, onDeleted }) {
+/** rejoin: call onReconnect after the first connection too (the view was not watching
+ * the chat for a while, e.g. while a delete was being confirmed). */
+export function liveChat(chatId, { onFrame, onReconnect, onDeleted }, { rejoin = false } = {}) {
   let socket = null;
+  // Whether the socket is open or opening: a closed one sends no more close events.
+  let connected = false;
   let stopped = false;
   let failures = 0;
   let timer = 0;
   let whenClosed = () => {};
 
   const connect = (again) => {
+    connected = true;
     socket = watchChat(
       chatId,
       (frame) => {
@@ -26,6 +31,7 @@ export function liveChat(chatId, { onFrame, onReconnect, onDeleted }) {
         }
       },
       (code) => {
+        connected = false;
         whenClosed();
         if (stopped) return;
         // 4001: the session ended (logged out elsewhere); the next read signs this tab out.
@@ -40,15 +46,16 @@ export function liveChat(chatId, { onFrame, onReconnect, onDeleted }) {
       caughtUp();
     }, caughtUp);
   };
-  connect(false);
+  connect(rejoin);
 
   return {
     /** Ends the connection; resolves once the server has let go of it (so it no longer
-     * counts as the chat being open here), or after CLOSE_WAIT_MS. */
+     * counts as the chat being open here), or after CLOSE_WAIT_MS. At once when it was
+     * already closed (waiting to connect again). */
     close() {
       stopped = true;
       clearTimeout(timer);
-      if (!socket) return Promise.resolve();
+      if (!connected) return Promise.resolve();
       const closed = new Promise((resolve) => {
         whenClosed = resolve;
         setTimeout(resolve, CLOSE_WAIT_MS);

@@ -2,7 +2,7 @@
 // #/chat/ID (?m=MESSAGE to open it at a message), #/search?q=..., #/shared/ID (a share
 // link, no account needed). Everything else waits for a signed-in user.
 import { $, h } from './dom.js';
-import { savedUser, whenSignedOut, logOut, exportUrl } from './api.js';
+import { savedUser, whenSignedOut, onUserChangedElsewhere, logOut, exportUrl } from './api.js';
 import { setUpAuth, showAuth } from './auth.js';
 import { attempt, clearError, showError, showStatus } from './notice.js';
 import { forgetChats, refreshChats } from './store.js';
@@ -11,7 +11,8 @@ import { openChat, closeChat, setUpChat } from './chat.js';
 import { showSearch } from './search.js';
 import { showShared } from './shared.js';
 
-let signedIn = false;
+/** The user this tab shows ({id, email}), or null before login and after logout. */
+let signedInAs = null;
 
 function parseRoute() {
   const [path, query = ''] = location.hash.replace(/^#/, '').split('?');
@@ -42,7 +43,7 @@ async function route() {
     return showShared($('#shared-view'), target.shareId);
   }
   $('#shared-view').hidden = true;
-  if (!signedIn) return start();
+  if (!signedInAs) return start();
   $('#app').hidden = false;
   const view = $('#view');
   document.body.classList.toggle('home', target.name === 'home');
@@ -60,7 +61,7 @@ async function route() {
 
 /** listed: the chat list was just read (the session is known to hold). */
 async function enterApp(user, listed = false) {
-  signedIn = true;
+  signedInAs = user;
   $('#auth').hidden = true;
   $('#app').hidden = false;
   $('#who').textContent = user.email;
@@ -70,11 +71,18 @@ async function enterApp(user, listed = false) {
 }
 
 function signOut() {
-  signedIn = false;
+  signedInAs = null;
   closeChat();
   forgetChats();
   $('#view').replaceChildren();
   showAuth();
+}
+
+/** The session ended, not by this tab's Log out: a 401, or a logout in another tab. */
+function signedOutElsewhere() {
+  if (!signedInAs) return;
+  signOut();
+  showError('You are signed out. Log in again to go on.');
 }
 
 async function boot() {
@@ -84,10 +92,12 @@ async function boot() {
   });
   setUpSidebar();
   setUpChat();
-  whenSignedOut(() => {
-    if (!signedIn) return;
-    signOut();
-    showError('You are signed out. Log in again to go on.');
+  whenSignedOut(signedOutElsewhere);
+  onUserChangedElsewhere((user) => {
+    if (user?.id === signedInAs?.id) return;
+    // Another tab logged in as someone (else): start again as them.
+    if (user) location.reload();
+    else signedOutElsewhere();
   });
   $('#logout').addEventListener('click', async () => {
     // The chat's socket first: logging out closes it, which must not read as a fault.

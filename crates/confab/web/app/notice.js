@@ -26,10 +26,12 @@ export function showStatus(text) {
   statusTimer = setTimeout(() => (region.textContent = ''), 6000);
 }
 
-/** Runs an action, showing its error instead of letting it vanish. */
-export async function attempt(action) {
+/** Runs an action, showing its error instead of letting it vanish. An action starts by
+ * clearing the error shown, unless keepError (a read that follows an action whose own
+ * error, if any, must stay visible). */
+export async function attempt(action, { keepError = false } = {}) {
   try {
-    clearError();
+    if (!keepError) clearError();
     return await action();
   } catch (error) {
     // A 401 has already sent the app to the login screen, which says why.

@@ -2,12 +2,13 @@
 // the link (the app shows it at #/shared/ID). The API has no list of a chat's links, so
 // this browser remembers the ones it made, to offer revoking them.
 import { h, button, formatTime } from './dom.js';
-import { shareChat, revokeShare, savedUser } from './api.js';
+import { shareChat, revokeShare, savedUser, SHARES_KEY_PREFIX } from './api.js';
 import { inform } from './dialog.js';
 import { attempt, showStatus } from './notice.js';
 import { copyButton } from './files.js';
 
-const key = (chatId) => `confab.shares.${savedUser()?.id}.${chatId}`;
+// Forgotten at logout (api.js), like the user.
+const key = (chatId) => `${SHARES_KEY_PREFIX}${savedUser()?.id}.${chatId}`;
 const remembered = (chatId) => JSON.parse(localStorage.getItem(key(chatId)) ?? '[]');
 const remember = (chatId, shares) => localStorage.setItem(key(chatId), JSON.stringify(shares));
 

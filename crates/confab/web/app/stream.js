@@ -23,10 +23,6 @@ export class Followers {
     this.closed = false;
   }
 
-  has(messageId) {
-    return this.running.has(messageId);
-  }
-
   /** The generate stream of this tab reads this reply: no resume needed meanwhile. */
   adopt(messageId) {
     this.running.set(messageId, null);
