@@ -40,7 +40,7 @@ pub fn refuse_renamed_variable() -> Result<(), String> {
 }
 
 /// For `--cors-origin`: one origin, normalised. An empty entry (an empty
-/// `CONFAB_ALLOWED_ORIGINS`, a trailing comma) stays empty and matches nothing.
+/// `CONFAB_CORS_ORIGINS`, a trailing comma) stays empty and matches nothing.
 pub fn parse_allowed(value: &str) -> Result<String, String> {
     if value.trim().is_empty() {
         return Ok(String::new());

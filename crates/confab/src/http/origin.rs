@@ -44,12 +44,16 @@ pub fn request_origin(headers: &HeaderMap) -> Option<Option<String>> {
 
 /// Refuses (403 `forbidden_origin`) a request whose `Origin` is present and is neither
 /// the server's own nor allowed by `--cors-origin`.
-pub fn check(headers: &HeaderMap, state: &AppState, secure: bool) -> Result<(), ApiError> {
+pub fn check(headers: &HeaderMap, state: &AppState) -> Result<(), ApiError> {
     let Some(origin) = request_origin(headers) else {
         return Ok(());
     };
     let origin = origin.ok_or_else(foreign_origin)?;
-    let scheme = if secure { "https" } else { "http" };
+    let scheme = if cookie_secure(state, headers) {
+        "https"
+    } else {
+        "http"
+    };
     let own = headers
         .get(header::HOST)
         .and_then(|host| host.to_str().ok())
@@ -69,7 +73,7 @@ impl FromRequestParts<AppState> for SameSite {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        check(&parts.headers, state, cookie_secure(state, &parts.headers))?;
+        check(&parts.headers, state)?;
         Ok(SameSite)
     }
 }

@@ -13,6 +13,8 @@
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -47,7 +49,7 @@ fn assets() -> &'static HashMap<&'static str, Asset> {
                 let asset = Asset {
                     body,
                     content_type: content_type(path),
-                    digest: hex(&Sha256::digest(body)[..12]),
+                    digest: URL_SAFE_NO_PAD.encode(&Sha256::digest(body)[..12]),
                     gzip: OnceLock::new(),
                 };
                 (path, asset)
@@ -87,18 +89,15 @@ fn serve(asset: &'static Asset, head: bool, request: &HeaderMap) -> Response {
         if gzip.is_some() { "-gzip" } else { "" }
     );
     let fresh = none_match(request, &etag);
-    let (status, body) = match (fresh, gzip) {
-        (true, _) => (StatusCode::NOT_MODIFIED, &[][..]),
-        (false, Some(gzip)) => (StatusCode::OK, gzip),
-        (false, None) => (StatusCode::OK, asset.body),
-    };
-    let length = body.len();
+    let body = gzip.unwrap_or(asset.body);
     let mut response = if head || fresh {
         Response::new(Body::empty())
     } else {
         Response::new(Body::from(body))
     };
-    *response.status_mut() = status;
+    if fresh {
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+    }
     let headers = response.headers_mut();
     for (name, value) in [
         (header::CONTENT_TYPE, asset.content_type),
@@ -117,7 +116,7 @@ fn serve(asset: &'static Asset, head: bool, request: &HeaderMap) -> Response {
         if gzip.is_some() {
             headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         }
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
     }
     response
 }
@@ -180,10 +179,6 @@ fn content_type(path: &str) -> &'static str {
         "txt" => "text/plain; charset=utf-8",
         _ => "application/octet-stream",
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

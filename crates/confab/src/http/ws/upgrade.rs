@@ -10,9 +10,7 @@ use axum::response::Response;
 use super::session::{connection, ResolvedChat};
 use crate::events::Flavor;
 use crate::http::error::ApiError;
-use crate::http::extract::{
-    chat_uuid, cookie_secure, session_token_hash, OwnChat, SessionUser, TenantKey,
-};
+use crate::http::extract::{chat_uuid, session_token_hash, OwnChat, SessionUser, TenantKey};
 use crate::http::origin;
 use crate::http::state::AppState;
 use crate::http::throttle::ws_slot;
@@ -39,7 +37,7 @@ impl FromRequestParts<AppState> for TenantWsChat {
             let key = TenantKey::from_headers(&parts.headers, state).await?;
             (key.tenant_id, None, Credential::ApiKey(key.key_id))
         } else {
-            same_origin(parts, state)?;
+            origin::check(&parts.headers, state)?;
             let SessionUser { user, token_hash } =
                 SessionUser::from_request_parts(parts, state).await?;
             (
@@ -73,7 +71,7 @@ impl FromRequestParts<AppState> for UserWsChat {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        same_origin(parts, state)?;
+        origin::check(&parts.headers, state)?;
         let OwnChat { chat, .. } = OwnChat::from_request_parts(parts, state).await?;
         // The cookie `OwnChat` just authenticated.
         let token_hash = session_token_hash(&parts.headers).ok_or_else(ApiError::unauthorized)?;
@@ -84,12 +82,6 @@ impl FromRequestParts<AppState> for UserWsChat {
             credential: Credential::Session(token_hash),
         }))
     }
-}
-
-/// 403 for a cookie-authenticated upgrade from another site's page.
-fn same_origin(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
-    let secure = cookie_secure(state, &parts.headers);
-    origin::check(&parts.headers, state, secure)
 }
 
 /// [`WebSocketUpgrade`] with its rejections answered in the API's error shape.
