@@ -141,10 +141,7 @@ async fn user_writes_are_rate_limited_per_user(backend: Backend) {
         .await
         .expect("sent");
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry_after: u64 = response
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
+    let retry_after: u64 = crate::support::retry_after(&response)
         .and_then(|v| v.parse().ok())
         .expect("Retry-After in whole seconds");
     assert!((1..=2).contains(&retry_after), "{retry_after}");

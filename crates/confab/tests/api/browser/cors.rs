@@ -153,11 +153,8 @@ async fn post_from(
     origin: Option<&str>,
     body: Value,
 ) -> (StatusCode, Value) {
-    let auth = match origin {
-        Some(origin) => Auth::FromOrigin(Box::new(auth.clone()), origin.to_owned()),
-        None => auth.clone(),
-    };
-    app.call(Method::POST, path, &auth, Some(body)).await
+    app.call(Method::POST, path, &auth.sent_from(origin), Some(body))
+        .await
 }
 
 async fn cookie_writes_from_other_sites_are_refused(backend: Backend) {

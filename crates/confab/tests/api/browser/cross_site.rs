@@ -4,7 +4,6 @@
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use crate::support::{user_error, Auth, Backend, TestApp};
 use crate::tenant_support::*;
@@ -24,13 +23,7 @@ async fn upgrade(
     auth: &Auth,
     origin: Option<&str>,
 ) -> Result<Ws, (u16, Value)> {
-    let mut request = ws_request(app, path, auth);
-    if let Some(origin) = origin {
-        request
-            .headers_mut()
-            .insert("origin", HeaderValue::from_str(origin).expect("origin"));
-    }
-    try_ws_request(request).await
+    try_ws(app, path, &auth.sent_from(origin)).await
 }
 
 async fn cookie_upgrades_from_foreign_origins_are_refused(backend: Backend) {

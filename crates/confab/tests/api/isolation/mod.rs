@@ -373,10 +373,9 @@ async fn access_matrix_of_every_route_and_caller(backend: Backend) {
     // (which ends with Bob erasing himself).
     for route in &routes {
         n += 1;
-        let auth = Auth::FromOrigin(
-            Box::new(cast.credential(route.creds, OWNER)),
-            "https://evil.example".to_owned(),
-        );
+        let auth = cast
+            .credential(route.creds, OWNER)
+            .sent_from(Some("https://evil.example"));
         let status = on_fresh_chat(&app, &cast, &victim, route, &auth, n).await;
         check_cell(
             route,

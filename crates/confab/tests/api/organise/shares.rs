@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::support::{Auth, Backend, TestApp};
+use crate::support::{retry_after, Auth, Backend, TestApp};
 use crate::tenant_support::default_tenant_key;
 
 async fn read_share(app: &TestApp, id: &str) -> (StatusCode, Value) {
@@ -183,10 +183,7 @@ pub(super) async fn share_reads_are_rate_limited_per_client(backend: Backend) {
         .await
         .expect("read");
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    let wait: u64 = response
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
+    let wait: u64 = retry_after(&response)
         .and_then(|v| v.parse().ok())
         .expect("Retry-After");
     assert!((1..=60).contains(&wait), "{wait}");

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
 use super::{export_text, import, import_ok, report, tenant_chats, CHATGPT};
-use crate::support::{Auth, Backend, TestApp};
+use crate::support::{retry_after, Auth, Backend, TestApp};
 use crate::tenant_support::{
     assert_tenant_error, create_v1_chat, eventually, new_tenant, post_v1_message,
 };
@@ -34,14 +34,9 @@ fn stalled_import(
     tokio::spawn(async move {
         let response = request.send().await.expect("import sent");
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
         (
             status,
-            retry_after,
+            retry_after(&response),
             response.json().await.expect("import answer"),
         )
     })

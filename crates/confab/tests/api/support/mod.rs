@@ -238,6 +238,14 @@ impl Auth {
             })
     }
 
+    /// This credential sent from a page of `origin`, if one is given.
+    pub fn sent_from(&self, origin: Option<&str>) -> Auth {
+        match origin {
+            Some(origin) => Auth::FromOrigin(Box::new(self.clone()), origin.to_owned()),
+            None => self.clone(),
+        }
+    }
+
     /// The headers that carry the credential.
     pub fn headers(&self) -> Vec<(&'static str, String)> {
         match self {
@@ -266,13 +274,18 @@ pub async fn post_answer(
         .await
         .expect("sent");
     let status = response.status();
-    let retry_after = response
+    let retry_after = retry_after(&response);
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, retry_after, body)
+}
+
+/// A response's `Retry-After`, as sent.
+pub fn retry_after(response: &reqwest::Response) -> Option<String> {
+    response
         .headers()
         .get("retry-after")
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let body = response.json().await.unwrap_or(Value::Null);
-    (status, retry_after, body)
+        .map(str::to_owned)
 }
 
 pub struct TestUser {
