@@ -124,31 +124,30 @@ fn serve(asset: &'static Asset, head: bool, request: &HeaderMap) -> Response {
 /// Whether `If-None-Match` names `etag` (or `*`): a list of tags, weak ones compared by
 /// their opaque part, as the weak comparison of RFC 9110 says.
 fn none_match(headers: &HeaderMap, etag: &str) -> bool {
+    list_items(headers, header::IF_NONE_MATCH).any(|tag| {
+        let tag = tag.strip_prefix("W/").unwrap_or(tag);
+        tag == "*" || tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')) == Some(etag)
+    })
+}
+
+/// The items of a list-valued header, over all its lines (`a, b` and `b` twice alike).
+fn list_items(headers: &HeaderMap, name: header::HeaderName) -> impl Iterator<Item = &str> {
     headers
-        .get_all(header::IF_NONE_MATCH)
+        .get_all(name)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
         .map(str::trim)
-        .any(|tag| {
-            let tag = tag.strip_prefix("W/").unwrap_or(tag);
-            tag == "*" || tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')) == Some(etag)
-        })
 }
 
 /// Whether `Accept-Encoding` names gzip (without `q=0`).
 fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .any(|coding| {
-            let mut parts = coding.split(';').map(str::trim);
-            let name = parts.next().unwrap_or_default();
-            let refused = parts.any(|p| p.replace(' ', "").eq_ignore_ascii_case("q=0"));
-            name.eq_ignore_ascii_case("gzip") && !refused
-        })
+    list_items(headers, header::ACCEPT_ENCODING).any(|coding| {
+        let mut parts = coding.split(';').map(str::trim);
+        let name = parts.next().unwrap_or_default();
+        let refused = parts.any(|p| p.replace(' ', "").eq_ignore_ascii_case("q=0"));
+        name.eq_ignore_ascii_case("gzip") && !refused
+    })
 }
 
 fn compress(asset: &Asset) -> Option<Vec<u8>> {
@@ -185,16 +184,15 @@ fn content_type(path: &str) -> &'static str {
 mod tests {
     use super::*;
 
+    fn one(name: header::HeaderName, value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(name, HeaderValue::from_str(value).expect("a header value"));
+        headers
+    }
+
     #[test]
     fn gzip_is_chosen_only_when_accepted() {
-        let with = |value: &str| {
-            let mut headers = HeaderMap::new();
-            headers.insert(
-                header::ACCEPT_ENCODING,
-                HeaderValue::from_str(value).expect("a header value"),
-            );
-            accepts_gzip(&headers)
-        };
+        let with = |value: &str| accepts_gzip(&one(header::ACCEPT_ENCODING, value));
         assert!(with("gzip, deflate, br"));
         assert!(with("br;q=1.0, GZIP;q=0.5"));
         assert!(!with("gzip;q=0"));
@@ -205,14 +203,7 @@ mod tests {
 
     #[test]
     fn if_none_match_takes_lists_and_weak_tags() {
-        let with = |value: &str| {
-            let mut headers = HeaderMap::new();
-            headers.insert(
-                header::IF_NONE_MATCH,
-                HeaderValue::from_str(value).expect("a header value"),
-            );
-            none_match(&headers, "abc")
-        };
+        let with = |value: &str| none_match(&one(header::IF_NONE_MATCH, value), "abc");
         assert!(with("\"abc\""));
         assert!(with("W/\"abc\""));
         assert!(with("\"x\", \"abc\""));
