@@ -14,7 +14,7 @@ crate::per_backend!(
 );
 
 /// The corpus, one message each, in posting order.
-const CORPUS: [&str; 21] = [
+const CORPUS: [&str; 22] = [
     "The quick brown fox jumps over the lazy dog",
     "brown quick thinking saves the day",
     "confab is a chat server",
@@ -36,6 +36,7 @@ const CORPUS: [&str; 21] = [
     "İstanbul'da ﬁnance OFFICE",
     "かきを食べた",
     "がきが来た",
+    "jumps over the dog, then the lazy one",
 ];
 
 /// Each query and the corpus texts it must find (a set: relevance order is the
@@ -54,6 +55,10 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("\"brown fox\" lazy", &[CORPUS[0]]),
     ("\"fox brown\"", &[]),
     ("\"quick fox\"", &[]),
+    // Every adjacent pair of a phrase is not the phrase.
+    ("\"over the lazy\"", &[CORPUS[0]]),
+    ("\"over the\"", &[CORPUS[0], CORPUS[21]]),
+    ("over_the_laz*", &[CORPUS[0]]),
     // Prefixes, not infixes.
     ("conf*", &[CORPUS[2], CORPUS[3]]),
     ("CONFIG*", &[CORPUS[3]]),
