@@ -9,6 +9,7 @@
 mod big_reads;
 mod corpus;
 mod generation;
+mod lists;
 mod load;
 mod retention;
 mod scenarios;
@@ -94,6 +95,7 @@ fn usage() -> ! {
          \x20 chat watched by 5 sockets; resumes (only with --only 10; its own server).\n\
          11 retention: 3a's POST load while the sweeper deletes 100,000 old chats, against the\n\
          \x20 same load with it idle (only with --only 11; its own server).\n\
+         12 chat lists (user API, 20 chats; tenant API, a page of 20), each beside its ceiling.\n\
          --binary runs that confab instead of building this workspace's release binary.\n\
          --keep-data leaves each run's SQLite files and PostgreSQL databases for inspection."
     );

@@ -229,7 +229,7 @@ pub async fn run_all(options: &Options) -> anyhow::Result<Vec<Row>> {
         // The ceiling serves scenario 1's exact response bytes, so 1 runs whenever 2 does.
         let (mut messages, body) = get_messages(options, &setup).await?;
         if wanted(options, 2) {
-            let ceiling = ceiling(options, &body).await?;
+            let ceiling = ceiling(options, &body, "2 ceiling: same bytes from memory").await?;
             messages.note = format!(
                 "{:.0}% of the ceiling",
                 100.0 * messages.per_second / ceiling.per_second.max(1e-9)
@@ -254,6 +254,9 @@ pub async fn run_all(options: &Options) -> anyhow::Result<Vec<Row>> {
     }
     if wanted(options, 8) {
         rows.extend(crate::tree::run(options, &setup.server).await?);
+    }
+    if wanted(options, 12) {
+        rows.extend(crate::lists::run(options, &setup).await?);
     }
     // Seeds a million messages: only when named.
     if options.only.as_ref().is_some_and(|only| only.contains(&9)) {
@@ -308,9 +311,10 @@ async fn get_messages(options: &Options, setup: &Setup) -> anyhow::Result<(Row, 
     Ok((row, body))
 }
 
-/// Scenario 2: the same bytes from memory on the same HTTP stack.
-async fn ceiling(options: &Options, body: &Bytes) -> anyhow::Result<Row> {
-    eprintln!("scenario 2: ceiling");
+/// Scenario 2 (and scenario 12's ceilings): the same bytes from memory on the same HTTP
+/// stack, 32 connections.
+pub(crate) async fn ceiling(options: &Options, body: &Bytes, label: &str) -> anyhow::Result<Row> {
+    eprintln!("scenario {label}");
     let dir = TempDir::new()?;
     let file = dir.0.join("body.json");
     std::fs::write(&file, body)?;
@@ -324,7 +328,7 @@ async fn ceiling(options: &Options, body: &Bytes) -> anyhow::Result<Row> {
     let server = Process::spawn(&me, &args, address).await?;
     let expected_len = body.len();
     measured(
-        "2 ceiling: same bytes from memory (32 conns)",
+        &format!("{label} (32 conns)"),
         &server,
         32,
         options.duration,
