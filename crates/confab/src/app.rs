@@ -67,6 +67,13 @@ pub async fn state(config: Config) -> anyhow::Result<AppState> {
             config.limits.message_cache_mib.saturating_mul(1024 * 1024),
             config.limits.message_cache_entry_kib.saturating_mul(1024),
         )),
+        chat_list_cache: Arc::new(ResponseCache::new(
+            config
+                .limits
+                .chat_list_cache_mib
+                .saturating_mul(1024 * 1024),
+            config.limits.message_cache_entry_kib.saturating_mul(1024),
+        )),
         metrics: Arc::default(),
         key_touches: Arc::default(),
         throttles: Arc::new(Throttles::new(&config.abuse)),

@@ -10,6 +10,7 @@ use crate::chats::Chats;
 use crate::config::Config;
 use crate::events::EventBus;
 use crate::revocation::LiveCredentials;
+use crate::store::ChatsFingerprint;
 use crate::store::Store;
 use crate::throttle::Throttles;
 
@@ -23,7 +24,10 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
     /// Serialised message lists of unchanged chats.
-    pub message_cache: Arc<ResponseCache>,
+    pub message_cache: Arc<ResponseCache<i64, i64>>,
+    /// Serialised chat lists (user API) by user and query, while the user's chats are
+    /// unchanged.
+    pub chat_list_cache: Arc<ResponseCache<(i64, String), ChatsFingerprint>>,
     /// When each API key's `last_used_at` was last written (throttles those writes).
     pub key_touches: Arc<KeyTouches>,
     /// Abuse limits: auth throttles, API key and user write rates, WebSocket caps.

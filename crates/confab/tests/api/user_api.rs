@@ -16,6 +16,7 @@ crate::per_backend!(
     files_route_lists_code_blocks_of_assistant_messages,
     deleting_a_chat_takes_its_messages_and_files,
     message_lists_are_never_stale,
+    chat_lists_are_never_stale,
 );
 
 async fn sign_up_login_logout_and_check(backend: Backend) {
@@ -626,4 +627,104 @@ async fn message_lists_are_never_stale(backend: Backend) {
         }
     }
     assert_eq!(app.message_ids(&user, chat).await, expected);
+}
+
+/// The user's chat list, read twice after every kind of change (through both APIs),
+/// always shows the latest state, whether or not the server answers from its cache:
+/// (id, name, pinned, current message) of each listed chat, newest first.
+async fn chat_lists_are_never_stale(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let user = app.sign_up("list-cache@example.com").await;
+    let key = crate::tenant_support::default_tenant_key(&app).await;
+    let list = format!("/api/users/{}/chats?archived=all", user.id);
+    // id -> (uuid, name, pinned, current message)
+    let mut expected: std::collections::BTreeMap<i64, (String, String, bool, Option<i64>)> =
+        std::collections::BTreeMap::new();
+    for round in 0..30 {
+        let shown: Vec<(i64, String, bool, Option<i64>)> = expected
+            .iter()
+            .rev()
+            .map(|(id, (_, name, pinned, current))| (*id, name.clone(), *pinned, *current))
+            .collect();
+        for _ in 0..2 {
+            let (status, body) = app.get(&list, &user.auth).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let listed: Vec<(i64, String, bool, Option<i64>)> = body["chats"]
+                .as_array()
+                .expect("chats")
+                .iter()
+                .map(|c| {
+                    (
+                        c["id"].as_i64().expect("id"),
+                        c["name"].as_str().expect("name").to_owned(),
+                        c["pinned"].as_bool().expect("pinned"),
+                        c["current_message_id"].as_i64(),
+                    )
+                })
+                .collect();
+            assert_eq!(listed, shown, "round {round}");
+        }
+        let oldest = expected.keys().next().copied();
+        let newest = expected.keys().next_back().copied();
+        match (round % 5, oldest, newest) {
+            (0, _, _) | (_, None, _) => {
+                let name = format!("chat {round}");
+                let (status, body) = app
+                    .post(
+                        &format!("/api/users/{}/chats", user.id),
+                        &user.auth,
+                        json!({ "name": name }),
+                    )
+                    .await;
+                assert_eq!(status, StatusCode::OK, "{body}");
+                let id = body["chat"]["id"].as_i64().expect("id");
+                let uuid = body["chat"]["uuid"].as_str().expect("uuid").to_owned();
+                expected.insert(id, (uuid, name, false, None));
+            }
+            (1, _, Some(id)) => {
+                let entry = expected.get_mut(&id).expect("chat");
+                entry.1 = format!("renamed {round}");
+                let (status, body) = app
+                    .call(
+                        Method::PATCH,
+                        &format!("/api/v1/chats/{}", entry.0),
+                        &key,
+                        Some(json!({ "name": entry.1 })),
+                    )
+                    .await;
+                assert_eq!(status, StatusCode::OK, "{body}");
+            }
+            (2, Some(id), _) => {
+                let entry = expected.get_mut(&id).expect("chat");
+                entry.2 = !entry.2;
+                let (status, body) = app
+                    .call(
+                        Method::PATCH,
+                        &format!("/api/users/{}/chats/{id}", user.id),
+                        &user.auth,
+                        Some(json!({ "pinned": entry.2 })),
+                    )
+                    .await;
+                assert_eq!(status, StatusCode::OK, "{body}");
+            }
+            (3, _, Some(id)) => {
+                let uuid = expected[&id].0.clone();
+                let (status, body) = app
+                    .post(
+                        &format!("/api/v1/chats/{uuid}/messages"),
+                        &key,
+                        json!({"message": format!("m{round}"), "actor": "user"}),
+                    )
+                    .await;
+                assert_eq!(status, StatusCode::CREATED, "{body}");
+                let message = body["data"][0]["id"].as_i64().expect("id");
+                expected.get_mut(&id).expect("chat").3 = Some(message);
+            }
+            (_, Some(id), _) => {
+                let uuid = expected.remove(&id).expect("chat").0;
+                let (status, body) = app.delete(&format!("/api/v1/chats/{uuid}"), &key).await;
+                assert!(status.is_success(), "{status} {body}");
+            }
+        }
+    }
 }

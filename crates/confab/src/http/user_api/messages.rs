@@ -114,7 +114,7 @@ async fn active_path(
     if cacheable {
         // One indexed row decides whether the stored bytes are still exact.
         let current = state.store.chat_version(&chat).await?;
-        if let Some(body) = cache.get(current) {
+        if let Some(body) = cache.get(&current.id, &current.version) {
             return Ok(json_bytes(body));
         }
     }
@@ -162,7 +162,7 @@ async fn active_path(
     )? {
         Listed::Whole(body) => {
             if cacheable {
-                cache.put(version, body.clone());
+                cache.put(version.id, version.version, body.clone());
             }
             Ok(json_bytes(body))
         }

@@ -23,6 +23,7 @@ use super::sql::{Sql, SqlEngine, SqlStore};
 use super::{redact_url, StoreResult};
 use crate::domain::search::Query;
 use crate::domain::Timestamp;
+use crate::store::ChatsFingerprint;
 
 /// The store on PostgreSQL.
 pub type PostgresStore = SqlStore<Postgres>;
@@ -119,6 +120,13 @@ impl SqlEngine for Postgres {
 
     async fn chat_version(store: &PostgresStore, chat: &ChatRef) -> StoreResult<ChatVersion> {
         store.sql.chat_version(chat).await
+    }
+
+    async fn chats_fingerprint(
+        store: &PostgresStore,
+        user_id: i64,
+    ) -> StoreResult<ChatsFingerprint> {
+        store.sql.chats_fingerprint(user_id).await
     }
 }
 

@@ -31,6 +31,7 @@ pub(crate) mod lifecycle;
 mod messages;
 mod organise;
 mod paged;
+pub(crate) use paged::FINGERPRINT_SQL;
 mod replies;
 pub(crate) mod rows;
 mod search;
@@ -48,6 +49,7 @@ use super::search::{SearchHit, SearchRequest, SearchScope};
 use super::StoreResult;
 use crate::domain::search::Query;
 use crate::domain::Timestamp;
+use crate::store::ChatsFingerprint;
 
 /// A database engine the SQL store runs on: how its transactions begin, and the three
 /// operations it runs its own way (SQLite shares commits between appends and answers the
@@ -139,6 +141,12 @@ pub trait SqlEngine: Database {
         store: &SqlStore<Self>,
         chat: &ChatRef,
     ) -> impl Future<Output = StoreResult<ChatVersion>> + Send;
+
+    /// The fingerprint of a user's chats.
+    fn chats_fingerprint(
+        store: &SqlStore<Self>,
+        user_id: i64,
+    ) -> impl Future<Output = StoreResult<ChatsFingerprint>> + Send;
 }
 
 /// The store on one engine: the shared SQL on the engine's pools, and what the engine

@@ -23,7 +23,7 @@ fn position(cursor: Option<MessageCursor>) -> (i64, i64) {
     cursor.map_or(START, |c| (c.created_at.micros(), c.id))
 }
 
-const FINGERPRINT_SQL: &str = "SELECT COUNT(*) AS count, \
+pub(crate) const FINGERPRINT_SQL: &str = "SELECT COUNT(*) AS count, \
      COALESCE(CAST(SUM(version) AS BIGINT), 0) AS versions, COALESCE(MAX(id), 0) AS newest \
      FROM chats WHERE user_id = $1";
 

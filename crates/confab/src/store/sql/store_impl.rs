@@ -403,6 +403,6 @@ where
     }
 
     async fn chats_fingerprint(&self, user_id: i64) -> StoreResult<ChatsFingerprint> {
-        self.sql.chats_fingerprint(user_id).await
+        DB::chats_fingerprint(self, user_id).await
     }
 }

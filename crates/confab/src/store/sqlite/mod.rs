@@ -26,6 +26,7 @@ use super::sql::{Sql, SqlEngine, SqlStore};
 use super::StoreResult;
 use crate::domain::search::Query;
 use crate::domain::Timestamp;
+use crate::store::ChatsFingerprint;
 use group_commit::GroupCommitter;
 use point_reads::PointReader;
 
@@ -128,6 +129,13 @@ impl SqlEngine for Sqlite {
         match &store.extras.points {
             Some(points) => points.chat_version(chat),
             None => store.sql.chat_version(chat).await,
+        }
+    }
+
+    async fn chats_fingerprint(store: &SqliteStore, user_id: i64) -> StoreResult<ChatsFingerprint> {
+        match &store.extras.points {
+            Some(points) => points.chats_fingerprint(user_id),
+            None => store.sql.chats_fingerprint(user_id).await,
         }
     }
 }

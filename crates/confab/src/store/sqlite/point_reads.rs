@@ -2,7 +2,8 @@
 //!
 //! sqlx runs each SQLite connection on its own thread and hands every statement and row
 //! across channels; for the two lookups every authenticated request makes (the session,
-//! and a chat's version) those hand-offs cost more than the lookups. These run the same
+//! and a chat's version), and for the fingerprint a cached chat list is checked against,
+//! those hand-offs cost more than the lookups. These run the same
 //! SQL through rusqlite, inline on the calling task: an indexed read of a page already
 //! in memory takes microseconds. Read-only connections, WAL mode: they never wait for the
 //! writer.
@@ -15,7 +16,8 @@ use std::time::Duration;
 use crate::domain::Timestamp;
 use crate::store::records::{ChatRef, ChatVersion, UserRecord};
 use crate::store::sql::rows::parse_uuid;
-use crate::store::sql::{chat_version_sql, SESSION_USER_SQL};
+use crate::store::sql::{chat_version_sql, FINGERPRINT_SQL, SESSION_USER_SQL};
+use crate::store::ChatsFingerprint;
 use crate::store::{StoreError, StoreResult};
 
 pub struct PointReader {
@@ -111,6 +113,19 @@ impl PointReader {
             })
         })
         .transpose()
+    }
+
+    pub fn chats_fingerprint(&self, user_id: i64) -> StoreResult<ChatsFingerprint> {
+        self.with(|conn| {
+            conn.prepare_cached(FINGERPRINT_SQL)?
+                .query_row(rusqlite::params![user_id], |row| {
+                    Ok(ChatsFingerprint {
+                        count: row.get(0)?,
+                        versions: row.get(1)?,
+                        newest: row.get(2)?,
+                    })
+                })
+        })
     }
 
     pub fn chat_version(&self, chat: &ChatRef) -> StoreResult<ChatVersion> {
