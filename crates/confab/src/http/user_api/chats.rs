@@ -2,12 +2,13 @@
 //! many.
 
 use axum::extract::State;
-use axum::http::{header, Uri};
+use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::json_bytes;
 use super::list_params::PageParams;
 use crate::chats::lifecycle::{LiveConnections, MAX_BULK_DELETE};
 use crate::domain::OrderBy;
@@ -119,7 +120,7 @@ pub async fn list_chats(
     if cache.enabled() {
         let fingerprint = state.store.chats_fingerprint(user.id).await?;
         if let Some(body) = cache.get(&key, &fingerprint) {
-            return Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response());
+            return Ok(json_bytes(body));
         }
     }
     let filter = filter.parse()?;
@@ -152,7 +153,7 @@ pub async fn list_chats(
     )? {
         Listed::Whole(body) => {
             cache.put(key, fingerprint, body.clone());
-            Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+            Ok(json_bytes(body))
         }
         Listed::Streamed(response) => Ok(response),
     }

@@ -1,13 +1,12 @@
 //! A chat's messages and files: list (seed 003), post, delete last (seed 000), files.
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::json_bytes;
 use super::list_params::PageParams;
 use crate::chats::input::MessagesInput;
 use crate::http::error::{ApiError, DeleteLastError, UserError};
@@ -168,10 +167,6 @@ async fn active_path(
         }
         Listed::Streamed(response) => Ok(response),
     }
-}
-
-fn json_bytes(body: Bytes) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// Post one message or a batch; code blocks of assistant messages become files.

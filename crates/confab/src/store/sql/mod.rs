@@ -51,9 +51,10 @@ use crate::domain::search::Query;
 use crate::domain::Timestamp;
 use crate::store::ChatsFingerprint;
 
-/// A database engine the SQL store runs on: how its transactions begin, and the three
+/// A database engine the SQL store runs on: how its transactions begin, and the
 /// operations it runs its own way (SQLite shares commits between appends and answers the
-/// two per-request lookups without sqlx; PostgreSQL runs them like everything else).
+/// per-request lookups, the session, a chat's version and a user's chats fingerprint,
+/// without sqlx; PostgreSQL runs them like everything else).
 pub trait SqlEngine: Database {
     /// The engine's name, for logs and `/healthz`.
     const ENGINE: &'static str;
