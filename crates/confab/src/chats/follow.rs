@@ -63,22 +63,31 @@ impl Chats {
         message_id: i64,
         after: u64,
     ) -> Result<Follower, ChatError> {
-        let (record, progress) = self.store.reply_progress(chat, message_id).await?;
-        // The log is opened after the check: none for a message that is not the caller's
-        // or has ended. It holds every delta this node saw from the reply's first (or
-        // from when this node started), until the end: the persisted deltas just read
-        // and the log meet, or the follower sees the gap and reads again.
-        let log = (progress.message.status() == ReplyStatus::Generating)
-            .then(|| self.events.streams().follow(message_id));
         let mut follower = Follower {
             chats: self.clone(),
             chat: *chat,
             message_id,
             after,
-            log,
+            log: None,
             queue: VecDeque::new(),
             done: false,
         };
+        // This node's log already holds what is asked (the common case: a reload on the
+        // node producing the reply): one indexed row checks that the reply is the
+        // caller's and still running, and the log serves the rest.
+        if let Some(log) = self.events.streams().seen(message_id) {
+            if log.covers(after) && self.store.reply_running(chat, message_id).await? {
+                follower.log = Some(log);
+                return Ok(follower);
+            }
+        }
+        let (record, progress) = self.store.reply_progress(chat, message_id).await?;
+        // The log is opened after the check: none for a message that is not the caller's
+        // or has ended. It holds every delta this node saw from the reply's first (or
+        // from when this node started), until the end: the persisted deltas just read
+        // and the log meet, or the follower sees the gap and reads again.
+        follower.log = (progress.message.status() == ReplyStatus::Generating)
+            .then(|| self.events.streams().follow(message_id));
         follower.take_persisted(record, progress);
         Ok(follower)
     }

@@ -244,6 +244,14 @@ impl ReplyLog {
         (state.first_seq == Some(1)).then(|| (state.text.clone(), state.ends.clone()))
     }
 
+    /// Whether the log holds every delta after `after` that has arrived (it reaches back
+    /// to the one right after it).
+    pub fn covers(&self, after: u64) -> bool {
+        self.lock()
+            .first_seq
+            .is_some_and(|first| first <= after.saturating_add(1))
+    }
+
     /// The deltas after `after`.
     pub fn after(&self, after: u64) -> Tail {
         let state = self.lock();

@@ -251,6 +251,9 @@ pub trait Store: PagedReads + Send + Sync + 'static {
     /// The chat's internal id and current version: one indexed row, for validating
     /// cached reads (every change to a chat bumps its version).
     async fn chat_version(&self, chat: &ChatRef) -> StoreResult<ChatVersion>;
+    /// Whether message `message_id` of the caller's chat is being generated: one indexed
+    /// row, for a resumer this node's log already serves.
+    async fn reply_running(&self, chat: &ChatRef, message_id: i64) -> StoreResult<bool>;
     /// Chronological page of messages with ids after `after_id`, each with its files.
     async fn page_messages(
         &self,

@@ -128,6 +128,14 @@ impl SqlEngine for Postgres {
     ) -> StoreResult<ChatsFingerprint> {
         store.sql.chats_fingerprint(user_id).await
     }
+
+    async fn reply_running(
+        store: &PostgresStore,
+        chat: &ChatRef,
+        message_id: i64,
+    ) -> StoreResult<bool> {
+        store.sql.reply_running(chat, message_id).await
+    }
 }
 
 impl PostgresStore {

@@ -10,7 +10,7 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 use uuid::Uuid;
 
 use super::rows::{chats, ChatRow, ChatUsageRow};
-use super::{by_ref, chat_version_sql, Sql, SqlEngine};
+use super::{by_ref, chat_version_sql, reply_running_sql, Sql, SqlEngine};
 use crate::domain::{Metadata, OrderBy, Timestamp};
 use crate::store::quota::{self, QuotaExceeded};
 use crate::store::records::*;
@@ -111,6 +111,17 @@ where
         )
         .fetch_one(&self.reader)
         .await?)
+    }
+
+    /// Whether a message of the caller's chat is being generated, through sqlx.
+    pub async fn reply_running(&self, chat: &ChatRef, message_id: i64) -> StoreResult<bool> {
+        let running: i64 =
+            Self::bind_chat(sqlx::query_as::<DB, (i64,)>(reply_running_sql(chat)), chat)
+                .bind(message_id)
+                .fetch_one(&self.reader)
+                .await?
+                .0;
+        Ok(running > 0)
     }
 
     /// The chat as a [`ChatRef`] names it.

@@ -148,6 +148,13 @@ pub trait SqlEngine: Database {
         store: &SqlStore<Self>,
         user_id: i64,
     ) -> impl Future<Output = StoreResult<ChatsFingerprint>> + Send;
+
+    /// Whether message `message_id` of the caller's chat is being generated.
+    fn reply_running(
+        store: &SqlStore<Self>,
+        chat: &ChatRef,
+        message_id: i64,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
 }
 
 /// The store on one engine: the shared SQL on the engine's pools, and what the engine
@@ -229,6 +236,21 @@ pub(crate) fn chat_version_sql(chat: &ChatRef) -> &'static str {
         chat,
         "SELECT id, version FROM chats WHERE id = $1 AND user_id = $2 AND trashed_at IS NULL",
         "SELECT id, version FROM chats WHERE uuid = $1 AND tenant_id = $2 AND trashed_at IS NULL",
+    )
+}
+
+/// How many messages `$3` of a chat the caller may see ([`by_ref`]) are being generated:
+/// 1 or 0. One indexed row each way: a resumer's whole check when the node's log of the
+/// reply already holds what it asks for.
+pub(crate) fn reply_running_sql(chat: &ChatRef) -> &'static str {
+    by_ref(
+        chat,
+        "SELECT count(*) FROM messages m JOIN chats c ON c.id = m.chat_id \
+         WHERE c.id = $1 AND c.user_id = $2 AND c.trashed_at IS NULL \
+         AND m.id = $3 AND m.status = 'generating'",
+        "SELECT count(*) FROM messages m JOIN chats c ON c.id = m.chat_id \
+         WHERE c.uuid = $1 AND c.tenant_id = $2 AND c.trashed_at IS NULL \
+         AND m.id = $3 AND m.status = 'generating'",
     )
 }
 

@@ -226,6 +226,10 @@ where
         DB::chat_version(self, chat).await
     }
 
+    async fn reply_running(&self, chat: &ChatRef, message_id: i64) -> StoreResult<bool> {
+        DB::reply_running(self, chat, message_id).await
+    }
+
     // Messages and files: messages.rs.
     async fn append_messages(
         &self,

@@ -138,6 +138,17 @@ impl SqlEngine for Sqlite {
             None => store.sql.chats_fingerprint(user_id).await,
         }
     }
+
+    async fn reply_running(
+        store: &SqliteStore,
+        chat: &ChatRef,
+        message_id: i64,
+    ) -> StoreResult<bool> {
+        match &store.extras.points {
+            Some(points) => points.reply_running(chat, message_id),
+            None => store.sql.reply_running(chat, message_id).await,
+        }
+    }
 }
 
 impl SqliteStore {

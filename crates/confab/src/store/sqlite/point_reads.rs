@@ -2,12 +2,13 @@
 //!
 //! sqlx runs each SQLite connection on its own thread and hands every statement and row
 //! across channels; for the two lookups every authenticated request makes (the session,
-//! and a chat's version), and for the fingerprint a cached chat list is checked against,
-//! those hand-offs cost more than the lookups. These run the same
-//! SQL through rusqlite, inline on the calling task: an indexed read of a page already
+//! and a chat's version), the fingerprint a cached chat list is checked against and a
+//! resumer's check of a reply, those hand-offs cost more than the lookups. These run the
+//! same SQL through rusqlite, inline on the calling task: an indexed read of a page already
 //! in memory takes microseconds. Read-only connections, WAL mode: they never wait for the
 //! writer.
 
+use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -16,7 +17,7 @@ use std::time::Duration;
 use crate::domain::Timestamp;
 use crate::store::records::{ChatRef, ChatVersion, UserRecord};
 use crate::store::sql::rows::parse_uuid;
-use crate::store::sql::{chat_version_sql, FINGERPRINT_SQL, SESSION_USER_SQL};
+use crate::store::sql::{chat_version_sql, reply_running_sql, FINGERPRINT_SQL, SESSION_USER_SQL};
 use crate::store::ChatsFingerprint;
 use crate::store::{StoreError, StoreResult};
 
@@ -129,29 +130,47 @@ impl PointReader {
     }
 
     pub fn chat_version(&self, chat: &ChatRef) -> StoreResult<ChatVersion> {
-        self.with(|conn| {
-            let mut statement = conn.prepare_cached(chat_version_sql(chat))?;
-            let row = |row: &rusqlite::Row<'_>| {
-                Ok(ChatVersion {
-                    id: row.get(0)?,
-                    version: row.get(1)?,
-                })
-            };
-            match chat {
-                ChatRef::User { user_id, chat_id } => {
-                    statement.query_row(rusqlite::params![chat_id, user_id], row)
-                }
-                ChatRef::Tenant {
-                    tenant_id,
-                    chat_uuid,
-                } => statement.query_row(
-                    rusqlite::params![
-                        chat_uuid.hyphenated().to_string(),
-                        tenant_id.hyphenated().to_string()
-                    ],
-                    row,
-                ),
+        self.chat_row(chat_version_sql(chat), chat, None, |row| {
+            Ok(ChatVersion {
+                id: row.get(0)?,
+                version: row.get(1)?,
+            })
+        })
+    }
+
+    pub fn reply_running(&self, chat: &ChatRef, message_id: i64) -> StoreResult<bool> {
+        let running: i64 =
+            self.chat_row(reply_running_sql(chat), chat, Some(message_id), |row| {
+                row.get(0)
+            })?;
+        Ok(running > 0)
+    }
+
+    /// The one row of `sql`, a statement of [`by_ref`](crate::store::sql::by_ref) shape
+    /// bound to `chat`, and `$3` when given.
+    fn chat_row<T>(
+        &self,
+        sql: &'static str,
+        chat: &ChatRef,
+        third: Option<i64>,
+        row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> StoreResult<T> {
+        let mut values: Vec<Value> = match chat {
+            ChatRef::User { user_id, chat_id } => {
+                vec![Value::Integer(*chat_id), Value::Integer(*user_id)]
             }
+            ChatRef::Tenant {
+                tenant_id,
+                chat_uuid,
+            } => vec![
+                Value::Text(chat_uuid.hyphenated().to_string()),
+                Value::Text(tenant_id.hyphenated().to_string()),
+            ],
+        };
+        values.extend(third.map(Value::Integer));
+        self.with(|conn| {
+            conn.prepare_cached(sql)?
+                .query_row(rusqlite::params_from_iter(values), row)
         })
     }
 }

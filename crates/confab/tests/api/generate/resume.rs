@@ -15,6 +15,7 @@ crate::per_backend!(
     deleting_a_running_reply_stops_it,
     a_reply_of_a_lost_node_is_interrupted,
     resume_refuses_bad_positions_and_foreign_messages,
+    a_running_reply_is_resumed_from_the_log_by_its_owner_only,
     a_revoked_key_ends_its_streams_not_the_reply,
     a_shutdown_ends_running_replies_interrupted,
     enders_racing_end_a_reply_once_and_never_shorter,
@@ -455,4 +456,94 @@ async fn enders_racing_end_a_reply_once_and_never_shorter(backend: Backend) {
         json!("one two three"),
         "the longer persisted text is kept"
     );
+}
+
+/// While a reply runs, this node's log serves resumes after one indexed check; that
+/// check lets no one else in, by any path or credential, and a trashed chat no more.
+async fn a_running_reply_is_resumed_from_the_log_by_its_owner_only(backend: Backend) {
+    let (app, _double) = app_with_double(backend, |_| {}).await;
+    let key = crate::tenant_support::default_tenant_key(&app).await;
+    let chat = user_chat(&app, "runner@example.com").await;
+    let other = user_chat(&app, "onlooker@example.com").await;
+    let (_, foreign) = crate::tenant_support::new_tenant(&app, "elsewhere").await;
+    let mut sse = generate_sse(
+        &app,
+        &chat.path,
+        &chat.user.auth,
+        json!({"message": {"content": "go"}, "model": "count-40-50"}),
+    )
+    .await;
+    let seen = sse.until_deltas(2).await;
+    let reply = seen[1].data["id"].as_i64().expect("reply id");
+    let question = seen[0].data["id"].as_i64().expect("question id");
+    let uuid = crate::tenant_support::first_chat_uuid(&app, &chat.user).await;
+    let refused = [
+        (
+            format!("{}/messages/{reply}/stream", other.path),
+            &other.user.auth,
+        ),
+        (
+            format!("{}/messages/{reply}/stream", chat.path),
+            &other.user.auth,
+        ),
+        (
+            format!("/api/v1/chats/{uuid}/messages/{reply}/stream"),
+            &foreign,
+        ),
+        // The caller's own chat, another chat's running reply.
+        (
+            format!(
+                "{}/messages/{reply}/stream",
+                other
+                    .path
+                    .replace(&other.id.to_string(), &chat.id.to_string())
+            ),
+            &other.user.auth,
+        ),
+    ];
+    for (path, auth) in refused {
+        let (status, body) = app.get(&path, auth).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+    }
+    // A message of the chat that is not running answers as it is, not from a log.
+    let events = resume_sse(
+        &app,
+        &app.url(&format!("{}/messages/{question}/stream", chat.path)),
+        &chat.user.auth,
+        None,
+    )
+    .await
+    .until_end()
+    .await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    // The owner, by either API, from the first delta: the whole reply, once.
+    let expected: String = (1..=40).map(|i| format!("w{i} ")).collect();
+    let url = app.url(&format!("{}/messages/{reply}/stream", chat.path));
+    let mut mine = resume_sse(&app, &url, &chat.user.auth, Some(0)).await;
+    let url = app.url(&format!("/api/v1/chats/{uuid}/messages/{reply}/stream"));
+    let mut tenant = resume_sse(&app, &url, &key, Some(1)).await;
+    let (mine, tenant) = tokio::join!(async move { mine.until_end().await }, async move {
+        tenant.until_end().await
+    });
+    assert_eq!(joined_deltas(&mine, 1), expected);
+    assert_eq!(joined_deltas(&tenant, 2), expected["w1 ".len()..]);
+    // Trashed while running: the log no longer answers its owner.
+    let mut sse = generate_sse(
+        &app,
+        &chat.path,
+        &chat.user.auth,
+        json!({"message": {"content": "again"}, "model": "count-400-25"}),
+    )
+    .await;
+    let seen = sse.until_deltas(2).await;
+    let reply = seen[1].data["id"].as_i64().expect("reply id");
+    let (status, body) = app.delete(&chat.path, &chat.user.auth).await;
+    assert!(status.is_success(), "{status} {body}");
+    let (status, body) = app
+        .get(
+            &format!("{}/messages/{reply}/stream", chat.path),
+            &chat.user.auth,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
 }
