@@ -15,6 +15,7 @@ use crate::events::local::LocalHub;
 use crate::events::redis::{RedisBus, RedisOptions};
 use crate::events::EventBus;
 use crate::http::response_cache::ResponseCache;
+use crate::http::state::Shared;
 use crate::http::{self, AppState};
 use crate::llm::LlmClient;
 use crate::revocation;
@@ -59,7 +60,7 @@ pub async fn state(config: Config) -> anyhow::Result<AppState> {
         Ok(ended) => tracing::info!(ended, "marked interrupted the replies of stopped nodes"),
         Err(error) => tracing::warn!("looking for interrupted replies failed: {error}"),
     }
-    Ok(AppState {
+    Ok(AppState::new(Shared {
         chats,
         store,
         events,
@@ -83,7 +84,7 @@ pub async fn state(config: Config) -> anyhow::Result<AppState> {
         )),
         live_credentials: Arc::default(),
         config: Arc::new(config),
-    })
+    }))
 }
 
 /// Serves until `shutdown` resolves; then stops accepting, closes WebSockets with a close

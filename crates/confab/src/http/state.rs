@@ -14,8 +14,27 @@ use crate::store::ChatsFingerprint;
 use crate::store::Store;
 use crate::throttle::Throttles;
 
+/// What every handler can reach, behind one pointer: axum clones the state for each
+/// extractor and middleware of every request, so a clone is one counter, not one per
+/// part.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     /// The use cases that change chats (and publish their events).
     pub chats: Chats,
     /// Reads, sign-up and sessions go to the store directly.
@@ -38,7 +57,7 @@ pub struct AppState {
     pub live_credentials: Arc<LiveCredentials>,
 }
 
-impl AppState {
+impl Shared {
     /// Closes what an erased user's sessions opened on this node (other nodes close their
     /// sockets on `chat.deleted`; the sessions authenticate nothing any more).
     pub fn close_sessions(&self, erased: &crate::chats::erase::Erased) {
