@@ -17,7 +17,7 @@ use sqlx::{Pool, Postgres};
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::records::{Appended, ChatRef, ChatVersion, NewMessage, Under, UserRecord};
+use super::records::{ApiKeyRecord, Appended, ChatRef, ChatVersion, NewMessage, Under, UserRecord};
 use super::search::{SearchHit, SearchRequest, SearchScope};
 use super::sql::{Sql, SqlEngine, SqlStore};
 use super::{redact_url, StoreResult};
@@ -127,6 +127,13 @@ impl SqlEngine for Postgres {
         user_id: i64,
     ) -> StoreResult<ChatsFingerprint> {
         store.sql.chats_fingerprint(user_id).await
+    }
+
+    async fn find_api_key(
+        store: &PostgresStore,
+        prefix: &str,
+    ) -> StoreResult<Option<ApiKeyRecord>> {
+        store.sql.find_api_key(prefix).await
     }
 
     async fn reply_running(

@@ -6,7 +6,7 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 use uuid::Uuid;
 
 use super::rows::{parse_uuid, ApiKeyRow, CredentialsRow, TenantRow, UserRow};
-use super::{is_unique_violation, Sql, SqlEngine, SESSION_USER_SQL};
+use super::{is_unique_violation, Sql, SqlEngine, API_KEY_SQL, SESSION_USER_SQL};
 use crate::domain::{Email, Timestamp};
 use crate::store::records::*;
 use crate::store::{StoreError, StoreResult};
@@ -158,7 +158,7 @@ where
     }
 
     pub async fn find_api_key(&self, prefix: &str) -> StoreResult<Option<ApiKeyRecord>> {
-        sqlx::query_as::<DB, ApiKeyRow>("SELECT * FROM api_keys WHERE prefix = $1")
+        sqlx::query_as::<DB, ApiKeyRow>(API_KEY_SQL)
             .bind(prefix)
             .fetch_optional(&self.reader)
             .await?

@@ -44,7 +44,7 @@ use std::future::Future;
 use uuid::Uuid;
 
 use super::quota::StorageQuotas;
-use super::records::{Appended, ChatRef, ChatVersion, NewMessage, Under, UserRecord};
+use super::records::{ApiKeyRecord, Appended, ChatRef, ChatVersion, NewMessage, Under, UserRecord};
 use super::search::{SearchHit, SearchRequest, SearchScope};
 use super::StoreResult;
 use crate::domain::search::Query;
@@ -148,6 +148,12 @@ pub trait SqlEngine: Database {
         store: &SqlStore<Self>,
         user_id: i64,
     ) -> impl Future<Output = StoreResult<ChatsFingerprint>> + Send;
+
+    /// An API key by its public prefix.
+    fn find_api_key(
+        store: &SqlStore<Self>,
+        prefix: &str,
+    ) -> impl Future<Output = StoreResult<Option<ApiKeyRecord>>> + Send;
 
     /// Whether message `message_id` of the caller's chat is being generated.
     fn reply_running(
@@ -253,6 +259,11 @@ pub(crate) fn reply_running_sql(chat: &ChatRef) -> &'static str {
          AND m.id = $3 AND m.status = 'generating'",
     )
 }
+
+/// An API key by its public prefix (`$1`), the columns of `rows::ApiKeyRow` in order.
+pub(crate) const API_KEY_SQL: &str =
+    "SELECT id, tenant_id, name, prefix, secret_hash, created_at, last_used_at, revoked_at \
+     FROM api_keys WHERE prefix = $1";
 
 /// The user of a live session (`$1` token hash, `$2` now).
 pub(crate) const SESSION_USER_SQL: &str =

@@ -62,7 +62,7 @@ where
     }
 
     async fn find_api_key(&self, prefix: &str) -> StoreResult<Option<ApiKeyRecord>> {
-        self.sql.find_api_key(prefix).await
+        DB::find_api_key(self, prefix).await
     }
 
     async fn revoke_api_key(&self, id: Uuid, at: Timestamp) -> StoreResult<ApiKeyRecord> {

@@ -20,7 +20,7 @@ use sqlx::Sqlite;
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::records::{Appended, ChatRef, ChatVersion, NewMessage, Under, UserRecord};
+use super::records::{ApiKeyRecord, Appended, ChatRef, ChatVersion, NewMessage, Under, UserRecord};
 use super::search::{SearchHit, SearchRequest, SearchScope};
 use super::sql::{Sql, SqlEngine, SqlStore};
 use super::StoreResult;
@@ -139,6 +139,13 @@ impl SqlEngine for Sqlite {
         }
     }
 
+    async fn find_api_key(store: &SqliteStore, prefix: &str) -> StoreResult<Option<ApiKeyRecord>> {
+        match &store.extras.points {
+            Some(points) => points.find_api_key(prefix),
+            None => store.sql.find_api_key(prefix).await,
+        }
+    }
+
     async fn reply_running(
         store: &SqliteStore,
         chat: &ChatRef,
@@ -172,9 +179,13 @@ impl SqliteStore {
             .busy_timeout(busy_timeout)
             .pragma("temp_store", "memory")
             .pragma("cache_size", "-16000");
+        // No ping before each acquire (sqlx's default): a connection to a local file does
+        // not go stale, and the ping is a round trip to the connection's thread on every
+        // statement a request makes.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.clone())
             .await
@@ -187,6 +198,7 @@ impl SqliteStore {
         // every reader's cache once, and the files stay in the OS cache anyway.
         let reader = SqlitePoolOptions::new()
             .max_connections(readers.max(1))
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.clone().pragma("cache_size", READER_CACHE_SIZE))
             .await

@@ -2,10 +2,10 @@
 //!
 //! sqlx runs each SQLite connection on its own thread and hands every statement and row
 //! across channels; for the two lookups every authenticated request makes (the session,
-//! and a chat's version), the fingerprint a cached chat list is checked against and a
-//! resumer's check of a reply, those hand-offs cost more than the lookups. These run the
-//! same SQL through rusqlite, inline on the calling task: an indexed read of a page already
-//! in memory takes microseconds. Read-only connections, WAL mode: they never wait for the
+//! or the API key, and a chat's version), the fingerprint a cached chat list is checked
+//! against and a resumer's check of a reply, those hand-offs cost more than the lookups.
+//! These run the same SQL through rusqlite, inline on the calling task: an indexed read of
+//! a page already in memory takes microseconds. Read-only connections, WAL mode: they never wait for the
 //! writer.
 
 use rusqlite::types::Value;
@@ -15,9 +15,11 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::domain::Timestamp;
-use crate::store::records::{ChatRef, ChatVersion, UserRecord};
-use crate::store::sql::rows::parse_uuid;
-use crate::store::sql::{chat_version_sql, reply_running_sql, FINGERPRINT_SQL, SESSION_USER_SQL};
+use crate::store::records::{ApiKeyRecord, ChatRef, ChatVersion, UserRecord};
+use crate::store::sql::rows::{parse_uuid, ApiKeyRow};
+use crate::store::sql::{
+    chat_version_sql, reply_running_sql, API_KEY_SQL, FINGERPRINT_SQL, SESSION_USER_SQL,
+};
 use crate::store::ChatsFingerprint;
 use crate::store::{StoreError, StoreResult};
 
@@ -114,6 +116,26 @@ impl PointReader {
             })
         })
         .transpose()
+    }
+
+    pub fn find_api_key(&self, prefix: &str) -> StoreResult<Option<ApiKeyRecord>> {
+        let row = self.with(|conn| {
+            conn.prepare_cached(API_KEY_SQL)?
+                .query_row(rusqlite::params![prefix], |row| {
+                    Ok(ApiKeyRow {
+                        id: row.get(0)?,
+                        tenant_id: row.get(1)?,
+                        name: row.get(2)?,
+                        prefix: row.get(3)?,
+                        secret_hash: row.get(4)?,
+                        created_at: row.get(5)?,
+                        last_used_at: row.get(6)?,
+                        revoked_at: row.get(7)?,
+                    })
+                })
+                .optional()
+        })?;
+        row.map(ApiKeyRow::into_record).transpose()
     }
 
     pub fn chats_fingerprint(&self, user_id: i64) -> StoreResult<ChatsFingerprint> {
