@@ -17,12 +17,15 @@ use sqlx::{Pool, Postgres};
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::records::{ApiKeyRecord, Appended, ChatRef, ChatVersion, NewMessage, Under, UserRecord};
+use super::records::{
+    ApiKeyRecord, Appended, ChatCursor, ChatRecord, ChatRef, ChatVersion, NewMessage, Under,
+    UserRecord,
+};
 use super::search::{SearchHit, SearchRequest, SearchScope};
 use super::sql::{Sql, SqlEngine, SqlStore};
 use super::{redact_url, StoreResult};
 use crate::domain::search::Query;
-use crate::domain::Timestamp;
+use crate::domain::{ChatFilter, Timestamp};
 use crate::store::ChatsFingerprint;
 
 /// The store on PostgreSQL.
@@ -127,6 +130,20 @@ impl SqlEngine for Postgres {
         user_id: i64,
     ) -> StoreResult<ChatsFingerprint> {
         store.sql.chats_fingerprint(user_id).await
+    }
+
+    async fn list_tenant_chats(
+        store: &PostgresStore,
+        tenant_id: uuid::Uuid,
+        filter: &ChatFilter,
+        trash: bool,
+        after: Option<ChatCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<ChatRecord>> {
+        store
+            .sql
+            .list_tenant_chats(tenant_id, filter, trash, after, limit)
+            .await
     }
 
     async fn find_api_key(

@@ -30,6 +30,7 @@ mod import;
 pub(crate) mod lifecycle;
 mod messages;
 mod organise;
+pub(crate) use organise::tenant_chats_query;
 mod paged;
 pub(crate) use paged::FINGERPRINT_SQL;
 mod replies;
@@ -44,11 +45,14 @@ use std::future::Future;
 use uuid::Uuid;
 
 use super::quota::StorageQuotas;
-use super::records::{ApiKeyRecord, Appended, ChatRef, ChatVersion, NewMessage, Under, UserRecord};
+use super::records::{
+    ApiKeyRecord, Appended, ChatCursor, ChatRecord, ChatRef, ChatVersion, NewMessage, Under,
+    UserRecord,
+};
 use super::search::{SearchHit, SearchRequest, SearchScope};
 use super::StoreResult;
 use crate::domain::search::Query;
-use crate::domain::Timestamp;
+use crate::domain::{ChatFilter, Timestamp};
 use crate::store::ChatsFingerprint;
 
 /// A database engine the SQL store runs on: how its transactions begin, and the
@@ -149,6 +153,16 @@ pub trait SqlEngine: Database {
         user_id: i64,
     ) -> impl Future<Output = StoreResult<ChatsFingerprint>> + Send;
 
+    /// A page of a tenant's chats (see [`Sql::list_tenant_chats`]).
+    fn list_tenant_chats(
+        store: &SqlStore<Self>,
+        tenant_id: Uuid,
+        filter: &ChatFilter,
+        trash: bool,
+        after: Option<ChatCursor>,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<ChatRecord>>> + Send;
+
     /// An API key by its public prefix.
     fn find_api_key(
         store: &SqlStore<Self>,
@@ -218,6 +232,12 @@ async fn begin<DB: Database>(
         Some(statement) => pool.begin_with(statement).await,
         None => pool.begin().await,
     }
+}
+
+/// A value bound to a statement built at run time, for either driver.
+pub(crate) enum Bound {
+    Text(String),
+    Int(i64),
 }
 
 /// Picks the statement for a [`ChatRef`]: `by_user` names the chat with

@@ -8,7 +8,7 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 use uuid::Uuid;
 
 use super::rows::{chat_columns, chats, ChatRow, ChatUsageRow};
-use super::{by_ref, Sql, SqlEngine, RELEASE_TENANT_BYTES_SQL};
+use super::{by_ref, Bound, Sql, SqlEngine, RELEASE_TENANT_BYTES_SQL};
 use crate::domain::{ChatChanges, ChatFilter, Timestamp};
 use crate::store::records::*;
 use crate::store::StoreResult;
@@ -91,33 +91,13 @@ where
         after: Option<ChatCursor>,
         limit: u32,
     ) -> StoreResult<Vec<ChatRecord>> {
-        let mut sql = format!(
-            "SELECT {} FROM chats WHERE tenant_id = $1 AND trashed_at IS {}",
-            chat_columns!(),
-            if trash { "NOT NULL" } else { "NULL" }
-        );
-        let tag = filter.tag.as_deref().filter(|_| !trash);
-        let mut next = 3;
-        if !trash {
-            sql.push_str(filter.archived.condition());
-        }
-        if tag.is_some() {
-            sql.push_str(" AND ");
-            sql.push_str(&DB::has_tag_sql(next));
-            next += 1;
-        }
-        if after.is_some() {
-            sql.push_str(&format!(" AND (created_at, id) < (${next}, ${})", next + 1));
-        }
-        sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT $2");
-        let mut query = sqlx::query_as::<DB, ChatRow>(&sql)
-            .bind(tenant_id.hyphenated().to_string())
-            .bind(i64::from(limit));
-        if let Some(tag) = tag {
-            query = query.bind(tag.to_owned());
-        }
-        if let Some(cursor) = after {
-            query = query.bind(cursor.created_at.micros()).bind(cursor.id);
+        let (sql, values) = tenant_chats_query::<DB>(tenant_id, filter, trash, after, limit);
+        let mut query = sqlx::query_as::<DB, ChatRow>(&sql);
+        for value in values {
+            query = match value {
+                Bound::Text(text) => query.bind(text),
+                Bound::Int(number) => query.bind(number),
+            };
         }
         let rows = query.fetch_all(&self.reader).await?;
         chats(rows)
@@ -247,4 +227,40 @@ where
         }
         Ok(())
     }
+}
+
+/// The statement of a tenant's chat list ([`Sql::list_tenant_chats`]) and its values, in
+/// `$n` order, for either driver.
+pub(crate) fn tenant_chats_query<DB: SqlEngine>(
+    tenant_id: Uuid,
+    filter: &ChatFilter,
+    trash: bool,
+    after: Option<ChatCursor>,
+    limit: u32,
+) -> (String, Vec<Bound>) {
+    let mut sql = format!(
+        "SELECT {} FROM chats WHERE tenant_id = $1 AND trashed_at IS {}",
+        chat_columns!(),
+        if trash { "NOT NULL" } else { "NULL" }
+    );
+    let mut values = vec![
+        Bound::Text(tenant_id.hyphenated().to_string()),
+        Bound::Int(i64::from(limit)),
+    ];
+    if !trash {
+        sql.push_str(filter.archived.condition());
+        if let Some(tag) = &filter.tag {
+            values.push(Bound::Text(tag.clone()));
+            sql.push_str(" AND ");
+            sql.push_str(&DB::has_tag_sql(values.len()));
+        }
+    }
+    if let Some(cursor) = after {
+        values.push(Bound::Int(cursor.created_at.micros()));
+        values.push(Bound::Int(cursor.id));
+        let id = values.len();
+        sql.push_str(&format!(" AND (created_at, id) < (${}, ${id})", id - 1));
+    }
+    sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT $2");
+    (sql, values)
 }

@@ -139,9 +139,7 @@ where
         after: Option<ChatCursor>,
         limit: u32,
     ) -> StoreResult<Vec<ChatRecord>> {
-        self.sql
-            .list_tenant_chats(tenant_id, filter, trash, after, limit)
-            .await
+        DB::list_tenant_chats(self, tenant_id, filter, trash, after, limit).await
     }
 
     async fn update_chat(&self, chat: &ChatRef, changes: &ChatChanges) -> StoreResult<ChatRecord> {

@@ -20,12 +20,15 @@ use sqlx::Sqlite;
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::records::{ApiKeyRecord, Appended, ChatRef, ChatVersion, NewMessage, Under, UserRecord};
+use super::records::{
+    ApiKeyRecord, Appended, ChatCursor, ChatRecord, ChatRef, ChatVersion, NewMessage, Under,
+    UserRecord,
+};
 use super::search::{SearchHit, SearchRequest, SearchScope};
-use super::sql::{Sql, SqlEngine, SqlStore};
+use super::sql::{tenant_chats_query, Sql, SqlEngine, SqlStore};
 use super::StoreResult;
 use crate::domain::search::Query;
-use crate::domain::Timestamp;
+use crate::domain::{ChatFilter, Timestamp};
 use crate::store::ChatsFingerprint;
 use group_commit::GroupCommitter;
 use point_reads::PointReader;
@@ -136,6 +139,29 @@ impl SqlEngine for Sqlite {
         match &store.extras.points {
             Some(points) => points.chats_fingerprint(user_id),
             None => store.sql.chats_fingerprint(user_id).await,
+        }
+    }
+
+    async fn list_tenant_chats(
+        store: &SqliteStore,
+        tenant_id: uuid::Uuid,
+        filter: &ChatFilter,
+        trash: bool,
+        after: Option<ChatCursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<ChatRecord>> {
+        match &store.extras.points {
+            Some(points) => {
+                let (sql, values) =
+                    tenant_chats_query::<Self>(tenant_id, filter, trash, after, limit);
+                points.chats(&sql, &values)
+            }
+            None => {
+                store
+                    .sql
+                    .list_tenant_chats(tenant_id, filter, trash, after, limit)
+                    .await
+            }
         }
     }
 

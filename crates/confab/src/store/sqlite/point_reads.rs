@@ -15,10 +15,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::domain::Timestamp;
-use crate::store::records::{ApiKeyRecord, ChatRef, ChatVersion, UserRecord};
-use crate::store::sql::rows::{parse_uuid, ApiKeyRow};
+use crate::store::records::{ApiKeyRecord, ChatRecord, ChatRef, ChatVersion, UserRecord};
+use crate::store::sql::rows::{chats, parse_uuid, ApiKeyRow, ChatRow};
 use crate::store::sql::{
-    chat_version_sql, reply_running_sql, API_KEY_SQL, FINGERPRINT_SQL, SESSION_USER_SQL,
+    chat_version_sql, reply_running_sql, Bound, API_KEY_SQL, FINGERPRINT_SQL, SESSION_USER_SQL,
 };
 use crate::store::ChatsFingerprint;
 use crate::store::{StoreError, StoreResult};
@@ -168,6 +168,31 @@ impl PointReader {
         Ok(running > 0)
     }
 
+    /// The chats a statement built at run time selects (`chat_columns!` in order),
+    /// with `values` bound to `$1`, `$2`... wherever each stands in it.
+    pub fn chats(&self, sql: &str, values: &[Bound]) -> StoreResult<Vec<ChatRecord>> {
+        let rows = self.with(|conn| {
+            let mut statement = conn.prepare_cached(sql)?;
+            for (at, value) in values.iter().enumerate() {
+                let name = format!("${}", at + 1);
+                let index = statement
+                    .parameter_index(&name)?
+                    .ok_or(rusqlite::Error::InvalidParameterName(name))?;
+                match value {
+                    Bound::Text(text) => statement.raw_bind_parameter(index, text)?,
+                    Bound::Int(number) => statement.raw_bind_parameter(index, number)?,
+                }
+            }
+            let mut rows = statement.raw_query();
+            let mut found = Vec::new();
+            while let Some(row) = rows.next()? {
+                found.push(chat_row(row)?);
+            }
+            Ok(found)
+        })?;
+        chats(rows)
+    }
+
     /// The one row of `sql`, a statement of [`by_ref`](crate::store::sql::by_ref) shape
     /// bound to `chat`, and `$3` when given.
     fn chat_row<T>(
@@ -195,4 +220,26 @@ impl PointReader {
                 .query_row(rusqlite::params_from_iter(values), row)
         })
     }
+}
+
+/// A row of `chat_columns!` as sqlx would read it.
+fn chat_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatRow> {
+    Ok(ChatRow {
+        id: row.get(0)?,
+        uuid: row.get(1)?,
+        tenant_id: row.get(2)?,
+        user_id: row.get(3)?,
+        name: row.get(4)?,
+        model: row.get(5)?,
+        metadata: row.get(6)?,
+        version: row.get(7)?,
+        created_at: row.get(8)?,
+        updated_at: row.get(9)?,
+        current_message_id: row.get(10)?,
+        branched: row.get(11)?,
+        archived: row.get(12)?,
+        pinned: row.get(13)?,
+        tags: row.get(14)?,
+        trashed_at: row.get(15)?,
+    })
 }
