@@ -1,14 +1,13 @@
 //! SQLite point reads without a thread hop.
 //!
 //! sqlx runs each SQLite connection on its own thread and hands every statement and row
-//! across channels; for the two lookups every authenticated request makes (the session,
-//! or the API key, and a chat's version), the fingerprint a cached chat list is checked
-//! against and a resumer's check of a reply, those hand-offs cost more than the lookups.
-//! These run the same SQL through rusqlite, inline on the calling task: an indexed read of
-//! a page already in memory takes microseconds. Read-only connections, WAL mode: they never wait for the
-//! writer.
+//! across channels; for the lookups every authenticated request makes (the session or the
+//! API key, a chat's version), the fingerprint a cached chat list is checked against, a
+//! resumer's check of a reply and the tenant's chat list, those hand-offs cost more than
+//! the reads. These run the same SQL through rusqlite, inline on the calling task: an
+//! indexed read of a page already in memory takes microseconds. Read-only connections,
+//! WAL mode: they never wait for the writer.
 
-use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -152,7 +151,7 @@ impl PointReader {
     }
 
     pub fn chat_version(&self, chat: &ChatRef) -> StoreResult<ChatVersion> {
-        self.chat_row(chat_version_sql(chat), chat, None, |row| {
+        self.by_chat(chat_version_sql(chat), chat, None, |row| {
             Ok(ChatVersion {
                 id: row.get(0)?,
                 version: row.get(1)?,
@@ -162,7 +161,7 @@ impl PointReader {
 
     pub fn reply_running(&self, chat: &ChatRef, message_id: i64) -> StoreResult<bool> {
         let running: i64 =
-            self.chat_row(reply_running_sql(chat), chat, Some(message_id), |row| {
+            self.by_chat(reply_running_sql(chat), chat, Some(message_id), |row| {
                 row.get(0)
             })?;
         Ok(running > 0)
@@ -173,20 +172,11 @@ impl PointReader {
     pub fn chats(&self, sql: &str, values: &[Bound]) -> StoreResult<Vec<ChatRecord>> {
         let rows = self.with(|conn| {
             let mut statement = conn.prepare_cached(sql)?;
-            for (at, value) in values.iter().enumerate() {
-                let name = format!("${}", at + 1);
-                let index = statement
-                    .parameter_index(&name)?
-                    .ok_or(rusqlite::Error::InvalidParameterName(name))?;
-                match value {
-                    Bound::Text(text) => statement.raw_bind_parameter(index, text)?,
-                    Bound::Int(number) => statement.raw_bind_parameter(index, number)?,
-                }
-            }
+            bind(&mut statement, values)?;
             let mut rows = statement.raw_query();
             let mut found = Vec::new();
             while let Some(row) = rows.next()? {
-                found.push(chat_row(row)?);
+                found.push(read_chat_row(row)?);
             }
             Ok(found)
         })?;
@@ -195,35 +185,38 @@ impl PointReader {
 
     /// The one row of `sql`, a statement of [`by_ref`](crate::store::sql::by_ref) shape
     /// bound to `chat`, and `$3` when given.
-    fn chat_row<T>(
+    fn by_chat<T>(
         &self,
         sql: &'static str,
         chat: &ChatRef,
         third: Option<i64>,
         row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> StoreResult<T> {
-        let mut values: Vec<Value> = match chat {
-            ChatRef::User { user_id, chat_id } => {
-                vec![Value::Integer(*chat_id), Value::Integer(*user_id)]
-            }
+        let mut values: Vec<Bound> = match chat {
+            ChatRef::User { user_id, chat_id } => vec![Bound::Int(*chat_id), Bound::Int(*user_id)],
             ChatRef::Tenant {
                 tenant_id,
                 chat_uuid,
             } => vec![
-                Value::Text(chat_uuid.hyphenated().to_string()),
-                Value::Text(tenant_id.hyphenated().to_string()),
+                Bound::Text(chat_uuid.hyphenated().to_string()),
+                Bound::Text(tenant_id.hyphenated().to_string()),
             ],
         };
-        values.extend(third.map(Value::Integer));
+        values.extend(third.map(Bound::Int));
         self.with(|conn| {
-            conn.prepare_cached(sql)?
-                .query_row(rusqlite::params_from_iter(values), row)
+            let mut statement = conn.prepare_cached(sql)?;
+            bind(&mut statement, &values)?;
+            let mut rows = statement.raw_query();
+            match rows.next()? {
+                Some(found) => row(found),
+                None => Err(rusqlite::Error::QueryReturnedNoRows),
+            }
         })
     }
 }
 
 /// A row of `chat_columns!` as sqlx would read it.
-fn chat_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatRow> {
+fn read_chat_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatRow> {
     Ok(ChatRow {
         id: row.get(0)?,
         uuid: row.get(1)?,
@@ -242,4 +235,20 @@ fn chat_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatRow> {
         tags: row.get(14)?,
         trashed_at: row.get(15)?,
     })
+}
+
+/// Binds `values` to `$1`, `$2`... by name: SQLite numbers parameters in the order they
+/// first appear, and a statement may name `$2` after `$3`.
+fn bind(statement: &mut rusqlite::Statement<'_>, values: &[Bound]) -> rusqlite::Result<()> {
+    for (at, value) in values.iter().enumerate() {
+        let name = format!("${}", at + 1);
+        let index = statement
+            .parameter_index(&name)?
+            .ok_or(rusqlite::Error::InvalidParameterName(name))?;
+        match value {
+            Bound::Text(text) => statement.raw_bind_parameter(index, text)?,
+            Bound::Int(number) => statement.raw_bind_parameter(index, number)?,
+        }
+    }
+    Ok(())
 }
