@@ -57,8 +57,9 @@ use crate::store::ChatsFingerprint;
 
 /// A database engine the SQL store runs on: how its transactions begin, and the
 /// operations it runs its own way (SQLite shares commits between appends and answers the
-/// per-request lookups, the session, a chat's version and a user's chats fingerprint,
-/// without sqlx; PostgreSQL runs them like everything else).
+/// per-request lookups, the session or API key, a chat's version, a user's chats
+/// fingerprint, a resumer's check of a reply, and the tenant's chat list without sqlx;
+/// PostgreSQL runs them like everything else).
 pub trait SqlEngine: Database {
     /// The engine's name, for logs and `/healthz`.
     const ENGINE: &'static str;
