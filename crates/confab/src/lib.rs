@@ -7,7 +7,6 @@
 //! (revoked credentials end live sockets), `throttle` (abuse limits), `auth` (secrets);
 //! `store` (the storage trait and its engines); `config` (flags); `domain` (pure types
 //! and rules). See `docs/architecture.md`.
-#![forbid(unsafe_code)]
 
 pub mod app;
 pub mod auth;

@@ -10,7 +10,7 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 use uuid::Uuid;
 
 use super::rows::{chats, ChatRow, ChatUsageRow};
-use super::{by_ref, chat_version_sql, reply_running_sql, Sql, SqlEngine};
+use super::{by_ref, chat_ref_values, chat_version_sql, reply_running_sql, Bound, Sql, SqlEngine};
 use crate::domain::{Metadata, OrderBy, Timestamp};
 use crate::store::quota::{self, QuotaExceeded};
 use crate::store::records::*;
@@ -35,15 +35,21 @@ where
         query: QueryAs<'q, DB, O, DB::Arguments<'q>>,
         chat: &ChatRef,
     ) -> QueryAs<'q, DB, O, DB::Arguments<'q>> {
-        match chat {
-            ChatRef::User { user_id, chat_id } => query.bind(*chat_id).bind(*user_id),
-            ChatRef::Tenant {
-                tenant_id,
-                chat_uuid,
-            } => query
-                .bind(chat_uuid.hyphenated().to_string())
-                .bind(tenant_id.hyphenated().to_string()),
+        Self::bind_values(query, chat_ref_values(chat))
+    }
+
+    /// Binds `values` in order.
+    pub(crate) fn bind_values<'q, O>(
+        mut query: QueryAs<'q, DB, O, DB::Arguments<'q>>,
+        values: impl IntoIterator<Item = Bound>,
+    ) -> QueryAs<'q, DB, O, DB::Arguments<'q>> {
+        for value in values {
+            query = match value {
+                Bound::Text(text) => query.bind(text),
+                Bound::Int(number) => query.bind(number),
+            };
         }
+        query
     }
 
     /// The internal id of a chat the caller may see, or `NotFound`.

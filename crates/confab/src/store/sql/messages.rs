@@ -7,11 +7,12 @@
 use futures_util::TryStreamExt as _;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
+use super::append::*;
 use super::rows::{attach_files, parse_actor, select_messages, ChatUsageRow, FileRow, MessageRow};
 use super::{by_ref, Sql, SqlEngine, RELEASE_TENANT_BYTES_SQL};
 use crate::domain::delete_last::{DeleteLastPlan, Planner};
 use crate::domain::{Actor, MessageText, Timestamp};
-use crate::store::quota::{self, QuotaExceeded, StorageQuotas};
+use crate::store::quota::{self, StorageQuotas};
 use crate::store::records::*;
 use crate::store::StoreResult;
 
@@ -57,30 +58,14 @@ where
         bytes: i64,
         quotas: StorageQuotas,
     ) -> StoreResult<ChatRecord> {
-        let sql = by_ref(
-            chat,
-            "UPDATE chats SET version = version + 1, updated_at = $3, \
-             message_count = message_count + $4, message_bytes = message_bytes + $5 \
-             WHERE id = $1 AND user_id = $2 AND trashed_at IS NULL RETURNING id, uuid, tenant_id, user_id, name, \
-             model, metadata, version, created_at, updated_at, current_message_id, branched, archived, pinned, tags, trashed_at, \
-             message_count, message_bytes",
-            "UPDATE chats SET version = version + 1, updated_at = $3, \
-             message_count = message_count + $4, message_bytes = message_bytes + $5 \
-             WHERE uuid = $1 AND tenant_id = $2 AND trashed_at IS NULL RETURNING id, uuid, tenant_id, user_id, name, \
-             model, metadata, version, created_at, updated_at, current_message_id, branched, archived, pinned, tags, trashed_at, \
-             message_count, message_bytes",
-        );
+        let sql = charge_append_sql(chat);
         let bumped = Self::bind_chat(sqlx::query_as::<DB, ChatUsageRow>(sql), chat)
             .bind(Timestamp::now().micros())
             .bind(added)
             .bind(bytes)
             .fetch_one(&mut *conn)
             .await?;
-        quota::within(
-            quotas.max_messages_per_chat,
-            bumped.message_count,
-            QuotaExceeded::MessagesPerChat,
-        )?;
+        within_chat_quota(quotas, bumped.message_count)?;
         bumped.chat.into_record()
     }
 
@@ -100,16 +85,11 @@ where
         } else {
             Siblings::OnlyChild
         };
-        // Chronological order is (created_at, id): never stamp a message earlier than the
-        // chat's newest one, even if the clock stepped back.
-        let newest: Option<i64> = sqlx::query_scalar::<DB, i64>(
-            "SELECT created_at FROM messages WHERE chat_id = $1 \
-             ORDER BY created_at DESC, id DESC LIMIT 1",
-        )
-        .bind(chat.id)
-        .fetch_optional(&mut *conn)
-        .await?;
-        let stamp = now.micros().max(newest.unwrap_or(i64::MIN));
+        let newest: Option<i64> = sqlx::query_scalar::<DB, i64>(NEWEST_STAMP_SQL)
+            .bind(chat.id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        let stamp = append_stamp(now, newest);
         let mut stored = Vec::with_capacity(messages.len());
         let mut parent = parent;
         for message in messages {
@@ -117,40 +97,30 @@ where
                 Self::insert_message_row(conn, &chat, message.actor, &message.text, stamp, parent)
                     .await?;
             let files = Self::insert_files_in(conn, &chat, id, message.files, stamp).await?;
-            let siblings = match (&first_siblings, stored.is_empty()) {
-                (Siblings::Of(existing), true) => {
-                    Siblings::Of(existing.iter().copied().chain([id]).collect())
-                }
-                _ => Siblings::OnlyChild,
-            };
-            stored.push(MessageRecord {
-                id,
-                chat_id: chat.id,
-                actor: message.actor,
-                message: message.text.into_string(),
-                created_at: Timestamp(stamp),
-                updated_at: Timestamp(stamp),
-                parent_id: parent,
-                siblings,
+            let siblings = appended_siblings(&first_siblings, stored.is_empty(), id);
+            stored.push(stored_message(
+                &chat,
+                message.actor,
+                message.text,
+                Placed {
+                    id,
+                    stamp,
+                    parent,
+                    siblings,
+                },
                 files,
-                reply: None,
-            });
+            ));
             parent = Some(id);
         }
         if let Some(leaf) = parent {
-            // The chat changed when its newest message was stamped, not before (an
-            // export `since` that message's time must find the chat).
-            let updated_at = chat.updated_at.micros().max(stamp);
-            sqlx::query(
-                "UPDATE chats SET current_message_id = $2, branched = $3, updated_at = $4 \
-                 WHERE id = $1",
-            )
-            .bind(chat.id)
-            .bind(leaf)
-            .bind(i64::from(chat.branched))
-            .bind(updated_at)
-            .execute(&mut *conn)
-            .await?;
+            let updated_at = leaf_updated_at(&chat, stamp);
+            sqlx::query(SET_LEAF_SQL)
+                .bind(chat.id)
+                .bind(leaf)
+                .bind(i64::from(chat.branched))
+                .bind(updated_at)
+                .execute(&mut *conn)
+                .await?;
             chat.current_message_id = Some(leaf);
             chat.updated_at = Timestamp(updated_at);
         }
@@ -194,20 +164,12 @@ where
         bytes: i64,
         quotas: StorageQuotas,
     ) -> StoreResult<()> {
-        let tenant_bytes: i64 = sqlx::query_scalar::<DB, i64>(
-            "UPDATE tenants SET message_bytes = message_bytes + $2 WHERE id = $1 \
-             RETURNING message_bytes",
-        )
-        .bind(tenant_id.hyphenated().to_string())
-        .bind(bytes)
-        .fetch_one(&mut *conn)
-        .await?;
-        quota::within(
-            quotas.max_tenant_message_bytes,
-            tenant_bytes,
-            QuotaExceeded::TenantMessageBytes,
-        )?;
-        Ok(())
+        let tenant_bytes: i64 = sqlx::query_scalar::<DB, i64>(CHARGE_TENANT_SQL)
+            .bind(tenant_id.hyphenated().to_string())
+            .bind(bytes)
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok(within_tenant_quota(quotas, tenant_bytes)?)
     }
 
     /// Stores a message's code files (stamped `stamp`), in the caller's transaction.
@@ -220,33 +182,18 @@ where
     ) -> StoreResult<Vec<FileRecord>> {
         let mut stored = Vec::with_capacity(files.len());
         for file in files {
-            let file_id: i64 = sqlx::query_scalar::<DB, i64>(
-                "INSERT INTO files (message_id, chat_id, user_id, title, text, language, \
-                 extension, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
-            )
-            .bind(message_id)
-            .bind(chat.id)
-            .bind(chat.user_id)
-            .bind(&file.title)
-            .bind(&file.text)
-            .bind(&file.language)
-            .bind(&file.extension)
-            .bind(stamp)
-            .fetch_one(&mut *conn)
-            .await?;
-            stored.push(FileRecord {
-                id: file_id,
-                title: file.title,
-                text: file.text,
-                language: file.language,
-                extension: file.extension,
-                user_id: chat.user_id,
-                chat_id: chat.id,
-                message_id,
-                created_at: Timestamp(stamp),
-                updated_at: Timestamp(stamp),
-            });
+            let file_id: i64 = sqlx::query_scalar::<DB, i64>(INSERT_FILE_SQL)
+                .bind(message_id)
+                .bind(chat.id)
+                .bind(chat.user_id)
+                .bind(&file.title)
+                .bind(&file.text)
+                .bind(&file.language)
+                .bind(&file.extension)
+                .bind(stamp)
+                .fetch_one(&mut *conn)
+                .await?;
+            stored.push(stored_file(chat, message_id, file, file_id, stamp));
         }
         Ok(stored)
     }

@@ -25,6 +25,7 @@
 //! same list each time (executors, arguments, the column types above).
 
 mod accounts;
+pub(crate) mod append;
 mod chats;
 mod import;
 pub(crate) mod lifecycle;
@@ -239,6 +240,20 @@ async fn begin<DB: Database>(
 pub(crate) enum Bound {
     Text(String),
     Int(i64),
+}
+
+/// A [`ChatRef`]'s two identifying values, `$1` and `$2` of a [`by_ref`] statement.
+pub(crate) fn chat_ref_values(chat: &ChatRef) -> [Bound; 2] {
+    match chat {
+        ChatRef::User { user_id, chat_id } => [Bound::Int(*chat_id), Bound::Int(*user_id)],
+        ChatRef::Tenant {
+            tenant_id,
+            chat_uuid,
+        } => [
+            Bound::Text(chat_uuid.hyphenated().to_string()),
+            Bound::Text(tenant_id.hyphenated().to_string()),
+        ],
+    }
 }
 
 /// Picks the statement for a [`ChatRef`]: `by_user` names the chat with

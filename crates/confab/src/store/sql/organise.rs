@@ -92,13 +92,7 @@ where
         limit: u32,
     ) -> StoreResult<Vec<ChatRecord>> {
         let (sql, values) = tenant_chats_query::<DB>(tenant_id, filter, trash, after, limit);
-        let mut query = sqlx::query_as::<DB, ChatRow>(&sql);
-        for value in values {
-            query = match value {
-                Bound::Text(text) => query.bind(text),
-                Bound::Int(number) => query.bind(number),
-            };
-        }
+        let query = Self::bind_values(sqlx::query_as::<DB, ChatRow>(&sql), values);
         let rows = query.fetch_all(&self.reader).await?;
         chats(rows)
     }

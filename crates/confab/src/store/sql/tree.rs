@@ -139,16 +139,11 @@ where
         chat_id: i64,
         parent: Option<i64>,
     ) -> StoreResult<Siblings> {
+        let query =
+            sqlx::query_scalar::<DB, i64>(super::append::children_sql(parent)).bind(chat_id);
         let query = match parent {
-            Some(parent) => sqlx::query_scalar::<DB, i64>(
-                "SELECT id FROM messages WHERE chat_id = $1 AND parent_id = $2 ORDER BY id",
-            )
-            .bind(chat_id)
-            .bind(parent),
-            None => sqlx::query_scalar::<DB, i64>(
-                "SELECT id FROM messages WHERE chat_id = $1 AND parent_id IS NULL ORDER BY id",
-            )
-            .bind(chat_id),
+            Some(parent) => query.bind(parent),
+            None => query,
         };
         let ids: Vec<i64> = query.fetch_all(conn).await?;
         Ok(Siblings::Of(ids.into()))

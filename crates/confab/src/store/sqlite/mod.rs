@@ -10,6 +10,8 @@
 //! two lookups every authenticated request makes skip sqlx (`point_reads.rs`); search is
 //! FTS5 (`search.rs`).
 
+mod append;
+mod direct;
 mod group_commit;
 mod point_reads;
 mod search;
@@ -94,7 +96,8 @@ impl SqlEngine for Sqlite {
     const SWEEP_LOCK_SQL: Option<&'static str> = None;
     const FOR_UPDATE: &'static str = "";
 
-    /// Atomically, sharing the commit with concurrent appends.
+    /// Atomically. Appends under the current leaf (nearly all) share the commit with
+    /// concurrent ones; one that moves the active path has a transaction of its own.
     async fn append_messages(
         store: &SqliteStore,
         chat: ChatRef,
@@ -102,15 +105,26 @@ impl SqlEngine for Sqlite {
         messages: Vec<NewMessage>,
     ) -> StoreResult<Appended> {
         let quotas = store.sql.quotas;
-        store
-            .extras
-            .group
-            .run(move |conn| {
-                Box::pin(Sql::<Sqlite>::append_in(
-                    conn, chat, under, messages, quotas,
-                ))
-            })
-            .await
+        if under == Under::Current {
+            let messages = messages
+                .into_iter()
+                .map(|message| {
+                    let words = search::Unmarked::of(message.text.as_str());
+                    (message, words)
+                })
+                .collect();
+            return store
+                .extras
+                .group
+                .run(move |db, later| {
+                    append::append_under_current(db, later, &chat, messages, quotas)
+                })
+                .await;
+        }
+        let mut tx = store.sql.begin_write().await?;
+        let appended = Sql::<Sqlite>::append_in(&mut tx, chat, under, messages, quotas).await?;
+        tx.commit().await?;
+        Ok(appended)
     }
 
     async fn session_user(

@@ -13,34 +13,21 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use super::direct::{bind, failed, one_row, read_chat_row};
 use crate::domain::Timestamp;
 use crate::store::records::{ApiKeyRecord, ChatRecord, ChatRef, ChatVersion, UserRecord};
-use crate::store::sql::rows::{chats, parse_uuid, ApiKeyRow, ChatRow};
+use crate::store::sql::rows::{chats, parse_uuid, ApiKeyRow};
 use crate::store::sql::{
-    chat_version_sql, reply_running_sql, Bound, API_KEY_SQL, FINGERPRINT_SQL, SESSION_USER_SQL,
+    chat_ref_values, chat_version_sql, reply_running_sql, Bound, API_KEY_SQL, FINGERPRINT_SQL,
+    SESSION_USER_SQL,
 };
 use crate::store::ChatsFingerprint;
-use crate::store::{StoreError, StoreResult};
+use crate::store::StoreResult;
 
 pub struct PointReader {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
     max_idle: usize,
-}
-
-fn failed(error: rusqlite::Error) -> StoreError {
-    match error {
-        rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
-        rusqlite::Error::SqliteFailure(failure, _)
-            if matches!(
-                failure.code,
-                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-            ) =>
-        {
-            StoreError::Busy
-        }
-        other => StoreError::Other(anyhow::anyhow!("SQLite point read: {other}")),
-    }
 }
 
 impl PointReader {
@@ -192,63 +179,8 @@ impl PointReader {
         third: Option<i64>,
         row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> StoreResult<T> {
-        let mut values: Vec<Bound> = match chat {
-            ChatRef::User { user_id, chat_id } => vec![Bound::Int(*chat_id), Bound::Int(*user_id)],
-            ChatRef::Tenant {
-                tenant_id,
-                chat_uuid,
-            } => vec![
-                Bound::Text(chat_uuid.hyphenated().to_string()),
-                Bound::Text(tenant_id.hyphenated().to_string()),
-            ],
-        };
+        let mut values = Vec::from(chat_ref_values(chat));
         values.extend(third.map(Bound::Int));
-        self.with(|conn| {
-            let mut statement = conn.prepare_cached(sql)?;
-            bind(&mut statement, &values)?;
-            let mut rows = statement.raw_query();
-            match rows.next()? {
-                Some(found) => row(found),
-                None => Err(rusqlite::Error::QueryReturnedNoRows),
-            }
-        })
+        self.with(|conn| one_row(conn, sql, &values, row))
     }
-}
-
-/// A row of `chat_columns!` as sqlx would read it.
-fn read_chat_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChatRow> {
-    Ok(ChatRow {
-        id: row.get(0)?,
-        uuid: row.get(1)?,
-        tenant_id: row.get(2)?,
-        user_id: row.get(3)?,
-        name: row.get(4)?,
-        model: row.get(5)?,
-        metadata: row.get(6)?,
-        version: row.get(7)?,
-        created_at: row.get(8)?,
-        updated_at: row.get(9)?,
-        current_message_id: row.get(10)?,
-        branched: row.get(11)?,
-        archived: row.get(12)?,
-        pinned: row.get(13)?,
-        tags: row.get(14)?,
-        trashed_at: row.get(15)?,
-    })
-}
-
-/// Binds `values` to `$1`, `$2`... by name: SQLite numbers parameters in the order they
-/// first appear, and a statement may name `$2` after `$3`.
-fn bind(statement: &mut rusqlite::Statement<'_>, values: &[Bound]) -> rusqlite::Result<()> {
-    for (at, value) in values.iter().enumerate() {
-        let name = format!("${}", at + 1);
-        let index = statement
-            .parameter_index(&name)?
-            .ok_or(rusqlite::Error::InvalidParameterName(name))?;
-        match value {
-            Bound::Text(text) => statement.raw_bind_parameter(index, text)?,
-            Bound::Int(number) => statement.raw_bind_parameter(index, number)?,
-        }
-    }
-    Ok(())
 }

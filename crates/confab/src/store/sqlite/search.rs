@@ -42,20 +42,53 @@ impl Marks {
 /// letters and digits, so nothing else splits it). Heads come after the last word, so
 /// the words' positions are their own.
 pub(super) fn document(text: &str, tenant: Uuid) -> String {
-    let marks = Marks::of(tenant);
-    let words = indexed_words(text);
-    let entries = words
-        .iter()
-        .map(|w| marks.word(w))
-        .chain(extras::heads(&words).into_iter().map(|h| marks.head(h)));
-    let mut document = String::new();
-    for entry in entries {
-        if !document.is_empty() {
-            document.push(' ');
-        }
-        document.push_str(&entry);
+    Unmarked::of(text).document(tenant)
+}
+
+/// A text's words and heads before they are marked with a tenant: the costly part of a
+/// [`document`], which group commit's callers make before their writes queue (the
+/// tenant of a user's chat is known only inside the write).
+pub(super) struct Unmarked {
+    words: Vec<String>,
+    heads: Vec<String>,
+}
+
+impl Unmarked {
+    pub(super) fn of(text: &str) -> Unmarked {
+        let words = indexed_words(text);
+        let heads = extras::heads(&words)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        Unmarked { words, heads }
     }
-    document
+
+    /// The [`document`] of the text, for `tenant`: written into one string (this runs
+    /// on SQLite's one writer, for every message).
+    pub(super) fn document(&self, tenant: Uuid) -> String {
+        let marks = Marks::of(tenant);
+        let entries = self
+            .words
+            .iter()
+            .map(|w| (&marks.word, w))
+            .chain(self.heads.iter().map(|h| (&marks.head, h)));
+        let length = (self.words.len() + self.heads.len()) * (marks.word.len() + 1)
+            + self
+                .words
+                .iter()
+                .chain(&self.heads)
+                .map(String::len)
+                .sum::<usize>();
+        let mut document = String::with_capacity(length);
+        for (mark, entry) in entries {
+            if !document.is_empty() {
+                document.push(' ');
+            }
+            document.push_str(mark);
+            document.push_str(entry);
+        }
+        document
+    }
 }
 
 /// The FTS5 expression of `query` within `scope`: each term a quoted phrase of marked
@@ -94,6 +127,21 @@ pub(super) const INDEX_MESSAGE_SQL: &str = "\
 INSERT INTO message_search (rowid, terms, scope)
 SELECT m.id, $2, 'c' || replace(c.uuid, '-', '') || coalesce(' u' || c.user_id, '')
 FROM messages m JOIN chats c ON c.id = m.chat_id WHERE m.id = $1";
+
+/// The scope words [`INDEX_MESSAGE_SQL`] gives a message of this chat, made in Rust.
+pub(super) fn scope(chat_uuid: Uuid, user_id: Option<i64>) -> String {
+    match user_id {
+        Some(user) => format!("c{} u{user}", chat_uuid.simple()),
+        None => format!("c{}", chat_uuid.simple()),
+    }
+}
+
+/// Indexes a message as [`INDEX_MESSAGE_SQL`] does, with its scope words given (`$1` id,
+/// `$2` document, `$3` [`scope`]). One row, no SELECT: SQLite then runs it without a
+/// statement savepoint, at each of which FTS5 would flush its pending terms to a new
+/// segment (see `group_commit.rs`).
+pub(super) const INDEX_MESSAGE_VALUES_SQL: &str =
+    "INSERT INTO message_search (rowid, terms, scope) VALUES ($1, $2, $3)";
 
 /// Indexes a chat's name (`$1` id, `$2` document), with the scope words of its messages;
 /// the rename trigger has removed the former name's document.
