@@ -18,6 +18,7 @@ mod search_costs;
 mod seed;
 mod server;
 mod tree;
+mod writes;
 
 use anyhow::Context as _;
 use std::path::PathBuf;
@@ -58,6 +59,24 @@ pub struct Row {
 }
 
 impl Row {
+    /// A row with only a name and a note (a figure that is not a rate, or a rate set
+    /// with struct update syntax).
+    pub fn noted(scenario: &str, note: String) -> Row {
+        Row {
+            scenario: scenario.to_owned(),
+            per_second: 0.0,
+            p50_ms: 0.0,
+            p95_ms: 0.0,
+            p99_ms: 0.0,
+            max_ms: 0.0,
+            errors: 0,
+            server_peak_rss_mib: 0.0,
+            server_cpu_s: 0.0,
+            generator_cpu_s: 0.0,
+            note,
+        }
+    }
+
     fn json(&self) -> serde_json::Value {
         serde_json::json!({
             "scenario": self.scenario,

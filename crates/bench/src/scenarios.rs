@@ -311,10 +311,9 @@ async fn get_messages(options: &Options, setup: &Setup) -> anyhow::Result<(Row, 
     Ok((row, body))
 }
 
-/// Scenario 2 (and scenario 12's ceilings): the same bytes from memory on the same HTTP
-/// stack, 32 connections.
-pub(crate) async fn ceiling(options: &Options, body: &Bytes, label: &str) -> anyhow::Result<Row> {
-    eprintln!("scenario {label}");
+/// This binary as a ceiling server answering every request with `body` (kept in the
+/// returned folder while it runs).
+pub(crate) async fn ceiling_server(body: &Bytes) -> anyhow::Result<(Process, TempDir)> {
     let dir = TempDir::new()?;
     let file = dir.0.join("body.json");
     std::fs::write(&file, body)?;
@@ -326,6 +325,14 @@ pub(crate) async fn ceiling(options: &Options, body: &Bytes, label: &str) -> any
         file.display().to_string(),
     ];
     let server = Process::spawn(&me, &args, address).await?;
+    Ok((server, dir))
+}
+
+/// Scenario 2 (and scenario 12's ceilings): the same bytes from memory on the same HTTP
+/// stack, 32 connections.
+pub(crate) async fn ceiling(options: &Options, body: &Bytes, label: &str) -> anyhow::Result<Row> {
+    eprintln!("scenario {label}");
+    let (server, _dir) = ceiling_server(body).await?;
     let expected_len = body.len();
     measured(
         &format!("{label} (32 conns)"),
@@ -359,6 +366,17 @@ async fn post_messages(options: &Options, setup: &Setup) -> anyhow::Result<Vec<R
         chats.push(client.create_chat(&format!("writer {i}")).await?);
     }
     let user = client.user_id;
+    // confab's answer to one POST, for 3c to answer from memory.
+    let (status, answer) = client
+        .connection
+        .send(request(
+            "POST",
+            &format!("/api/users/{user}/chats/{}/messages", chats[0]),
+            Some(&client.cookie),
+            Some(&message_body(0)),
+        ))
+        .await?;
+    anyhow::ensure!(status == StatusCode::OK, "POST answered {status}");
     let mut rows = Vec::new();
     for (label, spread) in [
         ("3a POST message, own chat each (32 conns)", true),
@@ -385,6 +403,21 @@ async fn post_messages(options: &Options, setup: &Setup) -> anyhow::Result<Vec<R
             )
             .await?,
         );
+    }
+    let http = crate::writes::http_reference(options, &answer).await?;
+    if options.database == "sqlite" {
+        let storage = crate::writes::storage_reference(options, setup).await?;
+        for posted in rows.iter_mut() {
+            posted.note = crate::writes::against_limit(
+                posted.per_second,
+                http.per_second,
+                storage.per_second,
+            );
+        }
+        rows.push(http);
+        rows.push(storage);
+    } else {
+        rows.push(http);
     }
     Ok(rows)
 }

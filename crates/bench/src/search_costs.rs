@@ -9,23 +9,6 @@ use crate::scenarios::{fresh_database, measured, message_body, ok_200, start, Se
 use crate::seed::Client;
 use crate::{Options, Row};
 
-/// A row carrying only a note.
-fn note_row(scenario: &str, note: String) -> Row {
-    Row {
-        scenario: scenario.to_owned(),
-        per_second: 0.0,
-        p50_ms: 0.0,
-        p95_ms: 0.0,
-        p99_ms: 0.0,
-        max_ms: 0.0,
-        errors: 0,
-        server_peak_rss_mib: 0.0,
-        server_cpu_s: 0.0,
-        generator_cpu_s: 0.0,
-        note,
-    }
-}
-
 fn mib(bytes: i64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
@@ -39,7 +22,7 @@ pub async fn index_size(setup: &Setup) -> Row {
     };
     let note = measured.unwrap_or_else(|error| format!("could not measure: {error:#}"));
     eprintln!("scenario 9: index size: {note}");
-    note_row("9f search index size on disk", note)
+    Row::noted("9f search index size on disk", note)
 }
 
 async fn sqlite_index_size(url: &str) -> anyhow::Result<String> {

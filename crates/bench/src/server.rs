@@ -122,7 +122,8 @@ pub fn cpu_seconds_of(stat_path: &str) -> f64 {
 /// answering every request with fixed bytes from memory.
 pub async fn run_ceiling_server(address: SocketAddr, body_file: &Path) -> anyhow::Result<()> {
     let body = bytes::Bytes::from(std::fs::read(body_file)?);
-    let app = axum::Router::new().fallback(move || {
+    // Reads the request's body, as a real handler must (3c sends POSTs).
+    let app = axum::Router::new().fallback(move |_request: bytes::Bytes| {
         let body = body.clone();
         async move {
             (
