@@ -405,8 +405,12 @@ async fn post_messages(options: &Options, setup: &Setup) -> anyhow::Result<Vec<R
         );
     }
     let http = crate::writes::http_reference(options, &answer).await?;
-    if options.database == "sqlite" {
-        let storage = crate::writes::storage_reference(options, setup).await?;
+    // The storage half is SQLite's; on PostgreSQL the POST rows keep their own note.
+    let storage = match options.database.as_str() {
+        "sqlite" => Some(crate::writes::storage_reference(options, setup).await?),
+        _ => None,
+    };
+    if let Some(storage) = &storage {
         for posted in rows.iter_mut() {
             posted.note = crate::writes::against_limit(
                 posted.per_second,
@@ -414,11 +418,9 @@ async fn post_messages(options: &Options, setup: &Setup) -> anyhow::Result<Vec<R
                 storage.per_second,
             );
         }
-        rows.push(http);
-        rows.push(storage);
-    } else {
-        rows.push(http);
     }
+    rows.push(http);
+    rows.extend(storage);
     Ok(rows)
 }
 

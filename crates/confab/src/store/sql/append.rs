@@ -4,6 +4,7 @@
 //! drift apart.
 
 use super::by_ref;
+use super::rows::{chat_columns, CHAT_COLUMN_COUNT};
 use crate::domain::code_blocks::CodeFile;
 use crate::domain::{Actor, MessageText, Timestamp};
 use crate::store::quota::{self, QuotaExceeded, StorageQuotas};
@@ -13,20 +14,28 @@ use crate::store::records::{ChatRecord, ChatRef, FileRecord, MessageRecord, Sibl
 /// says, `$3` now, `$4` messages added, `$5` bytes added), returning the chat's columns
 /// then `message_count, message_bytes`. Refuses (no row) a chat in the trash.
 pub(crate) fn charge_append_sql(chat: &ChatRef) -> &'static str {
+    macro_rules! charge {
+        ($key:literal) => {
+            concat!(
+                "UPDATE chats SET version = version + 1, updated_at = $3, \
+                 message_count = message_count + $4, message_bytes = message_bytes + $5 \
+                 WHERE ",
+                $key,
+                " AND trashed_at IS NULL RETURNING ",
+                chat_columns!(),
+                ", message_count, message_bytes"
+            )
+        };
+    }
     by_ref(
         chat,
-        "UPDATE chats SET version = version + 1, updated_at = $3, \
-         message_count = message_count + $4, message_bytes = message_bytes + $5 \
-         WHERE id = $1 AND user_id = $2 AND trashed_at IS NULL RETURNING id, uuid, tenant_id, user_id, name, \
-         model, metadata, version, created_at, updated_at, current_message_id, branched, archived, pinned, tags, trashed_at, \
-         message_count, message_bytes",
-        "UPDATE chats SET version = version + 1, updated_at = $3, \
-         message_count = message_count + $4, message_bytes = message_bytes + $5 \
-         WHERE uuid = $1 AND tenant_id = $2 AND trashed_at IS NULL RETURNING id, uuid, tenant_id, user_id, name, \
-         model, metadata, version, created_at, updated_at, current_message_id, branched, archived, pinned, tags, trashed_at, \
-         message_count, message_bytes",
+        charge!("id = $1 AND user_id = $2"),
+        charge!("uuid = $1 AND tenant_id = $2"),
     )
 }
+
+/// Where [`charge_append_sql`]'s `message_count` stands: after the chat's columns.
+pub(crate) const CHARGED_MESSAGE_COUNT_AT: usize = CHAT_COLUMN_COUNT;
 
 /// The creation time of chat `$1`'s newest message.
 pub(crate) const NEWEST_STAMP_SQL: &str = "SELECT created_at FROM messages WHERE chat_id = $1 \

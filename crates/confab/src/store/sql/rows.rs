@@ -186,6 +186,19 @@ macro_rules! chat_columns {
 }
 pub(crate) use chat_columns;
 
+/// How many columns [`chat_columns!`] names (counted from it, so the two cannot differ).
+pub(crate) const CHAT_COLUMN_COUNT: usize = {
+    let names = chat_columns!().as_bytes();
+    let (mut count, mut at) = (1, 0);
+    while at < names.len() {
+        if names[at] == b',' {
+            count += 1;
+        }
+        at += 1;
+    }
+    count
+};
+
 /// `SELECT` with the columns of [`MessageRow`], then the rest of the statement: every
 /// statement that reads messages selects the same columns.
 macro_rules! select_messages {

@@ -37,11 +37,13 @@ pub(super) fn append_under_current(
     };
     let newest: Option<i64> = first_row(db, NEWEST_STAMP_SQL, &[chat.id], |row| row.get(0))?;
     let stamp = append_stamp(Timestamp::now(), newest);
+    // The same scope words for every message of the chat.
+    let scope = search::scope(chat.uuid, chat.user_id);
     let mut stored = Vec::with_capacity(messages.len());
     for (message, words) in messages {
         let id = insert_message(db, &chat, &message, stamp, parent)?;
         let document = words.document(chat.tenant_id);
-        let scope = search::scope(chat.uuid, chat.user_id);
+        let scope = scope.clone();
         later.push(move |db| {
             let values: [&dyn ToSql; 3] = [&id, &document, &scope];
             execute(db, search::INDEX_MESSAGE_VALUES_SQL, &values)
@@ -105,7 +107,10 @@ fn charge_append(
     let now = Timestamp::now().micros();
     let values: [&dyn ToSql; 5] = [&first, &second, &now, &added, &bytes];
     let (row, message_count) = one_row(db, charge_append_sql(chat), &values, |row| {
-        Ok((read_chat_row(row)?, row.get::<_, i64>(16)?))
+        Ok((
+            read_chat_row(row)?,
+            row.get::<_, i64>(CHARGED_MESSAGE_COUNT_AT)?,
+        ))
     })?;
     within_chat_quota(quotas, message_count)?;
     row.into_record()

@@ -79,17 +79,30 @@ pub(super) fn one_row<T>(
     first_row(db, sql, values, read)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
 }
 
-/// The first column of every row of `sql`.
-pub(super) fn ids(db: &Connection, sql: &str, values: &[impl ToSql]) -> rusqlite::Result<Vec<i64>> {
+/// Every row of `sql` (cached) with `values` bound, each read by `read`.
+pub(super) fn all_rows<T>(
+    db: &Connection,
+    sql: &str,
+    values: &[impl ToSql],
+    mut read: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<T>> {
     let mut statement = db.prepare_cached(sql)?;
     bind(&mut statement, values)?;
     let mut rows = statement.raw_query();
     let mut found = Vec::new();
     while let Some(row) = rows.next()? {
-        found.push(row.get(0)?);
+        found.push(read(row)?);
     }
     Ok(found)
 }
+
+/// The first column of every row of `sql`.
+pub(super) fn ids(db: &Connection, sql: &str, values: &[impl ToSql]) -> rusqlite::Result<Vec<i64>> {
+    all_rows(db, sql, values, |row| row.get(0))
+}
+
+/// Values for a statement that takes none.
+pub(super) const NO_VALUES: &[i64] = &[];
 
 /// Runs `sql` (cached) with `values` bound, for its effect.
 pub(super) fn execute(db: &Connection, sql: &str, values: &[impl ToSql]) -> rusqlite::Result<()> {

@@ -24,6 +24,7 @@ use rusqlite::Connection;
 use sqlx::{Pool, Sqlite, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
+use super::direct::{execute, NO_VALUES};
 use crate::store::{is_busy, StoreError, StoreResult};
 
 /// Why a batch failed, for every caller in it (busy: the database was locked).
@@ -251,7 +252,7 @@ fn run_jobs(
         return Err(e.into());
     }
     while let Some(job) = jobs.next() {
-        if let Err(e) = statement(db, "SAVEPOINT job") {
+        if let Err(e) = execute(db, "SAVEPOINT job", NO_VALUES) {
             completions.push(job(None).1);
             refuse(jobs, completions);
             return Err(e.into());
@@ -259,7 +260,7 @@ fn run_jobs(
         let (ok, complete) = job(Some((db, &mut later)));
         completions.push(complete);
         let ended = if ok {
-            statement(db, "RELEASE job")
+            execute(db, "RELEASE job", NO_VALUES)
         } else {
             db.execute_batch("ROLLBACK TO job; RELEASE job")
         };
@@ -272,11 +273,6 @@ fn run_jobs(
         write(db)?;
     }
     Ok(())
-}
-
-/// Runs a statement without values (prepared once per batch).
-fn statement(db: &Connection, sql: &str) -> rusqlite::Result<()> {
-    db.prepare_cached(sql)?.raw_execute().map(drop)
 }
 
 /// Jobs that will not run: their callers get the batch's error (a busy database

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::direct::{bind, failed, one_row, read_chat_row};
+use super::direct::{all_rows, failed, one_row, read_chat_row};
 use crate::domain::Timestamp;
 use crate::store::records::{ApiKeyRecord, ChatRecord, ChatRef, ChatVersion, UserRecord};
 use crate::store::sql::rows::{chats, parse_uuid, ApiKeyRow};
@@ -157,16 +157,7 @@ impl PointReader {
     /// The chats a statement built at run time selects (`chat_columns!` in order),
     /// with `values` bound to `$1`, `$2`... wherever each stands in it.
     pub fn chats(&self, sql: &str, values: &[Bound]) -> StoreResult<Vec<ChatRecord>> {
-        let rows = self.with(|conn| {
-            let mut statement = conn.prepare_cached(sql)?;
-            bind(&mut statement, values)?;
-            let mut rows = statement.raw_query();
-            let mut found = Vec::new();
-            while let Some(row) = rows.next()? {
-                found.push(read_chat_row(row)?);
-            }
-            Ok(found)
-        })?;
+        let rows = self.with(|conn| all_rows(conn, sql, values, read_chat_row))?;
         chats(rows)
     }
 
