@@ -75,6 +75,13 @@ pub async fn state(config: Config) -> anyhow::Result<AppState> {
                 .saturating_mul(1024 * 1024),
             config.limits.message_cache_entry_kib.saturating_mul(1024),
         )),
+        tenant_list_cache: Arc::new(ResponseCache::new(
+            config
+                .limits
+                .chat_list_cache_mib
+                .saturating_mul(1024 * 1024),
+            config.limits.message_cache_entry_kib.saturating_mul(1024),
+        )),
         metrics: Arc::default(),
         key_touches: Arc::default(),
         throttles: Arc::new(Throttles::new(&config.abuse)),

@@ -47,9 +47,10 @@ pub struct Limits {
     /// `--message-cache-mib`). Longer lists are streamed and never cached.
     #[arg(long, env = "CONFAB_MESSAGE_CACHE_ENTRY_KIB", default_value_t = 1024)]
     pub message_cache_entry_kib: usize,
-    /// Memory for serialised chat lists of the user API (a user's list, per query) whose
-    /// chats are unchanged, in MiB (0 disables). Entries are at most
-    /// `--message-cache-entry-kib` and an eighth of this.
+    /// Memory for serialised chat lists whose chats are unchanged, in MiB (0 disables):
+    /// this much for the user API's (a user's list, per query) and as much again for
+    /// pages of the tenant API's list and trash (per tenant and query). Entries are at
+    /// most `--message-cache-entry-kib` and an eighth of this.
     #[arg(long, env = "CONFAB_CHAT_LIST_CACHE_MIB", default_value_t = 8)]
     pub chat_list_cache_mib: usize,
     /// Message text one page of a streamed list reads from the database at a time, in

@@ -1,6 +1,7 @@
 //! Serialised lists, reused while what they show is unchanged: a chat's messages (keyed
-//! by chat id, stamped with the chat's version) and a user's chat lists (keyed by user
-//! and query, stamped with the user's [`ChatsFingerprint`]).
+//! by chat id, stamped with the chat's version), a user's chat lists (keyed by user and
+//! query, stamped with the user's [`ChatsFingerprint`]) and pages of a tenant's chat list
+//! (keyed by [`TenantListKey`], stamped with the page's [`ChatsPageStamp`]).
 //!
 //! A reader asks the database for the current stamp (one indexed read) and uses the
 //! entry only when the stamps match. Every change to a chat bumps its version in the
@@ -10,11 +11,21 @@
 //! database.
 
 use axum::body::Bytes;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Mutex;
 
-use crate::store::ChatsFingerprint;
+use crate::store::{ChatsFingerprint, ChatsPageStamp};
+
+/// A page of a tenant's chat list: the tenant, whether it is the trash, the query string.
+pub type TenantListKey = (uuid::Uuid, bool, String);
+
+/// A serialised JSON body (a whole list, read or cached) as the answer.
+pub fn json_bytes(body: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
 
 /// What an entry is valid for.
 pub trait Stamp: PartialEq {
@@ -32,6 +43,13 @@ impl Stamp for i64 {
 
 /// Fingerprints have no order (a deletion lowers the count): the last read stored wins.
 impl Stamp for ChatsFingerprint {
+    fn supersedes(&self, _: &Self) -> bool {
+        false
+    }
+}
+
+/// A page's stamp has no order either.
+impl Stamp for ChatsPageStamp {
     fn supersedes(&self, _: &Self) -> bool {
         false
     }

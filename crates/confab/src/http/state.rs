@@ -4,14 +4,14 @@ use std::sync::Arc;
 
 use super::key_touches::KeyTouches;
 use super::metrics::Metrics;
-use super::response_cache::ResponseCache;
+use super::response_cache::{ResponseCache, TenantListKey};
 use crate::auth::password::Hashing;
 use crate::chats::Chats;
 use crate::config::Config;
 use crate::events::EventBus;
 use crate::revocation::LiveCredentials;
-use crate::store::ChatsFingerprint;
 use crate::store::Store;
+use crate::store::{ChatsFingerprint, ChatsPageStamp};
 use crate::throttle::Throttles;
 
 /// What every handler can reach, behind one pointer: axum clones the state for each
@@ -47,6 +47,9 @@ pub struct Shared {
     /// Serialised chat lists (user API) by user and query, while the user's chats are
     /// unchanged.
     pub chat_list_cache: Arc<ResponseCache<(i64, String), ChatsFingerprint>>,
+    /// Serialised pages of a tenant's chat list (or trash) by tenant and query, while
+    /// the page's chats are the same at the same versions.
+    pub tenant_list_cache: Arc<ResponseCache<TenantListKey, ChatsPageStamp>>,
     /// When each API key's `last_used_at` was last written (throttles those writes).
     pub key_touches: Arc<KeyTouches>,
     /// Abuse limits: auth throttles, API key and user write rates, WebSocket caps.

@@ -116,6 +116,17 @@ pub trait Store: PagedReads + Send + Sync + 'static {
     async fn list_api_keys(&self, tenant_id: Uuid) -> StoreResult<Vec<ApiKeyRecord>>;
     async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKeyRecord>;
     async fn find_api_key(&self, prefix: &str) -> StoreResult<Option<ApiKeyRecord>>;
+    /// [`Store::find_api_key`], then the stamp of a page of the key's tenant's chat list
+    /// ([`Store::tenant_chats_stamp`]), in one snapshot: a cached page's per-request
+    /// reads (on SQLite one read transaction).
+    async fn api_key_and_chats_stamp(
+        &self,
+        prefix: &str,
+        filter: &ChatFilter,
+        trash: bool,
+        after: Option<ChatCursor>,
+        limit: u32,
+    ) -> StoreResult<Option<(ApiKeyRecord, ChatsPageStamp)>>;
     async fn revoke_api_key(&self, id: Uuid, at: Timestamp) -> StoreResult<ApiKeyRecord>;
     async fn touch_api_key(&self, id: Uuid, at: Timestamp) -> StoreResult<()>;
 
@@ -138,6 +149,15 @@ pub trait Store: PagedReads + Send + Sync + 'static {
         token_hash: &[u8],
         now: Timestamp,
     ) -> StoreResult<Option<UserRecord>>;
+    /// [`Store::session_user`], then what `then` asks of that user, in one snapshot: the
+    /// per-request reads of a cached list (on SQLite one read transaction, whose locks
+    /// are most of a point read's cost).
+    async fn session_user_and(
+        &self,
+        token_hash: &[u8],
+        now: Timestamp,
+        then: AfterSession,
+    ) -> StoreResult<Option<(UserRecord, ReadAfterSession)>>;
     async fn revoke_session(&self, token_hash: &[u8], at: Timestamp) -> StoreResult<()>;
     /// API keys revoked after `since` (by any node or the CLI), and sessions revoked
     /// after `since` or expiring in (`since`, `until`]: what the revocation watcher
@@ -162,6 +182,16 @@ pub trait Store: PagedReads + Send + Sync + 'static {
         after: Option<ChatCursor>,
         limit: u32,
     ) -> StoreResult<Vec<ChatRecord>>;
+    /// The stamp of the page [`Store::list_tenant_chats`] would answer for the same
+    /// arguments: what a cached page is checked against.
+    async fn tenant_chats_stamp(
+        &self,
+        tenant_id: Uuid,
+        filter: &ChatFilter,
+        trash: bool,
+        after: Option<ChatCursor>,
+        limit: u32,
+    ) -> StoreResult<ChatsPageStamp>;
     /// Sets the fields `changes` gives (a `PATCH`), bumping the version.
     async fn update_chat(&self, chat: &ChatRef, changes: &ChatChanges) -> StoreResult<ChatRecord>;
     /// Deletes the chat with its messages and files; returns the chat as it was.

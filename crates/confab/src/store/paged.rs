@@ -92,6 +92,19 @@ pub struct ChatsFingerprint {
     pub newest: i64,
 }
 
+/// The id and version of each chat a page of a tenant's list holds, in order: equal
+/// stamps mean the same chats in the same states (every change to a chat bumps its
+/// version), so the page's bytes are the same. Read without the chats' other columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatsPageStamp(pub Vec<(i64, i64)>);
+
+impl ChatsPageStamp {
+    /// The stamp of chats read in full.
+    pub fn of(chats: &[ChatRecord]) -> Self {
+        ChatsPageStamp(chats.iter().map(|chat| (chat.id, chat.version)).collect())
+    }
+}
+
 /// A begun chat listing.
 #[derive(Debug)]
 pub struct ChatListing {

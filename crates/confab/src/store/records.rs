@@ -111,6 +111,26 @@ pub struct ChatVersion {
     pub version: i64,
 }
 
+/// What a request reads right after its session, in the same snapshot: where the engine
+/// can, one read of the database instead of two (see [`Store::session_user_and`]).
+///
+/// [`Store::session_user_and`]: crate::store::Store::session_user_and
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterSession {
+    /// The version of the session user's chat with this id.
+    ChatVersion(i64),
+    /// The session user's chats fingerprint.
+    ChatsFingerprint,
+}
+
+/// What [`AfterSession`] asked for: the version, or the chat's error (not the user's:
+/// not found), or the fingerprint.
+#[derive(Debug)]
+pub enum ReadAfterSession {
+    ChatVersion(Result<ChatVersion, crate::store::StoreError>),
+    ChatsFingerprint(crate::store::ChatsFingerprint),
+}
+
 /// Position after which a tenant chat listing continues (newest first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChatCursor {

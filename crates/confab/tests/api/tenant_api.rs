@@ -75,17 +75,45 @@ async fn keys_authenticate_and_a_revoked_key_fails_at_once(backend: Backend) {
         .get(&format!("/api/v1/chats/{}", chat_uuid(&chat)), &key)
         .await;
     assert_eq!(status, StatusCode::OK);
+    // Lists read twice before the revocation: the second answer may come from the cache
+    // of pages, which must not outlive the key.
+    for list in ["/api/v1/chats", "/api/v1/trash"] {
+        for _ in 0..2 {
+            let (status, body) = app.get(list, &second).await;
+            assert_eq!(status, StatusCode::OK, "{list}: {body}");
+        }
+    }
     store
         .revoke_api_key(second_id, confab::domain::Timestamp::now())
         .await
         .expect("revoke");
-    assert_tenant_error(
-        app.get("/api/v1/chats", &second).await,
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-    );
+    for list in ["/api/v1/chats", "/api/v1/trash"] {
+        assert_tenant_error(
+            app.get(list, &second).await,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        );
+    }
     let (status, _) = app.get("/api/v1/chats", &key).await;
     assert_eq!(status, StatusCode::OK);
+
+    // The key is checked before the query: a bad key with a bad query is a 401.
+    for list in ["/api/v1/chats", "/api/v1/trash"] {
+        for (query, code) in [
+            ("limit=0", "invalid_limit"),
+            ("cursor=not-a-cursor", "invalid_cursor"),
+        ] {
+            let url = format!("{list}?{query}");
+            for bad in [Auth::None, second.clone()] {
+                assert_tenant_error(
+                    app.get(&url, &bad).await,
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                );
+            }
+            assert_tenant_error(app.get(&url, &key).await, StatusCode::BAD_REQUEST, code);
+        }
+    }
 }
 
 async fn create_chat_applies_defaults_and_validates_every_field(backend: Backend) {

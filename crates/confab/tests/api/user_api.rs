@@ -629,9 +629,9 @@ async fn message_lists_are_never_stale(backend: Backend) {
     assert_eq!(app.message_ids(&user, chat).await, expected);
 }
 
-/// The user's chat list, read twice after every kind of change (through both APIs),
-/// always shows the latest state, whether or not the server answers from its cache:
-/// (id, name, pinned, current message) of each listed chat, newest first.
+/// The user's chat list and the tenant's, read twice after every kind of change (through
+/// both APIs), always show the latest state, whether or not the server answers from its
+/// caches: (id, name, pinned, current message) of each listed chat, newest first.
 async fn chat_lists_are_never_stale(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let user = app.sign_up("list-cache@example.com").await;
@@ -663,6 +663,38 @@ async fn chat_lists_are_never_stale(backend: Backend) {
                 })
                 .collect();
             assert_eq!(listed, shown, "round {round}");
+        }
+        // The tenant API's list, whole and its first page of two, cached by page.
+        let tenant_shown: Vec<(String, String, bool, Option<i64>)> = expected
+            .values()
+            .rev()
+            .map(|(uuid, name, pinned, current)| (uuid.clone(), name.clone(), *pinned, *current))
+            .collect();
+        for (query, shown) in [
+            ("archived=all", &tenant_shown[..]),
+            (
+                "archived=all&limit=2",
+                &tenant_shown[..tenant_shown.len().min(2)],
+            ),
+        ] {
+            for _ in 0..2 {
+                let (status, body) = app.get(&format!("/api/v1/chats?{query}"), &key).await;
+                assert_eq!(status, StatusCode::OK, "{body}");
+                let listed: Vec<(String, String, bool, Option<i64>)> = body["data"]
+                    .as_array()
+                    .expect("data")
+                    .iter()
+                    .map(|c| {
+                        (
+                            c["id"].as_str().expect("id").to_owned(),
+                            c["name"].as_str().expect("name").to_owned(),
+                            c["pinned"].as_bool().expect("pinned"),
+                            c["current_message_id"].as_i64(),
+                        )
+                    })
+                    .collect();
+                assert_eq!(listed, shown, "round {round}, {query}");
+            }
         }
         let oldest = expected.keys().next().copied();
         let newest = expected.keys().next_back().copied();

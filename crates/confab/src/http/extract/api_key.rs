@@ -7,11 +7,12 @@ use uuid::Uuid;
 
 use super::path::chat_uuid;
 use crate::auth::api_key;
+use crate::domain::ChatFilter;
 use crate::domain::Timestamp;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::http::throttle;
-use crate::store::ChatRef;
+use crate::store::{ApiKeyRecord, ChatCursor, ChatRef, ChatsPageStamp};
 
 pub const API_KEY_HEADER: &str = "x-api-key";
 
@@ -55,6 +56,34 @@ impl TenantKey {
             .find_api_key(prefix)
             .await?
             .ok_or_else(invalid_key)?;
+        Self::accept(presented, &record, state)
+    }
+
+    /// The request's `X-API-Key` header, checked as [`Self::from_headers`] does, with a
+    /// page stamp of the key's tenant's chat list read in the key's snapshot (what a
+    /// cached page is checked against).
+    pub async fn with_chats_stamp(
+        headers: &HeaderMap,
+        state: &AppState,
+        page: &TenantListPage<'_>,
+    ) -> Result<(Self, ChatsPageStamp), ApiError> {
+        let presented = headers
+            .get(API_KEY_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .ok_or_else(invalid_key)?
+            .trim();
+        let prefix = api_key::prefix_of(presented).ok_or_else(invalid_key)?;
+        let (record, stamp) = state
+            .store
+            .api_key_and_chats_stamp(prefix, page.filter, page.trash, page.after, page.limit)
+            .await?
+            .ok_or_else(invalid_key)?;
+        Ok((Self::accept(presented, &record, state)?, stamp))
+    }
+
+    /// A found key, if `presented` is it and it is not revoked; spends one of its
+    /// requests.
+    fn accept(presented: &str, record: &ApiKeyRecord, state: &AppState) -> Result<Self, ApiError> {
         if !api_key::matches(presented, &record.secret_hash) || record.revoked_at.is_some() {
             return Err(invalid_key());
         }
@@ -75,6 +104,14 @@ impl TenantKey {
             key_id: record.id,
         })
     }
+}
+
+/// Which page of a tenant's chat list (or trash) a request reads.
+pub struct TenantListPage<'a> {
+    pub filter: &'a ChatFilter,
+    pub trash: bool,
+    pub after: Option<ChatCursor>,
+    pub limit: u32,
 }
 
 impl FromRequestParts<AppState> for TenantKey {

@@ -7,9 +7,12 @@ mod api_key;
 mod path;
 mod session;
 
-pub use api_key::{TenantChat, TenantKey, API_KEY_HEADER};
+pub use api_key::{TenantChat, TenantKey, TenantListPage, API_KEY_HEADER};
 pub use path::{chat_uuid, parse_positive_id, MessageId, ShareId};
-pub use session::{cookie_secure, session_token_hash, OwnChat, OwnUser, SessionUser};
+pub use session::{
+    cookie_secure, session_token_hash, OwnChat, OwnChatVersion, OwnUser, OwnUserFingerprint,
+    SessionUser,
+};
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};

@@ -10,7 +10,9 @@ use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::http::throttle::user_write;
 use crate::http::{forwarded, origin};
-use crate::store::{ChatRef, UserRecord};
+use crate::store::{
+    AfterSession, ChatRef, ChatVersion, ChatsFingerprint, ReadAfterSession, StoreResult, UserRecord,
+};
 
 /// Whether the session cookie must carry `Secure`: configured, or a trusted
 /// TLS-terminating proxy says the client used HTTPS.
@@ -65,15 +67,65 @@ impl FromRequestParts<AppState> for OwnUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let SessionUser { user, .. } = SessionUser::from_request_parts(parts, state).await?;
-        let user_id = path_id(parts, state, "user_id").await?;
-        if user_id != user.id {
-            return Err(ApiError::user_not_found());
-        }
-        if !matches!(parts.method, Method::GET | Method::HEAD) {
-            user_write(state, user.id)?;
-        }
+        let (user, _) = own_user_and(parts, state, None).await?;
         Ok(OwnUser(user))
+    }
+}
+
+/// [`OwnUser`]'s checks, in its order, with what `then` asks of the user read in the
+/// session's snapshot (see [`Store::session_user_and`](crate::store::Store)).
+async fn own_user_and(
+    parts: &mut Parts,
+    state: &AppState,
+    then: Option<AfterSession>,
+) -> Result<(UserRecord, Option<ReadAfterSession>), ApiError> {
+    let token_hash = session_token_hash(&parts.headers).ok_or_else(ApiError::unauthorized)?;
+    let write = !matches!(parts.method, Method::GET | Method::HEAD);
+    if write {
+        origin::check(&parts.headers, state)?;
+    }
+    let now = Timestamp::now();
+    let (user, read) = match then {
+        Some(then) => {
+            let (user, read) = state
+                .store
+                .session_user_and(&token_hash, now, then)
+                .await?
+                .ok_or_else(ApiError::unauthorized)?;
+            (user, Some(read))
+        }
+        None => {
+            let user = state.store.session_user(&token_hash, now).await?;
+            (user.ok_or_else(ApiError::unauthorized)?, None)
+        }
+    };
+    let user_id = path_id(parts, state, "user_id").await?;
+    if user_id != user.id {
+        return Err(ApiError::user_not_found());
+    }
+    if write {
+        user_write(state, user.id)?;
+    }
+    Ok((user, read))
+}
+
+/// [`OwnUser`] with the user's chats fingerprint, read in one snapshot with the session:
+/// what a cached chat list is checked against.
+pub struct OwnUserFingerprint {
+    pub user: UserRecord,
+    pub fingerprint: ChatsFingerprint,
+}
+
+impl FromRequestParts<AppState> for OwnUserFingerprint {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let (user, read) = own_user_and(parts, state, Some(AfterSession::ChatsFingerprint)).await?;
+        let fingerprint = match read {
+            Some(ReadAfterSession::ChatsFingerprint(fingerprint)) => fingerprint,
+            _ => state.store.chats_fingerprint(user.id).await?,
+        };
+        Ok(OwnUserFingerprint { user, fingerprint })
     }
 }
 
@@ -97,5 +149,36 @@ impl FromRequestParts<AppState> for OwnChat {
             },
             user,
         })
+    }
+}
+
+/// [`OwnChat`] with the chat's version, read in one snapshot with the session: what a
+/// cached message list is checked against.
+pub struct OwnChatVersion {
+    pub chat: ChatRef,
+    /// The version, or the store's answer for a chat that is not the user's (not found).
+    pub version: StoreResult<ChatVersion>,
+}
+
+impl FromRequestParts<AppState> for OwnChatVersion {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // Read first, reported after the user's checks, as `OwnChat` orders them.
+        let chat_id = path_id(parts, state, "chat_id").await;
+        let then = chat_id
+            .as_ref()
+            .ok()
+            .map(|id| AfterSession::ChatVersion(*id));
+        let (user, read) = own_user_and(parts, state, then).await?;
+        let chat = ChatRef::User {
+            user_id: user.id,
+            chat_id: chat_id?,
+        };
+        let version = match read {
+            Some(ReadAfterSession::ChatVersion(version)) => version,
+            _ => state.store.chat_version(&chat).await,
+        };
+        Ok(OwnChatVersion { chat, version })
     }
 }

@@ -1,7 +1,7 @@
 //! A tenant's trash, share links, and erasing one of its users (SPEC §9).
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
@@ -37,10 +37,12 @@ pub struct ShareRevoked {
     ))]
 pub async fn list_trash(
     State(state): State<AppState>,
-    key: TenantKey,
-    ValidQuery(query): ValidQuery<ListTenantChatsQuery>,
+    headers: HeaderMap,
+    uri: Uri,
+    query: Result<ValidQuery<ListTenantChatsQuery>, ApiError>,
 ) -> Result<Response, ApiError> {
-    list_page(&state, &key, &query, &ChatFilter::default(), true).await
+    let request = query.map(|ValidQuery(query)| (ChatFilter::default(), query));
+    list_page(&state, &headers, &uri, request, true).await
 }
 
 /// Bring a chat back from the trash, whole.

@@ -8,13 +8,13 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::json_bytes;
 use super::list_params::PageParams;
 use crate::chats::lifecycle::{LiveConnections, MAX_BULK_DELETE};
 use crate::domain::OrderBy;
 use crate::http::chat_params::{ChatFilterParams, PatchChatBody};
 use crate::http::error::{ApiError, UserError};
-use crate::http::extract::{OwnChat, OwnUser, ValidJson, ValidQuery};
+use crate::http::extract::{OwnChat, OwnUser, OwnUserFingerprint, ValidJson, ValidQuery};
+use crate::http::response_cache::json_bytes;
 use crate::http::state::AppState;
 use crate::http::streamed::{self, Listed};
 use crate::store::ChatRange;
@@ -107,18 +107,17 @@ fn positive_ids() -> utoipa::openapi::schema::Array {
     ))]
 pub async fn list_chats(
     State(state): State<AppState>,
-    OwnUser(user): OwnUser,
+    OwnUserFingerprint { user, fingerprint }: OwnUserFingerprint,
     uri: Uri,
     ValidQuery(query): ValidQuery<ListChatsQuery>,
     ValidQuery(filter): ValidQuery<ChatFilterParams>,
     ValidQuery(params): ValidQuery<PageParams>,
 ) -> Result<Response, ApiError> {
-    // A list whose chats are unchanged since it was stored is answered from memory: one
-    // indexed read of the user's fingerprint decides.
+    // A list whose chats are unchanged since it was stored is answered from memory: the
+    // user's fingerprint, read with the session, decides.
     let cache = &state.chat_list_cache;
     let key = (user.id, uri.query().unwrap_or_default().to_owned());
     if cache.enabled() {
-        let fingerprint = state.store.chats_fingerprint(user.id).await?;
         if let Some(body) = cache.get(&key, &fingerprint) {
             return Ok(json_bytes(body));
         }

@@ -6,14 +6,14 @@ use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::json_bytes;
 use super::list_params::PageParams;
 use crate::chats::input::MessagesInput;
 use crate::http::error::{ApiError, DeleteLastError, UserError};
-use crate::http::extract::{OwnChat, ValidJson, ValidQuery};
+use crate::http::extract::{OwnChat, OwnChatVersion, ValidJson, ValidQuery};
+use crate::http::response_cache::json_bytes;
 use crate::http::state::AppState;
 use crate::http::streamed::{self, Listed, MessageFormat};
-use crate::store::{ChatRef, ChatVersion, MessageRange, PageBudget};
+use crate::store::{ChatRef, ChatVersion, MessageRange, PageBudget, StoreResult};
 use crate::views::{DeleteLastResponse, FileView, MessageView, MessagesView};
 
 /// `{"chatMessages": [...]}`
@@ -89,7 +89,7 @@ impl<'a> FilesEnvelope<'a> {
     ))]
 pub async fn list_messages(
     State(state): State<AppState>,
-    OwnChat { chat, .. }: OwnChat,
+    OwnChatVersion { chat, version }: OwnChatVersion,
     ValidQuery(params): ValidQuery<PageParams>,
 ) -> Result<Response, ApiError> {
     let page = params.parse()?;
@@ -98,7 +98,7 @@ pub async fn list_messages(
         before: page.before,
         limit: page.limit,
     };
-    active_path(&state, chat, range).await
+    active_path(&state, chat, version, range).await
 }
 
 /// The active path (or the window `range` of it) as the listing route answers it:
@@ -106,13 +106,15 @@ pub async fn list_messages(
 async fn active_path(
     state: &AppState,
     chat: ChatRef,
+    version: StoreResult<ChatVersion>,
     range: MessageRange,
 ) -> Result<Response, ApiError> {
     let cache = &state.message_cache;
     let cacheable = cache.enabled() && range == MessageRange::default();
     if cacheable {
-        // One indexed row decides whether the stored bytes are still exact.
-        let current = state.store.chat_version(&chat).await?;
+        // One indexed row, read with the session, decides whether the stored bytes are
+        // still exact.
+        let current = version?;
         if let Some(body) = cache.get(&current.id, &current.version) {
             return Ok(json_bytes(body));
         }

@@ -10,9 +10,6 @@ mod portability;
 mod search;
 mod tree;
 
-use axum::body::Bytes;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, head, patch, post, put};
 use axum::Router;
 
@@ -96,9 +93,4 @@ pub fn routes() -> Router<AppState> {
             get(messages::list_files),
         )
         .route("/api/users/{user_id}/export", get(portability::export_all))
-}
-
-/// A serialised JSON body (a whole list, read or cached) as the answer.
-fn json_bytes(body: Bytes) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }

@@ -18,15 +18,17 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use super::records::{
-    ApiKeyRecord, Appended, ChatCursor, ChatRecord, ChatRef, ChatVersion, NewMessage, Under,
-    UserRecord,
+    AfterSession, ApiKeyRecord, Appended, ChatCursor, ChatRecord, ChatRef, ChatVersion, NewMessage,
+    ReadAfterSession, Under, UserRecord,
 };
 use super::search::{SearchHit, SearchRequest, SearchScope};
-use super::sql::{Sql, SqlEngine, SqlStore};
+use super::sql::{
+    api_key_and_chats_stamp_in_turn, session_user_and_in_turn, Sql, SqlEngine, SqlStore,
+};
 use super::{redact_url, StoreResult};
 use crate::domain::search::Query;
 use crate::domain::{ChatFilter, Timestamp};
-use crate::store::ChatsFingerprint;
+use crate::store::{ChatsFingerprint, ChatsPageStamp};
 
 /// The store on PostgreSQL.
 pub type PostgresStore = SqlStore<Postgres>;
@@ -121,6 +123,15 @@ impl SqlEngine for Postgres {
         store.sql.search(request).await
     }
 
+    async fn session_user_and(
+        store: &PostgresStore,
+        token_hash: &[u8],
+        now: Timestamp,
+        then: AfterSession,
+    ) -> StoreResult<Option<(UserRecord, ReadAfterSession)>> {
+        session_user_and_in_turn(store, token_hash, now, then).await
+    }
+
     async fn chat_version(store: &PostgresStore, chat: &ChatRef) -> StoreResult<ChatVersion> {
         store.sql.chat_version(chat).await
     }
@@ -144,6 +155,31 @@ impl SqlEngine for Postgres {
             .sql
             .list_tenant_chats(tenant_id, filter, trash, after, limit)
             .await
+    }
+
+    async fn tenant_chats_stamp(
+        store: &PostgresStore,
+        tenant_id: uuid::Uuid,
+        filter: &ChatFilter,
+        trash: bool,
+        after: Option<ChatCursor>,
+        limit: u32,
+    ) -> StoreResult<ChatsPageStamp> {
+        store
+            .sql
+            .tenant_chats_stamp(tenant_id, filter, trash, after, limit)
+            .await
+    }
+
+    async fn api_key_and_chats_stamp(
+        store: &PostgresStore,
+        prefix: &str,
+        filter: &ChatFilter,
+        trash: bool,
+        after: Option<ChatCursor>,
+        limit: u32,
+    ) -> StoreResult<Option<(ApiKeyRecord, ChatsPageStamp)>> {
+        api_key_and_chats_stamp_in_turn(store, prefix, filter, trash, after, limit).await
     }
 
     async fn find_api_key(

@@ -31,7 +31,7 @@ mod import;
 pub(crate) mod lifecycle;
 mod messages;
 mod organise;
-pub(crate) use organise::tenant_chats_query;
+pub(crate) use organise::{tenant_chats_query, CHAT_STAMP_COLUMNS};
 mod paged;
 pub(crate) use paged::FINGERPRINT_SQL;
 mod replies;
@@ -47,14 +47,14 @@ use uuid::Uuid;
 
 use super::quota::StorageQuotas;
 use super::records::{
-    ApiKeyRecord, Appended, ChatCursor, ChatRecord, ChatRef, ChatVersion, NewMessage, Under,
-    UserRecord,
+    AfterSession, ApiKeyRecord, Appended, ChatCursor, ChatRecord, ChatRef, ChatVersion, NewMessage,
+    ReadAfterSession, Under, UserRecord,
 };
 use super::search::{SearchHit, SearchRequest, SearchScope};
 use super::StoreResult;
 use crate::domain::search::Query;
 use crate::domain::{ChatFilter, Timestamp};
-use crate::store::ChatsFingerprint;
+use crate::store::{ChatsFingerprint, ChatsPageStamp};
 
 /// A database engine the SQL store runs on: how its transactions begin, and the
 /// operations it runs its own way (SQLite shares commits between appends and answers the
@@ -149,6 +149,14 @@ pub trait SqlEngine: Database {
         chat: &ChatRef,
     ) -> impl Future<Output = StoreResult<ChatVersion>> + Send;
 
+    /// [`Store::session_user_and`](crate::store::Store::session_user_and).
+    fn session_user_and(
+        store: &SqlStore<Self>,
+        token_hash: &[u8],
+        now: Timestamp,
+        then: AfterSession,
+    ) -> impl Future<Output = StoreResult<Option<(UserRecord, ReadAfterSession)>>> + Send;
+
     /// The fingerprint of a user's chats.
     fn chats_fingerprint(
         store: &SqlStore<Self>,
@@ -165,11 +173,31 @@ pub trait SqlEngine: Database {
         limit: u32,
     ) -> impl Future<Output = StoreResult<Vec<ChatRecord>>> + Send;
 
+    /// The stamp of that page (see [`Sql::tenant_chats_stamp`]).
+    fn tenant_chats_stamp(
+        store: &SqlStore<Self>,
+        tenant_id: Uuid,
+        filter: &ChatFilter,
+        trash: bool,
+        after: Option<ChatCursor>,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<ChatsPageStamp>> + Send;
+
     /// An API key by its public prefix.
     fn find_api_key(
         store: &SqlStore<Self>,
         prefix: &str,
     ) -> impl Future<Output = StoreResult<Option<ApiKeyRecord>>> + Send;
+
+    /// [`Store::api_key_and_chats_stamp`](crate::store::Store::api_key_and_chats_stamp).
+    fn api_key_and_chats_stamp(
+        store: &SqlStore<Self>,
+        prefix: &str,
+        filter: &ChatFilter,
+        trash: bool,
+        after: Option<ChatCursor>,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Option<(ApiKeyRecord, ChatsPageStamp)>>> + Send;
 
     /// Whether message `message_id` of the caller's chat is being generated.
     fn reply_running(
@@ -270,6 +298,48 @@ pub(crate) fn by_ref(
         ChatRef::User { .. } => by_user,
         ChatRef::Tenant { .. } => by_tenant,
     }
+}
+
+/// [`SqlEngine::session_user_and`] as two reads, one after the other (PostgreSQL, and
+/// SQLite without its point reader).
+pub(crate) async fn session_user_and_in_turn<DB: SqlEngine>(
+    store: &SqlStore<DB>,
+    token_hash: &[u8],
+    now: Timestamp,
+    then: AfterSession,
+) -> StoreResult<Option<(UserRecord, ReadAfterSession)>> {
+    let Some(user) = DB::session_user(store, token_hash, now).await? else {
+        return Ok(None);
+    };
+    let read = match then {
+        AfterSession::ChatVersion(chat_id) => {
+            let chat = ChatRef::User {
+                user_id: user.id,
+                chat_id,
+            };
+            ReadAfterSession::ChatVersion(DB::chat_version(store, &chat).await)
+        }
+        AfterSession::ChatsFingerprint => {
+            ReadAfterSession::ChatsFingerprint(DB::chats_fingerprint(store, user.id).await?)
+        }
+    };
+    Ok(Some((user, read)))
+}
+
+/// [`SqlEngine::api_key_and_chats_stamp`] as two reads, one after the other.
+pub(crate) async fn api_key_and_chats_stamp_in_turn<DB: SqlEngine>(
+    store: &SqlStore<DB>,
+    prefix: &str,
+    filter: &ChatFilter,
+    trash: bool,
+    after: Option<ChatCursor>,
+    limit: u32,
+) -> StoreResult<Option<(ApiKeyRecord, ChatsPageStamp)>> {
+    let Some(key) = DB::find_api_key(store, prefix).await? else {
+        return Ok(None);
+    };
+    let stamp = DB::tenant_chats_stamp(store, key.tenant_id, filter, trash, after, limit).await?;
+    Ok(Some((key, stamp)))
 }
 
 /// A chat's id and version, for a [`ChatRef`] (`$1`, `$2` as [`by_ref`] says).

@@ -11,6 +11,7 @@ use super::rows::{chat_columns, chats, ChatRow, ChatUsageRow};
 use super::{by_ref, Bound, Sql, SqlEngine, RELEASE_TENANT_BYTES_SQL};
 use crate::domain::{ChatChanges, ChatFilter, Timestamp};
 use crate::store::records::*;
+use crate::store::ChatsPageStamp;
 use crate::store::StoreResult;
 
 /// Ends a trashed chat's running replies `stopped` with their persisted text (`$1` chat
@@ -91,10 +92,27 @@ where
         after: Option<ChatCursor>,
         limit: u32,
     ) -> StoreResult<Vec<ChatRecord>> {
-        let (sql, values) = tenant_chats_query::<DB>(tenant_id, filter, trash, after, limit);
+        let (sql, values) =
+            tenant_chats_query::<DB>(chat_columns!(), tenant_id, filter, trash, after, limit);
         let query = Self::bind_values(sqlx::query_as::<DB, ChatRow>(&sql), values);
         let rows = query.fetch_all(&self.reader).await?;
         chats(rows)
+    }
+
+    /// The stamp of the page [`Self::list_tenant_chats`] answers for the same arguments:
+    /// the same statement, reading only each chat's id and version.
+    pub async fn tenant_chats_stamp(
+        &self,
+        tenant_id: Uuid,
+        filter: &ChatFilter,
+        trash: bool,
+        after: Option<ChatCursor>,
+        limit: u32,
+    ) -> StoreResult<ChatsPageStamp> {
+        let (sql, values) =
+            tenant_chats_query::<DB>(CHAT_STAMP_COLUMNS, tenant_id, filter, trash, after, limit);
+        let query = Self::bind_values(sqlx::query_as::<DB, (i64, i64)>(&sql), values);
+        Ok(ChatsPageStamp(query.fetch_all(&self.reader).await?))
     }
 
     /// A user's trash, most recently trashed first: the newest 1,000 (a list answered
@@ -223,9 +241,13 @@ where
     }
 }
 
-/// The statement of a tenant's chat list ([`Sql::list_tenant_chats`]) and its values, in
-/// `$n` order, for either driver.
+/// What [`Sql::tenant_chats_stamp`] reads of each chat.
+pub(crate) const CHAT_STAMP_COLUMNS: &str = "id, version";
+
+/// The statement of a tenant's chat list ([`Sql::list_tenant_chats`]) reading `columns`,
+/// and its values, in `$n` order, for either driver.
 pub(crate) fn tenant_chats_query<DB: SqlEngine>(
+    columns: &str,
     tenant_id: Uuid,
     filter: &ChatFilter,
     trash: bool,
@@ -233,8 +255,7 @@ pub(crate) fn tenant_chats_query<DB: SqlEngine>(
     limit: u32,
 ) -> (String, Vec<Bound>) {
     let mut sql = format!(
-        "SELECT {} FROM chats WHERE tenant_id = $1 AND trashed_at IS {}",
-        chat_columns!(),
+        "SELECT {columns} FROM chats WHERE tenant_id = $1 AND trashed_at IS {}",
         if trash { "NOT NULL" } else { "NULL" }
     );
     let mut values = vec![

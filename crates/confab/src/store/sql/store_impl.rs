@@ -65,6 +65,17 @@ where
         DB::find_api_key(self, prefix).await
     }
 
+    async fn api_key_and_chats_stamp(
+        &self,
+        prefix: &str,
+        filter: &ChatFilter,
+        trash: bool,
+        after: Option<ChatCursor>,
+        limit: u32,
+    ) -> StoreResult<Option<(ApiKeyRecord, ChatsPageStamp)>> {
+        DB::api_key_and_chats_stamp(self, prefix, filter, trash, after, limit).await
+    }
+
     async fn revoke_api_key(&self, id: Uuid, at: Timestamp) -> StoreResult<ApiKeyRecord> {
         self.sql.revoke_api_key(id, at).await
     }
@@ -106,6 +117,15 @@ where
         DB::session_user(self, token_hash, now).await
     }
 
+    async fn session_user_and(
+        &self,
+        token_hash: &[u8],
+        now: Timestamp,
+        then: AfterSession,
+    ) -> StoreResult<Option<(UserRecord, ReadAfterSession)>> {
+        DB::session_user_and(self, token_hash, now, then).await
+    }
+
     async fn revoke_session(&self, token_hash: &[u8], at: Timestamp) -> StoreResult<()> {
         self.sql.revoke_session(token_hash, at).await
     }
@@ -140,6 +160,17 @@ where
         limit: u32,
     ) -> StoreResult<Vec<ChatRecord>> {
         DB::list_tenant_chats(self, tenant_id, filter, trash, after, limit).await
+    }
+
+    async fn tenant_chats_stamp(
+        &self,
+        tenant_id: Uuid,
+        filter: &ChatFilter,
+        trash: bool,
+        after: Option<ChatCursor>,
+        limit: u32,
+    ) -> StoreResult<ChatsPageStamp> {
+        DB::tenant_chats_stamp(self, tenant_id, filter, trash, after, limit).await
     }
 
     async fn update_chat(&self, chat: &ChatRef, changes: &ChatChanges) -> StoreResult<ChatRecord> {

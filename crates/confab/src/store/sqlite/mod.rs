@@ -23,15 +23,19 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use super::records::{
-    ApiKeyRecord, Appended, ChatCursor, ChatRecord, ChatRef, ChatVersion, NewMessage, Under,
-    UserRecord,
+    AfterSession, ApiKeyRecord, Appended, ChatCursor, ChatRecord, ChatRef, ChatVersion, NewMessage,
+    ReadAfterSession, Under, UserRecord,
 };
 use super::search::{SearchHit, SearchRequest, SearchScope};
-use super::sql::{tenant_chats_query, Sql, SqlEngine, SqlStore};
+use super::sql::{
+    api_key_and_chats_stamp_in_turn, session_user_and_in_turn, tenant_chats_query, Sql, SqlEngine,
+    SqlStore, CHAT_STAMP_COLUMNS,
+};
 use super::StoreResult;
 use crate::domain::search::Query;
 use crate::domain::{ChatFilter, Timestamp};
-use crate::store::ChatsFingerprint;
+use crate::store::sql::rows::chat_columns;
+use crate::store::{ChatsFingerprint, ChatsPageStamp};
 use group_commit::GroupCommitter;
 use point_reads::PointReader;
 
@@ -142,6 +146,18 @@ impl SqlEngine for Sqlite {
         store.sql.search(request).await
     }
 
+    async fn session_user_and(
+        store: &SqliteStore,
+        token_hash: &[u8],
+        now: Timestamp,
+        then: AfterSession,
+    ) -> StoreResult<Option<(UserRecord, ReadAfterSession)>> {
+        match &store.extras.points {
+            Some(points) => points.session_user_and(token_hash, now, then),
+            None => session_user_and_in_turn(store, token_hash, now, then).await,
+        }
+    }
+
     async fn chat_version(store: &SqliteStore, chat: &ChatRef) -> StoreResult<ChatVersion> {
         match &store.extras.points {
             Some(points) => points.chat_version(chat),
@@ -166,8 +182,14 @@ impl SqlEngine for Sqlite {
     ) -> StoreResult<Vec<ChatRecord>> {
         match &store.extras.points {
             Some(points) => {
-                let (sql, values) =
-                    tenant_chats_query::<Self>(tenant_id, filter, trash, after, limit);
+                let (sql, values) = tenant_chats_query::<Self>(
+                    chat_columns!(),
+                    tenant_id,
+                    filter,
+                    trash,
+                    after,
+                    limit,
+                );
                 points.chats(&sql, &values)
             }
             None => {
@@ -175,6 +197,60 @@ impl SqlEngine for Sqlite {
                     .sql
                     .list_tenant_chats(tenant_id, filter, trash, after, limit)
                     .await
+            }
+        }
+    }
+
+    async fn tenant_chats_stamp(
+        store: &SqliteStore,
+        tenant_id: uuid::Uuid,
+        filter: &ChatFilter,
+        trash: bool,
+        after: Option<ChatCursor>,
+        limit: u32,
+    ) -> StoreResult<ChatsPageStamp> {
+        match &store.extras.points {
+            Some(points) => {
+                let (sql, values) = tenant_chats_query::<Self>(
+                    CHAT_STAMP_COLUMNS,
+                    tenant_id,
+                    filter,
+                    trash,
+                    after,
+                    limit,
+                );
+                points.id_versions(&sql, &values).map(ChatsPageStamp)
+            }
+            None => {
+                store
+                    .sql
+                    .tenant_chats_stamp(tenant_id, filter, trash, after, limit)
+                    .await
+            }
+        }
+    }
+
+    async fn api_key_and_chats_stamp(
+        store: &SqliteStore,
+        prefix: &str,
+        filter: &ChatFilter,
+        trash: bool,
+        after: Option<ChatCursor>,
+        limit: u32,
+    ) -> StoreResult<Option<(ApiKeyRecord, ChatsPageStamp)>> {
+        match &store.extras.points {
+            Some(points) => points.api_key_and(prefix, |tenant_id| {
+                tenant_chats_query::<Self>(
+                    CHAT_STAMP_COLUMNS,
+                    tenant_id,
+                    filter,
+                    trash,
+                    after,
+                    limit,
+                )
+            }),
+            None => {
+                api_key_and_chats_stamp_in_turn(store, prefix, filter, trash, after, limit).await
             }
         }
     }

@@ -12,17 +12,20 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension as _};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
+use uuid::Uuid;
 
 use super::direct::{all_rows, failed, one_row, read_chat_row};
 use crate::domain::Timestamp;
-use crate::store::records::{ApiKeyRecord, ChatRecord, ChatRef, ChatVersion, UserRecord};
+use crate::store::records::{
+    AfterSession, ApiKeyRecord, ChatRecord, ChatRef, ChatVersion, ReadAfterSession, UserRecord,
+};
 use crate::store::sql::rows::{chats, parse_uuid, ApiKeyRow};
 use crate::store::sql::{
     chat_ref_values, chat_version_sql, reply_running_sql, Bound, API_KEY_SQL, FINGERPRINT_SQL,
     SESSION_USER_SQL,
 };
-use crate::store::ChatsFingerprint;
 use crate::store::StoreResult;
+use crate::store::{ChatsFingerprint, ChatsPageStamp};
 
 pub struct PointReader {
     path: PathBuf,
@@ -79,71 +82,86 @@ impl PointReader {
         token_hash: &[u8],
         now: Timestamp,
     ) -> StoreResult<Option<UserRecord>> {
-        let row = self.with(|conn| {
-            conn.prepare_cached(SESSION_USER_SQL)?
-                .query_row(rusqlite::params![token_hash, now.micros()], |row| {
-                    Ok((
-                        row.get::<_, i64>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, String>(2)?,
-                        row.get::<_, i64>(3)?,
-                        row.get::<_, i64>(4)?,
-                    ))
-                })
-                .optional()
-        })?;
-        row.map(|(id, tenant_id, email, created_at, updated_at)| {
-            Ok(UserRecord {
-                id,
-                tenant_id: parse_uuid(&tenant_id)?,
-                email,
-                created_at: Timestamp(created_at),
-                updated_at: Timestamp(updated_at),
+        self.with(|conn| session_row(conn, token_hash, now))?
+            .map(SessionRow::into_record)
+            .transpose()
+    }
+
+    /// [`Self::session_user`], then what `then` asks of the user, in one read
+    /// transaction: taking and releasing a read transaction's locks on the WAL index is
+    /// most of a point read's cost.
+    pub fn session_user_and(
+        &self,
+        token_hash: &[u8],
+        now: Timestamp,
+        then: AfterSession,
+    ) -> StoreResult<Option<(UserRecord, ReadAfterSession)>> {
+        let read = self.with(|conn| {
+            in_one_snapshot(conn, |conn| {
+                let Some(session) = session_row(conn, token_hash, now)? else {
+                    return Ok(None);
+                };
+                let user_id = session.0;
+                let next = match then {
+                    AfterSession::ChatVersion(chat_id) => {
+                        let chat = ChatRef::User { user_id, chat_id };
+                        ReadAfterSession::ChatVersion(version_row(conn, &chat).map_err(failed))
+                    }
+                    AfterSession::ChatsFingerprint => {
+                        ReadAfterSession::ChatsFingerprint(fingerprint_row(conn, user_id)?)
+                    }
+                };
+                Ok(Some((session, next)))
             })
-        })
-        .transpose()
+        })?;
+        read.map(|(session, next)| Ok((session.into_record()?, next)))
+            .transpose()
     }
 
     pub fn find_api_key(&self, prefix: &str) -> StoreResult<Option<ApiKeyRecord>> {
-        let row = self.with(|conn| {
-            conn.prepare_cached(API_KEY_SQL)?
-                .query_row(rusqlite::params![prefix], |row| {
-                    Ok(ApiKeyRow {
-                        id: row.get(0)?,
-                        tenant_id: row.get(1)?,
-                        name: row.get(2)?,
-                        prefix: row.get(3)?,
-                        secret_hash: row.get(4)?,
-                        created_at: row.get(5)?,
-                        last_used_at: row.get(6)?,
-                        revoked_at: row.get(7)?,
-                    })
-                })
-                .optional()
-        })?;
+        let row = self.with(|conn| api_key_row(conn, prefix))?;
         row.map(ApiKeyRow::into_record).transpose()
     }
 
+    /// [`Self::find_api_key`], then each `(id, version)` the statement `then` builds for
+    /// the key's tenant selects, in one read transaction (see
+    /// [`Self::session_user_and`]).
+    pub fn api_key_and(
+        &self,
+        prefix: &str,
+        then: impl FnOnce(Uuid) -> (String, Vec<Bound>),
+    ) -> StoreResult<Option<(ApiKeyRecord, ChatsPageStamp)>> {
+        let read = self.with(|conn| {
+            in_one_snapshot(conn, |conn| {
+                let Some(key) = api_key_row(conn, prefix)? else {
+                    return Ok(None);
+                };
+                // A tenant id that does not parse fails below, as `into_record`.
+                let stamp = match Uuid::parse_str(&key.tenant_id) {
+                    Ok(tenant_id) => {
+                        let (sql, values) = then(tenant_id);
+                        Some(all_rows(conn, &sql, &values, |row| {
+                            Ok((row.get(0)?, row.get(1)?))
+                        })?)
+                    }
+                    Err(_) => None,
+                };
+                Ok(Some((key, stamp)))
+            })
+        })?;
+        let Some((key, stamp)) = read else {
+            return Ok(None);
+        };
+        let key = key.into_record()?;
+        Ok(Some((key, ChatsPageStamp(stamp.unwrap_or_default()))))
+    }
+
     pub fn chats_fingerprint(&self, user_id: i64) -> StoreResult<ChatsFingerprint> {
-        self.with(|conn| {
-            conn.prepare_cached(FINGERPRINT_SQL)?
-                .query_row(rusqlite::params![user_id], |row| {
-                    Ok(ChatsFingerprint {
-                        count: row.get(0)?,
-                        versions: row.get(1)?,
-                        newest: row.get(2)?,
-                    })
-                })
-        })
+        self.with(|conn| fingerprint_row(conn, user_id))
     }
 
     pub fn chat_version(&self, chat: &ChatRef) -> StoreResult<ChatVersion> {
-        self.by_chat(chat_version_sql(chat), chat, None, |row| {
-            Ok(ChatVersion {
-                id: row.get(0)?,
-                version: row.get(1)?,
-            })
-        })
+        self.with(|conn| version_row(conn, chat))
     }
 
     pub fn reply_running(&self, chat: &ChatRef, message_id: i64) -> StoreResult<bool> {
@@ -161,6 +179,11 @@ impl PointReader {
         chats(rows)
     }
 
+    /// Each row's `(id, version)` of a statement built at run time selecting those two.
+    pub fn id_versions(&self, sql: &str, values: &[Bound]) -> StoreResult<Vec<(i64, i64)>> {
+        self.with(|conn| all_rows(conn, sql, values, |row| Ok((row.get(0)?, row.get(1)?))))
+    }
+
     /// The one row of `sql`, a statement of [`by_ref`](crate::store::sql::by_ref) shape
     /// bound to `chat`, and `$3` when given.
     fn by_chat<T>(
@@ -174,4 +197,97 @@ impl PointReader {
         values.extend(third.map(Bound::Int));
         self.with(|conn| one_row(conn, sql, &values, row))
     }
+}
+
+/// A session's user: id, tenant, email, created, updated.
+struct SessionRow(i64, String, String, i64, i64);
+
+impl SessionRow {
+    fn into_record(self) -> StoreResult<UserRecord> {
+        let SessionRow(id, tenant_id, email, created_at, updated_at) = self;
+        Ok(UserRecord {
+            id,
+            tenant_id: parse_uuid(&tenant_id)?,
+            email,
+            created_at: Timestamp(created_at),
+            updated_at: Timestamp(updated_at),
+        })
+    }
+}
+
+fn session_row(
+    conn: &Connection,
+    token_hash: &[u8],
+    now: Timestamp,
+) -> rusqlite::Result<Option<SessionRow>> {
+    conn.prepare_cached(SESSION_USER_SQL)?
+        .query_row(rusqlite::params![token_hash, now.micros()], |row| {
+            Ok(SessionRow(
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+            ))
+        })
+        .optional()
+}
+
+fn fingerprint_row(conn: &Connection, user_id: i64) -> rusqlite::Result<ChatsFingerprint> {
+    conn.prepare_cached(FINGERPRINT_SQL)?
+        .query_row(rusqlite::params![user_id], |row| {
+            Ok(ChatsFingerprint {
+                count: row.get(0)?,
+                versions: row.get(1)?,
+                newest: row.get(2)?,
+            })
+        })
+}
+
+fn version_row(conn: &Connection, chat: &ChatRef) -> rusqlite::Result<ChatVersion> {
+    one_row(
+        conn,
+        chat_version_sql(chat),
+        &chat_ref_values(chat),
+        |row| {
+            Ok(ChatVersion {
+                id: row.get(0)?,
+                version: row.get(1)?,
+            })
+        },
+    )
+}
+
+/// Runs `read` inside one read transaction on `conn`, and ends it whatever happened.
+fn in_one_snapshot<T>(
+    conn: &Connection,
+    read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached("BEGIN")?.execute([])?;
+    let result = read(conn);
+    let ended = conn.prepare_cached("COMMIT")?.execute([]);
+    if !conn.is_autocommit() {
+        // Not ended (the COMMIT failed): a pooled connection must not keep a snapshot.
+        conn.execute_batch("ROLLBACK")?;
+    }
+    let value = result?;
+    ended?;
+    Ok(value)
+}
+
+fn api_key_row(conn: &Connection, prefix: &str) -> rusqlite::Result<Option<ApiKeyRow>> {
+    conn.prepare_cached(API_KEY_SQL)?
+        .query_row(rusqlite::params![prefix], |row| {
+            Ok(ApiKeyRow {
+                id: row.get(0)?,
+                tenant_id: row.get(1)?,
+                name: row.get(2)?,
+                prefix: row.get(3)?,
+                secret_hash: row.get(4)?,
+                created_at: row.get(5)?,
+                last_used_at: row.get(6)?,
+                revoked_at: row.get(7)?,
+            })
+        })
+        .optional()
 }
