@@ -19,7 +19,7 @@ use async_trait::async_trait;
 use std::sync::Arc;
 use uuid::Uuid;
 
-use crate::domain::{ChatChanges, ChatFilter, Email, MessageText, OrderBy, Timestamp};
+use crate::domain::{ChatChanges, Email, MessageText, OrderBy, Timestamp};
 pub use keyset::ChatKey;
 pub use paged::*;
 pub use records::*;
@@ -122,10 +122,7 @@ pub trait Store: PagedReads + Send + Sync + 'static {
     async fn api_key_and_chats_stamp(
         &self,
         prefix: &str,
-        filter: &ChatFilter,
-        trash: bool,
-        after: Option<ChatCursor>,
-        limit: u32,
+        page: &TenantChatsPage<'_>,
     ) -> StoreResult<Option<(ApiKeyRecord, ChatsPageStamp)>>;
     async fn revoke_api_key(&self, id: Uuid, at: Timestamp) -> StoreResult<ApiKeyRecord>;
     async fn touch_api_key(&self, id: Uuid, at: Timestamp) -> StoreResult<()>;
@@ -172,25 +169,18 @@ pub trait Store: PagedReads + Send + Sync + 'static {
     async fn create_chat(&self, chat: NewChat) -> StoreResult<ChatRecord>;
     async fn get_chat(&self, chat: &ChatRef) -> StoreResult<ChatRecord>;
     async fn list_user_chats(&self, user_id: i64, order: &OrderBy) -> StoreResult<Vec<ChatRecord>>;
-    /// The tenant's live chats that pass `filter` (`trash`: its trashed chats, unfiltered),
-    /// newest first (`created_at`, then `id`), strictly after `after` when given.
+    /// The `page` of the tenant's chats (see [`TenantChatsPage`]).
     async fn list_tenant_chats(
         &self,
         tenant_id: Uuid,
-        filter: &ChatFilter,
-        trash: bool,
-        after: Option<ChatCursor>,
-        limit: u32,
+        page: &TenantChatsPage<'_>,
     ) -> StoreResult<Vec<ChatRecord>>;
     /// The stamp of the page [`Store::list_tenant_chats`] would answer for the same
     /// arguments: what a cached page is checked against.
     async fn tenant_chats_stamp(
         &self,
         tenant_id: Uuid,
-        filter: &ChatFilter,
-        trash: bool,
-        after: Option<ChatCursor>,
-        limit: u32,
+        page: &TenantChatsPage<'_>,
     ) -> StoreResult<ChatsPageStamp>;
     /// Sets the fields `changes` gives (a `PATCH`), bumping the version.
     async fn update_chat(&self, chat: &ChatRef, changes: &ChatChanges) -> StoreResult<ChatRecord>;

@@ -131,6 +131,17 @@ pub enum ReadAfterSession {
     ChatsFingerprint(crate::store::ChatsFingerprint),
 }
 
+/// Which page of a tenant's chats a listing reads: its live chats that pass `filter`
+/// (with `trash`: its trashed chats, unfiltered), newest first (`created_at`, then `id`),
+/// strictly after `after` when given, at most `limit`.
+#[derive(Debug, Clone, Copy)]
+pub struct TenantChatsPage<'a> {
+    pub filter: &'a crate::domain::ChatFilter,
+    pub trash: bool,
+    pub after: Option<ChatCursor>,
+    pub limit: u32,
+}
+
 /// Position after which a tenant chat listing continues (newest first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChatCursor {

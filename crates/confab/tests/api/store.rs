@@ -9,7 +9,7 @@ use confab::domain::{
 };
 use confab::store::{
     self, ChatCursor, ChatRef, DeleteLastOutcome, MessageCursor, NewApiKey, NewChat, NewMessage,
-    NewSession, Store, StoreError, Under,
+    NewSession, Store, StoreError, TenantChatsPage, Under,
 };
 
 use crate::support::{Backend, TestDatabase};
@@ -345,7 +345,15 @@ async fn tenant_chats_and_message_pages_behave_alike(backend: Backend) {
     let mut after = None;
     loop {
         let page = store
-            .list_tenant_chats(acme.id, &ChatFilter::default(), false, after, 2)
+            .list_tenant_chats(
+                acme.id,
+                &TenantChatsPage {
+                    filter: &ChatFilter::default(),
+                    trash: false,
+                    after,
+                    limit: 2,
+                },
+            )
             .await
             .expect("page");
         let Some(last) = page.last() else { break };
@@ -359,7 +367,15 @@ async fn tenant_chats_and_message_pages_behave_alike(backend: Backend) {
     expected.reverse();
     assert_eq!(listed, expected);
     assert!(store
-        .list_tenant_chats(other.id, &ChatFilter::default(), false, None, 10)
+        .list_tenant_chats(
+            other.id,
+            &TenantChatsPage {
+                filter: &ChatFilter::default(),
+                trash: false,
+                after: None,
+                limit: 10,
+            },
+        )
         .await
         .expect("list")
         .is_empty());

@@ -7,12 +7,11 @@ use uuid::Uuid;
 
 use super::path::chat_uuid;
 use crate::auth::api_key;
-use crate::domain::ChatFilter;
 use crate::domain::Timestamp;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::http::throttle;
-use crate::store::{ApiKeyRecord, ChatCursor, ChatRef, ChatsPageStamp};
+use crate::store::{ApiKeyRecord, ChatRef, ChatsPageStamp, TenantChatsPage};
 
 pub const API_KEY_HEADER: &str = "x-api-key";
 
@@ -65,7 +64,7 @@ impl TenantKey {
     pub async fn with_chats_stamp(
         headers: &HeaderMap,
         state: &AppState,
-        page: &TenantListPage<'_>,
+        page: &TenantChatsPage<'_>,
     ) -> Result<(Self, ChatsPageStamp), ApiError> {
         let presented = headers
             .get(API_KEY_HEADER)
@@ -75,7 +74,7 @@ impl TenantKey {
         let prefix = api_key::prefix_of(presented).ok_or_else(invalid_key)?;
         let (record, stamp) = state
             .store
-            .api_key_and_chats_stamp(prefix, page.filter, page.trash, page.after, page.limit)
+            .api_key_and_chats_stamp(prefix, page)
             .await?
             .ok_or_else(invalid_key)?;
         Ok((Self::accept(presented, &record, state)?, stamp))
@@ -104,14 +103,6 @@ impl TenantKey {
             key_id: record.id,
         })
     }
-}
-
-/// Which page of a tenant's chat list (or trash) a request reads.
-pub struct TenantListPage<'a> {
-    pub filter: &'a ChatFilter,
-    pub trash: bool,
-    pub after: Option<ChatCursor>,
-    pub limit: u32,
 }
 
 impl FromRequestParts<AppState> for TenantKey {

@@ -7,7 +7,7 @@ mod api_key;
 mod path;
 mod session;
 
-pub use api_key::{TenantChat, TenantKey, TenantListPage, API_KEY_HEADER};
+pub use api_key::{TenantChat, TenantKey, API_KEY_HEADER};
 pub use path::{chat_uuid, parse_positive_id, MessageId, ShareId};
 pub use session::{
     cookie_secure, session_token_hash, OwnChat, OwnChatVersion, OwnUser, OwnUserFingerprint,

@@ -14,11 +14,11 @@ use crate::domain::cursor::{CursorKind, Position};
 use crate::domain::{ChatFilter, Timestamp};
 use crate::http::chat_params::{ChatFilterParams, PatchChatBody};
 use crate::http::error::{ApiError, TenantError};
-use crate::http::extract::{TenantChat, TenantKey, TenantListPage, ValidJson, ValidQuery};
+use crate::http::extract::{TenantChat, TenantKey, ValidJson, ValidQuery};
 use crate::http::paging;
 use crate::http::response_cache::json_bytes;
 use crate::http::state::AppState;
-use crate::store::{ChatCursor, ChatsPageStamp};
+use crate::store::{ChatCursor, ChatsPageStamp, TenantChatsPage};
 use crate::views::TenantChatView;
 
 #[derive(Deserialize, ToSchema)]
@@ -159,20 +159,28 @@ pub(super) async fn list_page(
         Ok((filter, after, limit))
     });
     let cache = &state.tenant_list_cache;
+    // One row more than the page shows: whether there is a next page.
+    fn read(
+        (filter, after, limit): &(ChatFilter, Option<ChatCursor>, u32),
+        trash: bool,
+    ) -> TenantChatsPage<'_> {
+        TenantChatsPage {
+            filter,
+            trash,
+            after: *after,
+            limit: limit + 1,
+        }
+    }
     let (key, stamp) = match &page {
-        Ok((filter, after, limit)) if cache.enabled() => {
-            let page = TenantListPage {
-                filter,
-                trash,
-                after: *after,
-                limit: limit + 1,
-            };
-            let (key, stamp) = TenantKey::with_chats_stamp(headers, state, &page).await?;
+        Ok(page) if cache.enabled() => {
+            let (key, stamp) =
+                TenantKey::with_chats_stamp(headers, state, &read(page, trash)).await?;
             (key, Some(stamp))
         }
         _ => (TenantKey::from_headers(headers, state).await?, None),
     };
-    let (filter, after, limit) = page?;
+    let page = page?;
+    let limit = page.2;
     let cache_key = (
         key.tenant_id,
         trash,
@@ -183,7 +191,7 @@ pub(super) async fn list_page(
     }
     let mut chats = state
         .store
-        .list_tenant_chats(key.tenant_id, &filter, trash, after, limit + 1)
+        .list_tenant_chats(key.tenant_id, &read(&page, trash))
         .await?;
     // Of the rows read, in one snapshot with them.
     let stamp = ChatsPageStamp::of(&chats);

@@ -18,7 +18,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use super::records::{
-    AfterSession, ApiKeyRecord, Appended, ChatCursor, ChatRecord, ChatRef, ChatVersion, NewMessage,
+    AfterSession, ApiKeyRecord, Appended, ChatRecord, ChatRef, ChatVersion, NewMessage,
     ReadAfterSession, Under, UserRecord,
 };
 use super::search::{SearchHit, SearchRequest, SearchScope};
@@ -27,8 +27,8 @@ use super::sql::{
 };
 use super::{redact_url, StoreResult};
 use crate::domain::search::Query;
-use crate::domain::{ChatFilter, Timestamp};
-use crate::store::{ChatsFingerprint, ChatsPageStamp};
+use crate::domain::Timestamp;
+use crate::store::{ChatsFingerprint, ChatsPageStamp, TenantChatsPage};
 
 /// The store on PostgreSQL.
 pub type PostgresStore = SqlStore<Postgres>;
@@ -146,40 +146,25 @@ impl SqlEngine for Postgres {
     async fn list_tenant_chats(
         store: &PostgresStore,
         tenant_id: uuid::Uuid,
-        filter: &ChatFilter,
-        trash: bool,
-        after: Option<ChatCursor>,
-        limit: u32,
+        page: &TenantChatsPage<'_>,
     ) -> StoreResult<Vec<ChatRecord>> {
-        store
-            .sql
-            .list_tenant_chats(tenant_id, filter, trash, after, limit)
-            .await
+        store.sql.list_tenant_chats(tenant_id, page).await
     }
 
     async fn tenant_chats_stamp(
         store: &PostgresStore,
         tenant_id: uuid::Uuid,
-        filter: &ChatFilter,
-        trash: bool,
-        after: Option<ChatCursor>,
-        limit: u32,
+        page: &TenantChatsPage<'_>,
     ) -> StoreResult<ChatsPageStamp> {
-        store
-            .sql
-            .tenant_chats_stamp(tenant_id, filter, trash, after, limit)
-            .await
+        store.sql.tenant_chats_stamp(tenant_id, page).await
     }
 
     async fn api_key_and_chats_stamp(
         store: &PostgresStore,
         prefix: &str,
-        filter: &ChatFilter,
-        trash: bool,
-        after: Option<ChatCursor>,
-        limit: u32,
+        page: &TenantChatsPage<'_>,
     ) -> StoreResult<Option<(ApiKeyRecord, ChatsPageStamp)>> {
-        api_key_and_chats_stamp_in_turn(store, prefix, filter, trash, after, limit).await
+        api_key_and_chats_stamp_in_turn(store, prefix, page).await
     }
 
     async fn find_api_key(

@@ -47,14 +47,14 @@ use uuid::Uuid;
 
 use super::quota::StorageQuotas;
 use super::records::{
-    AfterSession, ApiKeyRecord, Appended, ChatCursor, ChatRecord, ChatRef, ChatVersion, NewMessage,
+    AfterSession, ApiKeyRecord, Appended, ChatRecord, ChatRef, ChatVersion, NewMessage,
     ReadAfterSession, Under, UserRecord,
 };
 use super::search::{SearchHit, SearchRequest, SearchScope};
 use super::StoreResult;
 use crate::domain::search::Query;
-use crate::domain::{ChatFilter, Timestamp};
-use crate::store::{ChatsFingerprint, ChatsPageStamp};
+use crate::domain::Timestamp;
+use crate::store::{ChatsFingerprint, ChatsPageStamp, TenantChatsPage};
 
 /// A database engine the SQL store runs on: how its transactions begin, and the
 /// operations it runs its own way (SQLite shares commits between appends and answers the
@@ -167,20 +167,14 @@ pub trait SqlEngine: Database {
     fn list_tenant_chats(
         store: &SqlStore<Self>,
         tenant_id: Uuid,
-        filter: &ChatFilter,
-        trash: bool,
-        after: Option<ChatCursor>,
-        limit: u32,
+        page: &TenantChatsPage<'_>,
     ) -> impl Future<Output = StoreResult<Vec<ChatRecord>>> + Send;
 
     /// The stamp of that page (see [`Sql::tenant_chats_stamp`]).
     fn tenant_chats_stamp(
         store: &SqlStore<Self>,
         tenant_id: Uuid,
-        filter: &ChatFilter,
-        trash: bool,
-        after: Option<ChatCursor>,
-        limit: u32,
+        page: &TenantChatsPage<'_>,
     ) -> impl Future<Output = StoreResult<ChatsPageStamp>> + Send;
 
     /// An API key by its public prefix.
@@ -193,10 +187,7 @@ pub trait SqlEngine: Database {
     fn api_key_and_chats_stamp(
         store: &SqlStore<Self>,
         prefix: &str,
-        filter: &ChatFilter,
-        trash: bool,
-        after: Option<ChatCursor>,
-        limit: u32,
+        page: &TenantChatsPage<'_>,
     ) -> impl Future<Output = StoreResult<Option<(ApiKeyRecord, ChatsPageStamp)>>> + Send;
 
     /// Whether message `message_id` of the caller's chat is being generated.
@@ -330,15 +321,12 @@ pub(crate) async fn session_user_and_in_turn<DB: SqlEngine>(
 pub(crate) async fn api_key_and_chats_stamp_in_turn<DB: SqlEngine>(
     store: &SqlStore<DB>,
     prefix: &str,
-    filter: &ChatFilter,
-    trash: bool,
-    after: Option<ChatCursor>,
-    limit: u32,
+    page: &TenantChatsPage<'_>,
 ) -> StoreResult<Option<(ApiKeyRecord, ChatsPageStamp)>> {
     let Some(key) = DB::find_api_key(store, prefix).await? else {
         return Ok(None);
     };
-    let stamp = DB::tenant_chats_stamp(store, key.tenant_id, filter, trash, after, limit).await?;
+    let stamp = DB::tenant_chats_stamp(store, key.tenant_id, page).await?;
     Ok(Some((key, stamp)))
 }
 

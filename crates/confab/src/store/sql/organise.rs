@@ -9,10 +9,10 @@ use uuid::Uuid;
 
 use super::rows::{chat_columns, chats, ChatRow, ChatUsageRow};
 use super::{by_ref, Bound, Sql, SqlEngine, RELEASE_TENANT_BYTES_SQL};
-use crate::domain::{ChatChanges, ChatFilter, Timestamp};
+use crate::domain::{ChatChanges, Timestamp};
 use crate::store::records::*;
-use crate::store::ChatsPageStamp;
 use crate::store::StoreResult;
+use crate::store::{ChatsPageStamp, TenantChatsPage};
 
 /// Ends a trashed chat's running replies `stopped` with their persisted text (`$1` chat
 /// id): their producers see them no longer generating and stop.
@@ -87,13 +87,9 @@ where
     pub async fn list_tenant_chats(
         &self,
         tenant_id: Uuid,
-        filter: &ChatFilter,
-        trash: bool,
-        after: Option<ChatCursor>,
-        limit: u32,
+        page: &TenantChatsPage<'_>,
     ) -> StoreResult<Vec<ChatRecord>> {
-        let (sql, values) =
-            tenant_chats_query::<DB>(chat_columns!(), tenant_id, filter, trash, after, limit);
+        let (sql, values) = tenant_chats_query::<DB>(chat_columns!(), tenant_id, page);
         let query = Self::bind_values(sqlx::query_as::<DB, ChatRow>(&sql), values);
         let rows = query.fetch_all(&self.reader).await?;
         chats(rows)
@@ -104,13 +100,9 @@ where
     pub async fn tenant_chats_stamp(
         &self,
         tenant_id: Uuid,
-        filter: &ChatFilter,
-        trash: bool,
-        after: Option<ChatCursor>,
-        limit: u32,
+        page: &TenantChatsPage<'_>,
     ) -> StoreResult<ChatsPageStamp> {
-        let (sql, values) =
-            tenant_chats_query::<DB>(CHAT_STAMP_COLUMNS, tenant_id, filter, trash, after, limit);
+        let (sql, values) = tenant_chats_query::<DB>(CHAT_STAMP_COLUMNS, tenant_id, page);
         let query = Self::bind_values(sqlx::query_as::<DB, (i64, i64)>(&sql), values);
         Ok(ChatsPageStamp(query.fetch_all(&self.reader).await?))
     }
@@ -249,11 +241,14 @@ pub(crate) const CHAT_STAMP_COLUMNS: &str = "id, version";
 pub(crate) fn tenant_chats_query<DB: SqlEngine>(
     columns: &str,
     tenant_id: Uuid,
-    filter: &ChatFilter,
-    trash: bool,
-    after: Option<ChatCursor>,
-    limit: u32,
+    page: &TenantChatsPage<'_>,
 ) -> (String, Vec<Bound>) {
+    let TenantChatsPage {
+        filter,
+        trash,
+        after,
+        limit,
+    } = *page;
     let mut sql = format!(
         "SELECT {columns} FROM chats WHERE tenant_id = $1 AND trashed_at IS {}",
         if trash { "NOT NULL" } else { "NULL" }

@@ -68,12 +68,9 @@ where
     async fn api_key_and_chats_stamp(
         &self,
         prefix: &str,
-        filter: &ChatFilter,
-        trash: bool,
-        after: Option<ChatCursor>,
-        limit: u32,
+        page: &TenantChatsPage<'_>,
     ) -> StoreResult<Option<(ApiKeyRecord, ChatsPageStamp)>> {
-        DB::api_key_and_chats_stamp(self, prefix, filter, trash, after, limit).await
+        DB::api_key_and_chats_stamp(self, prefix, page).await
     }
 
     async fn revoke_api_key(&self, id: Uuid, at: Timestamp) -> StoreResult<ApiKeyRecord> {
@@ -154,23 +151,17 @@ where
     async fn list_tenant_chats(
         &self,
         tenant_id: Uuid,
-        filter: &ChatFilter,
-        trash: bool,
-        after: Option<ChatCursor>,
-        limit: u32,
+        page: &TenantChatsPage<'_>,
     ) -> StoreResult<Vec<ChatRecord>> {
-        DB::list_tenant_chats(self, tenant_id, filter, trash, after, limit).await
+        DB::list_tenant_chats(self, tenant_id, page).await
     }
 
     async fn tenant_chats_stamp(
         &self,
         tenant_id: Uuid,
-        filter: &ChatFilter,
-        trash: bool,
-        after: Option<ChatCursor>,
-        limit: u32,
+        page: &TenantChatsPage<'_>,
     ) -> StoreResult<ChatsPageStamp> {
-        DB::tenant_chats_stamp(self, tenant_id, filter, trash, after, limit).await
+        DB::tenant_chats_stamp(self, tenant_id, page).await
     }
 
     async fn update_chat(&self, chat: &ChatRef, changes: &ChatChanges) -> StoreResult<ChatRecord> {

@@ -23,7 +23,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use super::records::{
-    AfterSession, ApiKeyRecord, Appended, ChatCursor, ChatRecord, ChatRef, ChatVersion, NewMessage,
+    AfterSession, ApiKeyRecord, Appended, ChatRecord, ChatRef, ChatVersion, NewMessage,
     ReadAfterSession, Under, UserRecord,
 };
 use super::search::{SearchHit, SearchRequest, SearchScope};
@@ -33,9 +33,9 @@ use super::sql::{
 };
 use super::StoreResult;
 use crate::domain::search::Query;
-use crate::domain::{ChatFilter, Timestamp};
+use crate::domain::Timestamp;
 use crate::store::sql::rows::chat_columns;
-use crate::store::{ChatsFingerprint, ChatsPageStamp};
+use crate::store::{ChatsFingerprint, ChatsPageStamp, TenantChatsPage};
 use group_commit::GroupCommitter;
 use point_reads::PointReader;
 
@@ -175,83 +175,41 @@ impl SqlEngine for Sqlite {
     async fn list_tenant_chats(
         store: &SqliteStore,
         tenant_id: uuid::Uuid,
-        filter: &ChatFilter,
-        trash: bool,
-        after: Option<ChatCursor>,
-        limit: u32,
+        page: &TenantChatsPage<'_>,
     ) -> StoreResult<Vec<ChatRecord>> {
         match &store.extras.points {
             Some(points) => {
-                let (sql, values) = tenant_chats_query::<Self>(
-                    chat_columns!(),
-                    tenant_id,
-                    filter,
-                    trash,
-                    after,
-                    limit,
-                );
+                let (sql, values) = tenant_chats_query::<Self>(chat_columns!(), tenant_id, page);
                 points.chats(&sql, &values)
             }
-            None => {
-                store
-                    .sql
-                    .list_tenant_chats(tenant_id, filter, trash, after, limit)
-                    .await
-            }
+            None => store.sql.list_tenant_chats(tenant_id, page).await,
         }
     }
 
     async fn tenant_chats_stamp(
         store: &SqliteStore,
         tenant_id: uuid::Uuid,
-        filter: &ChatFilter,
-        trash: bool,
-        after: Option<ChatCursor>,
-        limit: u32,
+        page: &TenantChatsPage<'_>,
     ) -> StoreResult<ChatsPageStamp> {
         match &store.extras.points {
             Some(points) => {
-                let (sql, values) = tenant_chats_query::<Self>(
-                    CHAT_STAMP_COLUMNS,
-                    tenant_id,
-                    filter,
-                    trash,
-                    after,
-                    limit,
-                );
+                let (sql, values) = tenant_chats_query::<Self>(CHAT_STAMP_COLUMNS, tenant_id, page);
                 points.id_versions(&sql, &values).map(ChatsPageStamp)
             }
-            None => {
-                store
-                    .sql
-                    .tenant_chats_stamp(tenant_id, filter, trash, after, limit)
-                    .await
-            }
+            None => store.sql.tenant_chats_stamp(tenant_id, page).await,
         }
     }
 
     async fn api_key_and_chats_stamp(
         store: &SqliteStore,
         prefix: &str,
-        filter: &ChatFilter,
-        trash: bool,
-        after: Option<ChatCursor>,
-        limit: u32,
+        page: &TenantChatsPage<'_>,
     ) -> StoreResult<Option<(ApiKeyRecord, ChatsPageStamp)>> {
         match &store.extras.points {
             Some(points) => points.api_key_and(prefix, |tenant_id| {
-                tenant_chats_query::<Self>(
-                    CHAT_STAMP_COLUMNS,
-                    tenant_id,
-                    filter,
-                    trash,
-                    after,
-                    limit,
-                )
+                tenant_chats_query::<Self>(CHAT_STAMP_COLUMNS, tenant_id, page)
             }),
-            None => {
-                api_key_and_chats_stamp_in_turn(store, prefix, filter, trash, after, limit).await
-            }
+            None => api_key_and_chats_stamp_in_turn(store, prefix, page).await,
         }
     }
 
