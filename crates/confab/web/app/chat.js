@@ -24,8 +24,21 @@ function render(v) {
   const atBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
   const handlers = {
     switchTo: (id) => switchTo(v, id),
-    edit: (message, text) => edit(v, message, text),
+    edit: (message, text) => {
+      v.editing = null;
+      return edit(v, message, text);
+    },
     regenerate: (message) => generateInto(v, { parent_id: message.parent_id, ...modelOf(v) }),
+    editing: v.editing,
+    startEdit: (id, text) => {
+      v.editing = { id, text };
+    },
+    draft: (text) => {
+      if (v.editing) v.editing.text = text;
+    },
+    endEdit: () => {
+      v.editing = null;
+    },
   };
   v.composer.setBusy(busy(v));
   keepFocus(
@@ -328,6 +341,7 @@ export async function openChat(root, chatId, messageId) {
       chat: findChat(chatId),
       path: [],
       streams: new Map(),
+      editing: null,
       pendingBodies: new Set(),
       localGenerate: null,
       pathRequests: 0,

@@ -49,9 +49,10 @@ function branchArrows(message, index, onSwitch) {
   );
 }
 
-function editForm(message, onEdit, restore) {
+function editForm(message, onEdit, restore, text, onDraft) {
   const fieldId = `edit-${message.id}`;
-  const area = h('textarea', { id: fieldId, rows: 3, value: message.message, required: true });
+  const area = h('textarea', { id: fieldId, rows: 3, value: text, required: true, 'data-focus': `edit-text-${message.id}` });
+  area.addEventListener('input', () => onDraft(area.value));
   const form = h(
     'form',
     { class: 'edit' },
@@ -69,8 +70,11 @@ function editForm(message, onEdit, restore) {
   return form;
 }
 
-/** handlers: {switchTo(id), edit(message, text), regenerate(message)}; busy: a reply is
- * being written in this chat (no edits or regenerations meanwhile). */
+/** handlers: {switchTo(id), edit(message, text), regenerate(message), and the open edit
+ * form: editing ({id, text} or null), startEdit(id, text), draft(text), endEdit()}; busy:
+ * a reply is being written in this chat (no edits or regenerations meanwhile). An open
+ * form is kept in the view, so a render (a live event, a reload) draws it again with its
+ * text instead of closing it under the user's hands. */
 export function messageItem(message, index, handlers, busy) {
   const generating = message.status === 'generating';
   const headingId = `message-${message.id}-who`;
@@ -95,22 +99,28 @@ export function messageItem(message, index, handlers, busy) {
   );
   if (!busy && message.actor === 'user') {
     const restore = () => {
+      handlers.endEdit();
       item.querySelector('form.edit')?.replaceWith(body);
       actions.hidden = false;
       actions.querySelector('button')?.focus();
+    };
+    const open = (text) => {
+      const form = editForm(message, handlers.edit, restore, text, handlers.draft);
+      body.replaceWith(form);
+      actions.hidden = true;
+      return form;
     };
     actions.append(
       button(
         'Edit',
         () => {
-          const form = editForm(message, handlers.edit, restore);
-          body.replaceWith(form);
-          actions.hidden = true;
-          form.querySelector('textarea').focus();
+          handlers.startEdit(message.id, message.message);
+          open(message.message).querySelector('textarea').focus();
         },
         { class: 'quiet small', 'data-focus': `edit-${index}` },
       ),
     );
+    if (handlers.editing?.id === message.id) open(handlers.editing.text);
   }
   // A reply is regenerated under its question; a chat's very first message has none.
   if (!busy && message.actor === 'assistant' && !generating && message.parent_id !== null) {
