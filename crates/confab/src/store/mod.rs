@@ -117,7 +117,7 @@ pub trait Store: PagedReads + Send + Sync + 'static {
     async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKeyRecord>;
     async fn find_api_key(&self, prefix: &str) -> StoreResult<Option<ApiKeyRecord>>;
     /// [`Store::find_api_key`], then the stamp of a page of the key's tenant's chat list
-    /// ([`Store::tenant_chats_stamp`]), in one snapshot: a cached page's per-request
+    /// (what a cached page of [`Store::list_tenant_chats`] is checked against), in one snapshot: a cached page's per-request
     /// reads (on SQLite one read transaction).
     async fn api_key_and_chats_stamp(
         &self,
@@ -175,13 +175,6 @@ pub trait Store: PagedReads + Send + Sync + 'static {
         tenant_id: Uuid,
         page: &TenantChatsPage<'_>,
     ) -> StoreResult<Vec<ChatRecord>>;
-    /// The stamp of the page [`Store::list_tenant_chats`] would answer for the same
-    /// arguments: what a cached page is checked against.
-    async fn tenant_chats_stamp(
-        &self,
-        tenant_id: Uuid,
-        page: &TenantChatsPage<'_>,
-    ) -> StoreResult<ChatsPageStamp>;
     /// Sets the fields `changes` gives (a `PATCH`), bumping the version.
     async fn update_chat(&self, chat: &ChatRef, changes: &ChatChanges) -> StoreResult<ChatRecord>;
     /// Deletes the chat with its messages and files; returns the chat as it was.

@@ -156,14 +156,6 @@ where
         DB::list_tenant_chats(self, tenant_id, page).await
     }
 
-    async fn tenant_chats_stamp(
-        &self,
-        tenant_id: Uuid,
-        page: &TenantChatsPage<'_>,
-    ) -> StoreResult<ChatsPageStamp> {
-        DB::tenant_chats_stamp(self, tenant_id, page).await
-    }
-
     async fn update_chat(&self, chat: &ChatRef, changes: &ChatChanges) -> StoreResult<ChatRecord> {
         self.sql.update_chat(chat, changes).await
     }

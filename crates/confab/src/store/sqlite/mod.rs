@@ -191,13 +191,9 @@ impl SqlEngine for Sqlite {
         tenant_id: uuid::Uuid,
         page: &TenantChatsPage<'_>,
     ) -> StoreResult<ChatsPageStamp> {
-        match &store.extras.points {
-            Some(points) => {
-                let (sql, values) = tenant_chats_query::<Self>(CHAT_STAMP_COLUMNS, tenant_id, page);
-                points.id_versions(&sql, &values).map(ChatsPageStamp)
-            }
-            None => store.sql.tenant_chats_stamp(tenant_id, page).await,
-        }
+        // Only read in turn, when there is no point reader (which reads the stamp with
+        // the key in `api_key_and_chats_stamp`).
+        store.sql.tenant_chats_stamp(tenant_id, page).await
     }
 
     async fn api_key_and_chats_stamp(

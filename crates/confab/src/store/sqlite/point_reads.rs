@@ -179,11 +179,6 @@ impl PointReader {
         chats(rows)
     }
 
-    /// Each row's `(id, version)` of a statement built at run time selecting those two.
-    pub fn id_versions(&self, sql: &str, values: &[Bound]) -> StoreResult<Vec<(i64, i64)>> {
-        self.with(|conn| all_rows(conn, sql, values, |row| Ok((row.get(0)?, row.get(1)?))))
-    }
-
     /// The one row of `sql`, a statement of [`by_ref`](crate::store::sql::by_ref) shape
     /// bound to `chat`, and `$3` when given.
     fn by_chat<T>(
