@@ -32,6 +32,15 @@ fn invalid_key() -> ApiError {
     )
 }
 
+/// The key the request's `X-API-Key` header presents, if it has one in ASCII.
+fn presented(headers: &HeaderMap) -> Result<&str, ApiError> {
+    headers
+        .get(API_KEY_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+        .ok_or_else(invalid_key)
+}
+
 impl TenantKey {
     /// Whether the request carries an `X-API-Key` header at all (valid or not).
     pub fn present(headers: &HeaderMap) -> bool {
@@ -40,11 +49,7 @@ impl TenantKey {
 
     /// Checks the request's `X-API-Key` header.
     pub async fn from_headers(headers: &HeaderMap, state: &AppState) -> Result<Self, ApiError> {
-        let presented = headers
-            .get(API_KEY_HEADER)
-            .and_then(|value| value.to_str().ok())
-            .ok_or_else(invalid_key)?;
-        Self::authenticate(presented.trim(), state).await
+        Self::authenticate(presented(headers)?, state).await
     }
 
     /// Checks a presented key: known prefix, matching secret, not revoked.
@@ -66,11 +71,7 @@ impl TenantKey {
         state: &AppState,
         page: &TenantChatsPage<'_>,
     ) -> Result<(Self, ChatsPageStamp), ApiError> {
-        let presented = headers
-            .get(API_KEY_HEADER)
-            .and_then(|value| value.to_str().ok())
-            .ok_or_else(invalid_key)?
-            .trim();
+        let presented = presented(headers)?;
         let prefix = api_key::prefix_of(presented).ok_or_else(invalid_key)?;
         let (record, stamp) = state
             .store
