@@ -60,28 +60,18 @@ pub async fn state(config: Config) -> anyhow::Result<AppState> {
         Ok(ended) => tracing::info!(ended, "marked interrupted the replies of stopped nodes"),
         Err(error) => tracing::warn!("looking for interrupted replies failed: {error}"),
     }
+    let limits = config.limits.clone();
     Ok(AppState::new(Shared {
         chats,
         store,
         events,
-        message_cache: Arc::new(ResponseCache::new(
-            config.limits.message_cache_mib.saturating_mul(1024 * 1024),
-            config.limits.message_cache_entry_kib.saturating_mul(1024),
-        )),
-        chat_list_cache: Arc::new(ResponseCache::new(
-            config
-                .limits
-                .chat_list_cache_mib
-                .saturating_mul(1024 * 1024),
-            config.limits.message_cache_entry_kib.saturating_mul(1024),
-        )),
-        tenant_list_cache: Arc::new(ResponseCache::new(
-            config
-                .limits
-                .chat_list_cache_mib
-                .saturating_mul(1024 * 1024),
-            config.limits.message_cache_entry_kib.saturating_mul(1024),
-        )),
+        message_cache: response_cache(limits.message_cache_mib, limits.message_cache_entry_kib),
+        chat_list_cache: response_cache(limits.chat_list_cache_mib, limits.message_cache_entry_kib),
+        // As much again as the user lists get (docs/limits-and-security.md).
+        tenant_list_cache: response_cache(
+            limits.chat_list_cache_mib,
+            limits.message_cache_entry_kib,
+        ),
         metrics: Arc::default(),
         key_touches: Arc::default(),
         throttles: Arc::new(Throttles::new(&config.abuse)),
@@ -96,6 +86,17 @@ pub async fn state(config: Config) -> anyhow::Result<AppState> {
 
 /// Serves until `shutdown` resolves; then stops accepting, closes WebSockets with a close
 /// frame and lets in-flight requests finish.
+/// A response cache of `mib` MiB, storing bodies up to `entry_kib` KiB each.
+fn response_cache<K: std::hash::Hash + Eq + Clone, S: crate::http::response_cache::Stamp>(
+    mib: usize,
+    entry_kib: usize,
+) -> Arc<ResponseCache<K, S>> {
+    Arc::new(ResponseCache::new(
+        mib.saturating_mul(1024 * 1024),
+        entry_kib.saturating_mul(1024),
+    ))
+}
+
 pub async fn serve(
     listener: TcpListener,
     config: Config,
