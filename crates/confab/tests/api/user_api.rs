@@ -629,6 +629,27 @@ async fn message_lists_are_never_stale(backend: Backend) {
     assert_eq!(app.message_ids(&user, chat).await, expected);
 }
 
+/// A listed page of chats as `(id, name, pinned, current message)`, the id read by `id`
+/// (a number on the user API, a UUID on the tenant API).
+fn listed_chats<K>(
+    chats: &serde_json::Value,
+    id: impl Fn(&serde_json::Value) -> K,
+) -> Vec<(K, String, bool, Option<i64>)> {
+    chats
+        .as_array()
+        .expect("chats")
+        .iter()
+        .map(|c| {
+            (
+                id(&c["id"]),
+                c["name"].as_str().expect("name").to_owned(),
+                c["pinned"].as_bool().expect("pinned"),
+                c["current_message_id"].as_i64(),
+            )
+        })
+        .collect()
+}
+
 /// The user's chat list and the tenant's, read twice after every kind of change (through
 /// both APIs), always show the latest state, whether or not the server answers from its
 /// caches: (id, name, pinned, current message) of each listed chat, newest first.
@@ -649,19 +670,7 @@ async fn chat_lists_are_never_stale(backend: Backend) {
         for _ in 0..2 {
             let (status, body) = app.get(&list, &user.auth).await;
             assert_eq!(status, StatusCode::OK, "{body}");
-            let listed: Vec<(i64, String, bool, Option<i64>)> = body["chats"]
-                .as_array()
-                .expect("chats")
-                .iter()
-                .map(|c| {
-                    (
-                        c["id"].as_i64().expect("id"),
-                        c["name"].as_str().expect("name").to_owned(),
-                        c["pinned"].as_bool().expect("pinned"),
-                        c["current_message_id"].as_i64(),
-                    )
-                })
-                .collect();
+            let listed = listed_chats(&body["chats"], |id| id.as_i64().expect("id"));
             assert_eq!(listed, shown, "round {round}");
         }
         // The tenant API's list, whole and its first page of two, cached by page.
@@ -680,19 +689,7 @@ async fn chat_lists_are_never_stale(backend: Backend) {
             for _ in 0..2 {
                 let (status, body) = app.get(&format!("/api/v1/chats?{query}"), &key).await;
                 assert_eq!(status, StatusCode::OK, "{body}");
-                let listed: Vec<(String, String, bool, Option<i64>)> = body["data"]
-                    .as_array()
-                    .expect("data")
-                    .iter()
-                    .map(|c| {
-                        (
-                            c["id"].as_str().expect("id").to_owned(),
-                            c["name"].as_str().expect("name").to_owned(),
-                            c["pinned"].as_bool().expect("pinned"),
-                            c["current_message_id"].as_i64(),
-                        )
-                    })
-                    .collect();
+                let listed = listed_chats(&body["data"], |id| id.as_str().expect("id").to_owned());
                 assert_eq!(listed, shown, "round {round}, {query}");
             }
         }
