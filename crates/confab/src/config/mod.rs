@@ -18,8 +18,8 @@ pub struct DatabaseArgs {
     /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (the database must exist).
     #[arg(long, env = "CONFAB_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
-    /// Database connections (SQLite: reader connections beside the one writer;
-    /// PostgreSQL: the pool size).
+    /// Database connections (SQLite: reader connections beside the one writer, and as
+    /// many again for searches, opened when first needed; PostgreSQL: the pool size).
     #[arg(long, env = "CONFAB_DB_POOL_SIZE", default_value_t = 4)]
     pub db_pool_size: u32,
 }

@@ -142,7 +142,7 @@ where
     /// one snapshot: rank (reading each band's matching texts to score them, keeping
     /// only how they match), then read the details of the page's hits.
     pub(crate) async fn search(&self, request: &SearchRequest) -> StoreResult<Vec<SearchHit>> {
-        let mut tx = self.begin_read().await?;
+        let mut tx = self.begin_search().await?;
         let scope = &request.scope;
         let bound = Bound::new::<DB>(request);
         let scoped = scope.user_id.is_some() || scope.chat_uuid.is_some();

@@ -269,7 +269,9 @@ fn run_jobs(
             return Err(e.into());
         }
     }
-    for write in later.0 {
+    // Newest first: the search index's rowids are negated ids, and FTS5 flushes its
+    // pending entries whenever a rowid is lower than the one before it.
+    for write in later.0.into_iter().rev() {
         write(db)?;
     }
     Ok(())

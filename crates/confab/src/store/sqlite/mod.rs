@@ -56,6 +56,10 @@ pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Page cache of each reader connection (`PRAGMA cache_size`: negative means KiB).
 const READER_CACHE_SIZE: &str = "-4000";
 
+/// Bytes of the database file each search connection maps into memory
+/// (`PRAGMA mmap_size`; see docs/architecture.md, "Search in the store").
+const SEARCH_MMAP_SIZE: &str = "1073741824";
+
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 impl SqlEngine for Sqlite {
@@ -69,8 +73,7 @@ impl SqlEngine for Sqlite {
          path_chat_id) VALUES ($1, $2, $3, $4, $4, $5, $1) RETURNING id";
     const SEARCH_DOCUMENT_IN_INSERT: bool = false;
     const INDEX_MESSAGE_SQL: &'static str = search::INDEX_MESSAGE_SQL;
-    const UNINDEX_MESSAGE_SQL: Option<&'static str> =
-        Some("DELETE FROM message_search WHERE rowid = $1");
+    const UNINDEX_MESSAGE_SQL: Option<&'static str> = Some(search::UNINDEX_MESSAGE_SQL);
     const INDEX_CHAT_NAME_SQL: &'static str = search::INDEX_CHAT_NAME_SQL;
     const BACKFILL_PROGRESS_SQL: &'static str =
         "SELECT messages_upto, messages_done, chats_upto, chats_done FROM search_backfill";
@@ -273,11 +276,25 @@ impl SqliteStore {
             .connect_with(options.clone().pragma("cache_size", READER_CACHE_SIZE))
             .await
             .with_context(|| format!("cannot open SQLite database {url:?}"))?;
+        // Searches read on connections of their own, which map the file: a search walks
+        // pages all over the index, and mapped they cost no copy out of the kernel. Kept
+        // apart so other reads (a long chat streamed) do not show their pages in RSS.
+        let searcher = SqlitePoolOptions::new()
+            .max_connections(readers.max(1))
+            .min_connections(0)
+            .test_before_acquire(false)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_lazy_with(
+                options
+                    .clone()
+                    .pragma("cache_size", READER_CACHE_SIZE)
+                    .pragma("mmap_size", SEARCH_MMAP_SIZE),
+            );
         let extras = SqliteExtras {
             group: GroupCommitter::start(writer.clone()),
             points: PointReader::for_file(options.get_filename(), readers.max(1) as usize * 2),
         };
-        let store = SqlStore::new(writer, reader, extras);
+        let store = SqlStore::new(writer, reader, extras).with_searcher(searcher);
         store.sql.ensure_default_tenant().await?;
         store.sql.backfill_search().await?;
         Ok(store)

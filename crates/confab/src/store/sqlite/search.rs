@@ -120,12 +120,14 @@ pub(super) fn expression(query: &Query, scope: &SearchScope) -> String {
     parts.join(" AND ")
 }
 
-/// Indexes a message (`$1` id, `$2` document). Its scope words come from its chat's row:
-/// `c<chat uuid in hex>` and `u<user id>` (none for a chat without a user). The tenant is
-/// in the words themselves (see [`document`]).
+/// Indexes a message (`$1` id, `$2` document) under the rowid `-id`: FTS5 walks its lists
+/// from the lowest rowid up, so a search meets the newest first without walking them
+/// backwards (see the migration `0011_search_newest_first.sql`). Its scope words come
+/// from its chat's row: `c<chat uuid in hex>` and `u<user id>` (none for a chat without
+/// a user). The tenant is in the words themselves (see [`document`]).
 pub(super) const INDEX_MESSAGE_SQL: &str = "\
 INSERT INTO message_search (rowid, terms, scope)
-SELECT m.id, $2, 'c' || replace(c.uuid, '-', '') || coalesce(' u' || c.user_id, '')
+SELECT -m.id, $2, 'c' || replace(c.uuid, '-', '') || coalesce(' u' || c.user_id, '')
 FROM messages m JOIN chats c ON c.id = m.chat_id WHERE m.id = $1";
 
 /// The scope words [`INDEX_MESSAGE_SQL`] gives a message of this chat, made in Rust.
@@ -139,46 +141,51 @@ pub(super) fn scope(chat_uuid: Uuid, user_id: Option<i64>) -> String {
 /// Indexes a message as [`INDEX_MESSAGE_SQL`] does, with its scope words given (`$1` id,
 /// `$2` document, `$3` [`scope`]). One row, no SELECT: SQLite then runs it without a
 /// statement savepoint, at each of which FTS5 would flush its pending terms to a new
-/// segment (see `group_commit.rs`).
+/// segment (see `group_commit.rs`). FTS5 also flushes when a rowid is lower than the one
+/// before it, so a transaction indexes its messages newest first.
 pub(super) const INDEX_MESSAGE_VALUES_SQL: &str =
-    "INSERT INTO message_search (rowid, terms, scope) VALUES ($1, $2, $3)";
+    "INSERT INTO message_search (rowid, terms, scope) VALUES (-$1, $2, $3)";
 
-/// Indexes a chat's name (`$1` id, `$2` document), with the scope words of its messages;
-/// the rename trigger has removed the former name's document.
+/// Removes a message's entry (`$1` id).
+pub(super) const UNINDEX_MESSAGE_SQL: &str = "DELETE FROM message_search WHERE rowid = -$1";
+
+/// Indexes a chat's name (`$1` id, `$2` document) under `-id` as messages are, with the
+/// scope words of its messages; the rename trigger has removed the former name's document.
 pub(super) const INDEX_CHAT_NAME_SQL: &str = "\
 INSERT INTO chat_name_search (rowid, terms, scope)
-SELECT c.id, $2, 'c' || replace(c.uuid, '-', '') || coalesce(' u' || c.user_id, '')
+SELECT -c.id, $2, 'c' || replace(c.uuid, '-', '') || coalesce(' u' || c.user_id, '')
 FROM chats c WHERE c.id = $1";
 
 /// A band's messages (see `store/sql/search_query.rs`): `$1` the expression (which
 /// holds the tenant, user and chat), `$5` actor, `$6` since and `$7` until (NULL: any;
 /// looked up per match, as a scope word that half the documents hold would cost more),
 /// the newest `$9` with an id below `$8` in a chat that is not in the trash, each with
-/// the first `$10` characters of its text. FTS5 walks its lists newest first and stops at `$9`. (`$2`–`$4` are in the
+/// the first `$10` characters of its text. FTS5 walks its lists in rowid order, the
+/// newest first (rowids are negated ids), and stops at `$9`. (`$2`–`$4` are in the
 /// expression.)
 pub(super) const MESSAGE_BAND_SQL: &str = "\
 SELECT m.id, substr(m.message, 1, CAST($10 AS INTEGER)) FROM messages m
 WHERE m.id IN (
-  SELECT rowid FROM message_search
-  WHERE message_search MATCH $1 AND rowid < $8
-    AND ($5 IS NULL OR (SELECT actor FROM messages WHERE id = message_search.rowid) = $5)
-    AND ($6 IS NULL OR (SELECT created_at FROM messages WHERE id = message_search.rowid) >= $6)
-    AND ($7 IS NULL OR (SELECT created_at FROM messages WHERE id = message_search.rowid) < $7)
+  SELECT -rowid FROM message_search
+  WHERE message_search MATCH $1 AND rowid > -$8
+    AND ($5 IS NULL OR (SELECT actor FROM messages WHERE id = -message_search.rowid) = $5)
+    AND ($6 IS NULL OR (SELECT created_at FROM messages WHERE id = -message_search.rowid) >= $6)
+    AND ($7 IS NULL OR (SELECT created_at FROM messages WHERE id = -message_search.rowid) < $7)
     AND (SELECT c.trashed_at FROM messages m JOIN chats c ON c.id = m.chat_id
-         WHERE m.id = message_search.rowid) IS NULL
-  ORDER BY rowid DESC LIMIT $9
+         WHERE m.id = -message_search.rowid) IS NULL
+  ORDER BY rowid LIMIT $9
 )";
 
 /// A band's chat names, as [`MESSAGE_BAND_SQL`] (none when `$5`, an actor, is given).
 pub(super) const NAME_BAND_SQL: &str = "\
 SELECT c.id, substr(c.name, 1, CAST($10 AS INTEGER)) FROM chats c
 WHERE $5 IS NULL AND c.id IN (
-  SELECT rowid FROM chat_name_search
-  WHERE chat_name_search MATCH $1 AND rowid < $8
-    AND ($6 IS NULL OR (SELECT created_at FROM chats WHERE id = chat_name_search.rowid) >= $6)
-    AND ($7 IS NULL OR (SELECT created_at FROM chats WHERE id = chat_name_search.rowid) < $7)
-    AND (SELECT trashed_at FROM chats WHERE id = chat_name_search.rowid) IS NULL
-  ORDER BY rowid DESC LIMIT $9
+  SELECT -rowid FROM chat_name_search
+  WHERE chat_name_search MATCH $1 AND rowid > -$8
+    AND ($6 IS NULL OR (SELECT created_at FROM chats WHERE id = -chat_name_search.rowid) >= $6)
+    AND ($7 IS NULL OR (SELECT created_at FROM chats WHERE id = -chat_name_search.rowid) < $7)
+    AND (SELECT trashed_at FROM chats WHERE id = -chat_name_search.rowid) IS NULL
+  ORDER BY rowid LIMIT $9
 )";
 
 /// How many messages match a term's expression `$1` (which holds the scope), up to `$5`.
