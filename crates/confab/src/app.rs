@@ -60,7 +60,7 @@ pub async fn state(config: Config) -> anyhow::Result<AppState> {
         Ok(ended) => tracing::info!(ended, "marked interrupted the replies of stopped nodes"),
         Err(error) => tracing::warn!("looking for interrupted replies failed: {error}"),
     }
-    let limits = config.limits.clone();
+    let limits = &config.limits;
     Ok(AppState::new(Shared {
         chats,
         store,
@@ -84,8 +84,6 @@ pub async fn state(config: Config) -> anyhow::Result<AppState> {
     }))
 }
 
-/// Serves until `shutdown` resolves; then stops accepting, closes WebSockets with a close
-/// frame and lets in-flight requests finish.
 /// A response cache of `mib` MiB, storing bodies up to `entry_kib` KiB each.
 fn response_cache<K: std::hash::Hash + Eq + Clone, S: crate::http::response_cache::Stamp>(
     mib: usize,
@@ -97,6 +95,8 @@ fn response_cache<K: std::hash::Hash + Eq + Clone, S: crate::http::response_cach
     ))
 }
 
+/// Serves until `shutdown` resolves; then stops accepting, closes WebSockets with a close
+/// frame and lets in-flight requests finish.
 pub async fn serve(
     listener: TcpListener,
     config: Config,
