@@ -117,8 +117,8 @@ pub trait Store: PagedReads + Send + Sync + 'static {
     async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKeyRecord>;
     async fn find_api_key(&self, prefix: &str) -> StoreResult<Option<ApiKeyRecord>>;
     /// [`Store::find_api_key`], then the stamp of a page of the key's tenant's chat list
-    /// (what a cached page of [`Store::list_tenant_chats`] is checked against), in one snapshot: a cached page's per-request
-    /// reads (on SQLite one read transaction).
+    /// (what a cached page of [`Store::list_tenant_chats`] is checked against), in one
+    /// snapshot: a cached page's per-request reads (on SQLite one read transaction).
     async fn api_key_and_chats_stamp(
         &self,
         prefix: &str,

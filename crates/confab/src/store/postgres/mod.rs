@@ -22,9 +22,7 @@ use super::records::{
     ReadAfterSession, Under, UserRecord,
 };
 use super::search::{SearchHit, SearchRequest, SearchScope};
-use super::sql::{
-    api_key_and_chats_stamp_in_turn, session_user_and_in_turn, Sql, SqlEngine, SqlStore,
-};
+use super::sql::{Sql, SqlEngine, SqlStore};
 use super::{redact_url, StoreResult};
 use crate::domain::search::Query;
 use crate::domain::Timestamp;
@@ -129,7 +127,7 @@ impl SqlEngine for Postgres {
         now: Timestamp,
         then: AfterSession,
     ) -> StoreResult<Option<(UserRecord, ReadAfterSession)>> {
-        session_user_and_in_turn(store, token_hash, now, then).await
+        store.sql.session_user_and(token_hash, now, then).await
     }
 
     async fn chat_version(store: &PostgresStore, chat: &ChatRef) -> StoreResult<ChatVersion> {
@@ -151,20 +149,12 @@ impl SqlEngine for Postgres {
         store.sql.list_tenant_chats(tenant_id, page).await
     }
 
-    async fn tenant_chats_stamp(
-        store: &PostgresStore,
-        tenant_id: uuid::Uuid,
-        page: &TenantChatsPage<'_>,
-    ) -> StoreResult<ChatsPageStamp> {
-        store.sql.tenant_chats_stamp(tenant_id, page).await
-    }
-
     async fn api_key_and_chats_stamp(
         store: &PostgresStore,
         prefix: &str,
         page: &TenantChatsPage<'_>,
     ) -> StoreResult<Option<(ApiKeyRecord, ChatsPageStamp)>> {
-        api_key_and_chats_stamp_in_turn(store, prefix, page).await
+        store.sql.api_key_and_chats_stamp(prefix, page).await
     }
 
     async fn find_api_key(

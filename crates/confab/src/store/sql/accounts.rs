@@ -9,7 +9,7 @@ use super::rows::{parse_uuid, ApiKeyRow, CredentialsRow, TenantRow, UserRow};
 use super::{is_unique_violation, Sql, SqlEngine, API_KEY_SQL, SESSION_USER_SQL};
 use crate::domain::{Email, Timestamp};
 use crate::store::records::*;
-use crate::store::{StoreError, StoreResult};
+use crate::store::{ChatsPageStamp, StoreError, StoreResult, TenantChatsPage};
 
 /// Keys revoked after `$1` (whatever clock the revoker had: no upper bound).
 const REVOKED_KEYS_SQL: &str = "SELECT id FROM api_keys WHERE revoked_at > $1";
@@ -166,6 +166,20 @@ where
             .transpose()
     }
 
+    /// [`Store::api_key_and_chats_stamp`](crate::store::Store::api_key_and_chats_stamp)
+    /// as two reads, one after the other (PostgreSQL, and SQLite without its point reader).
+    pub async fn api_key_and_chats_stamp(
+        &self,
+        prefix: &str,
+        page: &TenantChatsPage<'_>,
+    ) -> StoreResult<Option<(ApiKeyRecord, ChatsPageStamp)>> {
+        let Some(key) = self.find_api_key(prefix).await? else {
+            return Ok(None);
+        };
+        let stamp = self.tenant_chats_stamp(key.tenant_id, page).await?;
+        Ok(Some((key, stamp)))
+    }
+
     pub async fn revoke_api_key(&self, id: Uuid, at: Timestamp) -> StoreResult<ApiKeyRecord> {
         sqlx::query_as::<DB, ApiKeyRow>(
             "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 RETURNING *",
@@ -270,6 +284,32 @@ where
             .await?
             .map(UserRow::into_record)
             .transpose()
+    }
+
+    /// [`Store::session_user_and`](crate::store::Store::session_user_and) as two reads,
+    /// one after the other (PostgreSQL, and SQLite without its point reader).
+    pub async fn session_user_and(
+        &self,
+        token_hash: &[u8],
+        now: Timestamp,
+        then: AfterSession,
+    ) -> StoreResult<Option<(UserRecord, ReadAfterSession)>> {
+        let Some(user) = self.session_user(token_hash, now).await? else {
+            return Ok(None);
+        };
+        let read = match then {
+            AfterSession::ChatVersion(chat_id) => {
+                let chat = ChatRef::User {
+                    user_id: user.id,
+                    chat_id,
+                };
+                ReadAfterSession::ChatVersion(self.chat_version(&chat).await)
+            }
+            AfterSession::ChatsFingerprint => {
+                ReadAfterSession::ChatsFingerprint(self.chats_fingerprint(user.id).await?)
+            }
+        };
+        Ok(Some((user, read)))
     }
 
     pub async fn revoke_session(&self, token_hash: &[u8], at: Timestamp) -> StoreResult<()> {

@@ -170,13 +170,6 @@ pub trait SqlEngine: Database {
         page: &TenantChatsPage<'_>,
     ) -> impl Future<Output = StoreResult<Vec<ChatRecord>>> + Send;
 
-    /// The stamp of that page (see [`Sql::tenant_chats_stamp`]).
-    fn tenant_chats_stamp(
-        store: &SqlStore<Self>,
-        tenant_id: Uuid,
-        page: &TenantChatsPage<'_>,
-    ) -> impl Future<Output = StoreResult<ChatsPageStamp>> + Send;
-
     /// An API key by its public prefix.
     fn find_api_key(
         store: &SqlStore<Self>,
@@ -303,45 +296,6 @@ pub(crate) fn by_ref(
         ChatRef::User { .. } => by_user,
         ChatRef::Tenant { .. } => by_tenant,
     }
-}
-
-/// [`SqlEngine::session_user_and`] as two reads, one after the other (PostgreSQL, and
-/// SQLite without its point reader).
-pub(crate) async fn session_user_and_in_turn<DB: SqlEngine>(
-    store: &SqlStore<DB>,
-    token_hash: &[u8],
-    now: Timestamp,
-    then: AfterSession,
-) -> StoreResult<Option<(UserRecord, ReadAfterSession)>> {
-    let Some(user) = DB::session_user(store, token_hash, now).await? else {
-        return Ok(None);
-    };
-    let read = match then {
-        AfterSession::ChatVersion(chat_id) => {
-            let chat = ChatRef::User {
-                user_id: user.id,
-                chat_id,
-            };
-            ReadAfterSession::ChatVersion(DB::chat_version(store, &chat).await)
-        }
-        AfterSession::ChatsFingerprint => {
-            ReadAfterSession::ChatsFingerprint(DB::chats_fingerprint(store, user.id).await?)
-        }
-    };
-    Ok(Some((user, read)))
-}
-
-/// [`SqlEngine::api_key_and_chats_stamp`] as two reads, one after the other.
-pub(crate) async fn api_key_and_chats_stamp_in_turn<DB: SqlEngine>(
-    store: &SqlStore<DB>,
-    prefix: &str,
-    page: &TenantChatsPage<'_>,
-) -> StoreResult<Option<(ApiKeyRecord, ChatsPageStamp)>> {
-    let Some(key) = DB::find_api_key(store, prefix).await? else {
-        return Ok(None);
-    };
-    let stamp = DB::tenant_chats_stamp(store, key.tenant_id, page).await?;
-    Ok(Some((key, stamp)))
 }
 
 /// A chat's id and version, for a [`ChatRef`] (`$1`, `$2` as [`by_ref`] says).

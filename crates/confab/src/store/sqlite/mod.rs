@@ -27,10 +27,7 @@ use super::records::{
     ReadAfterSession, Under, UserRecord,
 };
 use super::search::{SearchHit, SearchRequest, SearchScope};
-use super::sql::{
-    api_key_and_chats_stamp_in_turn, session_user_and_in_turn, tenant_chats_query, Sql, SqlEngine,
-    SqlStore, CHAT_STAMP_COLUMNS,
-};
+use super::sql::{tenant_chats_query, Sql, SqlEngine, SqlStore, CHAT_STAMP_COLUMNS};
 use super::StoreResult;
 use crate::domain::search::Query;
 use crate::domain::Timestamp;
@@ -157,7 +154,7 @@ impl SqlEngine for Sqlite {
     ) -> StoreResult<Option<(UserRecord, ReadAfterSession)>> {
         match &store.extras.points {
             Some(points) => points.session_user_and(token_hash, now, then),
-            None => session_user_and_in_turn(store, token_hash, now, then).await,
+            None => store.sql.session_user_and(token_hash, now, then).await,
         }
     }
 
@@ -189,16 +186,6 @@ impl SqlEngine for Sqlite {
         }
     }
 
-    async fn tenant_chats_stamp(
-        store: &SqliteStore,
-        tenant_id: uuid::Uuid,
-        page: &TenantChatsPage<'_>,
-    ) -> StoreResult<ChatsPageStamp> {
-        // Only read in turn, when there is no point reader (which reads the stamp with
-        // the key in `api_key_and_chats_stamp`).
-        store.sql.tenant_chats_stamp(tenant_id, page).await
-    }
-
     async fn api_key_and_chats_stamp(
         store: &SqliteStore,
         prefix: &str,
@@ -208,7 +195,7 @@ impl SqlEngine for Sqlite {
             Some(points) => points.api_key_and(prefix, |tenant_id| {
                 tenant_chats_query::<Self>(CHAT_STAMP_COLUMNS, tenant_id, page)
             }),
-            None => api_key_and_chats_stamp_in_turn(store, prefix, page).await,
+            None => store.sql.api_key_and_chats_stamp(prefix, page).await,
         }
     }
 

@@ -19,7 +19,7 @@ use crate::domain::Timestamp;
 use crate::store::records::{
     AfterSession, ApiKeyRecord, ChatRecord, ChatRef, ChatVersion, ReadAfterSession, UserRecord,
 };
-use crate::store::sql::rows::{chats, parse_uuid, ApiKeyRow};
+use crate::store::sql::rows::{chats, ApiKeyRow, UserRow};
 use crate::store::sql::{
     chat_ref_values, chat_version_sql, reply_running_sql, Bound, API_KEY_SQL, FINGERPRINT_SQL,
     SESSION_USER_SQL,
@@ -83,7 +83,7 @@ impl PointReader {
         now: Timestamp,
     ) -> StoreResult<Option<UserRecord>> {
         self.with(|conn| session_row(conn, token_hash, now))?
-            .map(SessionRow::into_record)
+            .map(UserRow::into_record)
             .transpose()
     }
 
@@ -101,7 +101,7 @@ impl PointReader {
                 let Some(session) = session_row(conn, token_hash, now)? else {
                     return Ok(None);
                 };
-                let user_id = session.0;
+                let user_id = session.id;
                 let next = match then {
                     AfterSession::ChatVersion(chat_id) => {
                         let chat = ChatRef::User { user_id, chat_id };
@@ -194,36 +194,21 @@ impl PointReader {
     }
 }
 
-/// A session's user: id, tenant, email, created, updated.
-struct SessionRow(i64, String, String, i64, i64);
-
-impl SessionRow {
-    fn into_record(self) -> StoreResult<UserRecord> {
-        let SessionRow(id, tenant_id, email, created_at, updated_at) = self;
-        Ok(UserRecord {
-            id,
-            tenant_id: parse_uuid(&tenant_id)?,
-            email,
-            created_at: Timestamp(created_at),
-            updated_at: Timestamp(updated_at),
-        })
-    }
-}
-
+/// The user of a live session (the columns of [`SESSION_USER_SQL`], in order).
 fn session_row(
     conn: &Connection,
     token_hash: &[u8],
     now: Timestamp,
-) -> rusqlite::Result<Option<SessionRow>> {
+) -> rusqlite::Result<Option<UserRow>> {
     conn.prepare_cached(SESSION_USER_SQL)?
         .query_row(rusqlite::params![token_hash, now.micros()], |row| {
-            Ok(SessionRow(
-                row.get(0)?,
-                row.get(1)?,
-                row.get(2)?,
-                row.get(3)?,
-                row.get(4)?,
-            ))
+            Ok(UserRow {
+                id: row.get(0)?,
+                tenant_id: row.get(1)?,
+                email: row.get(2)?,
+                created_at: row.get(3)?,
+                updated_at: row.get(4)?,
+            })
         })
         .optional()
 }
