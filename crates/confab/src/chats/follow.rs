@@ -56,12 +56,14 @@ pub struct Follower {
 
 impl Chats {
     /// Follows a reply of the caller's chat from after delta `after`.
-    /// `MessageNotFound` unless the message is the chat's.
+    /// `MessageNotFound` unless the message is the chat's. `running`: whether the reply
+    /// is the caller's and running, when the caller has already read that.
     pub async fn follow_reply(
         &self,
         chat: &ChatRef,
         message_id: i64,
         after: u64,
+        running: Option<bool>,
     ) -> Result<Follower, ChatError> {
         let mut follower = Follower {
             chats: self.clone(),
@@ -76,9 +78,15 @@ impl Chats {
         // node producing the reply): one indexed row checks that the reply is the
         // caller's and still running, and the log serves the rest.
         if let Some(log) = self.events.streams().seen(message_id) {
-            if log.covers(after) && self.store.reply_running(chat, message_id).await? {
-                follower.log = Some(log);
-                return Ok(follower);
+            if log.covers(after) {
+                let running = match running {
+                    Some(running) => running,
+                    None => self.store.reply_running(chat, message_id).await?,
+                };
+                if running {
+                    follower.log = Some(log);
+                    return Ok(follower);
+                }
             }
         }
         let (record, progress) = self.store.reply_progress(chat, message_id).await?;

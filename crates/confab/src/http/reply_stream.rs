@@ -60,7 +60,7 @@ pub async fn generate(
     let streams = input.streams();
     let started = chats.generate(chat, input).await?;
     let reply = started.reply_id;
-    let follower = chats.follow_reply(chat, reply, 0).await?;
+    let follower = chats.follow_reply(chat, reply, 0, None).await?;
     if streams {
         let registration = caller.live.register(caller.credential.clone());
         return Ok(sse(&started.messages, reply, follower, registration));
@@ -71,17 +71,19 @@ pub async fn generate(
     Ok(response)
 }
 
-/// Resumes a reply's stream, for either API.
+/// Resumes a reply's stream, for either API. `running`: whether the reply is the
+/// caller's and running, when the caller's extractor read that with the credential.
 pub async fn resume(
     caller: Caller<'_>,
     message_id: i64,
+    running: Option<bool>,
     headers: &HeaderMap,
     query: &ResumeQuery,
 ) -> Result<Response, ApiError> {
     let after = resume_after(headers, query)?;
     let follower = caller
         .chats
-        .follow_reply(&caller.chat, message_id, after)
+        .follow_reply(&caller.chat, message_id, after, running)
         .await?;
     let registration = caller.live.register(caller.credential);
     Ok(sse(&[], message_id, follower, registration))

@@ -121,14 +121,18 @@ pub enum AfterSession {
     ChatVersion(i64),
     /// The session user's chats fingerprint.
     ChatsFingerprint,
+    /// Whether message `message_id` of the session user's chat `chat_id` is being
+    /// generated.
+    ReplyRunning { chat_id: i64, message_id: i64 },
 }
 
 /// What [`AfterSession`] asked for: the version, or the chat's error (not the user's:
-/// not found), or the fingerprint.
+/// not found), or the fingerprint, or whether the reply runs.
 #[derive(Debug)]
 pub enum ReadAfterSession {
     ChatVersion(Result<ChatVersion, crate::store::StoreError>),
     ChatsFingerprint(crate::store::ChatsFingerprint),
+    ReplyRunning(bool),
 }
 
 /// Which page of a tenant's chats a listing reads: its live chats that pass `filter`

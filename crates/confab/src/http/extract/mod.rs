@@ -10,8 +10,8 @@ mod session;
 pub use api_key::{TenantChat, TenantKey, API_KEY_HEADER};
 pub use path::{chat_uuid, parse_positive_id, MessageId, ShareId};
 pub use session::{
-    cookie_secure, session_token_hash, OwnChat, OwnChatVersion, OwnUser, OwnUserFingerprint,
-    SessionUser,
+    cookie_secure, session_token_hash, OwnChat, OwnChatReply, OwnChatVersion, OwnUser,
+    OwnUserFingerprint, SessionUser,
 };
 
 use axum::extract::rejection::JsonRejection;

@@ -3,7 +3,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts, HeaderMap, Method};
 
-use super::path::path_id;
+use super::path::{path_id, MessageId};
 use crate::auth::session;
 use crate::domain::Timestamp;
 use crate::http::error::ApiError;
@@ -180,5 +180,48 @@ impl FromRequestParts<AppState> for OwnChatVersion {
             _ => state.store.chat_version(&chat).await,
         };
         Ok(OwnChatVersion { chat, version })
+    }
+}
+
+/// `/api/users/{user_id}/chats/{chat_id}/messages/{message_id}/...` of a reply: [`OwnChat`]
+/// and a valid message id, with whether that message of the user's chat is being
+/// generated, read in one snapshot with the session (a resumer's whole check when this
+/// node's log of the reply holds what it asks for).
+pub struct OwnChatReply {
+    pub chat: ChatRef,
+    pub message_id: i64,
+    /// `false` also when the chat or message is not the user's.
+    pub running: bool,
+}
+
+impl FromRequestParts<AppState> for OwnChatReply {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // Read first, reported in `OwnChat`'s order, then `MessageId`'s.
+        let chat_id = path_id(parts, state, "chat_id").await;
+        let message_id = MessageId::from_request_parts(parts, state).await;
+        let then = match (&chat_id, &message_id) {
+            (Ok(chat_id), Ok(MessageId(message_id))) => Some(AfterSession::ReplyRunning {
+                chat_id: *chat_id,
+                message_id: *message_id,
+            }),
+            _ => None,
+        };
+        let (user, read) = own_user_and(parts, state, then).await?;
+        let chat = ChatRef::User {
+            user_id: user.id,
+            chat_id: chat_id?,
+        };
+        let MessageId(message_id) = message_id?;
+        let running = match read {
+            Some(ReadAfterSession::ReplyRunning(running)) => running,
+            _ => state.store.reply_running(&chat, message_id).await?,
+        };
+        Ok(OwnChatReply {
+            chat,
+            message_id,
+            running,
+        })
     }
 }

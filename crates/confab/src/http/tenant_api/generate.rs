@@ -75,7 +75,7 @@ pub async fn resume(
         credential: Credential::ApiKey(key.key_id),
         live: &state.live_credentials,
     };
-    reply_stream::resume(caller, message_id, &headers, &query).await
+    reply_stream::resume(caller, message_id, None, &headers, &query).await
 }
 
 /// Stop a reply being generated, on whichever node runs it: the text so far is kept and

@@ -8,7 +8,9 @@ use axum::Json;
 use super::messages::MessageEnvelope;
 use crate::chats::generate::GenerateInput;
 use crate::http::error::{ApiError, UserError};
-use crate::http::extract::{session_token_hash, MessageId, OwnChat, ValidJson, ValidQuery};
+use crate::http::extract::{
+    session_token_hash, MessageId, OwnChat, OwnChatReply, ValidJson, ValidQuery,
+};
 use crate::http::message_body::GenerateReply;
 use crate::http::reply_stream::{self, Caller, ReplyStreamEvent, ResumeQuery};
 use crate::http::state::AppState;
@@ -64,8 +66,11 @@ pub async fn generate(
     ))]
 pub async fn resume(
     State(state): State<AppState>,
-    OwnChat { chat, .. }: OwnChat,
-    MessageId(message_id): MessageId,
+    OwnChatReply {
+        chat,
+        message_id,
+        running,
+    }: OwnChatReply,
     headers: HeaderMap,
     ValidQuery(query): ValidQuery<ResumeQuery>,
 ) -> Result<Response, ApiError> {
@@ -75,7 +80,7 @@ pub async fn resume(
         credential: session_credential(&headers)?,
         live: &state.live_credentials,
     };
-    reply_stream::resume(caller, message_id, &headers, &query).await
+    reply_stream::resume(caller, message_id, Some(running), &headers, &query).await
 }
 
 /// Stop a reply being generated, on whichever node runs it; the text so far is kept.

@@ -9,7 +9,19 @@ use super::rows::{parse_uuid, ApiKeyRow, CredentialsRow, TenantRow, UserRow};
 use super::{is_unique_violation, Sql, SqlEngine, API_KEY_SQL, SESSION_USER_SQL};
 use crate::domain::{Email, Timestamp};
 use crate::store::records::*;
-use crate::store::{ChatsPageStamp, StoreError, StoreResult, TenantChatsPage};
+use crate::store::{ChatsFingerprint, ChatsPageStamp, StoreError, StoreResult, TenantChatsPage};
+
+/// A session's user and what was read with it: a chat's version, or the fingerprint's
+/// three columns (`version` then holds the sum of versions), or the running reply's
+/// count (in `count`).
+#[derive(sqlx::FromRow)]
+struct SessionAndRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    version: Option<i64>,
+    count: Option<i64>,
+    newest: Option<i64>,
+}
 
 /// Keys revoked after `$1` (whatever clock the revoker had: no upper bound).
 const REVOKED_KEYS_SQL: &str = "SELECT id FROM api_keys WHERE revoked_at > $1";
@@ -17,6 +29,32 @@ const REVOKED_KEYS_SQL: &str = "SELECT id FROM api_keys WHERE revoked_at > $1";
 const ENDED_SESSIONS_SQL: &str = "SELECT token_hash FROM sessions WHERE revoked_at > $1 \
      UNION ALL SELECT token_hash FROM sessions WHERE expires_at > $1 AND expires_at <= $2 \
      UNION ALL SELECT token_hash FROM ended_sessions WHERE ended_at > $1";
+/// The user of a live session (`$1` token hash, `$2` now) and the version of its chat
+/// `$3` (NULL when the chat is not the user's, or trashed), in one statement.
+const SESSION_USER_AND_CHAT_VERSION_SQL: &str =
+    "SELECT u.id, u.tenant_id, u.email, u.created_at, u.updated_at, \
+     c.version AS version, CAST(NULL AS BIGINT) AS count, CAST(NULL AS BIGINT) AS newest \
+     FROM sessions s JOIN users u ON u.id = s.user_id \
+     LEFT JOIN chats c ON c.id = $3 AND c.user_id = u.id AND c.trashed_at IS NULL \
+     WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2";
+/// The user of a live session and its chats fingerprint (as `FINGERPRINT_SQL`), in one
+/// statement.
+const SESSION_USER_AND_FINGERPRINT_SQL: &str =
+    "SELECT u.id, u.tenant_id, u.email, u.created_at, u.updated_at, \
+     CAST(SUM(c.version) AS BIGINT) AS version, COUNT(c.id) AS count, MAX(c.id) AS newest \
+     FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN chats c ON c.user_id = u.id \
+     WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 \
+     GROUP BY u.id, u.tenant_id, u.email, u.created_at, u.updated_at";
+/// The user of a live session and whether message `$4` of its chat `$3` is being
+/// generated (as `reply_running_sql`), in one statement.
+const SESSION_USER_AND_REPLY_RUNNING_SQL: &str =
+    "SELECT u.id, u.tenant_id, u.email, u.created_at, u.updated_at, \
+     CAST(NULL AS BIGINT) AS version, (SELECT count(*) FROM messages m \
+     JOIN chats c ON c.id = m.chat_id WHERE c.id = $3 AND c.user_id = u.id \
+     AND c.trashed_at IS NULL AND m.id = $4 AND m.status = 'generating') AS count, \
+     CAST(NULL AS BIGINT) AS newest \
+     FROM sessions s JOIN users u ON u.id = s.user_id \
+     WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2";
 /// Chats erased with their user after `$1`.
 const ERASED_CHATS_SQL: &str =
     "SELECT chat_id, chat_uuid, version FROM erased_chats WHERE erased_at > $1";
@@ -286,30 +324,60 @@ where
             .transpose()
     }
 
-    /// [`Store::session_user_and`](crate::store::Store::session_user_and) as two reads,
-    /// one after the other (PostgreSQL, and SQLite without its point reader).
+    /// [`Store::session_user_and`](crate::store::Store::session_user_and) as one
+    /// statement (PostgreSQL, and SQLite without its point reader): one round trip, one
+    /// snapshot.
     pub async fn session_user_and(
         &self,
         token_hash: &[u8],
         now: Timestamp,
         then: AfterSession,
     ) -> StoreResult<Option<(UserRecord, ReadAfterSession)>> {
-        let Some(user) = self.session_user(token_hash, now).await? else {
+        let query = match then {
+            AfterSession::ChatVersion(chat_id) => {
+                sqlx::query_as::<DB, SessionAndRow>(SESSION_USER_AND_CHAT_VERSION_SQL)
+                    .bind(token_hash)
+                    .bind(now.micros())
+                    .bind(chat_id)
+            }
+            AfterSession::ChatsFingerprint => {
+                sqlx::query_as::<DB, SessionAndRow>(SESSION_USER_AND_FINGERPRINT_SQL)
+                    .bind(token_hash)
+                    .bind(now.micros())
+            }
+            AfterSession::ReplyRunning {
+                chat_id,
+                message_id,
+            } => sqlx::query_as::<DB, SessionAndRow>(SESSION_USER_AND_REPLY_RUNNING_SQL)
+                .bind(token_hash)
+                .bind(now.micros())
+                .bind(chat_id)
+                .bind(message_id),
+        };
+        let Some(row) = query.fetch_optional(&self.reader).await? else {
             return Ok(None);
         };
         let read = match then {
-            AfterSession::ChatVersion(chat_id) => {
-                let chat = ChatRef::User {
-                    user_id: user.id,
-                    chat_id,
-                };
-                ReadAfterSession::ChatVersion(self.chat_version(&chat).await)
-            }
+            AfterSession::ChatVersion(chat_id) => ReadAfterSession::ChatVersion(
+                row.version
+                    .map(|version| ChatVersion {
+                        id: chat_id,
+                        version,
+                    })
+                    .ok_or(StoreError::NotFound),
+            ),
             AfterSession::ChatsFingerprint => {
-                ReadAfterSession::ChatsFingerprint(self.chats_fingerprint(user.id).await?)
+                ReadAfterSession::ChatsFingerprint(ChatsFingerprint {
+                    count: row.count.unwrap_or(0),
+                    versions: row.version.unwrap_or(0),
+                    newest: row.newest.unwrap_or(0),
+                })
+            }
+            AfterSession::ReplyRunning { .. } => {
+                ReadAfterSession::ReplyRunning(row.count.unwrap_or(0) > 0)
             }
         };
-        Ok(Some((user, read)))
+        Ok(Some((row.user.into_record()?, read)))
     }
 
     pub async fn revoke_session(&self, token_hash: &[u8], at: Timestamp) -> StoreResult<()> {

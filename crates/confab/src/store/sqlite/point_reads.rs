@@ -110,6 +110,17 @@ impl PointReader {
                     AfterSession::ChatsFingerprint => {
                         ReadAfterSession::ChatsFingerprint(fingerprint_row(conn, user_id)?)
                     }
+                    AfterSession::ReplyRunning {
+                        chat_id,
+                        message_id,
+                    } => {
+                        let chat = ChatRef::User { user_id, chat_id };
+                        let mut values = Vec::from(chat_ref_values(&chat));
+                        values.push(Bound::Int(message_id));
+                        let sql = reply_running_sql(&chat);
+                        let running: i64 = one_row(conn, sql, &values, |row| row.get(0))?;
+                        ReadAfterSession::ReplyRunning(running > 0)
+                    }
                 };
                 Ok(Some((session, next)))
             })
