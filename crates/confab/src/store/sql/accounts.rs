@@ -6,7 +6,9 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 use uuid::Uuid;
 
 use super::rows::{parse_uuid, ApiKeyRow, CredentialsRow, TenantRow, UserRow};
-use super::{is_unique_violation, Sql, SqlEngine, API_KEY_SQL, SESSION_USER_SQL};
+use super::{
+    is_unique_violation, tenant_chats_query, ListOf, Sql, SqlEngine, API_KEY_SQL, SESSION_USER_SQL,
+};
 use crate::domain::{Email, Timestamp};
 use crate::store::records::*;
 use crate::store::{ChatsFingerprint, ChatsPageStamp, StoreError, StoreResult, TenantChatsPage};
@@ -22,6 +24,19 @@ struct SessionAndRow {
     count: Option<i64>,
     newest: Option<i64>,
 }
+
+/// An API key and one chat of its tenant's page (none: the page is empty).
+#[derive(sqlx::FromRow)]
+struct KeyAndPageRow {
+    #[sqlx(flatten)]
+    key: ApiKeyRow,
+    chat_id: Option<i64>,
+    chat_version: Option<i64>,
+}
+
+/// What [`Sql::api_key_and_chats_stamp`] reads of each chat of the page: its stamp, and
+/// the order of the page.
+const KEY_PAGE_COLUMNS: &str = "id, version, created_at";
 
 /// Keys revoked after `$1` (whatever clock the revoker had: no upper bound).
 const REVOKED_KEYS_SQL: &str = "SELECT id FROM api_keys WHERE revoked_at > $1";
@@ -205,17 +220,32 @@ where
     }
 
     /// [`Store::api_key_and_chats_stamp`](crate::store::Store::api_key_and_chats_stamp)
-    /// as two reads, one after the other (PostgreSQL, and SQLite without its point reader).
+    /// as one statement (PostgreSQL, and SQLite without its point reader): the key, and
+    /// joined to it the page of its tenant's list, each chat's id and version, newest
+    /// first (one row with no chat when the page is empty; none when no key matches).
     pub async fn api_key_and_chats_stamp(
         &self,
         prefix: &str,
         page: &TenantChatsPage<'_>,
     ) -> StoreResult<Option<(ApiKeyRecord, ChatsPageStamp)>> {
-        let Some(key) = self.find_api_key(prefix).await? else {
+        let (page_sql, values) =
+            tenant_chats_query::<DB>(KEY_PAGE_COLUMNS, ListOf::KeyPrefix(prefix), page);
+        let sql = format!(
+            "SELECT k.id, k.tenant_id, k.name, k.prefix, k.secret_hash, k.created_at, \
+             k.last_used_at, k.revoked_at, p.id AS chat_id, p.version AS chat_version \
+             FROM api_keys k LEFT JOIN ({page_sql}) p ON TRUE WHERE k.prefix = $1 \
+             ORDER BY p.created_at DESC, p.id DESC"
+        );
+        let query = Self::bind_values(sqlx::query_as::<DB, KeyAndPageRow>(&sql), values);
+        let mut rows = query.fetch_all(&self.reader).await?.into_iter();
+        let Some(first) = rows.next() else {
             return Ok(None);
         };
-        let stamp = self.tenant_chats_stamp(key.tenant_id, page).await?;
-        Ok(Some((key, stamp)))
+        let stamp = std::iter::once((first.chat_id, first.chat_version))
+            .chain(rows.map(|row| (row.chat_id, row.chat_version)))
+            .filter_map(|(id, version)| Some((id?, version?)))
+            .collect();
+        Ok(Some((first.key.into_record()?, ChatsPageStamp(stamp))))
     }
 
     pub async fn revoke_api_key(&self, id: Uuid, at: Timestamp) -> StoreResult<ApiKeyRecord> {

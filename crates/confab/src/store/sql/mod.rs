@@ -31,7 +31,7 @@ mod import;
 pub(crate) mod lifecycle;
 mod messages;
 mod organise;
-pub(crate) use organise::{tenant_chats_query, CHAT_STAMP_COLUMNS};
+pub(crate) use organise::{tenant_chats_query, ListOf, CHAT_STAMP_COLUMNS};
 mod paged;
 pub(crate) use paged::FINGERPRINT_SQL;
 mod replies;

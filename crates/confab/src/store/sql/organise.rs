@@ -12,7 +12,7 @@ use super::{by_ref, Bound, Sql, SqlEngine, RELEASE_TENANT_BYTES_SQL};
 use crate::domain::{ChatChanges, Timestamp};
 use crate::store::records::*;
 use crate::store::StoreResult;
-use crate::store::{ChatsPageStamp, TenantChatsPage};
+use crate::store::TenantChatsPage;
 
 /// Ends a trashed chat's running replies `stopped` with their persisted text (`$1` chat
 /// id): their producers see them no longer generating and stop.
@@ -89,22 +89,11 @@ where
         tenant_id: Uuid,
         page: &TenantChatsPage<'_>,
     ) -> StoreResult<Vec<ChatRecord>> {
-        let (sql, values) = tenant_chats_query::<DB>(chat_columns!(), tenant_id, page);
+        let (sql, values) =
+            tenant_chats_query::<DB>(chat_columns!(), ListOf::Tenant(tenant_id), page);
         let query = Self::bind_values(sqlx::query_as::<DB, ChatRow>(&sql), values);
         let rows = query.fetch_all(&self.reader).await?;
         chats(rows)
-    }
-
-    /// The stamp of the page [`Self::list_tenant_chats`] answers for the same arguments:
-    /// the same statement, reading only each chat's id and version.
-    pub async fn tenant_chats_stamp(
-        &self,
-        tenant_id: Uuid,
-        page: &TenantChatsPage<'_>,
-    ) -> StoreResult<ChatsPageStamp> {
-        let (sql, values) = tenant_chats_query::<DB>(CHAT_STAMP_COLUMNS, tenant_id, page);
-        let query = Self::bind_values(sqlx::query_as::<DB, (i64, i64)>(&sql), values);
-        Ok(ChatsPageStamp(query.fetch_all(&self.reader).await?))
     }
 
     /// A user's trash, most recently trashed first: the newest 1,000 (a list answered
@@ -233,14 +222,23 @@ where
     }
 }
 
-/// What [`Sql::tenant_chats_stamp`] reads of each chat.
+/// What the stamp of a page of a tenant's list reads of each chat (the page's statement
+/// with these columns is the stamp).
 pub(crate) const CHAT_STAMP_COLUMNS: &str = "id, version";
+
+/// Whose chats a tenant's list reads, named by `$1`: the tenant's id, or the public
+/// prefix of an API key, whose tenant the statement looks up itself.
+#[derive(Clone, Copy)]
+pub(crate) enum ListOf<'a> {
+    Tenant(Uuid),
+    KeyPrefix(&'a str),
+}
 
 /// The statement of a tenant's chat list ([`Sql::list_tenant_chats`]) reading `columns`,
 /// and its values, in `$n` order, for either driver.
 pub(crate) fn tenant_chats_query<DB: SqlEngine>(
     columns: &str,
-    tenant_id: Uuid,
+    of: ListOf<'_>,
     page: &TenantChatsPage<'_>,
 ) -> (String, Vec<Bound>) {
     let TenantChatsPage {
@@ -249,14 +247,18 @@ pub(crate) fn tenant_chats_query<DB: SqlEngine>(
         after,
         limit,
     } = *page;
+    let (tenant, named) = match of {
+        ListOf::Tenant(id) => ("$1", id.hyphenated().to_string()),
+        ListOf::KeyPrefix(prefix) => (
+            "(SELECT tenant_id FROM api_keys WHERE prefix = $1)",
+            prefix.to_owned(),
+        ),
+    };
     let mut sql = format!(
-        "SELECT {columns} FROM chats WHERE tenant_id = $1 AND trashed_at IS {}",
+        "SELECT {columns} FROM chats WHERE tenant_id = {tenant} AND trashed_at IS {}",
         if trash { "NOT NULL" } else { "NULL" }
     );
-    let mut values = vec![
-        Bound::Text(tenant_id.hyphenated().to_string()),
-        Bound::Int(i64::from(limit)),
-    ];
+    let mut values = vec![Bound::Text(named), Bound::Int(i64::from(limit))];
     if !trash {
         sql.push_str(filter.archived.condition());
         if let Some(tag) = &filter.tag {

@@ -27,7 +27,7 @@ use super::records::{
     ReadAfterSession, Under, UserRecord,
 };
 use super::search::{SearchHit, SearchRequest, SearchScope};
-use super::sql::{tenant_chats_query, Sql, SqlEngine, SqlStore, CHAT_STAMP_COLUMNS};
+use super::sql::{tenant_chats_query, ListOf, Sql, SqlEngine, SqlStore, CHAT_STAMP_COLUMNS};
 use super::StoreResult;
 use crate::domain::search::Query;
 use crate::domain::Timestamp;
@@ -179,7 +179,8 @@ impl SqlEngine for Sqlite {
     ) -> StoreResult<Vec<ChatRecord>> {
         match &store.extras.points {
             Some(points) => {
-                let (sql, values) = tenant_chats_query::<Self>(chat_columns!(), tenant_id, page);
+                let (sql, values) =
+                    tenant_chats_query::<Self>(chat_columns!(), ListOf::Tenant(tenant_id), page);
                 points.chats(&sql, &values)
             }
             None => store.sql.list_tenant_chats(tenant_id, page).await,
@@ -193,7 +194,7 @@ impl SqlEngine for Sqlite {
     ) -> StoreResult<Option<(ApiKeyRecord, ChatsPageStamp)>> {
         match &store.extras.points {
             Some(points) => points.api_key_and(prefix, |tenant_id| {
-                tenant_chats_query::<Self>(CHAT_STAMP_COLUMNS, tenant_id, page)
+                tenant_chats_query::<Self>(CHAT_STAMP_COLUMNS, ListOf::Tenant(tenant_id), page)
             }),
             None => store.sql.api_key_and_chats_stamp(prefix, page).await,
         }
