@@ -115,11 +115,7 @@ impl PointReader {
                         message_id,
                     } => {
                         let chat = ChatRef::User { user_id, chat_id };
-                        let mut values = Vec::from(chat_ref_values(&chat));
-                        values.push(Bound::Int(message_id));
-                        let sql = reply_running_sql(&chat);
-                        let running: i64 = one_row(conn, sql, &values, |row| row.get(0))?;
-                        ReadAfterSession::ReplyRunning(running > 0)
+                        ReadAfterSession::ReplyRunning(reply_running_row(conn, &chat, message_id)?)
                     }
                 };
                 Ok(Some((session, next)))
@@ -176,11 +172,7 @@ impl PointReader {
     }
 
     pub fn reply_running(&self, chat: &ChatRef, message_id: i64) -> StoreResult<bool> {
-        let running: i64 =
-            self.by_chat(reply_running_sql(chat), chat, Some(message_id), |row| {
-                row.get(0)
-            })?;
-        Ok(running > 0)
+        self.with(|conn| reply_running_row(conn, chat, message_id))
     }
 
     /// The chats a statement built at run time selects (`chat_columns!` in order),
@@ -188,20 +180,6 @@ impl PointReader {
     pub fn chats(&self, sql: &str, values: &[Bound]) -> StoreResult<Vec<ChatRecord>> {
         let rows = self.with(|conn| all_rows(conn, sql, values, read_chat_row))?;
         chats(rows)
-    }
-
-    /// The one row of `sql`, a statement of [`by_ref`](crate::store::sql::by_ref) shape
-    /// bound to `chat`, and `$3` when given.
-    fn by_chat<T>(
-        &self,
-        sql: &'static str,
-        chat: &ChatRef,
-        third: Option<i64>,
-        row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-    ) -> StoreResult<T> {
-        let mut values = Vec::from(chat_ref_values(chat));
-        values.extend(third.map(Bound::Int));
-        self.with(|conn| one_row(conn, sql, &values, row))
     }
 }
 
@@ -247,6 +225,14 @@ fn version_row(conn: &Connection, chat: &ChatRef) -> rusqlite::Result<ChatVersio
             })
         },
     )
+}
+
+/// Whether message `message_id` of `chat` is being generated (`reply_running_sql`).
+fn reply_running_row(conn: &Connection, chat: &ChatRef, message_id: i64) -> rusqlite::Result<bool> {
+    let mut values = Vec::from(chat_ref_values(chat));
+    values.push(Bound::Int(message_id));
+    let running: i64 = one_row(conn, reply_running_sql(chat), &values, |row| row.get(0))?;
+    Ok(running > 0)
 }
 
 /// Runs `read` inside one read transaction on `conn`, and ends it whatever happened.
