@@ -7,7 +7,8 @@ use uuid::Uuid;
 
 use super::rows::{parse_uuid, ApiKeyRow, CredentialsRow, TenantRow, UserRow};
 use super::{
-    is_unique_violation, tenant_chats_query, ListOf, Sql, SqlEngine, API_KEY_SQL, SESSION_USER_SQL,
+    is_unique_violation, session_user_sql, tenant_chats_query, ListOf, Sql, SqlEngine, API_KEY_SQL,
+    SESSION_USER_SQL,
 };
 use crate::domain::{Email, Timestamp};
 use crate::store::records::*;
@@ -46,30 +47,28 @@ const ENDED_SESSIONS_SQL: &str = "SELECT token_hash FROM sessions WHERE revoked_
      UNION ALL SELECT token_hash FROM ended_sessions WHERE ended_at > $1";
 /// The user of a live session (`$1` token hash, `$2` now) and the version of its chat
 /// `$3` (NULL when the chat is not the user's, or trashed), in one statement.
-const SESSION_USER_AND_CHAT_VERSION_SQL: &str =
-    "SELECT u.id, u.tenant_id, u.email, u.created_at, u.updated_at, \
-     c.version AS version, CAST(NULL AS BIGINT) AS count, CAST(NULL AS BIGINT) AS newest \
-     FROM sessions s JOIN users u ON u.id = s.user_id \
-     LEFT JOIN chats c ON c.id = $3 AND c.user_id = u.id AND c.trashed_at IS NULL \
-     WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2";
+const SESSION_USER_AND_CHAT_VERSION_SQL: &str = session_user_sql!(
+    ", c.version AS version, CAST(NULL AS BIGINT) AS count, CAST(NULL AS BIGINT) AS newest",
+    " LEFT JOIN chats c ON c.id = $3 AND c.user_id = u.id AND c.trashed_at IS NULL",
+    ""
+);
 /// The user of a live session and its chats fingerprint (as `FINGERPRINT_SQL`), in one
 /// statement.
-const SESSION_USER_AND_FINGERPRINT_SQL: &str =
-    "SELECT u.id, u.tenant_id, u.email, u.created_at, u.updated_at, \
-     CAST(SUM(c.version) AS BIGINT) AS version, COUNT(c.id) AS count, MAX(c.id) AS newest \
-     FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN chats c ON c.user_id = u.id \
-     WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 \
-     GROUP BY u.id, u.tenant_id, u.email, u.created_at, u.updated_at";
+const SESSION_USER_AND_FINGERPRINT_SQL: &str = session_user_sql!(
+    ", CAST(SUM(c.version) AS BIGINT) AS version, COUNT(c.id) AS count, MAX(c.id) AS newest",
+    " LEFT JOIN chats c ON c.user_id = u.id",
+    " GROUP BY u.id, u.tenant_id, u.email, u.created_at, u.updated_at"
+);
 /// The user of a live session and whether message `$4` of its chat `$3` is being
 /// generated (as `reply_running_sql`), in one statement.
-const SESSION_USER_AND_REPLY_RUNNING_SQL: &str =
-    "SELECT u.id, u.tenant_id, u.email, u.created_at, u.updated_at, \
-     CAST(NULL AS BIGINT) AS version, (SELECT count(*) FROM messages m \
+const SESSION_USER_AND_REPLY_RUNNING_SQL: &str = session_user_sql!(
+    ", CAST(NULL AS BIGINT) AS version, (SELECT count(*) FROM messages m \
      JOIN chats c ON c.id = m.chat_id WHERE c.id = $3 AND c.user_id = u.id \
      AND c.trashed_at IS NULL AND m.id = $4 AND m.status = 'generating') AS count, \
-     CAST(NULL AS BIGINT) AS newest \
-     FROM sessions s JOIN users u ON u.id = s.user_id \
-     WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2";
+     CAST(NULL AS BIGINT) AS newest",
+    "",
+    ""
+);
 /// Chats erased with their user after `$1`.
 const ERASED_CHATS_SQL: &str =
     "SELECT chat_id, chat_uuid, version FROM erased_chats WHERE erased_at > $1";
@@ -230,10 +229,10 @@ where
     ) -> StoreResult<Option<(ApiKeyRecord, ChatsPageStamp)>> {
         let (page_sql, values) =
             tenant_chats_query::<DB>(KEY_PAGE_COLUMNS, ListOf::KeyPrefix(prefix), page);
+        // `API_KEY_SQL` and the page both name the prefix `$1`.
         let sql = format!(
-            "SELECT k.id, k.tenant_id, k.name, k.prefix, k.secret_hash, k.created_at, \
-             k.last_used_at, k.revoked_at, p.id AS chat_id, p.version AS chat_version \
-             FROM api_keys k LEFT JOIN ({page_sql}) p ON TRUE WHERE k.prefix = $1 \
+            "SELECT k.*, p.id AS chat_id, p.version AS chat_version \
+             FROM ({API_KEY_SQL}) k LEFT JOIN ({page_sql}) p ON TRUE \
              ORDER BY p.created_at DESC, p.id DESC"
         );
         let query = Self::bind_values(sqlx::query_as::<DB, KeyAndPageRow>(&sql), values);

@@ -327,11 +327,25 @@ pub(crate) const API_KEY_SQL: &str =
     "SELECT id, tenant_id, name, prefix, secret_hash, created_at, last_used_at, revoked_at \
      FROM api_keys WHERE prefix = $1";
 
+/// A statement reading the user of a live session (`$1` token hash, `$2` now): the
+/// columns of `rows::UserRow`, then `$columns` (each led by a comma) from what `$joins`
+/// adds, then `$tail`. One place says what a live session is.
+macro_rules! session_user_sql {
+    ($columns:literal, $joins:literal, $tail:literal) => {
+        concat!(
+            "SELECT u.id, u.tenant_id, u.email, u.created_at, u.updated_at",
+            $columns,
+            " FROM sessions s JOIN users u ON u.id = s.user_id",
+            $joins,
+            " WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
+            $tail
+        )
+    };
+}
+pub(crate) use session_user_sql;
+
 /// The user of a live session (`$1` token hash, `$2` now).
-pub(crate) const SESSION_USER_SQL: &str =
-    "SELECT u.id, u.tenant_id, u.email, u.created_at, u.updated_at \
-     FROM sessions s JOIN users u ON u.id = s.user_id \
-     WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2";
+pub(crate) const SESSION_USER_SQL: &str = session_user_sql!("", "", "");
 
 /// Gives a tenant's message bytes back when messages or chats are deleted
 /// (`$1` tenant id, `$2` bytes).
