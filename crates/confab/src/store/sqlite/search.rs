@@ -9,13 +9,15 @@ use uuid::Uuid;
 
 /// The tenant's mark on each of its entries: `t<the first 48 bits of the tenant id in
 /// hex>`, which no two tenants share (ids are drawn so), then the entry's kind: `x` a
-/// word, `z` a head (see [`extras`]). Each tenant's entries are
+/// word, `z` a head, `y` a pair of common words (see [`extras`]), or `y` alone the break
+/// between two runs of pairs. Each tenant's entries are
 /// then distinct words to FTS5, so a search matches only its tenant's documents, without
 /// a scope word that every document of the tenant holds (FTS5 would walk that word's
 /// whole list on every search: about 30 ms at a million messages).
 struct Marks {
     word: String,
     head: String,
+    pair: String,
 }
 
 impl Marks {
@@ -25,6 +27,7 @@ impl Marks {
         Marks {
             word: format!("{tenant}x"),
             head: format!("{tenant}z"),
+            pair: format!("{tenant}y"),
         }
     }
 
@@ -35,22 +38,30 @@ impl Marks {
     fn head(&self, head: &str) -> String {
         format!("{}{head}", self.head)
     }
+
+    fn pair(&self, pair: &str) -> String {
+        format!("{}{pair}", self.pair)
+    }
 }
 
-/// A text's document: its words, then their heads, each marked with the tenant and its
-/// kind, separated by spaces, which the `ascii` tokenizer splits on (every entry is
-/// letters and digits, so nothing else splits it). Heads come after the last word, so
-/// the words' positions are their own.
+/// A text's document: its words, then their heads, then its runs of common pairs with a
+/// break between each two, each entry marked with the tenant and its kind, separated by
+/// spaces, which the `ascii` tokenizer splits on (every entry is letters and digits, so
+/// nothing else splits it). Heads and pairs come after the last word, so the words'
+/// positions are their own; a phrase of pairs matches only pairs next to each other in
+/// one run, which are next to each other in the text (see [`extras::pair_runs`]).
 pub(super) fn document(text: &str, tenant: Uuid) -> String {
     Unmarked::of(text).document(tenant)
 }
 
-/// A text's words and heads before they are marked with a tenant: the costly part of a
+/// A text's entries before they are marked with a tenant: the costly part of a
 /// [`document`], which group commit's callers make before their writes queue (the
 /// tenant of a user's chat is known only inside the write).
 pub(super) struct Unmarked {
     words: Vec<String>,
     heads: Vec<String>,
+    /// The pair entries, with an empty one for each break between runs.
+    pairs: Vec<String>,
 }
 
 impl Unmarked {
@@ -60,7 +71,18 @@ impl Unmarked {
             .into_iter()
             .map(str::to_owned)
             .collect();
-        Unmarked { words, heads }
+        let mut pairs = Vec::new();
+        for run in extras::pair_runs(&words) {
+            if !pairs.is_empty() {
+                pairs.push(String::new());
+            }
+            pairs.extend(run);
+        }
+        Unmarked {
+            words,
+            heads,
+            pairs,
+        }
     }
 
     /// The [`document`] of the text, for `tenant`: written into one string (this runs
@@ -71,12 +93,15 @@ impl Unmarked {
             .words
             .iter()
             .map(|w| (&marks.word, w))
-            .chain(self.heads.iter().map(|h| (&marks.head, h)));
-        let length = (self.words.len() + self.heads.len()) * (marks.word.len() + 1)
+            .chain(self.heads.iter().map(|h| (&marks.head, h)))
+            .chain(self.pairs.iter().map(|p| (&marks.pair, p)));
+        let entries_count = self.words.len() + self.heads.len() + self.pairs.len();
+        let length = entries_count * (marks.word.len() + 1)
             + self
                 .words
                 .iter()
                 .chain(&self.heads)
+                .chain(&self.pairs)
                 .map(String::len)
                 .sum::<usize>();
         let mut document = String::with_capacity(length);
@@ -93,6 +118,7 @@ impl Unmarked {
 
 /// The FTS5 expression of `query` within `scope`: each term a quoted phrase of marked
 /// words (`"tx…a tx…b"`, `"tx…pref"*`), or the head that stands for it (`"tz…pre"`),
+/// or the pairs that stand for a phrase of common words (`"ty…of0the ty…the0end"`),
 /// then the user's and chat's scope words (`"u7"`, `"c…"`), all joined by AND. No column
 /// filter: marked entries are only ever in `terms` and scope words only in `scope`, and
 /// a filter costs FTS5 a pass over each candidate's positions (about 8 % of a phrase
@@ -105,6 +131,11 @@ pub(super) fn expression(query: &Query, scope: &SearchScope) -> String {
     for term in &query.terms {
         if let Some(head) = extras::term_head(term) {
             parts.push(quoted(&marks.head(head)));
+            continue;
+        }
+        if let Some(pairs) = extras::term_pairs(term) {
+            let pairs: Vec<String> = pairs.iter().map(|p| marks.pair(p)).collect();
+            parts.push(quoted(&pairs.join(" ")));
             continue;
         }
         let words: Vec<String> = term.words.iter().map(|w| marks.word(w)).collect();
@@ -217,5 +248,29 @@ mod tests {
             format!("{m}xhello {m}xworld {m}zhel {m}zwor")
         );
         assert_eq!(document("", tenant), "");
+    }
+
+    #[test]
+    fn runs_of_common_pairs_follow_the_heads_with_a_break_between_runs() {
+        let tenant = Uuid::from_u128(0xabc);
+        let m = "t000000000000";
+        assert_eq!(
+            document("of the cat, the end of it", tenant),
+            format!(
+                "{m}xof {m}xthe {m}xcat {m}xthe {m}xend {m}xof {m}xit \
+                 {m}zcat {m}zend {m}zthe {m}yof0the {m}y {m}yof0it"
+            )
+        );
+        let q = Query::parse(r#""of the" "the cat""#).expect("parses");
+        assert_eq!(
+            expression(
+                &q,
+                &SearchScope {
+                    tenant_id: tenant,
+                    ..SearchScope::default()
+                }
+            ),
+            format!(r#""{m}yof0the" AND "{m}xthe {m}xcat""#)
+        );
     }
 }

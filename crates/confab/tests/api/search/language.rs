@@ -14,7 +14,7 @@ crate::per_backend!(
 );
 
 /// The corpus, one message each, in posting order.
-const CORPUS: [&str; 22] = [
+const CORPUS: [&str; 24] = [
     "The quick brown fox jumps over the lazy dog",
     "brown quick thinking saves the day",
     "confab is a chat server",
@@ -37,6 +37,8 @@ const CORPUS: [&str; 22] = [
     "かきを食べた",
     "がきが来た",
     "jumps over the dog, then the lazy one",
+    "Most of them were here, but not all of them",
+    "them were x were here",
 ];
 
 /// Each query and the corpus texts it must find (a set: relevance order is the
@@ -59,6 +61,14 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("\"over the lazy\"", &[CORPUS[0]]),
     ("\"over the\"", &[CORPUS[0], CORPUS[21]]),
     ("over_the_laz*", &[CORPUS[0]]),
+    // Phrases of common words only (searched as pairs of them, docs/architecture.md).
+    ("\"them were here\"", &[CORPUS[22]]),
+    ("\"were here\"", &[CORPUS[22], CORPUS[23]]),
+    ("\"all of them\"", &[CORPUS[22]]),
+    ("\"here but not\" most", &[CORPUS[22]]),
+    ("\"of them were\"", &[CORPUS[22]]),
+    ("\"them of\"", &[]),
+    ("\"were x were\"", &[CORPUS[23]]),
     // Prefixes, not infixes.
     ("conf*", &[CORPUS[2], CORPUS[3]]),
     ("CONFIG*", &[CORPUS[3]]),

@@ -13,6 +13,9 @@ use crate::support::{Auth, Backend, TestApp, TestDatabase, TestUser};
 
 crate::per_backend!(chats_made_before_search_are_found_after_it);
 
+/// The last SQLite migration before documents held pairs of common words.
+const BEFORE_PAIRS: i64 = 11;
+
 /// The last migration before search (the message tree).
 const BEFORE_SEARCH: i64 = 4;
 
@@ -120,6 +123,15 @@ async fn chats_made_before_search_are_found_after_it(backend: Backend) {
         message_ids(&user_hits(&app, &user, "\"travel line\"").await).len(),
         2
     );
+    // Phrases of common words only, which the index holds as pairs.
+    assert_eq!(
+        message_ids(&user_hits(&app, &user, "\"is the\"").await),
+        [1]
+    );
+    assert_eq!(
+        message_ids(&user_hits(&app, &user, "\"about the\"").await),
+        [3]
+    );
 
     // The tenant sees both chats, folded and CJK text included.
     let hits = tenant_hits(&app, &key, &[("q", "creme brulee")]).await;
@@ -144,4 +156,40 @@ async fn chats_made_before_search_are_found_after_it(backend: Backend) {
     assert_eq!(status, reqwest::StatusCode::OK, "{body}");
     assert!(user_hits(&app, &user, "budget").await.is_empty());
     assert_eq!(tenant_hits(&app, &key, &[("q", "brulee")]).await.len(), 1);
+}
+
+/// A SQLite database indexed before documents held pairs of common words: its documents
+/// (written here as that release wrote them, words and heads only) are replaced when the
+/// server next starts, so a phrase of common words finds its rows (PostgreSQL checks
+/// phrases on the rows themselves and needed no new documents).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_documents_written_before_pairs_are_indexed_again() {
+    let database = TestDatabase::create(Backend::Sqlite).await;
+    let marked = "t5ea4c4000000";
+    let old_documents = format!(
+        "INSERT INTO message_search (rowid, terms, scope) VALUES
+            (-1, '{marked}xis {marked}xthe {marked}xbudget {marked}xspreadsheet {marked}xfinal \
+                  {marked}zbud {marked}zfin {marked}zspr {marked}zthe', 'c{chat} u7');",
+        chat = CHAT_A.replace('-', ""),
+    );
+    let counters = COUNTERS.replace("{bytes}", "LENGTH(CAST(m.message AS BLOB))");
+    let rows = format!("{OLD_ROWS}{counters}{old_documents}");
+    database_at(Backend::Sqlite, &database.url, BEFORE_PAIRS, &rows).await;
+    let app = TestApp::spawn_on(database, |_| {}).await;
+    let (_, key) = confab::cli::issue_key(
+        app.store().as_ref(),
+        Uuid::parse_str(TENANT).expect("uuid"),
+        "after",
+    )
+    .await
+    .expect("key");
+    let key = Auth::Key(key);
+    let hits = tenant_hits(&app, &key, &[("q", "\"is the\"")]).await;
+    assert_eq!(message_ids(&hits), [1], "{hits:?}");
+    // Each row once: the old document went, and every row of the database is indexed.
+    let hits = tenant_hits(&app, &key, &[("q", "budget")]).await;
+    let mut ids = message_ids(&hits);
+    ids.sort_unstable();
+    assert_eq!(ids, [1, 3], "{hits:?}");
+    assert_eq!(name_hits(&hits), ["Quarterly budget review"]);
 }
