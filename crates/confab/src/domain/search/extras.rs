@@ -4,8 +4,10 @@
 //!   length (`con*`) is then one list, not the union of the lists of every word it begins,
 //!   which the engines build in full before returning a single match (tens of
 //!   milliseconds at a million messages for a prefix that begins many words). A head is
-//!   exactly the set of words its prefix matches, so it replaces the prefix in the query;
-//!   longer prefixes begin few enough words to be expanded.
+//!   exactly the set of words its prefix matches, so it replaces the prefix in the query.
+//!   SQLite's documents also hold each word's long head, one character more
+//!   ([`LONG_HEAD_CHARS`]), for the same reason; longer prefixes begin few enough words
+//!   to be expanded.
 //! * Each pair of adjacent [common](is_common) words (`of the`), in runs (see
 //!   [`pair_runs`]). A phrase of common words only (`"one of the"`) is then a phrase of
 //!   rare pairs, where its words would each be in nearly every document: the engine
@@ -16,12 +18,15 @@ use super::query::MIN_PREFIX_CHARS;
 use super::text::is_unspaced;
 use super::Term;
 
-/// The head of `word`, if it has one: its first [`MIN_PREFIX_CHARS`] characters, for a
-/// word of at least that many outside the unspaced scripts.
-pub fn head(word: &str) -> Option<&str> {
+/// Characters of a long head.
+pub const LONG_HEAD_CHARS: usize = MIN_PREFIX_CHARS + 1;
+
+/// The first `chars` characters of `word`, for a word of at least that many outside the
+/// unspaced scripts.
+fn first_chars(word: &str, chars: usize) -> Option<&str> {
     let mut ends = word.char_indices().map(|(at, c)| (at + c.len_utf8(), c));
     let mut end = 0;
-    for _ in 0..MIN_PREFIX_CHARS {
+    for _ in 0..chars {
         let (at, c) = ends.next()?;
         if is_unspaced(c) {
             return None;
@@ -31,9 +36,28 @@ pub fn head(word: &str) -> Option<&str> {
     Some(&word[..end])
 }
 
+/// The head of `word`, if it has one: its first [`MIN_PREFIX_CHARS`] characters.
+pub fn head(word: &str) -> Option<&str> {
+    first_chars(word, MIN_PREFIX_CHARS)
+}
+
+/// The long head of `word`, if it has one: its first [`LONG_HEAD_CHARS`] characters.
+pub fn long_head(word: &str) -> Option<&str> {
+    first_chars(word, LONG_HEAD_CHARS)
+}
+
 /// The distinct heads of a document's `words`, sorted.
 pub fn heads(words: &[String]) -> Vec<&str> {
-    let mut heads: Vec<&str> = words.iter().filter_map(|w| head(w)).collect();
+    distinct(words, head)
+}
+
+/// The distinct long heads of a document's `words`, sorted.
+pub fn long_heads(words: &[String]) -> Vec<&str> {
+    distinct(words, long_head)
+}
+
+fn distinct(words: &[String], of: fn(&str) -> Option<&str>) -> Vec<&str> {
+    let mut heads: Vec<&str> = words.iter().filter_map(|w| of(w)).collect();
     heads.sort_unstable();
     heads.dedup();
     heads
@@ -41,8 +65,17 @@ pub fn heads(words: &[String]) -> Vec<&str> {
 
 /// The head that stands for `term`: a lone prefix exactly as long as a head.
 pub fn term_head(term: &Term) -> Option<&str> {
+    lone_prefix(term, head)
+}
+
+/// The long head that stands for `term`: a lone prefix exactly as long as a long head.
+pub fn term_long_head(term: &Term) -> Option<&str> {
+    lone_prefix(term, long_head)
+}
+
+fn lone_prefix(term: &Term, of: fn(&str) -> Option<&str>) -> Option<&str> {
     match term.words.as_slice() {
-        [word] if term.prefix && head(word) == Some(word.as_str()) => Some(word.as_str()),
+        [word] if term.prefix && of(word) == Some(word.as_str()) => Some(word.as_str()),
         _ => None,
     }
 }
@@ -129,6 +162,11 @@ mod tests {
         assert_eq!(heads(&words("the cat saw the cat")), ["cat", "saw", "the"]);
         assert_eq!(heads(&words("a ab Été 東京都 x東京")), ["ete"]);
         assert_eq!(head("b東京"), None);
+        assert_eq!(
+            long_heads(&words("the cat saw the cats, naïve conf")),
+            ["cats", "conf", "naiv"]
+        );
+        assert_eq!(long_head("ab東京"), None);
     }
 
     #[test]
@@ -187,5 +225,7 @@ mod tests {
         let q = Query::parse("bra* brai* snake_cas* word 東*").expect("q");
         let heads: Vec<Option<&str>> = q.terms.iter().map(term_head).collect();
         assert_eq!(heads, [Some("bra"), None, None, None, None]);
+        let long: Vec<Option<&str>> = q.terms.iter().map(term_long_head).collect();
+        assert_eq!(long, [None, Some("brai"), None, None, None]);
     }
 }

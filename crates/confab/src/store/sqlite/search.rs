@@ -9,14 +9,15 @@ use uuid::Uuid;
 
 /// The tenant's mark on each of its entries: `t<the first 48 bits of the tenant id in
 /// hex>`, which no two tenants share (ids are drawn so), then the entry's kind: `x` a
-/// word, `z` a head, `y` a pair of common words (see [`extras`]), or `y` alone the break
-/// between two runs of pairs. Each tenant's entries are
+/// word, `z` a head, `v` a long head, `y` a pair of common words (see [`extras`]), or `y`
+/// alone the break between two runs of pairs. Each tenant's entries are
 /// then distinct words to FTS5, so a search matches only its tenant's documents, without
 /// a scope word that every document of the tenant holds (FTS5 would walk that word's
 /// whole list on every search: about 30 ms at a million messages).
 struct Marks {
     word: String,
     head: String,
+    long_head: String,
     pair: String,
 }
 
@@ -27,6 +28,7 @@ impl Marks {
         Marks {
             word: format!("{tenant}x"),
             head: format!("{tenant}z"),
+            long_head: format!("{tenant}v"),
             pair: format!("{tenant}y"),
         }
     }
@@ -39,12 +41,17 @@ impl Marks {
         format!("{}{head}", self.head)
     }
 
+    fn long_head(&self, head: &str) -> String {
+        format!("{}{head}", self.long_head)
+    }
+
     fn pair(&self, pair: &str) -> String {
         format!("{}{pair}", self.pair)
     }
 }
 
-/// A text's document: its words, then their heads, then its runs of common pairs with a
+/// A text's document: its words, then their heads and long heads, then its runs of common
+/// pairs with a
 /// break between each two, each entry marked with the tenant and its kind, separated by
 /// spaces, which the `ascii` tokenizer splits on (every entry is letters and digits, so
 /// nothing else splits it). Heads and pairs come after the last word, so the words'
@@ -60,6 +67,7 @@ pub(super) fn document(text: &str, tenant: Uuid) -> String {
 pub(super) struct Unmarked {
     words: Vec<String>,
     heads: Vec<String>,
+    long_heads: Vec<String>,
     /// The pair entries, with an empty one for each break between runs.
     pairs: Vec<String>,
 }
@@ -67,10 +75,9 @@ pub(super) struct Unmarked {
 impl Unmarked {
     pub(super) fn of(text: &str) -> Unmarked {
         let words = indexed_words(text);
-        let heads = extras::heads(&words)
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
+        let owned = |heads: Vec<&str>| heads.into_iter().map(str::to_owned).collect();
+        let heads = owned(extras::heads(&words));
+        let long_heads = owned(extras::long_heads(&words));
         let mut pairs = Vec::new();
         for run in extras::pair_runs(&words) {
             if !pairs.is_empty() {
@@ -81,6 +88,7 @@ impl Unmarked {
         Unmarked {
             words,
             heads,
+            long_heads,
             pairs,
         }
     }
@@ -94,13 +102,16 @@ impl Unmarked {
             .iter()
             .map(|w| (&marks.word, w))
             .chain(self.heads.iter().map(|h| (&marks.head, h)))
+            .chain(self.long_heads.iter().map(|h| (&marks.long_head, h)))
             .chain(self.pairs.iter().map(|p| (&marks.pair, p)));
-        let entries_count = self.words.len() + self.heads.len() + self.pairs.len();
+        let entries_count =
+            self.words.len() + self.heads.len() + self.long_heads.len() + self.pairs.len();
         let length = entries_count * (marks.word.len() + 1)
             + self
                 .words
                 .iter()
                 .chain(&self.heads)
+                .chain(&self.long_heads)
                 .chain(&self.pairs)
                 .map(String::len)
                 .sum::<usize>();
@@ -117,7 +128,8 @@ impl Unmarked {
 }
 
 /// The FTS5 expression of `query` within `scope`: each term a quoted phrase of marked
-/// words (`"tx…a tx…b"`, `"tx…pref"*`), or the head that stands for it (`"tz…pre"`),
+/// words (`"tx…a tx…b"`, `"tx…prefi"*`), or the head or long head that stands for it
+/// (`"tz…pre"`, `"tv…pref"`),
 /// or the pairs that stand for a phrase of common words (`"ty…of0the ty…the0end"`),
 /// then the user's and chat's scope words (`"u7"`, `"c…"`), all joined by AND. No column
 /// filter: marked entries are only ever in `terms` and scope words only in `scope`, and
@@ -131,6 +143,10 @@ pub(super) fn expression(query: &Query, scope: &SearchScope) -> String {
     for term in &query.terms {
         if let Some(head) = extras::term_head(term) {
             parts.push(quoted(&marks.head(head)));
+            continue;
+        }
+        if let Some(head) = extras::term_long_head(term) {
+            parts.push(quoted(&marks.long_head(head)));
             continue;
         }
         if let Some(pairs) = extras::term_pairs(term) {
@@ -231,7 +247,7 @@ mod tests {
     fn entries_carry_their_tenant_and_queries_become_quoted_phrases() {
         let tenant = Uuid::from_u128(0xabc);
         let m = "t000000000000";
-        let q = Query::parse(r#"Café "new york" conf* 東京都 bra*"#).expect("parses");
+        let q = Query::parse(r#"Café "new york" confi* 東京都 bra* conf*"#).expect("parses");
         let scope = SearchScope {
             tenant_id: tenant,
             user_id: Some(7),
@@ -240,12 +256,12 @@ mod tests {
         assert_eq!(
             expression(&q, &scope),
             format!(
-                r#""{m}xcafe" AND "{m}xnew {m}xyork" AND "{m}xconf"* AND "{m}x東京 {m}x京都" AND "{m}zbra" AND "u7""#
+                r#""{m}xcafe" AND "{m}xnew {m}xyork" AND "{m}xconfi"* AND "{m}x東京 {m}x京都" AND "{m}zbra" AND "{m}vconf" AND "u7""#
             )
         );
         assert_eq!(
             document("Hello, Wörld!", tenant),
-            format!("{m}xhello {m}xworld {m}zhel {m}zwor")
+            format!("{m}xhello {m}xworld {m}zhel {m}zwor {m}vhell {m}vworl")
         );
         assert_eq!(document("", tenant), "");
     }

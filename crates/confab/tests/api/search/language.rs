@@ -74,6 +74,10 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("CONFIG*", &[CORPUS[3]]),
     ("fab*", &[]),
     ("confab*", &[CORPUS[2]]),
+    ("quic*", &[CORPUS[0], CORPUS[1]]),
+    ("NAÏV*", &[CORPUS[6], CORPUS[7]]),
+    ("lazy*", &[CORPUS[0], CORPUS[21]]),
+    ("spre*", &[]),
     ("fab", &[]),
     // Diacritics both ways, and full-width Latin.
     ("cafe", &[CORPUS[4], CORPUS[5]]),

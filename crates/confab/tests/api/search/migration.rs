@@ -158,38 +158,47 @@ async fn chats_made_before_search_are_found_after_it(backend: Backend) {
     assert_eq!(tenant_hits(&app, &key, &[("q", "brulee")]).await.len(), 1);
 }
 
-/// A SQLite database indexed before documents held pairs of common words: its documents
-/// (written here as that release wrote them, words and heads only) are replaced when the
-/// server next starts, so a phrase of common words finds its rows (PostgreSQL checks
-/// phrases on the rows themselves and needed no new documents).
+/// SQLite databases indexed before documents held pairs of common words (migration 12),
+/// and before they held long heads (13): their documents (written here as those releases
+/// wrote them) are replaced when the server next starts, so a phrase of common words and
+/// a four-letter prefix find their rows (PostgreSQL checks phrases on the rows themselves
+/// and expands prefixes: its documents did not change).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_documents_written_before_pairs_are_indexed_again() {
-    let database = TestDatabase::create(Backend::Sqlite).await;
-    let marked = "t5ea4c4000000";
-    let old_documents = format!(
-        "INSERT INTO message_search (rowid, terms, scope) VALUES
-            (-1, '{marked}xis {marked}xthe {marked}xbudget {marked}xspreadsheet {marked}xfinal \
-                  {marked}zbud {marked}zfin {marked}zspr {marked}zthe', 'c{chat} u7');",
-        chat = CHAT_A.replace('-', ""),
+async fn sqlite_documents_of_older_releases_are_indexed_again() {
+    let m = "t5ea4c4000000";
+    let words_and_heads = format!(
+        "{m}xis {m}xthe {m}xbudget {m}xspreadsheet {m}xfinal {m}zbud {m}zfin {m}zspr {m}zthe"
     );
-    let counters = COUNTERS.replace("{bytes}", "LENGTH(CAST(m.message AS BLOB))");
-    let rows = format!("{OLD_ROWS}{counters}{old_documents}");
-    database_at(Backend::Sqlite, &database.url, BEFORE_PAIRS, &rows).await;
-    let app = TestApp::spawn_on(database, |_| {}).await;
-    let (_, key) = confab::cli::issue_key(
-        app.store().as_ref(),
-        Uuid::parse_str(TENANT).expect("uuid"),
-        "after",
-    )
-    .await
-    .expect("key");
-    let key = Auth::Key(key);
-    let hits = tenant_hits(&app, &key, &[("q", "\"is the\"")]).await;
-    assert_eq!(message_ids(&hits), [1], "{hits:?}");
-    // Each row once: the old document went, and every row of the database is indexed.
-    let hits = tenant_hits(&app, &key, &[("q", "budget")]).await;
-    let mut ids = message_ids(&hits);
-    ids.sort_unstable();
-    assert_eq!(ids, [1, 3], "{hits:?}");
-    assert_eq!(name_hits(&hits), ["Quarterly budget review"]);
+    for (version, terms) in [
+        (BEFORE_PAIRS, words_and_heads.clone()),
+        (BEFORE_PAIRS + 1, format!("{words_and_heads} {m}yis0the")),
+    ] {
+        let database = TestDatabase::create(Backend::Sqlite).await;
+        let old_documents = format!(
+            "INSERT INTO message_search (rowid, terms, scope) VALUES (-1, '{terms}', 'c{chat} u7');",
+            chat = CHAT_A.replace('-', ""),
+        );
+        let counters = COUNTERS.replace("{bytes}", "LENGTH(CAST(m.message AS BLOB))");
+        let rows = format!("{OLD_ROWS}{counters}{old_documents}");
+        database_at(Backend::Sqlite, &database.url, version, &rows).await;
+        let app = TestApp::spawn_on(database, |_| {}).await;
+        let (_, key) = confab::cli::issue_key(
+            app.store().as_ref(),
+            Uuid::parse_str(TENANT).expect("uuid"),
+            "after",
+        )
+        .await
+        .expect("key");
+        let key = Auth::Key(key);
+        let hits = tenant_hits(&app, &key, &[("q", "\"is the\"")]).await;
+        assert_eq!(message_ids(&hits), [1], "at {version}: {hits:?}");
+        // Each row once: the old document went, and every row of the database is indexed.
+        for q in ["budget", "budg*"] {
+            let hits = tenant_hits(&app, &key, &[("q", q)]).await;
+            let mut ids = message_ids(&hits);
+            ids.sort_unstable();
+            assert_eq!(ids, [1, 3], "at {version}, {q}: {hits:?}");
+            assert_eq!(name_hits(&hits), ["Quarterly budget review"], "{q}");
+        }
+    }
 }
