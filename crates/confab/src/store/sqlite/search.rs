@@ -33,30 +33,19 @@ impl Marks {
         }
     }
 
-    fn word(&self, word: &str) -> String {
-        format!("{}{word}", self.word)
-    }
-
-    fn head(&self, head: &str) -> String {
-        format!("{}{head}", self.head)
-    }
-
-    fn long_head(&self, head: &str) -> String {
-        format!("{}{head}", self.long_head)
-    }
-
-    fn pair(&self, pair: &str) -> String {
-        format!("{}{pair}", self.pair)
+    /// `entry` under one of these marks.
+    fn marked(mark: &str, entry: &str) -> String {
+        format!("{mark}{entry}")
     }
 }
 
 /// A text's document: its words, then their heads and long heads, then its runs of common
-/// pairs with a
-/// break between each two, each entry marked with the tenant and its kind, separated by
-/// spaces, which the `ascii` tokenizer splits on (every entry is letters and digits, so
-/// nothing else splits it). Heads and pairs come after the last word, so the words'
-/// positions are their own; a phrase of pairs matches only pairs next to each other in
-/// one run, which are next to each other in the text (see [`extras::pair_runs`]).
+/// pairs with a break between each two, each entry marked with the tenant and its kind,
+/// separated by spaces, which the `ascii` tokenizer splits on (every entry is letters and
+/// digits, so nothing else splits it). Heads and pairs come after the last word, so the
+/// words' positions are their own; a phrase of pairs matches only pairs next to each
+/// other in one run, which are next to each other in the text (see
+/// [`extras::pair_runs`]).
 pub(super) fn document(text: &str, tenant: Uuid) -> String {
     Unmarked::of(text).document(tenant)
 }
@@ -129,8 +118,8 @@ impl Unmarked {
 
 /// The FTS5 expression of `query` within `scope`: each term a quoted phrase of marked
 /// words (`"tx…a tx…b"`, `"tx…prefi"*`), or the head or long head that stands for it
-/// (`"tz…pre"`, `"tv…pref"`),
-/// or the pairs that stand for a phrase of common words (`"ty…of0the ty…the0end"`),
+/// (`"tz…pre"`, `"tv…pref"`), or the pairs that stand for a phrase of common words
+/// (`"ty…of0the ty…the0end"`),
 /// then the user's and chat's scope words (`"u7"`, `"c…"`), all joined by AND. No column
 /// filter: marked entries are only ever in `terms` and scope words only in `scope`, and
 /// a filter costs FTS5 a pass over each candidate's positions (about 8 % of a phrase
@@ -142,19 +131,26 @@ pub(super) fn expression(query: &Query, scope: &SearchScope) -> String {
     let mut parts: Vec<String> = Vec::new();
     for term in &query.terms {
         if let Some(head) = extras::term_head(term) {
-            parts.push(quoted(&marks.head(head)));
+            parts.push(quoted(&Marks::marked(&marks.head, head)));
             continue;
         }
         if let Some(head) = extras::term_long_head(term) {
-            parts.push(quoted(&marks.long_head(head)));
+            parts.push(quoted(&Marks::marked(&marks.long_head, head)));
             continue;
         }
         if let Some(pairs) = extras::term_pairs(term) {
-            let pairs: Vec<String> = pairs.iter().map(|p| marks.pair(p)).collect();
+            let pairs: Vec<String> = pairs
+                .iter()
+                .map(|p| Marks::marked(&marks.pair, p))
+                .collect();
             parts.push(quoted(&pairs.join(" ")));
             continue;
         }
-        let words: Vec<String> = term.words.iter().map(|w| marks.word(w)).collect();
+        let words: Vec<String> = term
+            .words
+            .iter()
+            .map(|w| Marks::marked(&marks.word, w))
+            .collect();
         let star = if term.prefix { "*" } else { "" };
         parts.push(format!("{}{star}", quoted(&words.join(" "))));
     }
