@@ -27,18 +27,20 @@ impl Matched {
     /// Matches `query` against `text` word by word, as the index does.
     pub fn new(query: &Query, text: &str) -> Matched {
         if text.is_ascii() {
-            // The common case, without folding or a string per word: ASCII words are
-            // alphanumeric runs, compared case-insensitively and cut as the index cuts them.
-            let words: Vec<&str> = text
-                .split(|c: char| !c.is_ascii_alphanumeric())
+            // The common case, without folding, decoding or a string per word: ASCII words
+            // are alphanumeric byte runs, compared case-insensitively and cut as the index
+            // cuts them.
+            let words: Vec<&[u8]> = text
+                .as_bytes()
+                .split(|b| !b.is_ascii_alphanumeric())
                 .filter(|w| !w.is_empty())
                 .take(MAX_INDEXED_WORDS)
                 .map(|w| &w[..w.len().min(MAX_TOKEN_CHARS)])
                 .collect();
-            let same = |have: &&str, want: &str, prefix: bool| {
+            let same = |have: &&[u8], want: &str, prefix: bool| {
+                let want = want.as_bytes();
                 if prefix {
-                    have.len() >= want.len()
-                        && have.as_bytes()[..want.len()].eq_ignore_ascii_case(want.as_bytes())
+                    have.len() >= want.len() && have[..want.len()].eq_ignore_ascii_case(want)
                 } else {
                     have.eq_ignore_ascii_case(want)
                 }
