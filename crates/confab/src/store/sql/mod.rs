@@ -37,7 +37,7 @@ pub(crate) use paged::FINGERPRINT_SQL;
 mod replies;
 pub(crate) mod rows;
 mod search;
-mod search_query;
+pub(crate) mod search_query;
 mod store_impl;
 mod tree;
 
@@ -204,18 +204,11 @@ impl<DB: SqlEngine> SqlStore<DB> {
         SqlStore {
             sql: Sql {
                 writer,
-                searcher: reader.clone(),
                 reader,
                 quotas: StorageQuotas::OFF,
             },
             extras,
         }
-    }
-
-    /// The store with searches read on `searcher` (else on the reader pool).
-    pub(crate) fn with_searcher(mut self, searcher: Pool<DB>) -> Self {
-        self.sql.searcher = searcher;
-        self
     }
 
     /// The store with `quotas` enforced on its writes.
@@ -230,8 +223,6 @@ impl<DB: SqlEngine> SqlStore<DB> {
 pub(crate) struct Sql<DB: SqlEngine> {
     pub(crate) writer: Pool<DB>,
     pub(crate) reader: Pool<DB>,
-    /// Where searches read: the reader pool, or (SQLite) connections that map the file.
-    pub(crate) searcher: Pool<DB>,
     pub(crate) quotas: StorageQuotas,
 }
 
@@ -244,11 +235,6 @@ impl<DB: SqlEngine> Sql<DB> {
     /// A read transaction (one snapshot) on the reader pool.
     pub(crate) async fn begin_read(&self) -> StoreResult<Transaction<'static, DB>> {
         Ok(begin(&self.reader, DB::BEGIN_READ).await?)
-    }
-
-    /// A read transaction on the search pool.
-    pub(crate) async fn begin_search(&self) -> StoreResult<Transaction<'static, DB>> {
-        Ok(begin(&self.searcher, DB::BEGIN_READ).await?)
     }
 }
 

@@ -46,12 +46,30 @@ pub(super) fn bind<V: ToSql>(
     statement: &mut rusqlite::Statement<'_>,
     values: &[V],
 ) -> rusqlite::Result<()> {
+    bind_named(statement, values, true)
+}
+
+/// [`bind`], leaving out the values `statement` does not name (a statement written for
+/// one engine may need fewer of the values than the other's).
+pub(super) fn bind_where_named<V: ToSql>(
+    statement: &mut rusqlite::Statement<'_>,
+    values: &[V],
+) -> rusqlite::Result<()> {
+    bind_named(statement, values, false)
+}
+
+fn bind_named<V: ToSql>(
+    statement: &mut rusqlite::Statement<'_>,
+    values: &[V],
+    all: bool,
+) -> rusqlite::Result<()> {
     for (at, value) in values.iter().enumerate() {
         let name = format!("${}", at + 1);
-        let index = statement
-            .parameter_index(&name)?
-            .ok_or(rusqlite::Error::InvalidParameterName(name))?;
-        statement.raw_bind_parameter(index, value)?;
+        match statement.parameter_index(&name)? {
+            Some(index) => statement.raw_bind_parameter(index, value)?,
+            None if all => return Err(rusqlite::Error::InvalidParameterName(name)),
+            None => {}
+        }
     }
     Ok(())
 }

@@ -15,6 +15,7 @@ mod direct;
 mod group_commit;
 mod point_reads;
 mod search;
+mod search_reads;
 
 use anyhow::Context as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -35,6 +36,7 @@ use crate::store::sql::rows::chat_columns;
 use crate::store::{ChatsFingerprint, ChatsPageStamp, TenantChatsPage};
 use group_commit::GroupCommitter;
 use point_reads::PointReader;
+use search_reads::SearchReader;
 
 /// The store on SQLite.
 pub type SqliteStore = SqlStore<Sqlite>;
@@ -45,6 +47,8 @@ pub struct SqliteExtras {
     group: GroupCommitter,
     /// Session and chat-version lookups without a thread hop (file databases only).
     points: Option<PointReader>,
+    /// Searches, each whole on one blocking thread (file databases only).
+    searches: Option<SearchReader>,
 }
 
 /// How long a connection waits for another's lock unless told otherwise.
@@ -56,6 +60,12 @@ const READER_CACHE_SIZE: &str = "-4000";
 /// Bytes of the database file each search connection maps into memory
 /// (`PRAGMA mmap_size`; see docs/architecture.md, "Search in the store").
 const SEARCH_MMAP_SIZE: &str = "1073741824";
+
+/// What each search connection sets when it opens.
+const SEARCH_PRAGMAS: &[(&str, &str)] = &[
+    ("cache_size", READER_CACHE_SIZE),
+    ("mmap_size", SEARCH_MMAP_SIZE),
+];
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -143,7 +153,10 @@ impl SqlEngine for Sqlite {
     }
 
     async fn search(store: &SqliteStore, request: &SearchRequest) -> StoreResult<Vec<SearchHit>> {
-        store.sql.search(request).await
+        match &store.extras.searches {
+            Some(searches) => searches.search(request).await,
+            None => store.sql.search(request).await,
+        }
     }
 
     async fn session_user_and(
@@ -264,25 +277,29 @@ impl SqliteStore {
             .connect_with(options.clone().pragma("cache_size", READER_CACHE_SIZE))
             .await
             .with_context(|| format!("cannot open SQLite database {url:?}"))?;
-        // Searches read on connections of their own, which map the file: a search walks
-        // pages all over the index, and mapped they cost no copy out of the kernel. Kept
-        // apart so other reads (a long chat streamed) do not show their pages in RSS.
-        let searcher = SqlitePoolOptions::new()
-            .max_connections(readers.max(1))
-            .min_connections(0)
-            .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_lazy_with(
-                options
-                    .clone()
-                    .pragma("cache_size", READER_CACHE_SIZE)
-                    .pragma("mmap_size", SEARCH_MMAP_SIZE),
-            );
+        // Searches read on connections of their own (`search_reads.rs`), which map the
+        // file: a search walks pages all over the index, and mapped they cost no copy out
+        // of the kernel. Kept apart so other reads (a long chat streamed) do not show
+        // their pages in RSS. A database in memory is searched on the reader pool.
+        // rusqlite's connections open the file by name; a database in memory (which sqlx
+        // names `file:sqlx-in-memory-N`, private to its pool) is read through sqlx.
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let file = options.get_filename();
+        let direct = |max_idle| {
+            if in_memory {
+                None
+            } else {
+                PointReader::for_file(file, max_idle)
+            }
+        };
+        let readers = readers.max(1) as usize;
         let extras = SqliteExtras {
             group: GroupCommitter::start(writer.clone()),
-            points: PointReader::for_file(options.get_filename(), readers.max(1) as usize * 2),
+            points: direct(readers * 2),
+            searches: direct(readers)
+                .map(|r| SearchReader::new(r.with_pragmas(SEARCH_PRAGMAS), readers)),
         };
-        let store = SqlStore::new(writer, reader, extras).with_searcher(searcher);
+        let store = SqlStore::new(writer, reader, extras);
         store.sql.ensure_default_tenant().await?;
         store.sql.backfill_search().await?;
         Ok(store)

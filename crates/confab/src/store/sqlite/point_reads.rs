@@ -31,6 +31,8 @@ pub struct PointReader {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
     max_idle: usize,
+    /// `(name, value)` of each `PRAGMA` a new connection runs.
+    pragmas: &'static [(&'static str, &'static str)],
 }
 
 impl PointReader {
@@ -45,7 +47,13 @@ impl PointReader {
             path: path.to_owned(),
             idle: Mutex::default(),
             max_idle: max_idle.max(1),
+            pragmas: &[],
         })
+    }
+
+    /// The same, with connections that run `pragmas` (`(name, value)`) when opened.
+    pub fn with_pragmas(self, pragmas: &'static [(&'static str, &'static str)]) -> Self {
+        PointReader { pragmas, ..self }
     }
 
     fn open(&self) -> rusqlite::Result<Connection> {
@@ -54,10 +62,22 @@ impl PointReader {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(Duration::from_secs(2))?;
+        for (name, value) in self.pragmas {
+            conn.execute_batch(&format!("PRAGMA {name} = {value}"))?;
+        }
         Ok(conn)
     }
 
     fn with<T>(&self, read: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> StoreResult<T> {
+        self.with_connection(|conn| read(conn).map_err(failed))
+    }
+
+    /// Runs `read` on an idle connection (or a new one), which goes back to the idle ones
+    /// after.
+    pub(super) fn with_connection<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
         let pooled = self.lock().pop();
         let conn = match pooled {
             Some(conn) => conn,
@@ -68,7 +88,7 @@ impl PointReader {
         if idle.len() < self.max_idle {
             idle.push(conn);
         }
-        result.map_err(failed)
+        result
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
@@ -236,10 +256,10 @@ fn reply_running_row(conn: &Connection, chat: &ChatRef, message_id: i64) -> rusq
 }
 
 /// Runs `read` inside one read transaction on `conn`, and ends it whatever happened.
-fn in_one_snapshot<T>(
+pub(super) fn in_one_snapshot<T, E: From<rusqlite::Error>>(
     conn: &Connection,
-    read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-) -> rusqlite::Result<T> {
+    read: impl FnOnce(&Connection) -> Result<T, E>,
+) -> Result<T, E> {
     conn.prepare_cached("BEGIN")?.execute([])?;
     let result = read(conn);
     let ended = conn.prepare_cached("COMMIT")?.execute([]);

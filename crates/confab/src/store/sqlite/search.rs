@@ -199,37 +199,32 @@ INSERT INTO chat_name_search (rowid, terms, scope)
 SELECT -c.id, $2, 'c' || replace(c.uuid, '-', '') || coalesce(' u' || c.user_id, '')
 FROM chats c WHERE c.id = $1";
 
-/// A band's messages (see `store/sql/search_query.rs`): `$1` the expression (which
-/// holds the tenant, user and chat), `$5` actor, `$6` since and `$7` until (NULL: any;
-/// looked up per match, as a scope word that half the documents hold would cost more),
+/// A band's messages (see `store/search/bands.rs`): `$1` the expression (which holds
+/// the tenant, user and chat), `$5` actor, `$6` since and `$7` until (NULL: any; checked
+/// on each match's row, as a scope word that half the documents hold would cost more),
 /// the newest `$9` with an id below `$8` in a chat that is not in the trash, each with
 /// the first `$10` characters of its text. FTS5 walks its lists in rowid order, the
-/// newest first (rowids are negated ids), and stops at `$9`. (`$2`–`$4` are in the
-/// expression.)
+/// newest first (rowids are negated ids), each match's row is read once, and the walk
+/// stops at `$9`. (`$2`–`$4` are in the expression.)
 pub(super) const MESSAGE_BAND_SQL: &str = "\
-SELECT m.id, substr(m.message, 1, CAST($10 AS INTEGER)) FROM messages m
-WHERE m.id IN (
-  SELECT -rowid FROM message_search
-  WHERE message_search MATCH $1 AND rowid > -$8
-    AND ($5 IS NULL OR (SELECT actor FROM messages WHERE id = -message_search.rowid) = $5)
-    AND ($6 IS NULL OR (SELECT created_at FROM messages WHERE id = -message_search.rowid) >= $6)
-    AND ($7 IS NULL OR (SELECT created_at FROM messages WHERE id = -message_search.rowid) < $7)
-    AND (SELECT c.trashed_at FROM messages m JOIN chats c ON c.id = m.chat_id
-         WHERE m.id = -message_search.rowid) IS NULL
-  ORDER BY rowid LIMIT $9
-)";
+SELECT m.id, substr(m.message, 1, CAST($10 AS INTEGER))
+FROM message_search s JOIN messages m ON m.id = -s.rowid
+WHERE message_search MATCH $1 AND s.rowid > -$8
+  AND ($5 IS NULL OR m.actor = $5)
+  AND ($6 IS NULL OR m.created_at >= $6)
+  AND ($7 IS NULL OR m.created_at < $7)
+  AND (SELECT trashed_at FROM chats WHERE id = m.chat_id) IS NULL
+ORDER BY s.rowid LIMIT $9";
 
 /// A band's chat names, as [`MESSAGE_BAND_SQL`] (none when `$5`, an actor, is given).
 pub(super) const NAME_BAND_SQL: &str = "\
-SELECT c.id, substr(c.name, 1, CAST($10 AS INTEGER)) FROM chats c
-WHERE $5 IS NULL AND c.id IN (
-  SELECT -rowid FROM chat_name_search
-  WHERE chat_name_search MATCH $1 AND rowid > -$8
-    AND ($6 IS NULL OR (SELECT created_at FROM chats WHERE id = -chat_name_search.rowid) >= $6)
-    AND ($7 IS NULL OR (SELECT created_at FROM chats WHERE id = -chat_name_search.rowid) < $7)
-    AND (SELECT trashed_at FROM chats WHERE id = -chat_name_search.rowid) IS NULL
-  ORDER BY rowid LIMIT $9
-)";
+SELECT c.id, substr(c.name, 1, CAST($10 AS INTEGER))
+FROM chat_name_search s JOIN chats c ON c.id = -s.rowid
+WHERE $5 IS NULL AND chat_name_search MATCH $1 AND s.rowid > -$8
+  AND ($6 IS NULL OR c.created_at >= $6)
+  AND ($7 IS NULL OR c.created_at < $7)
+  AND c.trashed_at IS NULL
+ORDER BY s.rowid LIMIT $9";
 
 /// How many messages match a term's expression `$1` (which holds the scope), up to `$5`.
 pub(super) const TERM_COUNT_SQL: &str = "\

@@ -13,6 +13,7 @@ mod bands;
 #[cfg(test)]
 mod checkers;
 mod consistency;
+mod in_memory;
 mod language;
 mod lifecycle;
 mod long_texts;

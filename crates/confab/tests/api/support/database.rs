@@ -135,6 +135,14 @@ impl TestDatabase {
         }
     }
 
+    /// A SQLite database in the server's memory, gone with it (`sqlite::memory:`).
+    pub fn in_memory() -> TestDatabase {
+        TestDatabase {
+            url: "sqlite::memory:".to_owned(),
+            cleanup: Cleanup::Nothing,
+        }
+    }
+
     /// Creates an empty database (no schema yet: the server migrates it at start).
     pub async fn create(backend: Backend) -> TestDatabase {
         match backend {

@@ -1,6 +1,8 @@
-//! What a search asks of the store and what it gets back. The engines answer it from
-//! their own indexes (`store/sqlite/search.rs`, `store/postgres/search.rs`) with the same
-//! statement shape (`store/sql/search.rs`).
+//! What a search asks of the store and what it gets back. The engines find matches in
+//! their own indexes (`store/sqlite/search.rs`, `store/postgres/search.rs`); one loop
+//! ranks them for both ([`bands`]).
+
+pub(crate) mod bands;
 
 use uuid::Uuid;
 

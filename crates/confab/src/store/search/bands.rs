@@ -1,0 +1,246 @@
+//! Answering a search, once for both engines and both SQLite drivers. The engine finds
+//! matches (its index, newest first, a band at a time); confab scores them
+//! (`domain/search/score.rs`), so both engines rank alike; then the page's details are
+//! read. What the engine reads is behind [`SearchReads`].
+//!
+//! Ranking a band rather than every match bounds a search's work by the band, not by how
+//! common its words are: the newest `band_size` matching messages and chat names are
+//! ranked together, and the results continue with the next older band.
+
+use super::{SearchHit, SearchRequest};
+use crate::domain::cursor::{Band, SearchPosition};
+use crate::domain::search::score::{self, Matched};
+use crate::domain::search::Query;
+use crate::domain::Timestamp;
+use crate::store::sql::rows::{parse_actor, parse_uuid};
+use crate::store::StoreResult;
+
+/// The two kinds of document a search matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Messages,
+    ChatNames,
+}
+
+/// One kind's matches in a band: `(id, how it matches)`.
+pub(crate) type Found = Vec<(i64, Matched)>;
+
+/// A hit's details as the engine reads them (phase two). `actor` is `None` for a chat
+/// name, whose `text` is the name.
+pub(crate) struct Detail {
+    pub actor: Option<String>,
+    pub created_at: i64,
+    pub text: String,
+    pub chat_id: i64,
+    pub chat_uuid: String,
+    pub chat_name: String,
+}
+
+/// What answering a search reads, all in one snapshot, within the request's scope.
+pub(crate) trait SearchReads {
+    /// How many messages `term` (a query of one term) matches, counted up to `cap`.
+    async fn term_count(&mut self, term: &Query, cap: u32) -> StoreResult<u32>;
+    /// The newest `band_size` matches of `kind` with an id below `below`, each with how
+    /// it matches the query (in any order).
+    async fn band(&mut self, kind: Kind, below: i64) -> StoreResult<Found>;
+    /// The details of match `id` of `kind`, if it is still in the scope.
+    async fn detail(&mut self, kind: Kind, id: i64) -> StoreResult<Option<Detail>>;
+}
+
+/// One page of hits for `request`, best first within each band, in two phases: rank
+/// (reading each band's matching texts to score them, keeping only how they match), then
+/// read the details of the page's hits.
+pub(crate) async fn answer(
+    reads: &mut impl SearchReads,
+    request: &SearchRequest,
+) -> StoreResult<Vec<SearchHit>> {
+    let weights = term_weights(reads, request).await?;
+    let limit = request.limit as usize;
+    let mut band = request.after.map_or(Band::FIRST, |a| a.band);
+    let mut after = request.after;
+    let mut page: Vec<SearchPosition> = Vec::with_capacity(limit);
+    loop {
+        let messages = newest(reads, Kind::Messages, band.messages_below).await?;
+        let names = newest(reads, Kind::ChatNames, band.names_below).await?;
+        let (this, next) = bands(&messages, &names, request.band_size as usize);
+        let positions = ranked(this, &messages, &names, &weights);
+        let wanted = limit - page.len();
+        page.extend(
+            positions
+                .into_iter()
+                .filter(|p| after.is_none_or(|cursor| comes_after(p, &cursor)))
+                .take(wanted),
+        );
+        if page.len() >= limit || next.is_exhausted() {
+            break;
+        }
+        band = next;
+        after = None;
+    }
+    let mut hits = Vec::with_capacity(page.len());
+    for position in page {
+        let (kind, id) = if position.doc > 0 {
+            (Kind::Messages, position.doc)
+        } else {
+            (Kind::ChatNames, -position.doc)
+        };
+        if let Some(detail) = reads.detail(kind, id).await? {
+            hits.push(hit(position, kind, detail)?);
+        }
+    }
+    Ok(hits)
+}
+
+/// Each term's weight: one term weighs 1 (its weight orders nothing), several by how
+/// many messages of the scope each matches (see [`score::weight`]).
+async fn term_weights(
+    reads: &mut impl SearchReads,
+    request: &SearchRequest,
+) -> StoreResult<Vec<f64>> {
+    let terms = &request.query.terms;
+    if terms.len() < 2 {
+        return Ok(vec![1.0; terms.len()]);
+    }
+    let mut weights = Vec::with_capacity(terms.len());
+    for term in terms {
+        let alone = Query {
+            terms: vec![term.clone()],
+        };
+        let count = reads.term_count(&alone, score::COUNT_CAP).await?;
+        weights.push(score::weight(count));
+    }
+    Ok(weights)
+}
+
+/// The newest matches of `kind` below `below`, newest first.
+async fn newest(reads: &mut impl SearchReads, kind: Kind, below: i64) -> StoreResult<Found> {
+    if below <= Band::NONE_LEFT {
+        return Ok(Vec::new());
+    }
+    let mut found = reads.band(kind, below).await?;
+    found.sort_unstable_by_key(|(id, _)| std::cmp::Reverse(*id));
+    Ok(found)
+}
+
+fn hit(position: SearchPosition, kind: Kind, detail: Detail) -> StoreResult<SearchHit> {
+    let actor = match (kind, detail.actor) {
+        (Kind::Messages, Some(actor)) => Some(parse_actor(&actor)?),
+        _ => None,
+    };
+    Ok(SearchHit {
+        position,
+        chat_id: detail.chat_id,
+        chat_uuid: parse_uuid(&detail.chat_uuid)?,
+        chat_name: detail.chat_name,
+        message_id: (kind == Kind::Messages).then_some(position.doc),
+        actor,
+        created_at: Timestamp(detail.created_at),
+        text: detail.text,
+    })
+}
+
+/// One band's order: better (lower) score first, then the newest (highest doc).
+fn band_order(a: &SearchPosition, b: &SearchPosition) -> std::cmp::Ordering {
+    a.score.total_cmp(&b.score).then(b.doc.cmp(&a.doc))
+}
+
+/// Whether `position` comes after `cursor` in one band's order.
+fn comes_after(position: &SearchPosition, cursor: &SearchPosition) -> bool {
+    band_order(position, cursor).is_gt()
+}
+
+/// The band as a cursor records it (only ids below the newest match: the same matches
+/// when the next page asks again, whatever was written since), and the band after it
+/// (of `size` matches per kind).
+fn bands(messages: &Found, names: &Found, size: usize) -> (Band, Band) {
+    let below = |found: &Found| found.first().map_or(Band::NONE_LEFT, |(id, _)| id + 1);
+    let next = |found: &Found| match found.last() {
+        Some((id, _)) if found.len() >= size => *id,
+        _ => Band::NONE_LEFT,
+    };
+    (
+        Band {
+            messages_below: below(messages),
+            names_below: below(names),
+        },
+        Band {
+            messages_below: next(messages),
+            names_below: next(names),
+        },
+    )
+}
+
+/// The band's matches as positions, best first: scored with `weights` against the
+/// average length of their own kind. `doc` is negated for names.
+fn ranked(band: Band, messages: &Found, names: &Found, weights: &[f64]) -> Vec<SearchPosition> {
+    let mut positions = Vec::with_capacity(messages.len() + names.len());
+    for (found, sign) in [(messages, 1), (names, -1)] {
+        let average = score::average_length(found.iter().map(|(_, m)| m));
+        positions.extend(found.iter().map(|(id, matched)| SearchPosition {
+            band,
+            score: -score::bm25(matched, weights, average),
+            doc: sign * id,
+        }));
+    }
+    positions.sort_by(band_order);
+    positions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(ids: std::ops::RangeInclusive<i64>) -> Found {
+        ids.rev()
+            .map(|id| {
+                let matched = Matched {
+                    occurrences: vec![1],
+                    length: 5,
+                };
+                (id, matched)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_full_band_continues_below_its_oldest_match_and_a_short_one_ends() {
+        let full = found(1_001..=1_004);
+        let short = found(7..=9);
+        let (this, next) = bands(&full, &short, 4);
+        assert_eq!(
+            this,
+            Band {
+                messages_below: 1_005,
+                names_below: 10
+            }
+        );
+        assert_eq!(
+            next,
+            Band {
+                messages_below: 1_001,
+                names_below: 1
+            }
+        );
+        let (this, next) = bands(&Vec::new(), &Vec::new(), 4);
+        assert_eq!(
+            (this, next),
+            (
+                Band {
+                    messages_below: 1,
+                    names_below: 1
+                },
+                this
+            )
+        );
+    }
+
+    #[test]
+    fn equal_scores_rank_the_newest_first_and_names_after_messages() {
+        let band = Band::FIRST;
+        let positions = ranked(band, &found(3..=4), &found(3..=3), &[1.0]);
+        let docs: Vec<i64> = positions.iter().map(|p| p.doc).collect();
+        assert_eq!(docs, [4, 3, -3]);
+        assert!(comes_after(&positions[1], &positions[0]));
+        assert!(!comes_after(&positions[0], &positions[1]));
+    }
+}
