@@ -147,6 +147,7 @@ mod tests {
     #[test]
     fn ascii_texts_match_as_the_folding_path_does() {
         let long = "x".repeat(150);
+        let many = "a b ".repeat(MAX_INDEXED_WORDS);
         for (q, text) in [
             (
                 r#"Café "new york" conf*"#,
@@ -155,6 +156,8 @@ mod tests {
             ("snake case", "snake_case SNAKE case"),
             (long.as_str(), &*format!("{long}y {long}")),
             ("abc*", "ABC abcd xabc a_bc"),
+            ("abc", ",,abc, def abc"),
+            ("b", &many),
         ] {
             let query = Query::parse(q).expect("parses");
             let folded = Matched::of(&query, &indexed_words(text), |have, want, prefix| {
