@@ -61,8 +61,10 @@ const READER_CACHE_SIZE: &str = "-4000";
 /// (`PRAGMA mmap_size`; see docs/architecture.md, "Search in the store").
 const SEARCH_MMAP_SIZE: &str = "1073741824";
 
-/// What each search connection sets when it opens.
+/// What each search connection sets when it opens (as the pools' connections, with the
+/// file mapped).
 const SEARCH_PRAGMAS: &[(&str, &str)] = &[
+    ("temp_store", "memory"),
     ("cache_size", READER_CACHE_SIZE),
     ("mmap_size", SEARCH_MMAP_SIZE),
 ];
@@ -297,7 +299,7 @@ impl SqliteStore {
             group: GroupCommitter::start(writer.clone()),
             points: direct(readers * 2),
             searches: direct(readers)
-                .map(|r| SearchReader::new(r.with_pragmas(SEARCH_PRAGMAS), readers)),
+                .map(|r| SearchReader::new(r.with_settings(SEARCH_PRAGMAS, busy_timeout), readers)),
         };
         let store = SqlStore::new(writer, reader, extras);
         store.sql.ensure_default_tenant().await?;

@@ -33,14 +33,15 @@ pub struct PointReader {
     max_idle: usize,
     /// `(name, value)` of each `PRAGMA` a new connection runs.
     pragmas: &'static [(&'static str, &'static str)],
+    /// How long a read waits for a lock (in WAL mode, rare: a checkpoint or recovery).
+    busy_timeout: Duration,
 }
 
 impl PointReader {
-    /// For the database file at `path`; `None` for in-memory databases, which other
-    /// connections cannot see.
+    /// For the database file at `path` (`None` for no name). A database in memory is
+    /// not a file other connections can open: the caller decides that from its URL.
     pub fn for_file(path: &Path, max_idle: usize) -> Option<Self> {
-        let name = path.to_string_lossy();
-        if name.is_empty() || name.contains(":memory:") || name.contains("mode=memory") {
+        if path.as_os_str().is_empty() {
             return None;
         }
         Some(PointReader {
@@ -48,12 +49,22 @@ impl PointReader {
             idle: Mutex::default(),
             max_idle: max_idle.max(1),
             pragmas: &[],
+            busy_timeout: Duration::from_secs(2),
         })
     }
 
-    /// The same, with connections that run `pragmas` (`(name, value)`) when opened.
-    pub fn with_pragmas(self, pragmas: &'static [(&'static str, &'static str)]) -> Self {
-        PointReader { pragmas, ..self }
+    /// The same, with connections that run `pragmas` (`(name, value)`) when opened and
+    /// wait up to `busy_timeout` for a lock.
+    pub fn with_settings(
+        self,
+        pragmas: &'static [(&'static str, &'static str)],
+        busy_timeout: Duration,
+    ) -> Self {
+        PointReader {
+            pragmas,
+            busy_timeout,
+            ..self
+        }
     }
 
     fn open(&self) -> rusqlite::Result<Connection> {
@@ -61,7 +72,7 @@ impl PointReader {
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        conn.busy_timeout(Duration::from_secs(2))?;
+        conn.busy_timeout(self.busy_timeout)?;
         for (name, value) in self.pragmas {
             conn.execute_batch(&format!("PRAGMA {name} = {value}"))?;
         }
@@ -84,8 +95,10 @@ impl PointReader {
             None => self.open().map_err(failed)?,
         };
         let result = read(&conn);
+        // A connection still in a transaction (an end that failed) would hold its
+        // snapshot, and with it the WAL from being checkpointed: it is closed instead.
         let mut idle = self.lock();
-        if idle.len() < self.max_idle {
+        if idle.len() < self.max_idle && conn.is_autocommit() {
             idle.push(conn);
         }
         result

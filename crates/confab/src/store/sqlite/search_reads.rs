@@ -10,6 +10,7 @@ use futures_util::FutureExt as _;
 use rusqlite::types::Type;
 use rusqlite::{Connection, ToSql};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::Semaphore;
 
 use super::direct::{bind_where_named, first_row};
@@ -22,6 +23,9 @@ use crate::store::search::bands::{self, Detail, Found, Kind, SearchReads};
 use crate::store::search::{SearchHit, SearchRequest, SNIPPET_SOURCE_CHARS};
 use crate::store::sql::search_query::detail_sql;
 use crate::store::{StoreError, StoreResult};
+
+/// How long a search waits for one of the running ones to end.
+const WAIT_FOR_A_TURN: Duration = Duration::from_secs(30);
 
 /// Read-only connections for searches, and how many searches may run at once (each
 /// holds a blocking thread and a connection while it runs).
@@ -40,10 +44,12 @@ impl SearchReader {
 
     /// One page of hits for `request` ([`bands::answer`]), read in one snapshot.
     pub(super) async fn search(&self, request: &SearchRequest) -> StoreResult<Vec<SearchHit>> {
-        let permit = Arc::clone(&self.running)
-            .acquire_owned()
-            .await
-            .map_err(|_| StoreError::Other(anyhow::anyhow!("the search gate closed")))?;
+        // As long as a pool's connection is waited for; then busy (503, retry later).
+        let permit =
+            tokio::time::timeout(WAIT_FOR_A_TURN, Arc::clone(&self.running).acquire_owned())
+                .await
+                .map_err(|_| StoreError::Busy)?
+                .map_err(|_| StoreError::Other(anyhow::anyhow!("the search gate closed")))?;
         let connections = Arc::clone(&self.connections);
         let request = request.clone();
         let searched = tokio::task::spawn_blocking(move || {
