@@ -7,6 +7,7 @@
 
 use super::text::{indexed_words, MAX_INDEXED_WORDS, MAX_TOKEN_CHARS};
 use super::{Query, Term};
+use memchr::memmem::Finder;
 
 /// BM25's usual constants: how fast repeated occurrences stop adding, and how much a
 /// document's length dilutes them.
@@ -24,29 +25,14 @@ pub struct Matched {
 }
 
 impl Matched {
-    /// Matches `query` against `text` word by word, as the index does.
+    /// Matches `query` against `text` word by word, as the index does (see [`Scorer`]
+    /// for many texts).
     pub fn new(query: &Query, text: &str) -> Matched {
-        if text.is_ascii() {
-            // The common case, without folding, decoding or a string per word: ASCII words
-            // are alphanumeric byte runs, compared case-insensitively and cut as the index
-            // cuts them.
-            let words: Vec<&[u8]> = text
-                .as_bytes()
-                .split(|b| !b.is_ascii_alphanumeric())
-                .filter(|w| !w.is_empty())
-                .take(MAX_INDEXED_WORDS)
-                .map(|w| &w[..w.len().min(MAX_TOKEN_CHARS)])
-                .collect();
-            let same = |have: &&[u8], want: &str, prefix: bool| {
-                let want = want.as_bytes();
-                if prefix {
-                    have.len() >= want.len() && have[..want.len()].eq_ignore_ascii_case(want)
-                } else {
-                    have.eq_ignore_ascii_case(want)
-                }
-            };
-            return Matched::of(query, &words, same);
-        }
+        Scorer::new(query).matched(text)
+    }
+
+    /// [`Matched::new`] for a text that is not ASCII: folded word by word.
+    fn folded(query: &Query, text: &str) -> Matched {
         let words = indexed_words(text);
         let same = |have: &String, want: &str, prefix: bool| {
             if prefix {
@@ -56,6 +42,56 @@ impl Matched {
             }
         };
         Matched::of(query, &words, same)
+    }
+
+    /// An ASCII text word by word, without folding, decoding or a string per word: its
+    /// words are alphanumeric byte runs, compared case-insensitively and cut as the index
+    /// cuts them.
+    fn ascii_by_words(query: &Query, text: &str) -> Matched {
+        let words: Vec<&[u8]> = text
+            .as_bytes()
+            .split(|b| !b.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .take(MAX_INDEXED_WORDS)
+            .map(|w| &w[..w.len().min(MAX_TOKEN_CHARS)])
+            .collect();
+        let same = |have: &&[u8], want: &str, prefix: bool| {
+            let want = want.as_bytes();
+            if prefix {
+                have.len() >= want.len() && have[..want.len()].eq_ignore_ascii_case(want)
+            } else {
+                have.eq_ignore_ascii_case(want)
+            }
+        };
+        Matched::of(query, &words, same)
+    }
+
+    /// The common case, an ASCII text, without splitting it into words: they are counted
+    /// in one pass, and each term is found as a substring of the lowercased text
+    /// (`lower`, a buffer kept between texts), then checked to stand on word
+    /// boundaries. `None` for a text of more than [`MAX_INDEXED_WORDS`] words, whose cut
+    /// could make that differ from matching word by word.
+    fn ascii(
+        query: &Query,
+        finders: &[Finder<'_>],
+        text: &[u8],
+        lower: &mut Vec<u8>,
+    ) -> Option<Matched> {
+        let length = ascii_word_count(text);
+        if length > MAX_INDEXED_WORDS {
+            return None;
+        }
+        lower.clear();
+        lower.extend(text.iter().map(u8::to_ascii_lowercase));
+        Some(Matched {
+            occurrences: query
+                .terms
+                .iter()
+                .zip(finders)
+                .map(|(term, finder)| ascii_occurrences(term, finder, lower))
+                .collect(),
+            length: u32::try_from(length).unwrap_or(u32::MAX),
+        })
     }
 
     fn of<W>(query: &Query, words: &[W], same: impl Fn(&W, &str, bool) -> bool) -> Matched {
@@ -68,6 +104,92 @@ impl Matched {
             length: u32::try_from(words.len()).unwrap_or(u32::MAX),
         }
     }
+}
+
+/// A query made ready to match the many texts of a band: the substring finder of each
+/// term's first word is built once, and the buffer for a lowercased text is kept.
+pub struct Scorer<'q> {
+    query: &'q Query,
+    /// `None` where the index's cuts could make substrings differ from words: a query
+    /// word of [`MAX_TOKEN_CHARS`] characters or more (or none, or one not folded).
+    finders: Option<Vec<Finder<'q>>>,
+    lower: Vec<u8>,
+}
+
+impl<'q> Scorer<'q> {
+    pub fn new(query: &'q Query) -> Scorer<'q> {
+        let plain = |w: &String| {
+            !w.is_empty() && w.len() < MAX_TOKEN_CHARS && !w.bytes().any(|b| b.is_ascii_uppercase())
+        };
+        let finders = query
+            .terms
+            .iter()
+            .map(|t| match t.words.first() {
+                Some(first) if t.words.iter().all(plain) => Some(Finder::new(first.as_bytes())),
+                _ => None,
+            })
+            .collect();
+        Scorer {
+            query,
+            finders,
+            lower: Vec::new(),
+        }
+    }
+
+    /// How `text` matches the query, as [`Matched::new`].
+    pub fn matched(&mut self, text: &str) -> Matched {
+        if !text.is_ascii() {
+            return Matched::folded(self.query, text);
+        }
+        self.by_substrings(text.as_bytes())
+            .unwrap_or_else(|| Matched::ascii_by_words(self.query, text))
+    }
+
+    /// An ASCII text matched by substrings, where that is exact.
+    fn by_substrings(&mut self, text: &[u8]) -> Option<Matched> {
+        let finders = self.finders.as_ref()?;
+        Matched::ascii(self.query, finders, text, &mut self.lower)
+    }
+}
+
+/// How many words (runs of ASCII letters and digits) `text` holds: the bytes that start
+/// one, counted without a branch per byte.
+fn ascii_word_count(text: &[u8]) -> usize {
+    let word = |b: &u8| b.is_ascii_alphanumeric();
+    let first = usize::from(text.first().is_some_and(word));
+    let starts: usize = text
+        .iter()
+        .zip(text.iter().skip(1))
+        .map(|(before, at)| usize::from(word(at) & !word(before)))
+        .sum();
+    first + starts
+}
+
+/// Where `term` occurs in `lower` (a lowercased ASCII text), as [`occurrences`] counts
+/// it over the text's words: each place its first word starts a word, followed by its
+/// other words, each a whole word but for a prefix at the end.
+fn ascii_occurrences(term: &Term, first: &Finder<'_>, lower: &[u8]) -> u32 {
+    let last = term.words.len() - 1;
+    let word = |at: usize| lower.get(at).is_some_and(u8::is_ascii_alphanumeric);
+    let mut found = 0u32;
+    for start in first.find_iter(lower) {
+        if start > 0 && word(start - 1) {
+            continue;
+        }
+        let mut at = start;
+        let matches = term.words.iter().enumerate().all(|(i, want)| {
+            while i > 0 && at < lower.len() && !word(at) {
+                at += 1;
+            }
+            if !lower[at..].starts_with(want.as_bytes()) {
+                return false;
+            }
+            at += want.len();
+            (i == last && term.prefix) || !word(at)
+        });
+        found = found.saturating_add(u32::from(matches));
+    }
+    found
 }
 
 /// Where `term` occurs in `words`: its words in a row, the last one a prefix for `word*`.
@@ -168,6 +290,33 @@ mod tests {
                 }
             });
             assert_eq!(Matched::new(&query, text), folded, "{q:?} in {text:?}");
+            assert_eq!(
+                Matched::ascii_by_words(&query, text),
+                folded,
+                "{q:?} in {text:?}"
+            );
+        }
+        // The substring path leaves to the word path what the index's cuts could change.
+        let query = Query::parse("b").expect("parses");
+        assert_eq!(Scorer::new(&query).by_substrings(many.as_bytes()), None);
+        let query = Query::parse(&long).expect("parses");
+        assert_eq!(Scorer::new(&query).by_substrings(b"x"), None);
+    }
+
+    proptest::proptest! {
+        /// Finding terms as substrings counts what matching word by word counts, for
+        /// texts and queries of a few letters, digits and separators (so words repeat,
+        /// run into each other and start one another).
+        #[test]
+        fn substrings_count_what_words_count(
+            text in "[abAB1 ,._-]{0,40}",
+            query in "[abB1 *\"]{1,12}",
+        ) {
+            if let Ok(query) = Query::parse(&query) {
+                if let Some(found) = Scorer::new(&query).by_substrings(text.as_bytes()) {
+                    proptest::prop_assert_eq!(found, Matched::ascii_by_words(&query, &text));
+                }
+            }
         }
     }
 

@@ -6,7 +6,7 @@ use futures_util::TryStreamExt as _;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
 use super::{Sql, SqlEngine};
-use crate::domain::search::score::Matched;
+use crate::domain::search::score::Scorer;
 use crate::domain::search::Query;
 use crate::domain::Timestamp;
 use crate::store::search::bands::{self, Detail, Found, Kind, SearchReads};
@@ -104,9 +104,10 @@ where
             .bind(SNIPPET_SOURCE_CHARS as i64)
             .fetch(&mut *self.tx);
         // Rows are scored as they stream in; no text is kept.
+        let mut scorer = Scorer::new(&self.request.query);
         let mut found = Vec::new();
         while let Some((id, text)) = rows.try_next().await? {
-            found.push((id, Matched::new(&self.request.query, &text)));
+            found.push((id, scorer.matched(&text)));
         }
         Ok(found)
     }

@@ -16,7 +16,7 @@ use tokio::sync::Semaphore;
 use super::direct::{bind_where_named, first_row};
 use super::point_reads::{in_one_snapshot, PointReader};
 use super::search::{expression, MESSAGE_BAND_SQL, NAME_BAND_SQL, TERM_COUNT_SQL};
-use crate::domain::search::score::Matched;
+use crate::domain::search::score::Scorer;
 use crate::domain::search::Query;
 use crate::domain::Timestamp;
 use crate::store::search::bands::{self, Detail, Found, Kind, SearchReads};
@@ -143,13 +143,14 @@ impl SearchReads for DirectReads<'_> {
         let mut statement = self.conn.prepare_cached(sql)?;
         bind_where_named(&mut statement, &values)?;
         let mut rows = statement.raw_query();
+        let mut scorer = Scorer::new(&self.request.query);
         let mut found = Vec::new();
         while let Some(row) = rows.next()? {
             let id: i64 = row.get(0)?;
             let text = row.get_ref(1)?.as_str().map_err(|e| {
                 rusqlite::Error::FromSqlConversionFailure(1, Type::Text, Box::new(e))
             })?;
-            found.push((id, Matched::new(&self.request.query, text)));
+            found.push((id, scorer.matched(text)));
         }
         Ok(found)
     }
