@@ -83,8 +83,8 @@ fn lone_prefix(term: &Term, of: fn(&str) -> Option<&str>) -> Option<&str> {
 /// Common English words: function words (articles, pronouns, prepositions,
 /// conjunctions, auxiliaries) and a few as frequent. Sorted (for [`is_common`]'s binary
 /// search); each at most [`MAX_COMMON_CHARS`] lowercase ASCII letters, so a pair written
-/// `a0b` is one token that no other pair or word is (see [`pair_entry`]). Changing the list changes the documents:
-/// it needs a migration that indexes every row again.
+/// `a0b` is one token that no other pair or word is (see [`pair_entry`]). Changing the
+/// list changes the documents: it needs a migration that indexes every row again.
 const COMMON: [&str; 136] = [
     "a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any",
     "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both",

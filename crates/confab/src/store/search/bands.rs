@@ -25,8 +25,9 @@ pub(crate) enum Kind {
 /// One kind's matches in a band: `(id, how it matches)`.
 pub(crate) type Found = Vec<(i64, Matched)>;
 
-/// A hit's details as the engine reads them (phase two). `actor` is `None` for a chat
-/// name, whose `text` is the name.
+/// A hit's details as the engine reads them (phase two), in the columns' order.
+/// `actor` is `None` for a chat name, whose `text` is the name.
+#[derive(sqlx::FromRow)]
 pub(crate) struct Detail {
     pub actor: Option<String>,
     pub created_at: i64,

@@ -17,7 +17,7 @@ use crate::store::StoreResult;
 /// tenant, `$3` user or NULL), with the first `$4` characters of its text. The band
 /// statement already kept to the scope; this checks it again where the details are read.
 /// The columns are [`Detail`]'s.
-pub(crate) const MESSAGE_DETAIL_SQL: &str = "\
+const MESSAGE_DETAIL_SQL: &str = "\
 SELECT m.actor, m.created_at, substr(m.message, 1, CAST($4 AS INTEGER)) AS text,
        c.id AS chat_id, c.uuid AS chat_uuid, c.name AS chat_name
 FROM messages m JOIN chats c ON c.id = m.chat_id
@@ -26,7 +26,7 @@ WHERE m.id = $1 AND c.tenant_id = $2 AND (CAST($3 AS BIGINT) IS NULL OR c.user_i
 
 /// A chat name hit's details, as [`MESSAGE_DETAIL_SQL`] (`$1` chat id); its text is the
 /// name.
-pub(crate) const NAME_DETAIL_SQL: &str = "\
+const NAME_DETAIL_SQL: &str = "\
 SELECT CAST(NULL AS TEXT) AS actor, c.created_at, substr(c.name, 1, CAST($4 AS INTEGER)) AS text,
        c.id AS chat_id, c.uuid AS chat_uuid, c.name AS chat_name
 FROM chats c
@@ -39,16 +39,6 @@ pub(crate) fn detail_sql(kind: Kind) -> &'static str {
         Kind::Messages => MESSAGE_DETAIL_SQL,
         Kind::ChatNames => NAME_DETAIL_SQL,
     }
-}
-
-#[derive(sqlx::FromRow)]
-struct DetailRow {
-    actor: Option<String>,
-    created_at: i64,
-    text: String,
-    chat_id: i64,
-    chat_uuid: String,
-    chat_name: String,
 }
 
 /// A search's reads on one sqlx transaction, with the values it binds made once.
@@ -113,21 +103,13 @@ where
     }
 
     async fn detail(&mut self, kind: Kind, id: i64) -> StoreResult<Option<Detail>> {
-        let row = sqlx::query_as::<DB, DetailRow>(detail_sql(kind))
+        Ok(sqlx::query_as::<DB, Detail>(detail_sql(kind))
             .bind(id)
             .bind(self.tenant.as_str())
             .bind(self.request.scope.user_id)
             .bind(SNIPPET_SOURCE_CHARS as i64)
             .fetch_optional(&mut *self.tx)
-            .await?;
-        Ok(row.map(|r| Detail {
-            actor: r.actor,
-            created_at: r.created_at,
-            text: r.text,
-            chat_id: r.chat_id,
-            chat_uuid: r.chat_uuid,
-            chat_name: r.chat_name,
-        }))
+            .await?)
     }
 }
 

@@ -282,9 +282,9 @@ impl SqliteStore {
         // Searches read on connections of their own (`search_reads.rs`), which map the
         // file: a search walks pages all over the index, and mapped they cost no copy out
         // of the kernel. Kept apart so other reads (a long chat streamed) do not show
-        // their pages in RSS. A database in memory is searched on the reader pool.
-        // rusqlite's connections open the file by name; a database in memory (which sqlx
-        // names `file:sqlx-in-memory-N`, private to its pool) is read through sqlx.
+        // their pages in RSS. rusqlite's connections open the file by name, so a database
+        // in memory (which sqlx names `file:sqlx-in-memory-N`, private to its pool) is
+        // read through sqlx: point reads and searches on the reader pool.
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let file = options.get_filename();
         let direct = |max_idle| {
