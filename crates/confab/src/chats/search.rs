@@ -37,6 +37,7 @@ impl Chats {
             after,
             limit: limit + 1,
             band_size: self.limits.search_band,
+            first_window: self.limits.search_window,
         };
         let mut found = self.store.search(&request).await?;
         let next = if found.len() > limit as usize {

@@ -471,6 +471,7 @@ async fn every_message_is_found(url: &str, dump: &Dump) {
             after: None,
             limit: 100,
             band_size: 500,
+            first_window: 20_000,
         };
         let hits = store.search(&request).await.expect("search");
         assert!(

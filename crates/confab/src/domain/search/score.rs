@@ -4,6 +4,8 @@
 //! A term's weight (BM25's IDF) comes from how many documents it matches, counted up to
 //! [`COUNT_CAP`]: rarer terms weigh more, and every term in that many documents or more
 //! weighs the same (counting further would cost as much as the documents it matches).
+//! The cap is no larger than a band (500 by default), so a query whose newest band is
+//! full needs no counting at all: each of its terms is in at least that many documents.
 
 use super::text::{indexed_words, MAX_INDEXED_WORDS, MAX_TOKEN_CHARS};
 use super::{Query, Term};
@@ -15,7 +17,7 @@ const K1: f64 = 1.2;
 const B: f64 = 0.75;
 
 /// Documents counted per term for its weight.
-pub const COUNT_CAP: u32 = 2_000;
+pub const COUNT_CAP: u32 = 500;
 
 /// How one document matches a query: each term's occurrences, and its length in words.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::domain::search::extras;
 use crate::domain::search::text::indexed_words;
-use crate::domain::search::Query;
+use crate::domain::search::{Query, Term};
 
 /// PostgreSQL keeps at most this many positions of one word in a document.
 const MAX_POSITIONS: usize = 256;
@@ -21,8 +21,14 @@ fn head(head: &str) -> String {
     quoted(&format!("^{head}"))
 }
 
+/// A pair of adjacent common words as a lexeme: `+a0b` (no word holds `+`).
+fn pair(entry: &str) -> String {
+    quoted(&format!("+{entry}"))
+}
+
 /// A text's document as a `tsvector` literal: each word with its positions (from 1),
-/// then its heads (see [`extras`]) without positions.
+/// then its heads and its pairs of adjacent common words (see [`extras`]) without
+/// positions.
 pub(super) fn document(text: &str) -> String {
     let words = indexed_words(text);
     let mut positions: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
@@ -32,6 +38,9 @@ pub(super) fn document(text: &str) -> String {
             at.push(index + 1);
         }
     }
+    let mut pairs: Vec<String> = extras::pair_runs(&words).into_iter().flatten().collect();
+    pairs.sort_unstable();
+    pairs.dedup();
     let lexemes: Vec<String> = positions
         .iter()
         .map(|(word, at)| {
@@ -39,63 +48,109 @@ pub(super) fn document(text: &str) -> String {
             format!("{}:{}", quoted(word), at.join(","))
         })
         .chain(extras::heads(&words).into_iter().map(head))
+        .chain(pairs.iter().map(|p| pair(p)))
         .collect();
     lexemes.join(" ")
 }
 
-/// The `tsquery` literal of `query`: each term a chain of `<->` (the last word `:*` when
-/// it is a prefix), or the head that stands for it, all joined by `&`.
+/// The `tsquery` literal of `query`, exactly: each term a chain of `<->` (the last word
+/// `:*` when it is a prefix), or the head that stands for it, all joined by `&`.
 pub(super) fn expression(query: &Query) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    for term in &query.terms {
-        if let Some(h) = extras::term_head(term) {
-            parts.push(head(h));
-            continue;
-        }
-        let last = term.words.len() - 1;
-        let words: Vec<String> = term
-            .words
-            .iter()
-            .enumerate()
-            .map(|(i, word)| {
-                let star = if i == last && term.prefix { ":*" } else { "" };
-                format!("{}{star}", quoted(word))
-            })
-            .collect();
-        parts.push(format!("( {} )", words.join(" <-> ")));
-    }
+    let parts: Vec<String> = query.terms.iter().map(exact).collect();
     parts.join(" & ")
+}
+
+/// What the GIN index looks up for `query`, where that is less than [`expression`]: a
+/// phrase by the pairs of common words it holds and by its other words. Common
+/// words are in nearly every document, and the index reads a word's whole list (`the`:
+/// nine documents in ten) even to intersect it with a rare one. Every document holding
+/// the query holds what this looks up; [`expression`] is then checked on each.
+pub(super) fn lookup(query: &Query) -> Option<String> {
+    let parts: Vec<String> = query.terms.iter().map(looked_up).collect();
+    let lookup = parts.join(" & ");
+    (lookup != expression(query)).then_some(lookup)
+}
+
+/// A term as [`lookup`] looks it up: a phrase by its words that are not common and its
+/// pairs of adjacent common words.
+fn looked_up(term: &Term) -> String {
+    if term.prefix || term.words.len() < 2 {
+        return exact(term);
+    }
+    let rare: Vec<String> = term
+        .words
+        .iter()
+        .filter(|w| !extras::is_common(w))
+        .map(|w| quoted(w))
+        .collect();
+    if rare.len() == term.words.len() {
+        // The index reads the same lists for the phrase itself.
+        return exact(term);
+    }
+    let pairs = term
+        .words
+        .windows(2)
+        .filter(|w| extras::is_common(&w[0]) && extras::is_common(&w[1]))
+        .map(|w| pair(&extras::pair_entry(&w[0], &w[1])));
+    // A phrase of common words has pairs; one without pairs has some other word.
+    let entries: Vec<String> = pairs.chain(rare).collect();
+    format!("( {} )", entries.join(" & "))
+}
+
+/// A term exactly, as [`expression`] writes it.
+fn exact(term: &Term) -> String {
+    if let Some(h) = extras::term_head(term) {
+        return head(h);
+    }
+    let last = term.words.len() - 1;
+    let words: Vec<String> = term
+        .words
+        .iter()
+        .enumerate()
+        .map(|(i, word)| {
+            let star = if i == last && term.prefix { ":*" } else { "" };
+            format!("{}{star}", quoted(word))
+        })
+        .collect();
+    format!("( {} )", words.join(" <-> "))
 }
 
 /// A band's messages, with the parameters of SQLite's statement (`store/sqlite/search.rs`)
 /// but the scope as plain conditions: `$2` tenant, `$3` user, `$4` chat uuid, `$5` actor
-/// (NULL: any).
+/// (NULL: any); `$1` what the index looks up, `$12` the exact expression checked on each
+/// row it finds (NULL: `$1` is exact), `$11` the window's lowest id (see
+/// `SearchIndex::Unordered`).
 pub(super) const MESSAGE_BAND_SQL: &str = "\
 SELECT m.id, substr(m.message, 1, CAST($10 AS INTEGER))
 FROM messages m JOIN chats c ON c.id = m.chat_id
-WHERE m.search @@ $1::tsquery AND m.id < $8 AND c.tenant_id = $2 AND c.trashed_at IS NULL
+WHERE m.search @@ $1::tsquery AND ($12::text IS NULL OR ts_match_vq(m.search, $12::tsquery))
+  AND m.id < $8 AND m.id >= $11 AND c.tenant_id = $2 AND c.trashed_at IS NULL
   AND ($3::bigint IS NULL OR c.user_id = $3) AND ($4::text IS NULL OR c.uuid = $4)
   AND ($5::text IS NULL OR m.actor = $5)
   AND ($6::bigint IS NULL OR m.created_at >= $6) AND ($7::bigint IS NULL OR m.created_at < $7)
 ORDER BY m.id DESC
 LIMIT $9";
 
-/// A band's chat names (none when an actor is given).
+/// A band's chat names (none when an actor is given), as [`MESSAGE_BAND_SQL`], in one
+/// window (`$11` is 0).
 pub(super) const NAME_BAND_SQL: &str = "\
 SELECT c.id, substr(c.name, 1, CAST($10 AS INTEGER))
 FROM chats c
-WHERE $5::text IS NULL AND c.name_search @@ $1::tsquery AND c.id < $8 AND c.tenant_id = $2
-  AND c.trashed_at IS NULL
+WHERE $5::text IS NULL AND c.name_search @@ $1::tsquery
+  AND ($12::text IS NULL OR ts_match_vq(c.name_search, $12::tsquery))
+  AND c.id < $8 AND c.id >= $11 AND c.tenant_id = $2 AND c.trashed_at IS NULL
   AND ($3::bigint IS NULL OR c.user_id = $3) AND ($4::text IS NULL OR c.uuid = $4)
   AND ($6::bigint IS NULL OR c.created_at >= $6) AND ($7::bigint IS NULL OR c.created_at < $7)
 ORDER BY c.id DESC
 LIMIT $9";
 
-/// How many messages of the scope (`$2`–`$4`) match a term `$1`, up to `$5`.
+/// How many messages of the scope (`$2`–`$4`) match a term, up to `$5`: `$1` what the
+/// index looks up, `$6` the exact expression (NULL: `$1` is exact).
 pub(super) const TERM_COUNT_SQL: &str = "\
 SELECT count(*) FROM (
   SELECT 1 FROM messages m JOIN chats c ON c.id = m.chat_id
-  WHERE m.search @@ $1::tsquery AND c.tenant_id = $2 AND c.trashed_at IS NULL
+  WHERE m.search @@ $1::tsquery AND ($6::text IS NULL OR ts_match_vq(m.search, $6::tsquery))
+    AND c.tenant_id = $2 AND c.trashed_at IS NULL
     AND ($3::bigint IS NULL OR c.user_id = $3) AND ($4::text IS NULL OR c.uuid = $4)
   LIMIT $5
 ) hits";
@@ -108,11 +163,34 @@ mod tests {
     fn documents_and_queries_are_literals_of_words() {
         assert_eq!(document("b a b"), "'a':2 'b':1,3");
         assert_eq!(document("the cat"), "'cat':2 'the':1 '^cat' '^the'");
+        assert_eq!(
+            document("of the of the cat"),
+            "'cat':5 'of':1,3 'the':2,4 '^cat' '^the' '+of0the' '+the0of'"
+        );
         let q = Query::parse(r#"Café "new york" conf* bra*"#).expect("parses");
         assert_eq!(
             expression(&q),
             "( 'cafe' ) & ( 'new' <-> 'york' ) & ( 'conf':* ) & '^bra'"
         );
+        assert_eq!(lookup(&q), None, "every term is looked up as it is");
         assert_eq!(quoted("it's\\"), "'it''s\\\\'");
+    }
+
+    #[test]
+    fn phrases_are_looked_up_by_their_pairs_or_their_uncommon_words() {
+        let q = Query::parse(r#""he the way" "the big story" "a of" cat "of the land""#)
+            .expect("parses");
+        assert_eq!(
+            expression(&q),
+            "( 'he' <-> 'the' <-> 'way' ) & ( 'the' <-> 'big' <-> 'story' ) \
+             & ( 'a' <-> 'of' ) & ( 'cat' ) & ( 'of' <-> 'the' <-> 'land' )"
+        );
+        assert_eq!(
+            lookup(&q).as_deref(),
+            Some(
+                "( '+he0the' & 'way' ) & ( 'big' & 'story' ) & ( '+a0of' ) & ( 'cat' ) \
+                 & ( '+of0the' & 'land' )"
+            )
+        );
     }
 }

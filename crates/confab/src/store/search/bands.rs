@@ -55,16 +55,20 @@ pub(crate) async fn answer(
     reads: &mut impl SearchReads,
     request: &SearchRequest,
 ) -> StoreResult<Vec<SearchHit>> {
-    let weights = term_weights(reads, request).await?;
     let limit = request.limit as usize;
+    let mut weights: Option<Vec<f64>> = None;
     let mut band = request.after.map_or(Band::FIRST, |a| a.band);
     let mut after = request.after;
     let mut page: Vec<SearchPosition> = Vec::with_capacity(limit);
     loop {
         let messages = newest(reads, Kind::Messages, band.messages_below).await?;
         let names = newest(reads, Kind::ChatNames, band.names_below).await?;
+        let weights = match &mut weights {
+            Some(weights) => weights,
+            none => none.insert(term_weights(reads, request, messages.len()).await?),
+        };
         let (this, next) = bands(&messages, &names, request.band_size as usize);
-        let positions = ranked(this, &messages, &names, &weights);
+        let positions = ranked(this, &messages, &names, weights);
         let wanted = limit - page.len();
         page.extend(
             positions
@@ -93,14 +97,20 @@ pub(crate) async fn answer(
 }
 
 /// Each term's weight: one term weighs 1 (its weight orders nothing), several by how
-/// many messages of the scope each matches (see [`score::weight`]).
+/// many messages of the scope each matches (see [`score::weight`]). `in_band` messages
+/// of the scope match them all: when that is the cap or more, so is every term's count,
+/// and nothing is counted (on PostgreSQL a count reads the term's whole index list).
 async fn term_weights(
     reads: &mut impl SearchReads,
     request: &SearchRequest,
+    in_band: usize,
 ) -> StoreResult<Vec<f64>> {
     let terms = &request.query.terms;
     if terms.len() < 2 {
         return Ok(vec![1.0; terms.len()]);
+    }
+    if in_band >= score::COUNT_CAP as usize {
+        return Ok(vec![score::weight(score::COUNT_CAP); terms.len()]);
     }
     let mut weights = Vec::with_capacity(terms.len());
     for term in terms {
@@ -190,6 +200,60 @@ fn ranked(band: Band, messages: &Found, names: &Found, weights: &[f64]) -> Vec<S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::search::SearchScope;
+
+    /// Reads that only count terms, each held by `held` messages.
+    struct Counts {
+        held: u32,
+        counted: usize,
+    }
+
+    impl SearchReads for Counts {
+        async fn term_count(&mut self, _term: &Query, cap: u32) -> StoreResult<u32> {
+            self.counted += 1;
+            Ok(self.held.min(cap))
+        }
+        async fn band(&mut self, _kind: Kind, _below: i64) -> StoreResult<Found> {
+            Ok(Vec::new())
+        }
+        async fn detail(&mut self, _kind: Kind, _id: i64) -> StoreResult<Option<Detail>> {
+            Ok(None)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_band_of_the_cap_or_more_needs_no_counting() {
+        let request = SearchRequest {
+            scope: SearchScope::default(),
+            query: Query::parse("heron lake").expect("parses"),
+            after: None,
+            limit: 20,
+            band_size: 500,
+            first_window: 20_000,
+        };
+        let cap = score::COUNT_CAP as usize;
+        let mut reads = Counts {
+            held: 9,
+            counted: 0,
+        };
+        let weights = term_weights(&mut reads, &request, cap - 1)
+            .await
+            .expect("weights");
+        assert_eq!((reads.counted, weights), (2, vec![score::weight(9); 2]));
+        // Every term is in at least the band's matches: counting would give the cap.
+        let mut reads = Counts {
+            held: 10_000,
+            counted: 0,
+        };
+        let skipped = term_weights(&mut reads, &request, cap)
+            .await
+            .expect("weights");
+        assert_eq!(reads.counted, 0);
+        let counted = term_weights(&mut reads, &request, 0)
+            .await
+            .expect("weights");
+        assert_eq!((reads.counted, &skipped), (2, &counted));
+    }
 
     fn found(ids: std::ops::RangeInclusive<i64>) -> Found {
         ids.rev()

@@ -42,6 +42,9 @@ pub struct SearchRequest {
     ///
     /// [`Band`]: crate::domain::cursor::Band
     pub band_size: u32,
+    /// Where the engine reads a band in windows of ids (PostgreSQL), the first one's
+    /// width.
+    pub first_window: u32,
 }
 
 /// One matching message, or chat name (`message_id` and `actor` are `None`).

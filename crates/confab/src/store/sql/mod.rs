@@ -56,6 +56,28 @@ use crate::domain::search::Query;
 use crate::domain::Timestamp;
 use crate::store::{ChatsFingerprint, ChatsPageStamp, TenantChatsPage};
 
+/// How an engine's search index finds a band's matches (`SqlEngine::SEARCH_INDEX`).
+pub enum SearchIndex {
+    /// The index walks its lists newest first and stops at the band (FTS5): a band is
+    /// one statement of `$1`-`$10`.
+    NewestFirst,
+    /// The index returns matches in no useful order (PostgreSQL's GIN), so the newest
+    /// 500 of a common word would read every match's row: a tenant-wide band of
+    /// messages is read in windows of ids, newest first (the first
+    /// [`SearchRequest::first_window`] wide). Band statements also take the window's
+    /// lowest id as `$11` and [`SqlEngine::search_check`] as `$12`; term counts take the
+    /// check as `$6`.
+    Unordered {
+        /// Run once a window has found under a quarter of what it was to find: keeps the
+        /// planner from walking the primary key through the next, wider windows
+        /// checking every row, which its estimates of phrases choose (784 ms for 160,000
+        /// rows holding 9 matches), so they intersect the index with the window.
+        sparse: &'static str,
+        /// Undoes `sparse` once the band is read.
+        dense: &'static str,
+    },
+}
+
 /// A database engine the SQL store runs on: how its transactions begin, and the
 /// operations it runs its own way (SQLite shares commits between appends and answers the
 /// per-request lookups, the session or API key, a chat's version, a user's chats
@@ -97,6 +119,8 @@ pub trait SqlEngine: Database {
     /// first; their parameters are in `store/sqlite/search.rs`.
     const MESSAGE_BAND_SQL: &'static str;
     const NAME_BAND_SQL: &'static str;
+    /// How the engine's index finds a band's matches.
+    const SEARCH_INDEX: SearchIndex;
     /// How many messages in the scope match one term, up to a cap (`$1` the term's
     /// expression, `$2`–`$4` tenant, user, chat, `$5` the cap).
     const TERM_COUNT_SQL: &'static str;
@@ -104,8 +128,12 @@ pub trait SqlEngine: Database {
     /// A text of `tenant`'s, as a search document in the form the engine's index takes.
     fn search_document(text: &str, tenant: Uuid) -> String;
     /// A parsed query in the engine's query syntax, within `scope` where the engine's
-    /// index holds it.
+    /// index holds it: what the index looks up.
     fn search_expression(query: &Query, scope: &SearchScope) -> String;
+    /// Where [`search_expression`](Self::search_expression) finds more than `query`
+    /// matches ([`SearchIndex::Unordered`] only), the exact expression to check on each
+    /// row it finds.
+    fn search_check(query: &Query) -> Option<String>;
 
     /// How many rows a statement changed (sqlx has no trait for it).
     fn rows_affected(result: &Self::QueryResult) -> u64;

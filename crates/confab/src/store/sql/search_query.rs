@@ -5,7 +5,7 @@
 use futures_util::TryStreamExt as _;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
-use super::{Sql, SqlEngine};
+use super::{SearchIndex, Sql, SqlEngine};
 use crate::domain::search::score::Scorer;
 use crate::domain::search::Query;
 use crate::domain::Timestamp;
@@ -48,6 +48,89 @@ struct SqlxReads<'a, DB: SqlEngine> {
     tenant: String,
     chat: Option<String>,
     expression: String,
+    /// The exact expression where `expression` finds more ([`SqlEngine::search_check`]).
+    check: Option<String>,
+}
+
+/// The newest message id (0 when there is none): where the first window ends.
+const NEWEST_MESSAGE_SQL: &str = "SELECT COALESCE(MAX(id), 0) FROM messages";
+
+/// The width of the window after one of `width` ids that held `got` of the `wanted`
+/// matches: wide enough for the rest at that density, half again, and at least twice as
+/// wide (eight times after an empty one), so a sparse query needs few statements.
+fn next_window(width: i64, got: usize, wanted: usize) -> i64 {
+    if got == 0 {
+        return width.saturating_mul(8);
+    }
+    let left = i64::try_from(wanted - got).unwrap_or(i64::MAX);
+    let got = i64::try_from(got).unwrap_or(i64::MAX);
+    let needed = width.saturating_mul(left).saturating_mul(3) / got.saturating_mul(2);
+    needed.max(width.saturating_mul(2))
+}
+
+impl<DB> SqlxReads<'_, DB>
+where
+    DB: SqlEngine,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB> + ColumnIndex<DB::Row>,
+    for<'q> Option<&'q str>: Encode<'q, DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    /// Up to `limit` matches of `kind` below `below`, in one statement.
+    async fn one_window(
+        &mut self,
+        kind: Kind,
+        below: i64,
+        limit: usize,
+        mut scorer: Scorer<'_>,
+    ) -> StoreResult<Found> {
+        let mut found = Vec::new();
+        self.window(kind, below, None, limit, &mut scorer, &mut found)
+            .await?;
+        Ok(found)
+    }
+
+    /// Up to `limit` matches of `kind` with ids below `below` (and from `from` on, where
+    /// the engine's statement takes a window), newest first, scored into `found` as they
+    /// stream in; no text is kept.
+    async fn window(
+        &mut self,
+        kind: Kind,
+        below: i64,
+        from: Option<i64>,
+        limit: usize,
+        scorer: &mut Scorer<'_>,
+        found: &mut Found,
+    ) -> StoreResult<()> {
+        let scope = &self.request.scope;
+        let sql = match kind {
+            Kind::Messages => DB::MESSAGE_BAND_SQL,
+            Kind::ChatNames => DB::NAME_BAND_SQL,
+        };
+        let mut query = sqlx::query_as::<DB, (i64, String)>(sql)
+            .bind(self.expression.as_str())
+            .bind(self.tenant.as_str())
+            .bind(scope.user_id)
+            .bind(self.chat.as_deref())
+            .bind(scope.actor.map(|a| a.as_str()))
+            .bind(scope.since.map(Timestamp::micros))
+            .bind(scope.until.map(Timestamp::micros))
+            .bind(below)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .bind(SNIPPET_SOURCE_CHARS as i64);
+        if matches!(DB::SEARCH_INDEX, SearchIndex::Unordered { .. }) {
+            query = query.bind(from.unwrap_or(0)).bind(self.check.as_deref());
+        }
+        let mut rows = query.fetch(&mut *self.tx);
+        while let Some((id, text)) = rows.try_next().await? {
+            found.push((id, scorer.matched(&text)));
+        }
+        Ok(())
+    }
 }
 
 impl<DB> SearchReads for SqlxReads<'_, DB>
@@ -64,40 +147,58 @@ where
 {
     async fn term_count(&mut self, term: &Query, cap: u32) -> StoreResult<u32> {
         let scope = &self.request.scope;
-        let count: i64 = sqlx::query_scalar::<DB, i64>(DB::TERM_COUNT_SQL)
+        let check = DB::search_check(term);
+        let mut query = sqlx::query_scalar::<DB, i64>(DB::TERM_COUNT_SQL)
             .bind(DB::search_expression(term, scope))
             .bind(self.tenant.as_str())
             .bind(scope.user_id)
             .bind(self.chat.as_deref())
-            .bind(i64::from(cap))
-            .fetch_one(&mut *self.tx)
-            .await?;
+            .bind(i64::from(cap));
+        if matches!(DB::SEARCH_INDEX, SearchIndex::Unordered { .. }) {
+            query = query.bind(check.as_deref());
+        }
+        let count: i64 = query.fetch_one(&mut *self.tx).await?;
         Ok(u32::try_from(count).unwrap_or(u32::MAX))
     }
 
     async fn band(&mut self, kind: Kind, below: i64) -> StoreResult<Found> {
-        let scope = &self.request.scope;
-        let sql = match kind {
-            Kind::Messages => DB::MESSAGE_BAND_SQL,
-            Kind::ChatNames => DB::NAME_BAND_SQL,
-        };
-        let mut rows = sqlx::query_as::<DB, (i64, String)>(sql)
-            .bind(self.expression.as_str())
-            .bind(self.tenant.as_str())
-            .bind(scope.user_id)
-            .bind(self.chat.as_deref())
-            .bind(scope.actor.map(|a| a.as_str()))
-            .bind(scope.since.map(Timestamp::micros))
-            .bind(scope.until.map(Timestamp::micros))
-            .bind(below)
-            .bind(i64::from(self.request.band_size))
-            .bind(SNIPPET_SOURCE_CHARS as i64)
-            .fetch(&mut *self.tx);
-        // Rows are scored as they stream in; no text is kept.
+        let band = self.request.band_size as usize;
         let mut scorer = Scorer::new(&self.request.query);
+        let scope = &self.request.scope;
+        let scoped = scope.user_id.is_some() || scope.chat_uuid.is_some();
+        let SearchIndex::Unordered { sparse, dense } = DB::SEARCH_INDEX else {
+            return self.one_window(kind, below, band, scorer).await;
+        };
+        // A user's or a chat's messages are walked by their own indexes (the session's
+        // `SCOPED_SEARCH_SQL`), and chat names are few: one statement each.
+        if kind == Kind::ChatNames || scoped {
+            return self.one_window(kind, below, band, scorer).await;
+        }
+        // Windows of ids, newest first, each as wide as the last one's matches suggest
+        // the rest of the band needs, until the band is full or no id is left.
+        let newest: i64 = sqlx::query_scalar::<DB, i64>(NEWEST_MESSAGE_SQL)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        let mut above = below.min(newest.saturating_add(1));
+        let mut width = i64::from(self.request.first_window);
         let mut found = Vec::new();
-        while let Some((id, text)) = rows.try_next().await? {
-            found.push((id, scorer.matched(&text)));
+        let mut walks_off = false;
+        while found.len() < band && above > 0 {
+            let from = above.saturating_sub(width).max(0);
+            let had = found.len();
+            let wanted = band - had;
+            self.window(kind, above, Some(from), wanted, &mut scorer, &mut found)
+                .await?;
+            let got = found.len() - had;
+            if got * 4 < wanted && !walks_off {
+                sqlx::query::<DB>(sparse).execute(&mut *self.tx).await?;
+                walks_off = true;
+            }
+            width = next_window(width, got, wanted);
+            above = from;
+        }
+        if walks_off {
+            sqlx::query::<DB>(dense).execute(&mut *self.tx).await?;
         }
         Ok(found)
     }
@@ -140,9 +241,26 @@ where
             tenant: scope.tenant_id.hyphenated().to_string(),
             chat: scope.chat_uuid.map(|u| u.hyphenated().to_string()),
             expression: DB::search_expression(&request.query, scope),
+            check: DB::search_check(&request.query),
         };
         let hits = bands::answer(&mut reads, request).await?;
         tx.commit().await?;
         Ok(hits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_window;
+
+    #[test]
+    fn windows_widen_to_what_the_band_still_needs() {
+        // 100 of 500 in 20,000 ids: the other 400 need 80,000 more, half again 120,000.
+        assert_eq!(next_window(20_000, 100, 500), 120_000);
+        // Nearly full: still at least twice as wide.
+        assert_eq!(next_window(20_000, 499, 500), 40_000);
+        assert_eq!(next_window(20_000, 0, 500), 160_000);
+        assert_eq!(next_window(i64::MAX / 2, 0, 500), i64::MAX);
+        assert_eq!(next_window(i64::MAX / 2, 1, 500), i64::MAX / 2 * 2);
     }
 }

@@ -28,7 +28,9 @@ use super::records::{
     ReadAfterSession, Under, UserRecord,
 };
 use super::search::{SearchHit, SearchRequest, SearchScope};
-use super::sql::{tenant_chats_query, ListOf, Sql, SqlEngine, SqlStore, CHAT_STAMP_COLUMNS};
+use super::sql::{
+    tenant_chats_query, ListOf, SearchIndex, Sql, SqlEngine, SqlStore, CHAT_STAMP_COLUMNS,
+};
 use super::StoreResult;
 use crate::domain::search::Query;
 use crate::domain::Timestamp;
@@ -91,6 +93,7 @@ impl SqlEngine for Sqlite {
     const SCOPED_SEARCH_SQL: &'static [&'static str] = &[];
     const MESSAGE_BAND_SQL: &'static str = search::MESSAGE_BAND_SQL;
     const NAME_BAND_SQL: &'static str = search::NAME_BAND_SQL;
+    const SEARCH_INDEX: SearchIndex = SearchIndex::NewestFirst;
     const TERM_COUNT_SQL: &'static str = search::TERM_COUNT_SQL;
 
     fn search_document(text: &str, tenant: uuid::Uuid) -> String {
@@ -99,6 +102,11 @@ impl SqlEngine for Sqlite {
 
     fn search_expression(query: &Query, scope: &SearchScope) -> String {
         search::expression(query, scope)
+    }
+
+    /// FTS5 matches exactly what it looks up.
+    fn search_check(_query: &Query) -> Option<String> {
+        None
     }
 
     fn rows_affected(result: &Self::QueryResult) -> u64 {

@@ -9,7 +9,12 @@ use crate::tenant_support::default_tenant_key;
 crate::per_backend!(bands_rank_the_newest_matches_together_and_walk_every_match);
 
 async fn bands_rank_the_newest_matches_together_and_walk_every_match(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |config| config.limits.search_band = 3).await;
+    // Windows of two ids: on PostgreSQL a tenant-wide band is read in several.
+    let app = TestApp::spawn_with(backend, |config| {
+        config.limits.search_band = 3;
+        config.limits.search_window = 2;
+    })
+    .await;
     let key = default_tenant_key(&app).await;
     let user = app.sign_up("bands@example.com").await;
     let chat = app.create_chat(&user, "heron notes").await;

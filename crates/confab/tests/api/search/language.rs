@@ -69,6 +69,11 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("\"of them were\"", &[CORPUS[22]]),
     ("\"them of\"", &[]),
     ("\"were x were\"", &[CORPUS[23]]),
+    // A phrase's other words, where none of its pairs is common (PostgreSQL looks up
+    // `dog` or `them`, then checks the phrase on what it finds).
+    ("\"the dog\"", &[CORPUS[21]]),
+    ("\"the lazy one\"", &[CORPUS[21]]),
+    ("\"them x\"", &[]),
     // Prefixes, not infixes.
     ("conf*", &[CORPUS[2], CORPUS[3]]),
     ("CONFIG*", &[CORPUS[3]]),

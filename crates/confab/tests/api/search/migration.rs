@@ -181,15 +181,7 @@ async fn sqlite_documents_of_older_releases_are_indexed_again() {
         let counters = COUNTERS.replace("{bytes}", "LENGTH(CAST(m.message AS BLOB))");
         let rows = format!("{OLD_ROWS}{counters}{old_documents}");
         database_at(Backend::Sqlite, &database.url, version, &rows).await;
-        let app = TestApp::spawn_on(database, |_| {}).await;
-        let (_, key) = confab::cli::issue_key(
-            app.store().as_ref(),
-            Uuid::parse_str(TENANT).expect("uuid"),
-            "after",
-        )
-        .await
-        .expect("key");
-        let key = Auth::Key(key);
+        let (app, key) = serve_old_tenant(database).await;
         let hits = tenant_hits(&app, &key, &[("q", "\"is the\"")]).await;
         assert_eq!(message_ids(&hits), [1], "at {version}: {hits:?}");
         // Each row once: the old document went, and every row of the database is indexed.
@@ -201,4 +193,45 @@ async fn sqlite_documents_of_older_releases_are_indexed_again() {
             assert_eq!(name_hits(&hits), ["Quarterly budget review"], "{q}");
         }
     }
+}
+
+/// PostgreSQL documents written before they held pairs of common words (migration 11):
+/// a phrase of common words is looked up by its pairs, so the server writes every
+/// document again when it next starts, and the old rows are found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_documents_without_pairs_are_written_again() {
+    const BEFORE_POSTGRES_PAIRS: i64 = 10;
+    if crate::support::database::postgres_url("postgres_documents_without_pairs").is_none() {
+        return;
+    }
+    let database = TestDatabase::create(Backend::Postgres).await;
+    let counters = COUNTERS.replace("{bytes}", "OCTET_LENGTH(m.message)");
+    // Message 1's document as those releases wrote it: words and heads, no pairs.
+    let old_document = "UPDATE messages SET search = '''budget'':3 ''final'':5 ''is'':1 \
+        ''spreadsheet'':4 ''the'':2 ''^bud'' ''^fin'' ''^spr'' ''^the''' WHERE id = 1;";
+    let rows = format!("{OLD_ROWS}{counters}{SEQUENCES}{old_document}");
+    database_at(
+        Backend::Postgres,
+        &database.url,
+        BEFORE_POSTGRES_PAIRS,
+        &rows,
+    )
+    .await;
+    let (app, key) = serve_old_tenant(database).await;
+    let hits = tenant_hits(&app, &key, &[("q", "\"is the\"")]).await;
+    assert_eq!(message_ids(&hits), [1], "{hits:?}");
+    let hits = tenant_hits(&app, &key, &[("q", "\"the travel line\"")]).await;
+    let mut ids = message_ids(&hits);
+    ids.sort_unstable();
+    assert_eq!(ids, [2, 4], "{hits:?}");
+}
+
+/// A server on an upgraded database, and a new API key of its old tenant.
+async fn serve_old_tenant(database: TestDatabase) -> (TestApp, Auth) {
+    let app = TestApp::spawn_on(database, |_| {}).await;
+    let tenant = Uuid::parse_str(TENANT).expect("uuid");
+    let (_, key) = confab::cli::issue_key(app.store().as_ref(), tenant, "after")
+        .await
+        .expect("key");
+    (app, Auth::Key(key))
 }
