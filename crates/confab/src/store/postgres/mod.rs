@@ -33,6 +33,9 @@ pub type PostgresStore = SqlStore<Postgres>;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// How long one search may take (`statement_timeout` in `SEARCH_SESSION_SQL`).
+const SEARCH_TIME_LIMIT: Duration = Duration::from_secs(10);
+
 impl SqlEngine for Postgres {
     const ENGINE: &'static str = "postgres";
     const BEGIN_WRITE: Option<&'static str> = None;
@@ -60,7 +63,7 @@ impl SqlEngine for Postgres {
     // joined to their chats by key, where the planner's estimates led it to hash every
     // chat of the tenant.
     const SEARCH_SESSION_SQL: &'static [&'static str] = &[
-        "SET LOCAL statement_timeout = 10000",
+        "SET LOCAL statement_timeout = 10000", // SEARCH_TIME_LIMIT
         "SET LOCAL plan_cache_mode = force_custom_plan",
         "SET LOCAL jit = off",
         "SET LOCAL enable_hashjoin = off",
@@ -76,6 +79,8 @@ impl SqlEngine for Postgres {
     const SEARCH_INDEX: SearchIndex = SearchIndex::Unordered {
         sparse: "SET LOCAL enable_indexscan = off",
         dense: "SET LOCAL enable_indexscan = on",
+        time_limit: SEARCH_TIME_LIMIT,
+        time_left: "SELECT set_config('statement_timeout', $1, true)",
     };
     const TERM_COUNT_SQL: &'static str = search::TERM_COUNT_SQL;
 
@@ -220,4 +225,18 @@ pub(crate) async fn open_pool(url: &str, pool_size: u32) -> anyhow::Result<Pool<
         .max_connections(pool_size.max(1))
         .acquire_timeout(Duration::from_secs(30))
         .connect_lazy_with(options))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_search_statement_and_the_whole_search_share_one_time_limit() {
+        let per_statement = format!(
+            "SET LOCAL statement_timeout = {}",
+            SEARCH_TIME_LIMIT.as_millis()
+        );
+        assert!(<Postgres as SqlEngine>::SEARCH_SESSION_SQL.contains(&per_statement.as_str()));
+    }
 }

@@ -75,6 +75,11 @@ pub enum SearchIndex {
         sparse: &'static str,
         /// Undoes `sparse` once the band is read.
         dense: &'static str,
+        /// How long a whole search may take (each statement is also bounded by the
+        /// session's `SEARCH_SESSION_SQL`): the windows of a band are several statements.
+        time_limit: std::time::Duration,
+        /// Bounds the next statement by the time left (`$1`, milliseconds as text).
+        time_left: &'static str,
     },
 }
 

@@ -2,6 +2,8 @@
 //! search makes ([`SearchReads`]) as statements on one transaction. The ranking itself is
 //! `store/search/bands.rs`.
 
+use std::time::Instant;
+
 use futures_util::TryStreamExt as _;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
@@ -11,7 +13,7 @@ use crate::domain::search::Query;
 use crate::domain::Timestamp;
 use crate::store::search::bands::{self, Detail, Found, Kind, SearchReads};
 use crate::store::search::{SearchHit, SearchRequest, SNIPPET_SOURCE_CHARS};
-use crate::store::StoreResult;
+use crate::store::{StoreError, StoreResult};
 
 /// A message hit's details, if the message is in the scope (`$1` message id, `$2`
 /// tenant, `$3` user or NULL), with the first `$4` characters of its text. The band
@@ -50,6 +52,8 @@ struct SqlxReads<'a, DB: SqlEngine> {
     expression: String,
     /// The exact expression where `expression` finds more ([`SqlEngine::search_check`]).
     check: Option<String>,
+    /// When the search began.
+    started: Instant,
 }
 
 /// The newest message id (0 when there is none): where the first window ends.
@@ -166,7 +170,13 @@ where
         let mut scorer = Scorer::new(&self.request.query);
         let scope = &self.request.scope;
         let scoped = scope.user_id.is_some() || scope.chat_uuid.is_some();
-        let SearchIndex::Unordered { sparse, dense } = DB::SEARCH_INDEX else {
+        let SearchIndex::Unordered {
+            sparse,
+            dense,
+            time_limit,
+            time_left,
+        } = DB::SEARCH_INDEX
+        else {
             return self.one_window(kind, below, band, scorer).await;
         };
         // A user's or a chat's messages are walked by their own indexes (the session's
@@ -183,7 +193,21 @@ where
         let mut width = i64::from(self.request.first_window);
         let mut found = Vec::new();
         let mut walks_off = false;
+        let mut first_done = false;
         while found.len() < band && above > 0 {
+            if first_done {
+                // What is left of the search's time bounds each later window.
+                let left = time_limit
+                    .saturating_sub(self.started.elapsed())
+                    .as_millis();
+                if left == 0 {
+                    return Err(StoreError::TimedOut);
+                }
+                sqlx::query::<DB>(time_left)
+                    .bind(left.to_string())
+                    .execute(&mut *self.tx)
+                    .await?;
+            }
             let from = above.saturating_sub(width).max(0);
             let had = found.len();
             let wanted = band - had;
@@ -196,6 +220,7 @@ where
             }
             width = next_window(width, got, wanted);
             above = from;
+            first_done = true;
         }
         if walks_off {
             sqlx::query::<DB>(dense).execute(&mut *self.tx).await?;
@@ -228,6 +253,7 @@ where
 {
     /// One page of hits for `request` ([`bands::answer`]), read in one transaction.
     pub(crate) async fn search(&self, request: &SearchRequest) -> StoreResult<Vec<SearchHit>> {
+        let started = Instant::now();
         let mut tx = self.begin_read().await?;
         let scope = &request.scope;
         let scoped = scope.user_id.is_some() || scope.chat_uuid.is_some();
@@ -242,6 +268,7 @@ where
             chat: scope.chat_uuid.map(|u| u.hyphenated().to_string()),
             expression: DB::search_expression(&request.query, scope),
             check: DB::search_check(&request.query),
+            started,
         };
         let hits = bands::answer(&mut reads, request).await?;
         tx.commit().await?;
