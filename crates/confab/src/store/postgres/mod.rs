@@ -22,7 +22,7 @@ use super::records::{
     ReadAfterSession, Under, UserRecord,
 };
 use super::search::{SearchHit, SearchRequest, SearchScope};
-use super::sql::{SearchIndex, Sql, SqlEngine, SqlStore};
+use super::sql::{SearchExpression, SearchIndex, Sql, SqlEngine, SqlStore};
 use super::{redact_url, StoreResult};
 use crate::domain::search::Query;
 use crate::domain::Timestamp;
@@ -90,12 +90,8 @@ impl SqlEngine for Postgres {
     }
 
     /// The scope is plain conditions of the statement.
-    fn search_expression(query: &Query, _scope: &SearchScope) -> String {
-        search::lookup(query).unwrap_or_else(|| search::expression(query))
-    }
-
-    fn search_check(query: &Query) -> Option<String> {
-        search::lookup(query).map(|_| search::expression(query))
+    fn search_expression(query: &Query, _scope: &SearchScope) -> SearchExpression {
+        search::lookup(query)
     }
 
     fn rows_affected(result: &Self::QueryResult) -> u64 {

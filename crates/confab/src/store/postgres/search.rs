@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use crate::domain::search::extras;
 use crate::domain::search::text::indexed_words;
 use crate::domain::search::{Query, Term};
+use crate::store::sql::SearchExpression;
 
 /// PostgreSQL keeps at most this many positions of one word in a document.
 const MAX_POSITIONS: usize = 256;
@@ -21,9 +22,16 @@ fn head(head: &str) -> String {
     quoted(&format!("^{head}"))
 }
 
-/// A pair of adjacent common words as a lexeme: `+a0b` (no word holds `+`).
-fn pair(entry: &str) -> String {
-    quoted(&format!("+{entry}"))
+/// The distinct pairs of adjacent common words of `words` ([`extras::pair_runs`]), as
+/// lexemes: `+a0b` (no word holds `+`), sorted.
+fn pairs(words: &[String]) -> Vec<String> {
+    let mut entries: Vec<String> = extras::pair_runs(words).into_iter().flatten().collect();
+    entries.sort_unstable();
+    entries.dedup();
+    entries
+        .iter()
+        .map(|entry| quoted(&format!("+{entry}")))
+        .collect()
 }
 
 /// A text's document as a `tsvector` literal: each word with its positions (from 1),
@@ -38,9 +46,6 @@ pub(super) fn document(text: &str) -> String {
             at.push(index + 1);
         }
     }
-    let mut pairs: Vec<String> = extras::pair_runs(&words).into_iter().flatten().collect();
-    pairs.sort_unstable();
-    pairs.dedup();
     let lexemes: Vec<String> = positions
         .iter()
         .map(|(word, at)| {
@@ -48,7 +53,7 @@ pub(super) fn document(text: &str) -> String {
             format!("{}:{}", quoted(word), at.join(","))
         })
         .chain(extras::heads(&words).into_iter().map(head))
-        .chain(pairs.iter().map(|p| pair(p)))
+        .chain(pairs(&words))
         .collect();
     lexemes.join(" ")
 }
@@ -60,15 +65,17 @@ pub(super) fn expression(query: &Query) -> String {
     parts.join(" & ")
 }
 
-/// What the GIN index looks up for `query`, where that is less than [`expression`]: a
-/// phrase by the pairs of common words it holds and by its other words. Common
-/// words are in nearly every document, and the index reads a word's whole list (`the`:
-/// nine documents in ten) even to intersect it with a rare one. Every document holding
-/// the query holds what this looks up; [`expression`] is then checked on each.
-pub(super) fn lookup(query: &Query) -> Option<String> {
+/// What the GIN index looks up for `query`, and [`expression`] to check on each row it
+/// finds where that is less: a phrase is looked up by the pairs of common words it
+/// holds and by its other words. Common words are in nearly every document, and the
+/// index reads a word's whole list (`the`: nine documents in ten) even to intersect it
+/// with a rare one. Every document holding the query holds what this looks up.
+pub(super) fn lookup(query: &Query) -> SearchExpression {
     let parts: Vec<String> = query.terms.iter().map(looked_up).collect();
     let lookup = parts.join(" & ");
-    (lookup != expression(query)).then_some(lookup)
+    let exact = expression(query);
+    let check = (lookup != exact).then_some(exact);
+    SearchExpression { lookup, check }
 }
 
 /// A term as [`lookup`] looks it up: a phrase by its words that are not common and its
@@ -87,13 +94,8 @@ fn looked_up(term: &Term) -> String {
         // The index reads the same lists for the phrase itself.
         return exact(term);
     }
-    let pairs = term
-        .words
-        .windows(2)
-        .filter(|w| extras::is_common(&w[0]) && extras::is_common(&w[1]))
-        .map(|w| pair(&extras::pair_entry(&w[0], &w[1])));
     // A phrase of common words has pairs; one without pairs has some other word.
-    let entries: Vec<String> = pairs.chain(rare).collect();
+    let entries: Vec<String> = pairs(&term.words).into_iter().chain(rare).collect();
     format!("( {} )", entries.join(" & "))
 }
 
@@ -172,7 +174,13 @@ mod tests {
             expression(&q),
             "( 'cafe' ) & ( 'new' <-> 'york' ) & ( 'conf':* ) & '^bra'"
         );
-        assert_eq!(lookup(&q), None, "every term is looked up as it is");
+        let looked_up = lookup(&q);
+        assert_eq!(
+            looked_up.lookup,
+            expression(&q),
+            "every term is looked up as it is"
+        );
+        assert_eq!(looked_up.check, None);
         assert_eq!(quoted("it's\\"), "'it''s\\\\'");
     }
 
@@ -185,12 +193,12 @@ mod tests {
             "( 'he' <-> 'the' <-> 'way' ) & ( 'the' <-> 'big' <-> 'story' ) \
              & ( 'a' <-> 'of' ) & ( 'cat' ) & ( 'of' <-> 'the' <-> 'land' )"
         );
+        let looked_up = lookup(&q);
         assert_eq!(
-            lookup(&q).as_deref(),
-            Some(
-                "( '+he0the' & 'way' ) & ( 'big' & 'story' ) & ( '+a0of' ) & ( 'cat' ) \
-                 & ( '+of0the' & 'land' )"
-            )
+            looked_up.lookup,
+            "( '+he0the' & 'way' ) & ( 'big' & 'story' ) & ( '+a0of' ) & ( 'cat' ) \
+             & ( '+of0the' & 'land' )"
         );
+        assert_eq!(looked_up.check, Some(expression(&q)));
     }
 }

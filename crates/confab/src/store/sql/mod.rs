@@ -65,8 +65,8 @@ pub enum SearchIndex {
     /// 500 of a common word would read every match's row: a tenant-wide band of
     /// messages is read in windows of ids, newest first (the first
     /// [`SearchRequest::first_window`] wide). Band statements also take the window's
-    /// lowest id as `$11` and [`SqlEngine::search_check`] as `$12`; term counts take the
-    /// check as `$6`.
+    /// lowest id as `$11` and [`SearchExpression::check`] as `$12`; term counts take
+    /// the check as `$6`.
     Unordered {
         /// Run once a window has found under a quarter of what it was to find: keeps the
         /// planner from walking the primary key through the next, wider windows
@@ -81,6 +81,22 @@ pub enum SearchIndex {
         /// Bounds the next statement by the time left (`$1`, milliseconds as text).
         time_left: &'static str,
     },
+}
+
+impl SearchIndex {
+    /// Whether band statements take `$11` and `$12`, and term counts `$6`.
+    pub(crate) const fn is_unordered(&self) -> bool {
+        matches!(self, SearchIndex::Unordered { .. })
+    }
+}
+
+/// A parsed query as an engine's statements take it.
+pub struct SearchExpression {
+    /// What the engine's index looks up (`$1`).
+    pub lookup: String,
+    /// Where `lookup` finds more than the query matches ([`SearchIndex::Unordered`]
+    /// only), the exact expression checked on each row it finds.
+    pub check: Option<String>,
 }
 
 /// A database engine the SQL store runs on: how its transactions begin, and the
@@ -133,12 +149,8 @@ pub trait SqlEngine: Database {
     /// A text of `tenant`'s, as a search document in the form the engine's index takes.
     fn search_document(text: &str, tenant: Uuid) -> String;
     /// A parsed query in the engine's query syntax, within `scope` where the engine's
-    /// index holds it: what the index looks up.
-    fn search_expression(query: &Query, scope: &SearchScope) -> String;
-    /// Where [`search_expression`](Self::search_expression) finds more than `query`
-    /// matches ([`SearchIndex::Unordered`] only), the exact expression to check on each
-    /// row it finds.
-    fn search_check(query: &Query) -> Option<String>;
+    /// index holds it.
+    fn search_expression(query: &Query, scope: &SearchScope) -> SearchExpression;
 
     /// How many rows a statement changed (sqlx has no trait for it).
     fn rows_affected(result: &Self::QueryResult) -> u64;

@@ -7,7 +7,7 @@ use std::time::Instant;
 use futures_util::TryStreamExt as _;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Type};
 
-use super::{SearchIndex, Sql, SqlEngine};
+use super::{SearchExpression, SearchIndex, Sql, SqlEngine};
 use crate::domain::search::score::Scorer;
 use crate::domain::search::Query;
 use crate::domain::Timestamp;
@@ -49,9 +49,10 @@ struct SqlxReads<'a, DB: SqlEngine> {
     request: &'a SearchRequest,
     tenant: String,
     chat: Option<String>,
-    expression: String,
-    /// The exact expression where `expression` finds more ([`SqlEngine::search_check`]).
-    check: Option<String>,
+    expression: SearchExpression,
+    /// Whether the search is of one user's or one chat's messages, walked by their own
+    /// indexes (the session's `SCOPED_SEARCH_SQL`) in one statement.
+    scoped: bool,
     /// When the search began.
     started: Instant,
 }
@@ -116,7 +117,7 @@ where
             Kind::ChatNames => DB::NAME_BAND_SQL,
         };
         let mut query = sqlx::query_as::<DB, (i64, String)>(sql)
-            .bind(self.expression.as_str())
+            .bind(self.expression.lookup.as_str())
             .bind(self.tenant.as_str())
             .bind(scope.user_id)
             .bind(self.chat.as_deref())
@@ -126,8 +127,10 @@ where
             .bind(below)
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
             .bind(SNIPPET_SOURCE_CHARS as i64);
-        if matches!(DB::SEARCH_INDEX, SearchIndex::Unordered { .. }) {
-            query = query.bind(from.unwrap_or(0)).bind(self.check.as_deref());
+        if DB::SEARCH_INDEX.is_unordered() {
+            query = query
+                .bind(from.unwrap_or(0))
+                .bind(self.expression.check.as_deref());
         }
         let mut rows = query.fetch(&mut *self.tx);
         while let Some((id, text)) = rows.try_next().await? {
@@ -151,15 +154,15 @@ where
 {
     async fn term_count(&mut self, term: &Query, cap: u32) -> StoreResult<u32> {
         let scope = &self.request.scope;
-        let check = DB::search_check(term);
+        let expression = DB::search_expression(term, scope);
         let mut query = sqlx::query_scalar::<DB, i64>(DB::TERM_COUNT_SQL)
-            .bind(DB::search_expression(term, scope))
+            .bind(expression.lookup.as_str())
             .bind(self.tenant.as_str())
             .bind(scope.user_id)
             .bind(self.chat.as_deref())
             .bind(i64::from(cap));
-        if matches!(DB::SEARCH_INDEX, SearchIndex::Unordered { .. }) {
-            query = query.bind(check.as_deref());
+        if DB::SEARCH_INDEX.is_unordered() {
+            query = query.bind(expression.check.as_deref());
         }
         let count: i64 = query.fetch_one(&mut *self.tx).await?;
         Ok(u32::try_from(count).unwrap_or(u32::MAX))
@@ -168,8 +171,6 @@ where
     async fn band(&mut self, kind: Kind, below: i64) -> StoreResult<Found> {
         let band = self.request.band_size as usize;
         let mut scorer = Scorer::new(&self.request.query);
-        let scope = &self.request.scope;
-        let scoped = scope.user_id.is_some() || scope.chat_uuid.is_some();
         let SearchIndex::Unordered {
             sparse,
             dense,
@@ -179,9 +180,9 @@ where
         else {
             return self.one_window(kind, below, band, scorer).await;
         };
-        // A user's or a chat's messages are walked by their own indexes (the session's
-        // `SCOPED_SEARCH_SQL`), and chat names are few: one statement each.
-        if kind == Kind::ChatNames || scoped {
+        // A user's or a chat's messages are walked by their own indexes, and chat names
+        // are few: one statement each.
+        if kind == Kind::ChatNames || self.scoped {
             return self.one_window(kind, below, band, scorer).await;
         }
         // Windows of ids, newest first, each as wide as the last one's matches suggest
@@ -267,7 +268,7 @@ where
             tenant: scope.tenant_id.hyphenated().to_string(),
             chat: scope.chat_uuid.map(|u| u.hyphenated().to_string()),
             expression: DB::search_expression(&request.query, scope),
-            check: DB::search_check(&request.query),
+            scoped,
             started,
         };
         let hits = bands::answer(&mut reads, request).await?;

@@ -29,7 +29,8 @@ use super::records::{
 };
 use super::search::{SearchHit, SearchRequest, SearchScope};
 use super::sql::{
-    tenant_chats_query, ListOf, SearchIndex, Sql, SqlEngine, SqlStore, CHAT_STAMP_COLUMNS,
+    tenant_chats_query, ListOf, SearchExpression, SearchIndex, Sql, SqlEngine, SqlStore,
+    CHAT_STAMP_COLUMNS,
 };
 use super::StoreResult;
 use crate::domain::search::Query;
@@ -100,13 +101,12 @@ impl SqlEngine for Sqlite {
         search::document(text, tenant)
     }
 
-    fn search_expression(query: &Query, scope: &SearchScope) -> String {
-        search::expression(query, scope)
-    }
-
-    /// FTS5 matches exactly what it looks up.
-    fn search_check(_query: &Query) -> Option<String> {
-        None
+    /// FTS5 matches exactly what it looks up: nothing to check.
+    fn search_expression(query: &Query, scope: &SearchScope) -> SearchExpression {
+        SearchExpression {
+            lookup: search::expression(query, scope),
+            check: None,
+        }
     }
 
     fn rows_affected(result: &Self::QueryResult) -> u64 {
