@@ -43,15 +43,11 @@ impl SqlEngine for Postgres {
         Some("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     type Extras = ();
 
-    const INSERT_MESSAGE_SQL: &'static str =
-        "INSERT INTO messages (chat_id, actor, message, created_at, updated_at, parent_id, \
-         path_chat_id, search) VALUES ($1, $2, $3, $4, $4, $5, $1, $6::tsvector) RETURNING id";
+    const INSERT_MESSAGE_SQL: &'static str = search::INSERT_MESSAGE_SQL;
     const SEARCH_DOCUMENT_IN_INSERT: bool = true;
-    const INDEX_MESSAGE_SQL: &'static str =
-        "UPDATE messages SET search = $2::tsvector WHERE id = $1";
+    const INDEX_MESSAGE_SQL: &'static str = search::INDEX_MESSAGE_SQL;
     const UNINDEX_MESSAGE_SQL: Option<&'static str> = None;
-    const INDEX_CHAT_NAME_SQL: &'static str =
-        "UPDATE chats SET name_search = $2::tsvector WHERE id = $1";
+    const INDEX_CHAT_NAME_SQL: &'static str = search::INDEX_CHAT_NAME_SQL;
     // Nodes starting together index one batch at a time.
     const BACKFILL_PROGRESS_SQL: &'static str =
         "SELECT messages_upto, messages_done, chats_upto, chats_done FROM search_backfill \
@@ -69,11 +65,6 @@ impl SqlEngine for Postgres {
         "SET LOCAL enable_hashjoin = off",
         "SET LOCAL enable_mergejoin = off",
     ];
-    // With the GIN index, the planner ran its scan once per chat of the user (100 chats:
-    // 400 ms at a million messages, 2.4 s for a prefix); walking the user's messages by
-    // chat took 13-27 ms. A user with a very large history pays for rare words instead
-    // (bounded by the time limit).
-    const SCOPED_SEARCH_SQL: &'static [&'static str] = &["SET LOCAL enable_bitmapscan = off"];
     const MESSAGE_BAND_SQL: &'static str = search::MESSAGE_BAND_SQL;
     const NAME_BAND_SQL: &'static str = search::NAME_BAND_SQL;
     const SEARCH_INDEX: SearchIndex = SearchIndex::Unordered {
@@ -89,9 +80,10 @@ impl SqlEngine for Postgres {
         search::document(text)
     }
 
-    /// The scope is plain conditions of the statement.
-    fn search_expression(query: &Query, _scope: &SearchScope) -> SearchExpression {
-        search::lookup(query)
+    /// The scope's user and chat are marks in the documents (and plain conditions of the
+    /// statement too).
+    fn search_expression(query: &Query, scope: &SearchScope) -> SearchExpression {
+        search::lookup(query, scope)
     }
 
     fn rows_affected(result: &Self::QueryResult) -> u64 {

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use crate::domain::search::extras;
 use crate::domain::search::text::indexed_words;
 use crate::domain::search::{Query, Term};
+use crate::store::search::SearchScope;
 use crate::store::sql::SearchExpression;
 
 /// PostgreSQL keeps at most this many positions of one word in a document.
@@ -70,13 +71,63 @@ pub(super) fn expression(query: &Query) -> String {
 /// holds and by its other words. Common words are in nearly every document, and the
 /// index reads a word's whole list (`the`: nine documents in ten) even to intersect it
 /// with a rare one. Every document holding the query holds what this looks up.
-pub(super) fn lookup(query: &Query) -> SearchExpression {
-    let parts: Vec<String> = query.terms.iter().map(looked_up).collect();
-    let lookup = parts.join(" & ");
+///
+/// Within `scope`'s user or chat, the lookup also holds their marks ([`scope_marks`]),
+/// so the index intersects the query's lists with that user's or chat's list.
+pub(super) fn lookup(query: &Query, scope: &SearchScope) -> SearchExpression {
+    let mut parts: Vec<String> = query.terms.iter().map(looked_up).collect();
     let exact = expression(query);
-    let check = (lookup != exact).then_some(exact);
-    SearchExpression { lookup, check }
+    let check = (parts.join(" & ") != exact).then_some(exact);
+    parts.extend(scope_marks(scope));
+    SearchExpression {
+        lookup: parts.join(" & "),
+        check,
+    }
 }
+
+/// The marks of `scope`'s user and chat, as [`INDEX_MESSAGE_SQL`] writes them into every
+/// document of that user's or chat's: `'@<user id>'` and `'#<chat uuid>'` (no word
+/// holds either character).
+fn scope_marks(scope: &SearchScope) -> Vec<String> {
+    let user = scope.user_id.map(|user| format!("'@{user}'"));
+    let chat = scope
+        .chat_uuid
+        .map(|chat| format!("'#{}'", chat.hyphenated()));
+    user.into_iter().chain(chat).collect()
+}
+
+/// The marks of chat `c` (an alias of the statement) as `tsvector` literal text, to
+/// append to each document of the chat's: `'#<uuid>'`, and `'@<user id>'` when a user
+/// owns it (see [`scope_marks`]). A chat's uuid and owner never change, so a document
+/// keeps its marks.
+macro_rules! marks_of_chat {
+    () => {
+        "(' ''#' || c.uuid || '''' || COALESCE(' ''@' || c.user_id || '''', ''))"
+    };
+}
+
+/// Inserts a message (`$1` chat id, `$2` actor, `$3` text, `$4` time, `$5` parent) with
+/// its document (`$6`) and its chat's marks; returns its id.
+pub(super) const INSERT_MESSAGE_SQL: &str = concat!(
+    "INSERT INTO messages (chat_id, actor, message, created_at, updated_at, parent_id, \
+     path_chat_id, search) SELECT $1, $2, $3, $4, $4, $5, $1, ($6 || ",
+    marks_of_chat!(),
+    ")::tsvector FROM chats c WHERE c.id = $1 RETURNING id"
+);
+
+/// Replaces message `$1`'s document with `$2` and its chat's marks.
+pub(super) const INDEX_MESSAGE_SQL: &str = concat!(
+    "UPDATE messages m SET search = ($2 || ",
+    marks_of_chat!(),
+    ")::tsvector FROM chats c WHERE m.id = $1 AND c.id = m.chat_id"
+);
+
+/// Replaces chat `$1`'s name document with `$2` and the chat's marks.
+pub(super) const INDEX_CHAT_NAME_SQL: &str = concat!(
+    "UPDATE chats c SET name_search = ($2 || ",
+    marks_of_chat!(),
+    ")::tsvector WHERE c.id = $1"
+);
 
 /// A term as [`lookup`] looks it up: a phrase by its words that are not common and its
 /// pairs of adjacent common words.
@@ -121,10 +172,13 @@ fn exact(term: &Term) -> String {
 /// but the scope as plain conditions: `$2` tenant, `$3` user, `$4` chat uuid, `$5` actor
 /// (NULL: any); `$1` what the index looks up, `$12` the exact expression checked on each
 /// row it finds (NULL: `$1` is exact), `$11` the window's lowest id (see
-/// `SearchIndex::Unordered`).
+/// `SearchIndex::Unordered`). The scope is also in `$1` as marks ([`lookup`]), and the
+/// join is on `m.chat_id + 0`: no plan can walk the user's chats and scan the index
+/// once per chat (100 chats: 110 ms for `the` at a million messages, against 26 ms for
+/// one scan of the index joined to the chats by key).
 pub(super) const MESSAGE_BAND_SQL: &str = "\
 SELECT m.id, substr(m.message, 1, CAST($10 AS INTEGER))
-FROM messages m JOIN chats c ON c.id = m.chat_id
+FROM messages m JOIN chats c ON c.id = m.chat_id + 0
 WHERE m.search @@ $1::tsquery AND ($12::text IS NULL OR ts_match_vq(m.search, $12::tsquery))
   AND m.id < $8 AND m.id >= $11 AND c.tenant_id = $2 AND c.trashed_at IS NULL
   AND ($3::bigint IS NULL OR c.user_id = $3) AND ($4::text IS NULL OR c.uuid = $4)
@@ -150,7 +204,7 @@ LIMIT $9";
 /// index looks up, `$6` the exact expression (NULL: `$1` is exact).
 pub(super) const TERM_COUNT_SQL: &str = "\
 SELECT count(*) FROM (
-  SELECT 1 FROM messages m JOIN chats c ON c.id = m.chat_id
+  SELECT 1 FROM messages m JOIN chats c ON c.id = m.chat_id + 0
   WHERE m.search @@ $1::tsquery AND ($6::text IS NULL OR ts_match_vq(m.search, $6::tsquery))
     AND c.tenant_id = $2 AND c.trashed_at IS NULL
     AND ($3::bigint IS NULL OR c.user_id = $3) AND ($4::text IS NULL OR c.uuid = $4)
@@ -174,7 +228,7 @@ mod tests {
             expression(&q),
             "( 'cafe' ) & ( 'new' <-> 'york' ) & ( 'conf':* ) & '^bra'"
         );
-        let looked_up = lookup(&q);
+        let looked_up = lookup(&q, &SearchScope::default());
         assert_eq!(
             looked_up.lookup,
             expression(&q),
@@ -193,12 +247,38 @@ mod tests {
             "( 'he' <-> 'the' <-> 'way' ) & ( 'the' <-> 'big' <-> 'story' ) \
              & ( 'a' <-> 'of' ) & ( 'cat' ) & ( 'of' <-> 'the' <-> 'land' )"
         );
-        let looked_up = lookup(&q);
+        let looked_up = lookup(&q, &SearchScope::default());
         assert_eq!(
             looked_up.lookup,
             "( '+he0the' & 'way' ) & ( 'big' & 'story' ) & ( '+a0of' ) & ( 'cat' ) \
              & ( '+of0the' & 'land' )"
         );
         assert_eq!(looked_up.check, Some(expression(&q)));
+    }
+
+    #[test]
+    fn a_user_or_chat_is_looked_up_by_its_marks() {
+        let q = Query::parse(r#"cat "of the land""#).expect("parses");
+        let chat = uuid::Uuid::parse_str("5ea4c400-0000-4000-8000-00000000000a").expect("uuid");
+        let scope = SearchScope {
+            user_id: Some(7),
+            chat_uuid: Some(chat),
+            ..SearchScope::default()
+        };
+        let looked_up = lookup(&q, &scope);
+        assert_eq!(
+            looked_up.lookup,
+            "( 'cat' ) & ( '+of0the' & 'land' ) & '@7' & '#5ea4c400-0000-4000-8000-00000000000a'"
+        );
+        // The marks narrow the lookup; the check is the query's own.
+        assert_eq!(looked_up.check, Some(expression(&q)));
+        let q = Query::parse("cat").expect("parses");
+        let scope = SearchScope {
+            user_id: Some(7),
+            ..SearchScope::default()
+        };
+        let looked_up = lookup(&q, &scope);
+        assert_eq!(looked_up.lookup, "( 'cat' ) & '@7'");
+        assert_eq!(looked_up.check, None, "the lookup is exact");
     }
 }

@@ -133,9 +133,6 @@ pub trait SqlEngine: Database {
     /// statement past it fails with [`StoreError::TimedOut`](super::StoreError), and
     /// plan each statement for its values).
     const SEARCH_SESSION_SQL: &'static [&'static str];
-    /// What a search of one user's or one chat's messages runs next (PostgreSQL: walk
-    /// them by their own indexes rather than the tenant-wide GIN index).
-    const SCOPED_SEARCH_SQL: &'static [&'static str];
     /// A band's messages and chat names for a search, each as `(id, text)`, newest
     /// first; their parameters are in `store/sqlite/search.rs`.
     const MESSAGE_BAND_SQL: &'static str;

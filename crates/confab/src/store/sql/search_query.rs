@@ -50,9 +50,6 @@ struct SqlxReads<'a, DB: SqlEngine> {
     tenant: String,
     chat: Option<String>,
     expression: SearchExpression,
-    /// Whether the search is of one user's or one chat's messages, walked by their own
-    /// indexes (the session's `SCOPED_SEARCH_SQL`) in one statement.
-    scoped: bool,
     /// When the search began.
     started: Instant,
 }
@@ -180,9 +177,8 @@ where
         else {
             return self.one_window(kind, below, band, scorer).await;
         };
-        // A user's or a chat's messages are walked by their own indexes, and chat names
-        // are few: one statement each.
-        if kind == Kind::ChatNames || self.scoped {
+        // Chat names are few: one statement.
+        if kind == Kind::ChatNames {
             return self.one_window(kind, below, band, scorer).await;
         }
         // Windows of ids, newest first, each as wide as the last one's matches suggest
@@ -257,9 +253,7 @@ where
         let started = Instant::now();
         let mut tx = self.begin_read().await?;
         let scope = &request.scope;
-        let scoped = scope.user_id.is_some() || scope.chat_uuid.is_some();
-        let scoped_sql = if scoped { DB::SCOPED_SEARCH_SQL } else { &[] };
-        for statement in DB::SEARCH_SESSION_SQL.iter().chain(scoped_sql) {
+        for statement in DB::SEARCH_SESSION_SQL {
             sqlx::query::<DB>(statement).execute(&mut *tx).await?;
         }
         let mut reads = SqlxReads::<DB> {
@@ -268,7 +262,6 @@ where
             tenant: scope.tenant_id.hyphenated().to_string(),
             chat: scope.chat_uuid.map(|u| u.hyphenated().to_string()),
             expression: DB::search_expression(&request.query, scope),
-            scoped,
             started,
         };
         let hits = bands::answer(&mut reads, request).await?;

@@ -91,7 +91,6 @@ impl SqlEngine for Sqlite {
         "SELECT messages_upto, messages_done, chats_upto, chats_done FROM search_backfill";
     // SQLite has no statement timeout; its slowest searches take seconds, not minutes.
     const SEARCH_SESSION_SQL: &'static [&'static str] = &[];
-    const SCOPED_SEARCH_SQL: &'static [&'static str] = &[];
     const MESSAGE_BAND_SQL: &'static str = search::MESSAGE_BAND_SQL;
     const NAME_BAND_SQL: &'static str = search::NAME_BAND_SQL;
     const SEARCH_INDEX: SearchIndex = SearchIndex::NewestFirst;

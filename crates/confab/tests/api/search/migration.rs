@@ -84,20 +84,7 @@ async fn chats_made_before_search_are_found_after_it(backend: Backend) {
         .await
         .expect("key");
     let key = Auth::Key(key);
-    let (token, hash) = confab::auth::session::new_token();
-    store
-        .create_session(NewSession {
-            token_hash: hash,
-            user_id: 7,
-            expires_at: Timestamp::now().plus_seconds(3600),
-        })
-        .await
-        .expect("session");
-    let user = TestUser {
-        id: 7,
-        email: "old@example.com".into(),
-        auth: Auth::Cookie(token),
-    };
+    let user = old_user(&app).await;
 
     // The user's chat: messages on both branches and the name.
     let hits = user_hits(&app, &user, "budget").await;
@@ -195,35 +182,72 @@ async fn sqlite_documents_of_older_releases_are_indexed_again() {
     }
 }
 
-/// PostgreSQL documents written before they held pairs of common words (migration 11):
-/// a phrase of common words is looked up by its pairs, so the server writes every
-/// document again when it next starts, and the old rows are found.
+/// PostgreSQL documents written before they held pairs of common words (migration 11)
+/// and before they held their chat's marks (12): a phrase of common words is looked up
+/// by its pairs, and a search of one user's or chat's messages by their marks, so the
+/// server writes every document again when it next starts, and the old rows are found.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_documents_without_pairs_are_written_again() {
+async fn postgres_documents_of_older_releases_are_written_again() {
     const BEFORE_POSTGRES_PAIRS: i64 = 10;
-    if crate::support::database::postgres_url("postgres_documents_without_pairs").is_none() {
+    if crate::support::database::postgres_url("postgres_documents_of_older_releases").is_none() {
         return;
     }
-    let database = TestDatabase::create(Backend::Postgres).await;
-    let counters = COUNTERS.replace("{bytes}", "OCTET_LENGTH(m.message)");
-    // Message 1's document as those releases wrote it: words and heads, no pairs.
-    let old_document = "UPDATE messages SET search = '''budget'':3 ''final'':5 ''is'':1 \
-        ''spreadsheet'':4 ''the'':2 ''^bud'' ''^fin'' ''^spr'' ''^the''' WHERE id = 1;";
-    let rows = format!("{OLD_ROWS}{counters}{SEQUENCES}{old_document}");
-    database_at(
-        Backend::Postgres,
-        &database.url,
-        BEFORE_POSTGRES_PAIRS,
-        &rows,
-    )
-    .await;
-    let (app, key) = serve_old_tenant(database).await;
-    let hits = tenant_hits(&app, &key, &[("q", "\"is the\"")]).await;
-    assert_eq!(message_ids(&hits), [1], "{hits:?}");
-    let hits = tenant_hits(&app, &key, &[("q", "\"the travel line\"")]).await;
-    let mut ids = message_ids(&hits);
-    ids.sort_unstable();
-    assert_eq!(ids, [2, 4], "{hits:?}");
+    // Message 1's document as those releases wrote it: words and heads, then pairs; no
+    // marks.
+    let words_and_heads = "''budget'':3 ''final'':5 ''is'':1 ''spreadsheet'':4 ''the'':2 \
+        ''^bud'' ''^fin'' ''^spr'' ''^the''";
+    for (version, document) in [
+        (BEFORE_POSTGRES_PAIRS, words_and_heads.to_string()),
+        (
+            BEFORE_POSTGRES_PAIRS + 1,
+            format!("{words_and_heads} ''+is0the''"),
+        ),
+    ] {
+        let database = TestDatabase::create(Backend::Postgres).await;
+        let counters = COUNTERS.replace("{bytes}", "OCTET_LENGTH(m.message)");
+        let old_document = format!("UPDATE messages SET search = '{document}' WHERE id = 1;");
+        let rows = format!("{OLD_ROWS}{counters}{SEQUENCES}{old_document}");
+        database_at(Backend::Postgres, &database.url, version, &rows).await;
+        let (app, key) = serve_old_tenant(database).await;
+        let hits = tenant_hits(&app, &key, &[("q", "\"is the\"")]).await;
+        assert_eq!(message_ids(&hits), [1], "at {version}: {hits:?}");
+        let hits = tenant_hits(&app, &key, &[("q", "\"the travel line\"")]).await;
+        let mut ids = message_ids(&hits);
+        ids.sort_unstable();
+        assert_eq!(ids, [2, 4], "at {version}: {hits:?}");
+        // Within the user's and the chat's marks.
+        let user = old_user(&app).await;
+        let hits = user_hits(&app, &user, "spreadsheet").await;
+        assert_eq!(message_ids(&hits), [1], "at {version}: {hits:?}");
+        let filters = [("q", "budget"), ("chat_id", CHAT_A), ("user_id", "7")];
+        let hits = tenant_hits(&app, &key, &filters).await;
+        let mut ids = message_ids(&hits);
+        ids.sort_unstable();
+        assert_eq!(ids, [1, 3], "at {version}: {hits:?}");
+        assert_eq!(
+            name_hits(&hits),
+            ["Quarterly budget review"],
+            "at {version}"
+        );
+    }
+}
+
+/// A session of the old release's user 7.
+async fn old_user(app: &TestApp) -> TestUser {
+    let (token, hash) = confab::auth::session::new_token();
+    app.store()
+        .create_session(NewSession {
+            token_hash: hash,
+            user_id: 7,
+            expires_at: Timestamp::now().plus_seconds(3600),
+        })
+        .await
+        .expect("session");
+    TestUser {
+        id: 7,
+        email: "old@example.com".into(),
+        auth: Auth::Cookie(token),
+    }
 }
 
 /// A server on an upgraded database, and a new API key of its old tenant.
