@@ -2,11 +2,16 @@
 //! then the next older ones, so its work is bounded by the band, not by how common its
 //! words are; pages walk band after band and reach every match.
 
+use serde_json::json;
+
 use super::*;
 use crate::support::{Backend, TestApp};
-use crate::tenant_support::default_tenant_key;
+use crate::tenant_support::{chat_uuid, create_v1_chat, default_tenant_key, post_v1_message};
 
-crate::per_backend!(bands_rank_the_newest_matches_together_and_walk_every_match);
+crate::per_backend!(
+    bands_rank_the_newest_matches_together_and_walk_every_match,
+    a_users_or_chats_old_matches_are_found_past_newer_ones_of_others
+);
 
 async fn bands_rank_the_newest_matches_together_and_walk_every_match(backend: Backend) {
     // Windows of two ids: on PostgreSQL a tenant-wide band is read in several.
@@ -110,4 +115,52 @@ async fn bands_rank_the_newest_matches_together_and_walk_every_match(backend: Ba
         Some(newer),
         "a new search sees it first"
     );
+}
+
+/// A search of one user or chat reads past the newer matches of everyone else (on
+/// PostgreSQL, windows of ids found empty for that user or chat), and a chat that no
+/// user owns is searched by its own.
+async fn a_users_or_chats_old_matches_are_found_past_newer_ones_of_others(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        config.limits.search_band = 3;
+        config.limits.search_window = 2;
+    })
+    .await;
+    let key = default_tenant_key(&app).await;
+    let ann = app.sign_up("ann-bands@example.com").await;
+    let ann_chat = app.create_chat(&ann, "notes").await;
+    let ann_texts = ["heron", "a heron", "heron heron", "the heron"];
+    let mut ann_ids = post_texts(&app, &ann, &ann_texts, |_| ann_chat).await;
+    ann_ids.sort_unstable();
+    let keyed = chat_uuid(&create_v1_chat(&app, &key, json!({"name": "keyed"})).await);
+    let mut keyed_ids = Vec::new();
+    for text in ["heron by key", "another heron by key"] {
+        let message = post_v1_message(&app, &key, &keyed, "user", text).await;
+        keyed_ids.push(message["id"].as_i64().expect("message id"));
+    }
+    keyed_ids.sort_unstable();
+    // Twelve newer matches of another user's, four bands of them.
+    let bob = app.sign_up("bob-bands@example.com").await;
+    let bob_chat = app.create_chat(&bob, "other").await;
+    post_texts(&app, &bob, &["heron heron heron"; 12], |_| bob_chat).await;
+
+    let sorted = |hits: &[Value]| {
+        let mut ids = message_ids(hits);
+        ids.sort_unstable();
+        ids
+    };
+    let hits = user_hits(&app, &ann, "heron").await;
+    assert_eq!(sorted(&hits), ann_ids, "{hits:?}");
+    let ann_id = ann.id.to_string();
+    let hits = tenant_hits(&app, &key, &[("q", "heron"), ("user_id", &ann_id)]).await;
+    assert_eq!(sorted(&hits), ann_ids, "{hits:?}");
+    let hits = tenant_hits(&app, &key, &[("q", "heron"), ("chat_id", &keyed)]).await;
+    assert_eq!(sorted(&hits), keyed_ids, "{hits:?}");
+    let hits = tenant_hits(&app, &key, &[("q", "keyed"), ("chat_id", &keyed)]).await;
+    assert_eq!(name_hits(&hits), ["keyed"], "{hits:?}");
+    // Page by page, band after band, to the same hits.
+    let base = format!("/api/users/{}/search", ann.id);
+    let whole = user_hits(&app, &ann, "heron").await;
+    let walked = walk(&app, Api::User, &base, &[("q", "heron")], &ann.auth, 1).await;
+    assert_eq!(walked, whole);
 }
