@@ -74,6 +74,7 @@ impl SqlEngine for Postgres {
         time_left: "SELECT set_config('statement_timeout', $1, true)",
     };
     const TERM_COUNT_SQL: &'static str = search::TERM_COUNT_SQL;
+    const IN_ID_LIST: &'static str = "= ANY(CAST(string_to_array($1, ',') AS BIGINT[]))";
 
     /// The tenant is a plain condition of the search statement.
     fn search_document(text: &str, _tenant: uuid::Uuid) -> String {

@@ -7,6 +7,8 @@
 //! common its words are: the newest `band_size` matching messages and chat names are
 //! ranked together, and the results continue with the next older band.
 
+use std::collections::HashMap;
+
 use super::{SearchHit, SearchRequest};
 use crate::domain::cursor::{Band, SearchPosition};
 use crate::domain::search::score::{self, Matched};
@@ -29,6 +31,8 @@ pub(crate) type Found = Vec<(i64, Matched)>;
 /// `actor` is `None` for a chat name, whose `text` is the name.
 #[derive(sqlx::FromRow)]
 pub(crate) struct Detail {
+    /// The message's id, or the chat's for a name.
+    pub id: i64,
     pub actor: Option<String>,
     pub created_at: i64,
     pub text: String,
@@ -44,8 +48,9 @@ pub(crate) trait SearchReads {
     /// The newest `band_size` matches of `kind` with an id below `below`, each with how
     /// it matches the query (in any order).
     async fn band(&mut self, kind: Kind, below: i64) -> StoreResult<Found>;
-    /// The details of match `id` of `kind`, if it is still in the scope.
-    async fn detail(&mut self, kind: Kind, id: i64) -> StoreResult<Option<Detail>>;
+    /// The details of the matches `ids` of `kind` that are still in the scope, in any
+    /// order.
+    async fn details(&mut self, kind: Kind, ids: &[i64]) -> StoreResult<Vec<Detail>>;
 }
 
 /// One page of hits for `request`, best first within each band, in two phases: rank
@@ -82,18 +87,46 @@ pub(crate) async fn answer(
         band = next;
         after = None;
     }
+    let mut details = HashMap::with_capacity(page.len());
+    for kind in [Kind::Messages, Kind::ChatNames] {
+        let ids: Vec<i64> = page
+            .iter()
+            .map(|p| kind_and_id(p.doc))
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, id)| id)
+            .collect();
+        if ids.is_empty() {
+            continue;
+        }
+        for detail in reads.details(kind, &ids).await? {
+            details.insert(doc_of(kind, detail.id), detail);
+        }
+    }
     let mut hits = Vec::with_capacity(page.len());
     for position in page {
-        let (kind, id) = if position.doc > 0 {
-            (Kind::Messages, position.doc)
-        } else {
-            (Kind::ChatNames, -position.doc)
-        };
-        if let Some(detail) = reads.detail(kind, id).await? {
+        let (kind, _) = kind_and_id(position.doc);
+        if let Some(detail) = details.remove(&position.doc) {
             hits.push(hit(position, kind, detail)?);
         }
     }
     Ok(hits)
+}
+
+/// A ranked document's kind and row id: messages are positive docs, chat names negative.
+fn kind_and_id(doc: i64) -> (Kind, i64) {
+    if doc > 0 {
+        (Kind::Messages, doc)
+    } else {
+        (Kind::ChatNames, -doc)
+    }
+}
+
+/// The ranked document of row `id` of `kind` (see [`kind_and_id`]).
+fn doc_of(kind: Kind, id: i64) -> i64 {
+    match kind {
+        Kind::Messages => id,
+        Kind::ChatNames => -id,
+    }
 }
 
 /// Each term's weight: one term weighs 1 (its weight orders nothing), several by how
@@ -182,15 +215,15 @@ fn bands(messages: &Found, names: &Found, size: usize) -> (Band, Band) {
 }
 
 /// The band's matches as positions, best first: scored with `weights` against the
-/// average length of their own kind. `doc` is negated for names.
+/// average length of their own kind (see [`doc_of`]).
 fn ranked(band: Band, messages: &Found, names: &Found, weights: &[f64]) -> Vec<SearchPosition> {
     let mut positions = Vec::with_capacity(messages.len() + names.len());
-    for (found, sign) in [(messages, 1), (names, -1)] {
+    for (found, kind) in [(messages, Kind::Messages), (names, Kind::ChatNames)] {
         let average = score::average_length(found.iter().map(|(_, m)| m));
         positions.extend(found.iter().map(|(id, matched)| SearchPosition {
             band,
             score: -score::bm25(matched, weights, average),
-            doc: sign * id,
+            doc: doc_of(kind, *id),
         }));
     }
     positions.sort_by(band_order);
@@ -216,8 +249,8 @@ mod tests {
         async fn band(&mut self, _kind: Kind, _below: i64) -> StoreResult<Found> {
             Ok(Vec::new())
         }
-        async fn detail(&mut self, _kind: Kind, _id: i64) -> StoreResult<Option<Detail>> {
-            Ok(None)
+        async fn details(&mut self, _kind: Kind, _ids: &[i64]) -> StoreResult<Vec<Detail>> {
+            Ok(Vec::new())
         }
     }
 

@@ -62,8 +62,8 @@ pub enum SearchIndex {
     /// one statement of `$1`-`$10`.
     NewestFirst,
     /// The index returns matches in no useful order (PostgreSQL's GIN), so the newest
-    /// 500 of a common word would read every match's row: a tenant-wide band of
-    /// messages is read in windows of ids, newest first (the first
+    /// 500 of a common word would read every match's row: a band of messages is read
+    /// in windows of ids, newest first (the first
     /// [`SearchRequest::first_window`] wide). Band statements also take the window's
     /// lowest id as `$11` and [`SearchExpression::check`] as `$12`; term counts take
     /// the check as `$6`.
@@ -142,6 +142,9 @@ pub trait SqlEngine: Database {
     /// How many messages in the scope match one term, up to a cap (`$1` the term's
     /// expression, `$2`–`$4` tenant, user, chat, `$5` the cap).
     const TERM_COUNT_SQL: &'static str;
+
+    /// How a statement tests that an id is in a list given as text (`1,2,3`) in `$1`.
+    const IN_ID_LIST: &'static str;
 
     /// A text of `tenant`'s, as a search document in the form the engine's index takes.
     fn search_document(text: &str, tenant: Uuid) -> String;

@@ -15,32 +15,46 @@ use crate::store::search::bands::{self, Detail, Found, Kind, SearchReads};
 use crate::store::search::{SearchHit, SearchRequest, SNIPPET_SOURCE_CHARS};
 use crate::store::{StoreError, StoreResult};
 
-/// A message hit's details, if the message is in the scope (`$1` message id, `$2`
-/// tenant, `$3` user or NULL), with the first `$4` characters of its text. The band
-/// statement already kept to the scope; this checks it again where the details are read.
-/// The columns are [`Detail`]'s.
-const MESSAGE_DETAIL_SQL: &str = "\
-SELECT m.actor, m.created_at, substr(m.message, 1, CAST($4 AS INTEGER)) AS text,
+/// The details of message hits still in the scope, with the first `$4` characters of
+/// each text: `$1` the ids as a list (`1,2,3`) which `ids` (the engine's
+/// [`SqlEngine::IN_ID_LIST`]) tests, `$2` tenant, `$3` user or NULL. The band statement
+/// already kept to the scope; this checks it again where the details are read, for the
+/// whole page in one statement. The columns are [`Detail`]'s.
+fn message_details_sql(ids: &str) -> String {
+    format!(
+        "SELECT m.id, m.actor, m.created_at, substr(m.message, 1, CAST($4 AS INTEGER)) AS text,
        c.id AS chat_id, c.uuid AS chat_uuid, c.name AS chat_name
 FROM messages m JOIN chats c ON c.id = m.chat_id
-WHERE m.id = $1 AND c.tenant_id = $2 AND (CAST($3 AS BIGINT) IS NULL OR c.user_id = $3)
-  AND c.trashed_at IS NULL";
+WHERE m.id {ids} AND c.tenant_id = $2 AND (CAST($3 AS BIGINT) IS NULL OR c.user_id = $3)
+  AND c.trashed_at IS NULL"
+    )
+}
 
-/// A chat name hit's details, as [`MESSAGE_DETAIL_SQL`] (`$1` chat id); its text is the
+/// The details of chat name hits, as [`message_details_sql`]; a name's text is the
 /// name.
-const NAME_DETAIL_SQL: &str = "\
-SELECT CAST(NULL AS TEXT) AS actor, c.created_at, substr(c.name, 1, CAST($4 AS INTEGER)) AS text,
+fn name_details_sql(ids: &str) -> String {
+    format!(
+        "SELECT c.id, CAST(NULL AS TEXT) AS actor, c.created_at,
+       substr(c.name, 1, CAST($4 AS INTEGER)) AS text,
        c.id AS chat_id, c.uuid AS chat_uuid, c.name AS chat_name
 FROM chats c
-WHERE c.id = $1 AND c.tenant_id = $2 AND (CAST($3 AS BIGINT) IS NULL OR c.user_id = $3)
-  AND c.trashed_at IS NULL";
+WHERE c.id {ids} AND c.tenant_id = $2 AND (CAST($3 AS BIGINT) IS NULL OR c.user_id = $3)
+  AND c.trashed_at IS NULL"
+    )
+}
 
-/// The details statement of `kind`.
-pub(crate) fn detail_sql(kind: Kind) -> &'static str {
+/// The details statement of `kind`, with `ids` the engine's test of an id list.
+pub(crate) fn details_sql(kind: Kind, ids: &str) -> String {
     match kind {
-        Kind::Messages => MESSAGE_DETAIL_SQL,
-        Kind::ChatNames => NAME_DETAIL_SQL,
+        Kind::Messages => message_details_sql(ids),
+        Kind::ChatNames => name_details_sql(ids),
     }
+}
+
+/// `ids` as the list [`details_sql`] takes.
+pub(crate) fn id_list(ids: &[i64]) -> String {
+    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+    ids.join(",")
 }
 
 /// A search's reads on one sqlx transaction, with the values it binds made once.
@@ -225,14 +239,16 @@ where
         Ok(found)
     }
 
-    async fn detail(&mut self, kind: Kind, id: i64) -> StoreResult<Option<Detail>> {
-        Ok(sqlx::query_as::<DB, Detail>(detail_sql(kind))
-            .bind(id)
-            .bind(self.tenant.as_str())
-            .bind(self.request.scope.user_id)
-            .bind(SNIPPET_SOURCE_CHARS as i64)
-            .fetch_optional(&mut *self.tx)
-            .await?)
+    async fn details(&mut self, kind: Kind, ids: &[i64]) -> StoreResult<Vec<Detail>> {
+        Ok(
+            sqlx::query_as::<DB, Detail>(&details_sql(kind, DB::IN_ID_LIST))
+                .bind(id_list(ids))
+                .bind(self.tenant.as_str())
+                .bind(self.request.scope.user_id)
+                .bind(SNIPPET_SOURCE_CHARS as i64)
+                .fetch_all(&mut *self.tx)
+                .await?,
+        )
     }
 }
 

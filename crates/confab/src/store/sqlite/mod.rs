@@ -95,6 +95,7 @@ impl SqlEngine for Sqlite {
     const NAME_BAND_SQL: &'static str = search::NAME_BAND_SQL;
     const SEARCH_INDEX: SearchIndex = SearchIndex::NewestFirst;
     const TERM_COUNT_SQL: &'static str = search::TERM_COUNT_SQL;
+    const IN_ID_LIST: &'static str = search::IN_ID_LIST;
 
     fn search_document(text: &str, tenant: uuid::Uuid) -> String {
         search::document(text, tenant)

@@ -13,15 +13,15 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
-use super::direct::{bind_where_named, first_row};
+use super::direct::{all_rows, bind_where_named};
 use super::point_reads::{in_one_snapshot, PointReader};
-use super::search::{expression, MESSAGE_BAND_SQL, NAME_BAND_SQL, TERM_COUNT_SQL};
+use super::search::{expression, IN_ID_LIST, MESSAGE_BAND_SQL, NAME_BAND_SQL, TERM_COUNT_SQL};
 use crate::domain::search::score::Scorer;
 use crate::domain::search::Query;
 use crate::domain::Timestamp;
 use crate::store::search::bands::{self, Detail, Found, Kind, SearchReads};
 use crate::store::search::{SearchHit, SearchRequest, SNIPPET_SOURCE_CHARS};
-use crate::store::sql::search_query::detail_sql;
+use crate::store::sql::search_query::{details_sql, id_list};
 use crate::store::{StoreError, StoreResult};
 
 /// How long a search waits for one of the running ones to end.
@@ -155,23 +155,25 @@ impl SearchReads for DirectReads<'_> {
         Ok(found)
     }
 
-    async fn detail(&mut self, kind: Kind, id: i64) -> StoreResult<Option<Detail>> {
+    async fn details(&mut self, kind: Kind, ids: &[i64]) -> StoreResult<Vec<Detail>> {
+        let ids = id_list(ids);
         let values: [&dyn ToSql; 4] = [
-            &id,
+            &ids,
             &self.tenant,
             &self.request.scope.user_id,
             &SOURCE_CHARS,
         ];
-        let detail = first_row(self.conn, detail_sql(kind), &values, |row| {
+        let details = all_rows(self.conn, &details_sql(kind, IN_ID_LIST), &values, |row| {
             Ok(Detail {
-                actor: row.get(0)?,
-                created_at: row.get(1)?,
-                text: row.get(2)?,
-                chat_id: row.get(3)?,
-                chat_uuid: row.get(4)?,
-                chat_name: row.get(5)?,
+                id: row.get(0)?,
+                actor: row.get(1)?,
+                created_at: row.get(2)?,
+                text: row.get(3)?,
+                chat_id: row.get(4)?,
+                chat_uuid: row.get(5)?,
+                chat_name: row.get(6)?,
             })
         })?;
-        Ok(detail)
+        Ok(details)
     }
 }
