@@ -19,13 +19,16 @@ use crate::store::{StoreError, StoreResult};
 /// each text: `$1` the ids as a list (`1,2,3`) which `ids` (the engine's
 /// [`SqlEngine::IN_ID_LIST`]) tests, `$2` tenant, `$3` user or NULL. The band statement
 /// already kept to the scope; this checks it again where the details are read, for the
-/// whole page in one statement. The columns are [`Detail`]'s.
+/// whole page in one statement. The columns are [`Detail`]'s. `CROSS JOIN` keeps
+/// SQLite's planner on the listed messages (it walked every message of the tenant's
+/// chats checking each against the list: 320 ms at a million messages); PostgreSQL
+/// plans it as the join it is.
 fn message_details_sql(ids: &str) -> String {
     format!(
         "SELECT m.id, m.actor, m.created_at, substr(m.message, 1, CAST($4 AS INTEGER)) AS text,
        c.id AS chat_id, c.uuid AS chat_uuid, c.name AS chat_name
-FROM messages m JOIN chats c ON c.id = m.chat_id
-WHERE m.id {ids} AND c.tenant_id = $2 AND (CAST($3 AS BIGINT) IS NULL OR c.user_id = $3)
+FROM messages m CROSS JOIN chats c
+WHERE m.id {ids} AND c.id = m.chat_id AND c.tenant_id = $2 AND (CAST($3 AS BIGINT) IS NULL OR c.user_id = $3)
   AND c.trashed_at IS NULL"
     )
 }
