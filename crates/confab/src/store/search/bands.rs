@@ -235,6 +235,18 @@ mod tests {
     use super::*;
     use crate::store::search::SearchScope;
 
+    /// A first page of 20 for `q`, tenant-wide, in bands of 500.
+    fn request_for(q: &str) -> SearchRequest {
+        SearchRequest {
+            scope: SearchScope::default(),
+            query: Query::parse(q).expect("parses"),
+            after: None,
+            limit: 20,
+            band_size: 500,
+            first_window: 20_000,
+        }
+    }
+
     /// Reads that only count terms, each held by `held` messages.
     struct Counts {
         held: u32,
@@ -256,14 +268,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_band_of_the_cap_or_more_needs_no_counting() {
-        let request = SearchRequest {
-            scope: SearchScope::default(),
-            query: Query::parse("heron lake").expect("parses"),
-            after: None,
-            limit: 20,
-            band_size: 500,
-            first_window: 20_000,
-        };
+        let request = request_for("heron lake");
         let cap = score::COUNT_CAP as usize;
         let mut reads = Counts {
             held: 9,
@@ -340,5 +345,72 @@ mod tests {
         assert_eq!(docs, [4, 3, -3]);
         assert!(comes_after(&positions[1], &positions[0]));
         assert!(!comes_after(&positions[0], &positions[1]));
+    }
+
+    /// A band of three messages and one chat name (chat 5 beside message 5), whose
+    /// details come back in no order, without `missing`.
+    struct Page {
+        missing: Option<i64>,
+    }
+
+    impl SearchReads for Page {
+        async fn term_count(&mut self, _term: &Query, cap: u32) -> StoreResult<u32> {
+            Ok(cap)
+        }
+        async fn band(&mut self, kind: Kind, _below: i64) -> StoreResult<Found> {
+            let query = Query::parse("heron").expect("parses");
+            let texts: &[(i64, &str)] = match kind {
+                Kind::Messages => &[(5, "heron"), (3, "a heron here"), (2, "heron heron")],
+                Kind::ChatNames => &[(5, "heron notes")],
+            };
+            Ok(texts
+                .iter()
+                .map(|&(id, text)| (id, Matched::new(&query, text)))
+                .collect())
+        }
+        async fn details(&mut self, kind: Kind, ids: &[i64]) -> StoreResult<Vec<Detail>> {
+            let mut ids = ids.to_vec();
+            ids.reverse();
+            Ok(ids
+                .into_iter()
+                .filter(|&id| kind == Kind::ChatNames || Some(id) != self.missing)
+                .map(|id| Detail {
+                    id,
+                    actor: (kind == Kind::Messages).then(|| "user".to_string()),
+                    created_at: id,
+                    text: format!("{kind:?} {id}"),
+                    chat_id: 5,
+                    chat_uuid: "5ea4c400-0000-4000-8000-00000000000a".into(),
+                    chat_name: "heron notes".into(),
+                })
+                .collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_pages_details_keep_its_order_and_kinds_and_drop_vanished_rows() {
+        let request = request_for("heron");
+        let shown = |hits: &[SearchHit]| -> Vec<(i64, Option<i64>, String)> {
+            hits.iter()
+                .map(|h| (h.position.doc, h.message_id, h.text.clone()))
+                .collect()
+        };
+        let all = answer(&mut Page { missing: None }, &request)
+            .await
+            .expect("answer");
+        // Best first, whatever order the details came back in.
+        let mut ranked: Vec<SearchPosition> = all.iter().map(|h| h.position).collect();
+        ranked.sort_by(band_order);
+        let order: Vec<i64> = all.iter().map(|h| h.position.doc).collect();
+        assert_eq!(order, ranked.iter().map(|p| p.doc).collect::<Vec<_>>());
+        let all = shown(&all);
+        assert_eq!(all.len(), 4, "{all:?}");
+        assert!(all.contains(&(5, Some(5), "Messages 5".into())), "{all:?}");
+        assert!(all.contains(&(-5, None, "ChatNames 5".into())), "{all:?}");
+        let without = answer(&mut Page { missing: Some(3) }, &request)
+            .await
+            .expect("answer");
+        let expected: Vec<_> = all.into_iter().filter(|(doc, ..)| *doc != 3).collect();
+        assert_eq!(shown(&without), expected, "ranked order, message 3 gone");
     }
 }

@@ -189,10 +189,10 @@ pub(super) fn scope(chat_uuid: Uuid, user_id: Option<i64>) -> String {
 pub(super) const INDEX_MESSAGE_VALUES_SQL: &str =
     "INSERT INTO message_search (rowid, terms, scope) VALUES (-$1, $2, $3)";
 
-/// Removes a message's entry (`$1` id).
 /// An id in the list `$1` (`1,2,3`): the list read as a JSON array.
 pub(super) const IN_ID_LIST: &str = "IN (SELECT value FROM json_each('[' || $1 || ']'))";
 
+/// Removes a message's entry (`$1` id).
 pub(super) const UNINDEX_MESSAGE_SQL: &str = "DELETE FROM message_search WHERE rowid = -$1";
 
 /// Indexes a chat's name (`$1` id, `$2` document) under `-id` as messages are, with the
