@@ -76,7 +76,7 @@ pub struct Limits {
     #[arg(long, env = "CONFAB_SEARCH_BAND", default_value_t = 500,
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub search_band: u32,
-    /// PostgreSQL only: the ids a tenant-wide search's first window spans. A band of
+    /// PostgreSQL only: the ids a search's first window spans. A band of
     /// messages is read in windows of ids, newest first, each sized by the matches the
     /// ones before it found (see `docs/architecture.md`, "Search in the store").
     #[arg(long, env = "CONFAB_SEARCH_WINDOW", default_value_t = 20_000,

@@ -185,31 +185,32 @@ where
     async fn band(&mut self, kind: Kind, below: i64) -> StoreResult<Found> {
         let band = self.request.band_size as usize;
         let mut scorer = Scorer::new(&self.request.query);
-        let SearchIndex::Unordered {
-            sparse,
-            dense,
-            time_limit,
-            time_left,
-        } = DB::SEARCH_INDEX
+        // An index that walks its lists newest first stops at the band itself, and chat
+        // names are few: one statement each.
+        let (
+            SearchIndex::Unordered {
+                sparse,
+                dense,
+                time_limit,
+                time_left,
+            },
+            Kind::Messages,
+        ) = (DB::SEARCH_INDEX, kind)
         else {
             return self.one_window(kind, below, band, scorer).await;
         };
-        // Chat names are few: one statement.
-        if kind == Kind::ChatNames {
-            return self.one_window(kind, below, band, scorer).await;
-        }
         // Windows of ids, newest first, each as wide as the last one's matches suggest
         // the rest of the band needs, until the band is full or no id is left.
         let newest: i64 = sqlx::query_scalar::<DB, i64>(NEWEST_MESSAGE_SQL)
             .fetch_one(&mut *self.tx)
             .await?;
-        let mut above = below.min(newest.saturating_add(1));
+        let start = below.min(newest.saturating_add(1));
+        let mut above = start;
         let mut width = i64::from(self.request.first_window);
         let mut found = Vec::new();
         let mut walks_off = false;
-        let mut first_done = false;
         while found.len() < band && above > 0 {
-            if first_done {
+            if above < start {
                 // What is left of the search's time bounds each later window.
                 let left = time_limit
                     .saturating_sub(self.started.elapsed())
@@ -234,7 +235,6 @@ where
             }
             width = next_window(width, got, wanted);
             above = from;
-            first_done = true;
         }
         if walks_off {
             sqlx::query::<DB>(dense).execute(&mut *self.tx).await?;
